@@ -1,0 +1,52 @@
+// k-means: the one clustering primitive, used by IVF and by each PQ sub-space.
+//
+// Data is row-major: x is n x d float32, centroids are k x d float32.
+// Assignment uses ||x||^2 + ||c||^2 - 2 x.c computed with blocked SGEMM and a fused argmin, so no
+// n x k distance matrix is ever held. Block boundaries are fixed and every reduction runs in a
+// fixed order, so for a given seed the result is bit-identical whatever the thread count.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ivftrain/params.h"
+#include "ivftrain/status.h"
+
+namespace ivftrain {
+
+struct KMeansParams {
+  int64_t k = 0;          // clusters; 1 <= k <= n
+  int max_iters = 50;     // Lloyd iterations at most (>= 1)
+  double tolerance = 1e-4;  // relative objective change to stop at; 0 disables early stop
+  KMeansInit init = KMeansInit::kRandom;
+  // Assign to the largest inner product instead of the smallest l2 distance (dot distance).
+  bool inner_product = false;
+  uint64_t seed = 42;
+  int num_threads = 0;  // 0: all cores
+  std::string label = "kmeans";  // names this run in log lines ("ivf", "pq[3]")
+};
+
+struct KMeansIteration {
+  double objective = 0;  // sum of squared distances (l2) or of -inner products (dot)
+  double seconds = 0;
+  int64_t empty_clusters_split = 0;  // empty clusters refilled before this iteration's update
+};
+
+struct KMeansResult {
+  int64_t k = 0, d = 0;
+  std::vector<float> centroids;  // k x d
+  std::vector<KMeansIteration> iterations;
+  double objective = 0;  // of the final centroids' assignment (last iteration's)
+};
+
+// Trains k-means on x (n x d). Errors: k outside [1, n], d < 1, max_iters < 1.
+Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x, const KMeansParams& params);
+
+// Assigns each row of x to its nearest centroid (or largest inner product). labels[i] and
+// distances[i] (squared l2, or -inner product) are written for i in [0, n); distances may be
+// null. Deterministic whatever the thread count.
+void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float* centroids,
+                   bool inner_product, int32_t* labels, float* distances, int num_threads = 0);
+
+}  // namespace ivftrain

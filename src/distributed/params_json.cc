@@ -1,0 +1,121 @@
+#include "distributed/params_json.h"
+
+#include <fmt/format.h>
+
+#include "util/status_macros.h"
+
+namespace ivftrain {
+
+ordered_json params_to_json(const TrainParams& p) {
+  ordered_json j;
+  j["index_type"] = std::string(to_string(p.index_type));
+  j["distance_type"] = std::string(to_string(p.distance_type));
+  j["seed"] = p.seed;
+  j["ivf"] = {{"num_partitions", p.ivf.num_partitions},
+              {"max_iters", p.ivf.max_iters},
+              {"sample_rate", p.ivf.sample_rate},
+              {"tolerance", p.ivf.tolerance},
+              {"init", std::string(to_string(p.ivf.init))}};
+  if (p.index_type == IndexType::kIvfPq) {
+    j["pq"] = {{"num_sub_vectors", p.pq.num_sub_vectors},
+               {"num_bits", p.pq.num_bits},
+               {"max_iters", p.pq.max_iters},
+               {"sample_rate", p.pq.sample_rate},
+               {"tolerance", p.pq.tolerance}};
+  }
+  if (p.index_type == IndexType::kIvfSq) {
+    j["sq"] = {{"num_bits", p.sq.num_bits},
+               {"sample_rate", p.sq.sample_rate},
+               {"bounds", std::string(to_string(p.sq.bounds))}};
+  }
+  return j;
+}
+
+Result<int64_t> json_int(const nlohmann::json& j, const char* key, const std::string& source) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number_integer()) {
+    return Status::Corruption(fmt::format("{}: '{}' is missing or not an integer", source, key));
+  }
+  return j[key].get<int64_t>();
+}
+
+Result<std::string> json_string(const nlohmann::json& j, const char* key,
+                                const std::string& source) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) {
+    return Status::Corruption(fmt::format("{}: '{}' is missing or not a string", source, key));
+  }
+  return j[key].get<std::string>();
+}
+
+namespace {
+
+Result<double> json_number(const nlohmann::json& j, const char* key, const std::string& source) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) {
+    return Status::Corruption(fmt::format("{}: '{}' is missing or not a number", source, key));
+  }
+  return j[key].get<double>();
+}
+
+Result<uint64_t> json_uint(const nlohmann::json& j, const char* key, const std::string& source) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number_unsigned()) {
+    return Status::Corruption(
+        fmt::format("{}: '{}' is missing or not a non-negative integer", source, key));
+  }
+  return j[key].get<uint64_t>();
+}
+
+Result<TrainParams> parse(const nlohmann::json& j, const std::string& source) {
+  TrainParams p;
+  IVF_ASSIGN_OR_RETURN(std::string index_type, json_string(j, "index_type", source));
+  IVF_ASSIGN_OR_RETURN(p.index_type, parse_index_type(index_type));
+  IVF_ASSIGN_OR_RETURN(std::string distance, json_string(j, "distance_type", source));
+  IVF_ASSIGN_OR_RETURN(p.distance_type, parse_distance_type(distance));
+  IVF_ASSIGN_OR_RETURN(p.seed, json_uint(j, "seed", source));
+  if (!j.contains("ivf")) return Status::Corruption(fmt::format("{}: 'ivf' is missing", source));
+  const auto& ivf = j["ivf"];
+  IVF_ASSIGN_OR_RETURN(p.ivf.num_partitions, json_int(ivf, "num_partitions", source));
+  IVF_ASSIGN_OR_RETURN(int64_t ivf_iters, json_int(ivf, "max_iters", source));
+  p.ivf.max_iters = static_cast<int>(ivf_iters);
+  IVF_ASSIGN_OR_RETURN(p.ivf.sample_rate, json_int(ivf, "sample_rate", source));
+  IVF_ASSIGN_OR_RETURN(p.ivf.tolerance, json_number(ivf, "tolerance", source));
+  IVF_ASSIGN_OR_RETURN(std::string init, json_string(ivf, "init", source));
+  IVF_ASSIGN_OR_RETURN(p.ivf.init, parse_kmeans_init(init));
+  if (p.index_type == IndexType::kIvfPq) {
+    if (!j.contains("pq")) return Status::Corruption(fmt::format("{}: 'pq' is missing", source));
+    const auto& pq = j["pq"];
+    IVF_ASSIGN_OR_RETURN(p.pq.num_sub_vectors, json_int(pq, "num_sub_vectors", source));
+    IVF_ASSIGN_OR_RETURN(int64_t bits, json_int(pq, "num_bits", source));
+    p.pq.num_bits = static_cast<int>(bits);
+    IVF_ASSIGN_OR_RETURN(int64_t iters, json_int(pq, "max_iters", source));
+    p.pq.max_iters = static_cast<int>(iters);
+    IVF_ASSIGN_OR_RETURN(p.pq.sample_rate, json_int(pq, "sample_rate", source));
+    IVF_ASSIGN_OR_RETURN(p.pq.tolerance, json_number(pq, "tolerance", source));
+  }
+  if (p.index_type == IndexType::kIvfSq) {
+    if (!j.contains("sq")) return Status::Corruption(fmt::format("{}: 'sq' is missing", source));
+    const auto& sq = j["sq"];
+    IVF_ASSIGN_OR_RETURN(int64_t bits, json_int(sq, "num_bits", source));
+    p.sq.num_bits = static_cast<int>(bits);
+    IVF_ASSIGN_OR_RETURN(p.sq.sample_rate, json_int(sq, "sample_rate", source));
+    IVF_ASSIGN_OR_RETURN(std::string bounds, json_string(sq, "bounds", source));
+    IVF_ASSIGN_OR_RETURN(p.sq.bounds, parse_sq_bounds_mode(bounds));
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<TrainParams> params_from_json(const nlohmann::json& j, const std::string& source) {
+  auto p = parse(j, source);
+  if (!p.ok()) {
+    const Status& s = p.status();
+    // Enum parse errors do not know the file: add it.
+    if (s.message().rfind(source, 0) != 0) {
+      return Status::Corruption(fmt::format("{}: {}", source, s.message()));
+    }
+    return s;
+  }
+  IVF_RETURN_IF_ERROR(validate(*p, 0));
+  return p;
+}
+
+}  // namespace ivftrain

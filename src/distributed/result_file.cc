@@ -1,0 +1,168 @@
+// Sample-result files. Layout (little-endian):
+//   magic "IVFSMPL\0" | u32 version | u32 sq_mode | char plan_id[16] | i32 worker | i32 workers
+//   | u64 params_hash | i64 dim | i64 n | i64 rows_read | i64 dropped_nonfinite
+//   | i64 dropped_zero_norm | i64 rows_available | i64 sample_rows_planned | i64 fragments_in_plan
+//   | i64 sq_len | f32 sq_lower[sq_len] | f32 sq_upper[sq_len]
+//   | i64 fragment_ids[n] | i64 rows[n] | f32 vectors[n * dim] | u64 xxh64(all bytes before)
+// The sizes in the header must account for the file exactly, and the checksum must match, so a
+// truncated, padded or corrupted file is refused before anything is used.
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <bit>
+#include <cstring>
+#include <limits>
+
+#include "ivftrain/distributed.h"
+#include "util/files.h"
+#include "util/status_macros.h"
+
+static_assert(std::endian::native == std::endian::little, "result files are little-endian");
+
+namespace ivftrain {
+namespace {
+
+constexpr char kMagic[8] = {'I', 'V', 'F', 'S', 'M', 'P', 'L', '\0'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kPlanIdBytes = 16;
+constexpr size_t kHeaderBytes = 8 + 4 + 4 + kPlanIdBytes + 4 + 4 + 8 + 9 * 8;
+
+template <typename T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+void put_array(std::string& out, const std::vector<T>& v) {
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+class Reader {
+ public:
+  Reader(const std::string& bytes) : bytes_(bytes) {}
+  template <typename T>
+  T get() {
+    T v;
+    std::memcpy(&v, bytes_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return v;
+  }
+  template <typename T>
+  void get_array(std::vector<T>& v, size_t count) {
+    v.resize(count);
+    std::memcpy(v.data(), bytes_.data() + at_, count * sizeof(T));
+    at_ += count * sizeof(T);
+  }
+  void get_bytes(char* dst, size_t count) {
+    std::memcpy(dst, bytes_.data() + at_, count);
+    at_ += count;
+  }
+
+ private:
+  const std::string& bytes_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+std::string serialize_sample_result(const SampleResult& r) {
+  std::string out;
+  const size_t n = r.rows.size();
+  out.reserve(kHeaderBytes + r.sq_bounds.lower.size() * 8 + n * 16 + r.vectors.size() * 4 + 8);
+  out.append(kMagic, sizeof kMagic);
+  put(out, kVersion);
+  put(out, static_cast<uint32_t>(r.sq_bounds.mode));
+  char id[kPlanIdBytes] = {};
+  std::memcpy(id, r.plan_id.data(), std::min(r.plan_id.size(), kPlanIdBytes));
+  out.append(id, kPlanIdBytes);
+  put(out, static_cast<int32_t>(r.worker));
+  put(out, static_cast<int32_t>(r.num_workers));
+  put(out, r.params_hash);
+  for (int64_t v : {r.dim, static_cast<int64_t>(n), r.rows_read, r.rows_dropped_nonfinite,
+                    r.rows_dropped_zero_norm, r.rows_available, r.sample_rows_planned,
+                    r.fragments_in_plan, static_cast<int64_t>(r.sq_bounds.lower.size())}) {
+    put(out, v);
+  }
+  put_array(out, r.sq_bounds.lower);
+  put_array(out, r.sq_bounds.upper);
+  put_array(out, r.fragment_ids);
+  put_array(out, r.rows);
+  put_array(out, r.vectors);
+  put(out, static_cast<uint64_t>(XXH64(out.data(), out.size(), 0)));
+  return out;
+}
+
+Result<SampleResult> parse_sample_result(const std::string& bytes, const std::string& name) {
+  auto corrupt = [&](const std::string& why) {
+    return Status::Corruption(fmt::format("{} is not a usable sample result: {}", name, why));
+  };
+  if (bytes.size() < kHeaderBytes + 8) return corrupt("it is truncated (shorter than a header)");
+  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    return corrupt("wrong magic (not an ivftrain sample result)");
+  }
+  Reader in(bytes);
+  char magic[8];
+  in.get_bytes(magic, 8);
+  const auto version = in.get<uint32_t>();
+  if (version != kVersion) {
+    return corrupt(fmt::format("format version {}, this build reads {}", version, kVersion));
+  }
+  const auto sq_mode = in.get<uint32_t>();
+  char id[kPlanIdBytes];
+  in.get_bytes(id, kPlanIdBytes);
+  SampleResult r;
+  r.plan_id.assign(id, strnlen(id, kPlanIdBytes));
+  r.worker = in.get<int32_t>();
+  r.num_workers = in.get<int32_t>();
+  r.params_hash = in.get<uint64_t>();
+  r.dim = in.get<int64_t>();
+  const auto n = in.get<int64_t>();
+  r.rows_read = in.get<int64_t>();
+  r.rows_dropped_nonfinite = in.get<int64_t>();
+  r.rows_dropped_zero_norm = in.get<int64_t>();
+  r.rows_available = in.get<int64_t>();
+  r.sample_rows_planned = in.get<int64_t>();
+  r.fragments_in_plan = in.get<int64_t>();
+  const auto sq_len = in.get<int64_t>();
+  // Every size is checked against the file before anything is allocated.
+  const uint64_t payload = bytes.size() - kHeaderBytes - 8;
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max() / 16;
+  if (r.dim < 1 || n < 0 || sq_len < 0 || static_cast<uint64_t>(r.dim) > kMax ||
+      static_cast<uint64_t>(n) > kMax || static_cast<uint64_t>(sq_len) > kMax ||
+      sq_mode > 1 || r.worker < 0 || r.num_workers < 1 || r.worker >= r.num_workers) {
+    return corrupt("its header holds impossible values");
+  }
+  const uint64_t un = static_cast<uint64_t>(n), ud = static_cast<uint64_t>(r.dim);
+  if (ud != 0 && un > kMax / ud) return corrupt("its header holds impossible values");
+  const uint64_t expected = static_cast<uint64_t>(sq_len) * 8 + un * 16 + un * ud * 4;
+  if (expected != payload) {
+    return corrupt(payload < expected ? "it is truncated" : "it has trailing bytes");
+  }
+  uint64_t stored;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+  if (XXH64(bytes.data(), bytes.size() - 8, 0) != stored) {
+    return corrupt("its checksum does not match (the file is corrupted)");
+  }
+  r.sq_bounds.mode = static_cast<SqBoundsMode>(sq_mode);
+  in.get_array(r.sq_bounds.lower, static_cast<size_t>(sq_len));
+  in.get_array(r.sq_bounds.upper, static_cast<size_t>(sq_len));
+  in.get_array(r.fragment_ids, static_cast<size_t>(n));
+  in.get_array(r.rows, static_cast<size_t>(n));
+  in.get_array(r.vectors, static_cast<size_t>(un * ud));
+  for (int64_t i = 1; i < n; ++i) {
+    const bool ordered = r.fragment_ids[i] > r.fragment_ids[i - 1] ||
+                         (r.fragment_ids[i] == r.fragment_ids[i - 1] && r.rows[i] > r.rows[i - 1]);
+    if (!ordered) return corrupt("its rows are not in (fragment, row) order");
+  }
+  return r;
+}
+
+Status write_sample_result(const std::string& path, const SampleResult& result) {
+  return write_file_atomic(path, serialize_sample_result(result));
+}
+
+Result<SampleResult> read_sample_result(const std::string& path) {
+  IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  return parse_sample_result(bytes, path);
+}
+
+}  // namespace ivftrain

@@ -1,0 +1,163 @@
+// Phase 2: a worker samples its fragments.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "distributed/plan.h"
+#include "ivftrain/distributed.h"
+#include "ivftrain/log.h"
+#include "util/status_macros.h"
+#include "util/threads.h"
+
+#include <spdlog/spdlog.h>
+
+namespace ivftrain {
+namespace {
+
+// Rows read per call into the dataset: bounds the staging buffer.
+constexpr int64_t kReadChunkRows = 16384;
+
+struct FragmentSample {
+  int64_t kept = 0, read = 0, nonfinite = 0, zero_norm = 0;
+  Status status;
+};
+
+// Reads one fragment's chosen rows into its slot of the task's buffer (`vectors`, `rows`: room
+// for frag.quota rows). Keeps finite rows, normalised under cosine, packed at the slot's start.
+FragmentSample sample_fragment(const Dataset& dataset, const SampleTask& task,
+                               const TaskFragment& frag, float* vectors, int64_t* rows) {
+  FragmentSample out;
+  const int64_t dim = task.dim;
+  const std::vector<int64_t> chosen =
+      fragment_sample_rows(task.params.seed, frag.id, frag.num_rows, frag.quota);
+  const bool cosine = task.params.distance_type == DistanceType::kCosine;
+  for (size_t start = 0; start < chosen.size(); start += kReadChunkRows) {
+    const size_t count = std::min<size_t>(kReadChunkRows, chosen.size() - start);
+    // Read straight into the slot after the rows kept so far; dropped rows are overwritten.
+    float* chunk = vectors + out.kept * dim;
+    out.status = dataset.read_rows(frag.id, std::span(chosen.data() + start, count), chunk);
+    if (!out.status.ok()) return out;
+    out.read += static_cast<int64_t>(count);
+    for (size_t i = 0; i < count; ++i) {
+      const float* v = chunk + static_cast<int64_t>(i) * dim;
+      double norm2 = 0;
+      bool finite = true;
+      for (int64_t j = 0; j < dim; ++j) {
+        if (!std::isfinite(v[j])) {
+          finite = false;
+          break;
+        }
+        norm2 += static_cast<double>(v[j]) * v[j];
+      }
+      if (!finite || !std::isfinite(norm2)) {
+        ++out.nonfinite;
+        continue;
+      }
+      if (cosine && norm2 == 0.0) {
+        ++out.zero_norm;
+        continue;
+      }
+      float* dst = vectors + out.kept * dim;
+      if (dst != v) std::copy(v, v + dim, dst);
+      if (cosine) {
+        const double inv = 1.0 / std::sqrt(norm2);
+        for (int64_t j = 0; j < dim; ++j) dst[j] = static_cast<float>(dst[j] * inv);
+      }
+      rows[out.kept++] = chosen[start + i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTask& task) {
+  IVF_RETURN_IF_ERROR(validate(task.params, task.dim));
+  if (task.dim != dataset.dim()) {
+    return Status::FailedPrecondition(
+        fmt::format("task {} of plan {} expects dimension {}, but dataset {} has dimension {}",
+                    task.worker, task.plan_id, task.dim, dataset.path(), dataset.dim()));
+  }
+  for (const auto& frag : task.fragments) {
+    const FragmentInfo* info = dataset.find_fragment(frag.id);
+    if (!info) {
+      return Status::NotFound(fmt::format("fragment {} of task {} is not in dataset {}", frag.id,
+                                          task.worker, dataset.path()));
+    }
+    if (info->num_rows != frag.num_rows) {
+      return Status::FailedPrecondition(fmt::format(
+          "fragment {} has {} rows in dataset {} but {} in the plan: the dataset changed since "
+          "planning; plan again",
+          frag.id, info->num_rows, dataset.path(), frag.num_rows));
+    }
+    if (frag.quota < 0 || frag.quota > frag.num_rows) {
+      return Status::InvalidArgument(fmt::format("fragment {} of task {} has quota {} outside "
+                                                 "[0, {}]",
+                                                 frag.id, task.worker, frag.quota, frag.num_rows));
+    }
+  }
+
+  // One buffer for the whole task; each fragment fills its own slot (in parallel), then the
+  // slots are packed in id order. The result does not depend on the thread count, and the
+  // sample is never held twice.
+  std::vector<int64_t> offsets(task.fragments.size() + 1, 0);
+  for (size_t i = 0; i < task.fragments.size(); ++i) {
+    offsets[i + 1] = offsets[i] + task.fragments[i].quota;
+  }
+  SampleResult result;
+  result.plan_id = task.plan_id;
+  result.worker = task.worker;
+  result.num_workers = task.num_workers;
+  result.params_hash = params_fingerprint(task.params);
+  result.dim = task.dim;
+  result.rows_available = task.rows_available;
+  result.sample_rows_planned = task.sample_rows_planned;
+  result.fragments_in_plan = task.fragments_in_plan;
+  result.sq_bounds = SqBounds::empty(task.params.sq.bounds, task.dim);
+  const int64_t dim = task.dim;
+  result.vectors.resize(static_cast<size_t>(offsets.back() * dim));
+  result.rows.resize(static_cast<size_t>(offsets.back()));
+
+  std::vector<FragmentSample> parts(task.fragments.size());
+  const int threads = resolve_threads(task.params.num_threads);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (size_t i = 0; i < task.fragments.size(); ++i) {
+    parts[i] = sample_fragment(dataset, task, task.fragments[i],
+                               result.vectors.data() + offsets[i] * dim,
+                               result.rows.data() + offsets[i]);
+  }
+  int64_t kept = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const FragmentSample& p = parts[i];
+    if (!p.status.ok()) return p.status;
+    result.rows_read += p.read;
+    result.rows_dropped_nonfinite += p.nonfinite;
+    result.rows_dropped_zero_norm += p.zero_norm;
+    if (p.read > 0 && p.kept == 0) {
+      logger().warn("fragment {}: all {} sampled rows were dropped ({} holding NaN or Inf, {} "
+                    "zero vectors under cosine)",
+                    task.fragments[i].id, p.read, p.nonfinite, p.zero_norm);
+    } else if (p.nonfinite > 0) {
+      logger().debug("fragment {}: dropped {} of {} sampled rows holding NaN or Inf",
+                     task.fragments[i].id, p.nonfinite, p.read);
+    }
+    if (kept != offsets[i]) {
+      std::copy_n(result.vectors.begin() + offsets[i] * dim, p.kept * dim,
+                  result.vectors.begin() + kept * dim);
+      std::copy_n(result.rows.begin() + offsets[i], p.kept, result.rows.begin() + kept);
+    }
+    result.fragment_ids.insert(result.fragment_ids.end(), static_cast<size_t>(p.kept),
+                               task.fragments[i].id);
+    kept += p.kept;
+  }
+  result.vectors.resize(static_cast<size_t>(kept * dim));
+  // Give memory back only when many rows were dropped: shrinking copies the sample.
+  if (kept < offsets.back() / 2) result.vectors.shrink_to_fit();
+  result.rows.resize(static_cast<size_t>(kept));
+  result.sq_bounds.update(result.size(), task.dim, result.vectors.data());
+  return result;
+}
+
+}  // namespace ivftrain

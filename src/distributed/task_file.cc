@@ -1,0 +1,203 @@
+// Task and plan files: JSON that a person or an orchestrator can read and template.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "distributed/params_json.h"
+#include "ivftrain/distributed.h"
+#include "util/files.h"
+#include "util/status_macros.h"
+
+namespace fs = std::filesystem;
+
+namespace ivftrain {
+namespace {
+
+constexpr const char* kTaskFormat = "ivftrain-task";
+constexpr const char* kPlanFormat = "ivftrain-plan";
+constexpr int kFormatVersion = 1;
+
+ordered_json dataset_json(const std::string& path, const DatasetOptions& o) {
+  return {{"path", path}, {"rows_per_fragment", o.rows_per_fragment},
+          {"hdf5_dataset", o.hdf5_dataset}};
+}
+
+Status parse_dataset(const nlohmann::json& j, const std::string& source, std::string* path,
+                     DatasetOptions* o) {
+  if (!j.contains("dataset") || !j["dataset"].is_object()) {
+    return Status::Corruption(fmt::format("{}: 'dataset' is missing", source));
+  }
+  const auto& d = j["dataset"];
+  IVF_ASSIGN_OR_RETURN(*path, json_string(d, "path", source));
+  IVF_ASSIGN_OR_RETURN(o->rows_per_fragment, json_int(d, "rows_per_fragment", source));
+  IVF_ASSIGN_OR_RETURN(o->hdf5_dataset, json_string(d, "hdf5_dataset", source));
+  if (o->rows_per_fragment < 1) {
+    return Status::Corruption(fmt::format("{}: 'rows_per_fragment' must be at least 1", source));
+  }
+  return Status::OK();
+}
+
+Status check_format(const nlohmann::json& j, const char* format, const std::string& source) {
+  if (!j.is_object() || j.value("format", "") != format) {
+    return Status::Corruption(fmt::format("{} is not an {} file", source, format));
+  }
+  if (j.value("format_version", 0) != kFormatVersion) {
+    return Status::Corruption(fmt::format("{} has format version {}, this build reads {}", source,
+                                          j.value("format_version", 0), kFormatVersion));
+  }
+  return Status::OK();
+}
+
+Result<nlohmann::json> parse_json_text(const std::string& text, const std::string& source) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Status::Corruption(fmt::format("{} is not valid JSON", source));
+  return j;
+}
+
+std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
+}  // namespace
+
+std::string task_file_name(int worker) { return fmt::format("task-{:04d}.json", worker); }
+std::string result_file_name(int worker) { return fmt::format("task-{:04d}.result", worker); }
+
+std::string task_to_json(const SampleTask& t, const std::string& dataset_path,
+                         const DatasetOptions& options) {
+  ordered_json j;
+  j["format"] = kTaskFormat;
+  j["format_version"] = kFormatVersion;
+  j["plan_id"] = t.plan_id;
+  j["worker"] = t.worker;
+  j["num_workers"] = t.num_workers;
+  j["dataset"] = dataset_json(dataset_path, options);
+  j["dim"] = t.dim;
+  j["rows_available"] = t.rows_available;
+  j["sample_rows_planned"] = t.sample_rows_planned;
+  j["fragments_in_plan"] = t.fragments_in_plan;
+  j["params"] = params_to_json(t.params);
+  ordered_json frags = ordered_json::array();
+  for (const auto& f : t.fragments) {
+    frags.push_back({{"id", f.id}, {"num_rows", f.num_rows}, {"quota", f.quota}});
+  }
+  j["fragments"] = frags;
+  return j.dump(2) + "\n";
+}
+
+Result<TaskFile> parse_task_json(const std::string& text, const std::string& source) {
+  IVF_ASSIGN_OR_RETURN(nlohmann::json j, parse_json_text(text, source));
+  IVF_RETURN_IF_ERROR(check_format(j, kTaskFormat, source));
+  TaskFile out;
+  SampleTask& t = out.task;
+  IVF_ASSIGN_OR_RETURN(t.plan_id, json_string(j, "plan_id", source));
+  IVF_ASSIGN_OR_RETURN(int64_t worker, json_int(j, "worker", source));
+  IVF_ASSIGN_OR_RETURN(int64_t workers, json_int(j, "num_workers", source));
+  if (workers < 1 || workers > 1'000'000 || worker < 0 || worker >= workers) {
+    return Status::Corruption(
+        fmt::format("{}: worker {} is outside a plan of {} workers", source, worker, workers));
+  }
+  t.worker = static_cast<int>(worker);
+  t.num_workers = static_cast<int>(workers);
+  IVF_RETURN_IF_ERROR(parse_dataset(j, source, &out.dataset_path, &out.dataset_options));
+  IVF_ASSIGN_OR_RETURN(t.dim, json_int(j, "dim", source));
+  IVF_ASSIGN_OR_RETURN(t.rows_available, json_int(j, "rows_available", source));
+  IVF_ASSIGN_OR_RETURN(t.sample_rows_planned, json_int(j, "sample_rows_planned", source));
+  IVF_ASSIGN_OR_RETURN(t.fragments_in_plan, json_int(j, "fragments_in_plan", source));
+  if (!j.contains("params")) return Status::Corruption(fmt::format("{}: 'params' is missing", source));
+  IVF_ASSIGN_OR_RETURN(t.params, params_from_json(j["params"], source));
+  if (t.dim < 1) return Status::Corruption(fmt::format("{}: 'dim' must be at least 1", source));
+  IVF_RETURN_IF_ERROR(validate(t.params, t.dim));
+  if (!j.contains("fragments") || !j["fragments"].is_array()) {
+    return Status::Corruption(fmt::format("{}: 'fragments' is missing or not a list", source));
+  }
+  int64_t previous = -1;
+  bool first = true;
+  for (const auto& f : j["fragments"]) {
+    TaskFragment tf;
+    IVF_ASSIGN_OR_RETURN(tf.id, json_int(f, "id", source));
+    IVF_ASSIGN_OR_RETURN(tf.num_rows, json_int(f, "num_rows", source));
+    IVF_ASSIGN_OR_RETURN(tf.quota, json_int(f, "quota", source));
+    if (!first && tf.id <= previous) {
+      return Status::Corruption(
+          fmt::format("{}: fragment ids must be increasing (fragment {} follows {})", source,
+                      tf.id, previous));
+    }
+    if (tf.num_rows < 0 || tf.quota < 0 || tf.quota > tf.num_rows) {
+      return Status::Corruption(fmt::format(
+          "{}: fragment {} has quota {} outside [0, {}]", source, tf.id, tf.quota, tf.num_rows));
+    }
+    first = false;
+    previous = tf.id;
+    t.fragments.push_back(tf);
+  }
+  return out;
+}
+
+Result<TaskFile> read_task_file(const std::string& path) {
+  IVF_ASSIGN_OR_RETURN(std::string text, read_file(path));
+  return parse_task_json(text, path);
+}
+
+Status write_plan_dir(const std::string& dir, const std::vector<SampleTask>& tasks,
+                      const std::string& dataset_path, const DatasetOptions& options,
+                      bool overwrite) {
+  if (tasks.empty()) return Status::InvalidArgument("a plan needs at least one task");
+  const std::string abs_dataset = absolute_path(dataset_path);
+  IVF_ASSIGN_OR_RETURN(StagedDirectory staged, StagedDirectory::create(dir, overwrite));
+  ordered_json plan;
+  plan["format"] = kPlanFormat;
+  plan["format_version"] = kFormatVersion;
+  plan["plan_id"] = tasks.front().plan_id;
+  plan["num_workers"] = tasks.front().num_workers;
+  plan["dataset"] = dataset_json(abs_dataset, options);
+  plan["dim"] = tasks.front().dim;
+  plan["rows_available"] = tasks.front().rows_available;
+  plan["sample_rows_planned"] = tasks.front().sample_rows_planned;
+  plan["fragments_in_plan"] = tasks.front().fragments_in_plan;
+  plan["params"] = params_to_json(tasks.front().params);
+  ordered_json names = ordered_json::array();
+  for (const auto& t : tasks) {
+    names.push_back(task_file_name(t.worker));
+    IVF_RETURN_IF_ERROR(
+        staged.write(task_file_name(t.worker), task_to_json(t, abs_dataset, options)));
+  }
+  plan["tasks"] = names;
+  IVF_RETURN_IF_ERROR(staged.write("plan.json", plan.dump(2) + "\n"));
+  return staged.commit();
+}
+
+Result<PlanDir> read_plan_dir(const std::string& dir) {
+  const std::string plan_path = (fs::path(dir) / "plan.json").string();
+  if (!fs::is_directory(dir)) {
+    return Status::NotFound(fmt::format("plan directory {} does not exist", dir));
+  }
+  IVF_ASSIGN_OR_RETURN(std::string text, read_file(plan_path));
+  IVF_ASSIGN_OR_RETURN(nlohmann::json j, parse_json_text(text, plan_path));
+  IVF_RETURN_IF_ERROR(check_format(j, kPlanFormat, plan_path));
+  PlanDir out;
+  IVF_ASSIGN_OR_RETURN(out.plan_id, json_string(j, "plan_id", plan_path));
+  IVF_ASSIGN_OR_RETURN(int64_t workers, json_int(j, "num_workers", plan_path));
+  if (!j.contains("params")) {
+    return Status::Corruption(fmt::format("{}: 'params' is missing", plan_path));
+  }
+  IVF_ASSIGN_OR_RETURN(out.params, params_from_json(j["params"], plan_path));
+  if (workers < 1 || workers > 1'000'000) {
+    return Status::Corruption(fmt::format("{}: 'num_workers' is out of range", plan_path));
+  }
+  for (int w = 0; w < workers; ++w) {
+    const std::string task_path = (fs::path(dir) / task_file_name(w)).string();
+    IVF_ASSIGN_OR_RETURN(TaskFile tf, read_task_file(task_path));
+    if (tf.task.plan_id != out.plan_id || tf.task.worker != w) {
+      return Status::Corruption(fmt::format("{} does not belong to plan {} as worker {}",
+                                            task_path, out.plan_id, w));
+    }
+    out.tasks.push_back(std::move(tf));
+  }
+  return out;
+}
+
+}  // namespace ivftrain

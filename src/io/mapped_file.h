@@ -1,0 +1,38 @@
+// A read-only memory mapping of a whole file: the vector readers copy only the rows they are
+// asked for straight out of the page cache, with no read buffer of their own.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ivftrain/status.h"
+
+namespace ivftrain {
+
+class MappedFile {
+ public:
+  // Maps `path` read-only. A missing path is kNotFound, a directory kInvalidArgument, an empty
+  // file kCorruption (no format here has an empty valid file); messages name the path.
+  static Result<MappedFile> open(const std::string& path);
+
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+  // Hints that bytes [offset, offset + length) will be read soon (sequential reads benefit
+  // from read-ahead, which the mapping otherwise disables because sampling reads at random).
+  void will_need(size_t offset, size_t length) const;
+
+ private:
+  MappedFile(const char* data, size_t size) : data_(data), size_(size) {}
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace ivftrain

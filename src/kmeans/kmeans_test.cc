@@ -1,0 +1,282 @@
+#include "ivftrain/kmeans.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "ivftrain/log.h"
+#include "test_util.h"
+#include "util/rng.h"
+#include "util/sampling.h"
+
+namespace ivftrain {
+namespace {
+
+using testing::gaussian_mixture;
+
+// A plain Lloyd in double precision, written without any of the library's kernels: the oracle.
+struct ReferenceLloyd {
+  int64_t n, d, k;
+  const float* x;
+  bool inner_product;
+  std::vector<double> centroids;
+  std::vector<int32_t> labels;
+
+  double assign() {
+    labels.assign(n, 0);
+    double objective = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double best = std::numeric_limits<double>::infinity();
+      for (int64_t c = 0; c < k; ++c) {
+        double dist = 0;
+        for (int64_t j = 0; j < d; ++j) {
+          const double a = x[i * d + j], b = centroids[c * d + j];
+          dist += inner_product ? -a * b : (a - b) * (a - b);
+        }
+        if (dist < best) {
+          best = dist;
+          labels[i] = static_cast<int32_t>(c);
+        }
+      }
+      objective += best;
+    }
+    return objective;
+  }
+  // Returns false if a cluster is empty (the reference does not split).
+  bool update() {
+    std::vector<double> sum(k * d, 0.0);
+    std::vector<int64_t> count(k, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      ++count[labels[i]];
+      for (int64_t j = 0; j < d; ++j) sum[labels[i] * d + j] += x[i * d + j];
+    }
+    for (int64_t c = 0; c < k; ++c) {
+      if (count[c] == 0) return false;
+      for (int64_t j = 0; j < d; ++j) centroids[c * d + j] = sum[c * d + j] / count[c];
+    }
+    return true;
+  }
+};
+
+KMeansParams params_for(int64_t k, int max_iters, uint64_t seed) {
+  KMeansParams p;
+  p.k = k;
+  p.max_iters = max_iters;
+  p.tolerance = 0;
+  p.seed = seed;
+  p.num_threads = 2;
+  return p;
+}
+
+void check_against_reference(bool inner_product) {
+  const int64_t n = 400, d = 6, k = 7;
+  const uint64_t seed = 5;
+  auto x = gaussian_mixture(n, d, 5, 17);
+  if (inner_product) {
+    // Unit rows (cosine-like data): with raw rows, the largest means win every inner product
+    // and clusters empty at once, which the splitting-free reference cannot follow.
+    for (int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int64_t j = 0; j < d; ++j) s += double(x[i * d + j]) * x[i * d + j];
+      for (int64_t j = 0; j < d; ++j) x[i * d + j] = static_cast<float>(x[i * d + j] / std::sqrt(s));
+    }
+  }
+
+  // Same initial rows as the library: k distinct rows from Rng(seed), in increasing order.
+  ReferenceLloyd ref{n, d, k, x.data(), inner_product, {}, {}};
+  Rng rng(seed);
+  for (int64_t row : choose_sorted(rng, n, k)) {
+    ref.centroids.insert(ref.centroids.end(), x.begin() + row * d, x.begin() + (row + 1) * d);
+  }
+  ref.assign();
+  for (int iters = 1; iters <= 6; ++iters) {
+    ASSERT_TRUE(ref.update());
+    const double ref_objective = ref.assign();
+    KMeansParams p = params_for(k, iters, seed);
+    p.inner_product = inner_product;
+    auto r = kmeans_train(n, d, x.data(), p);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->iterations.size(), static_cast<size_t>(iters));
+    EXPECT_EQ(r->iterations.back().empty_clusters_split, 0);
+    for (int64_t i = 0; i < k * d; ++i) {
+      ASSERT_NEAR(r->centroids[i], ref.centroids[i], 1e-4 * (1 + std::abs(ref.centroids[i])))
+          << "iteration " << iters << " value " << i;
+    }
+    EXPECT_NEAR(r->objective, ref_objective, 1e-5 * std::abs(ref_objective));
+    EXPECT_EQ(r->objective, r->iterations.back().objective);
+    std::vector<int32_t> labels(n);
+    kmeans_assign(n, d, x.data(), k, r->centroids.data(), inner_product, labels.data(), nullptr,
+                  1);
+    EXPECT_EQ(labels, ref.labels) << "iteration " << iters;
+  }
+}
+
+TEST(KMeans, MatchesReferenceLloydL2) { check_against_reference(false); }
+TEST(KMeans, MatchesReferenceLloydInnerProduct) { check_against_reference(true); }
+
+TEST(KMeans, ObjectiveNeverRises) {
+  const int64_t n = 6000, d = 16, k = 60;
+  const auto x = gaussian_mixture(n, d, 100, 3);
+  for (KMeansInit init : {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus}) {
+    KMeansParams p = params_for(k, 25, 11);
+    p.init = init;
+    auto r = kmeans_train(n, d, x.data(), p);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->iterations.size(), 25u);
+    for (size_t i = 1; i < r->iterations.size(); ++i) {
+      // Exact Lloyd never rises; the float objective may wobble by rounding once converged.
+      EXPECT_LE(r->iterations[i].objective, r->iterations[i - 1].objective * (1 + 1e-6))
+          << "iteration " << i;
+    }
+    EXPECT_LT(r->iterations.back().objective, r->iterations.front().objective);
+  }
+}
+
+TEST(KMeans, StopsEarlyAtTolerance) {
+  const int64_t n = 3000, d = 8, k = 20;
+  const auto x = gaussian_mixture(n, d, 30, 4);
+  KMeansParams p = params_for(k, 100, 1);
+  p.tolerance = 1e-3;
+  auto r = kmeans_train(n, d, x.data(), p);
+  ASSERT_TRUE(r.ok());
+  const auto& it = r->iterations;
+  ASSERT_GE(it.size(), 2u);
+  ASSERT_LT(it.size(), 100u);
+  // The last iteration's relative improvement is below tolerance, the previous ones are not.
+  auto improvement = [&](size_t i) { return (it[i - 1].objective - it[i].objective) / it[i - 1].objective; };
+  EXPECT_LT(improvement(it.size() - 1), p.tolerance);
+  for (size_t i = 1; i + 1 < it.size(); ++i) EXPECT_GE(improvement(i), p.tolerance) << i;
+
+  p.tolerance = 0;  // disabled: all iterations run
+  auto all = kmeans_train(n, d, x.data(), p);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->iterations.size(), 100u);
+}
+
+TEST(KMeans, SplitsEmptyClusters) {
+  // 25 distinct points, each repeated 8 times: random initial rows collide, so the first
+  // assignment leaves clusters empty. With 25 distinct points and k = 25 a perfect clustering
+  // exists; splitting must find one with no cluster empty.
+  const int64_t distinct = 25, copies = 8, d = 3, k = 25;
+  const auto points = gaussian_mixture(distinct, d, distinct, 8);
+  std::vector<float> x;
+  for (int64_t c = 0; c < copies; ++c) x.insert(x.end(), points.begin(), points.end());
+  const int64_t n = distinct * copies;
+  for (uint64_t seed : {1, 2, 3}) {
+    auto r = kmeans_train(n, d, x.data(), params_for(k, 40, seed));
+    ASSERT_TRUE(r.ok());
+    int64_t splits = 0;
+    for (const auto& it : r->iterations) splits += it.empty_clusters_split;
+    EXPECT_GT(splits, 0) << seed;
+    std::vector<int32_t> labels(n);
+    kmeans_assign(n, d, x.data(), k, r->centroids.data(), false, labels.data(), nullptr);
+    EXPECT_EQ(std::set<int32_t>(labels.begin(), labels.end()).size(), static_cast<size_t>(k))
+        << seed;
+    EXPECT_NEAR(r->objective, 0.0, 1e-3) << seed;
+  }
+}
+
+TEST(KMeans, KMeansPlusPlusFindsSeparatedClusters) {
+  // 12 far-apart clusters of unit noise: one centroid per cluster gives an objective of about
+  // n * d; missing a cluster costs far more.
+  const int64_t n = 2400, d = 8, k = 12;
+  Rng rng(1);
+  std::vector<float> centres(k * d), x(n * d);
+  for (auto& v : centres) v = static_cast<float>(rng.normal() * 50);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < d; ++j) {
+      x[i * d + j] = centres[(i % k) * d + j] + static_cast<float>(rng.normal());
+    }
+  }
+  KMeansParams p = params_for(k, 3, 7);
+  p.init = KMeansInit::kKMeansPlusPlus;
+  auto r = kmeans_train(n, d, x.data(), p);
+  ASSERT_TRUE(r.ok());
+  EXPECT_LT(r->objective, 1.3 * n * d);
+}
+
+TEST(KMeans, BitIdenticalAcrossThreadCounts) {
+  const int64_t n = 3000, d = 24, k = 300;  // GEMM kernel, several row blocks
+  const auto x = gaussian_mixture(n, d, 80, 6);
+  for (KMeansInit init : {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus}) {
+    for (int64_t kk : {k, int64_t{200}}) {  // and the direct kernel
+      KMeansParams p = params_for(kk, 4, 3);
+      p.init = init;
+      p.num_threads = 1;
+      auto one = kmeans_train(n, d / 2, x.data(), p);  // d = 12 rows of the same buffer
+      p.num_threads = 2;
+      auto two = kmeans_train(n, d / 2, x.data(), p);
+      p.num_threads = 3;
+      auto three = kmeans_train(n, d / 2, x.data(), p);
+      ASSERT_TRUE(one.ok() && two.ok() && three.ok());
+      ASSERT_EQ(one->centroids.size(), two->centroids.size());
+      EXPECT_EQ(0, std::memcmp(one->centroids.data(), two->centroids.data(),
+                               one->centroids.size() * sizeof(float)));
+      EXPECT_EQ(0, std::memcmp(one->centroids.data(), three->centroids.data(),
+                               one->centroids.size() * sizeof(float)));
+      EXPECT_EQ(one->objective, two->objective);
+    }
+  }
+}
+
+TEST(KMeans, AsManyRowsAsCentroids) {
+  const int64_t n = 10, d = 3;
+  const auto x = gaussian_mixture(n, d, 2, 1);
+  auto r = kmeans_train(n, d, x.data(), params_for(n, 5, 1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->centroids, x);
+  EXPECT_EQ(r->objective, 0.0);
+}
+
+TEST(KMeans, SingleCluster) {
+  const int64_t n = 101, d = 5;
+  const auto x = gaussian_mixture(n, d, 3, 2);
+  auto r = kmeans_train(n, d, x.data(), params_for(1, 3, 1));
+  ASSERT_TRUE(r.ok());
+  for (int64_t j = 0; j < d; ++j) {
+    double mean = 0;
+    for (int64_t i = 0; i < n; ++i) mean += x[i * d + j];
+    EXPECT_NEAR(r->centroids[j], mean / n, 1e-5);
+  }
+}
+
+TEST(KMeans, RejectsBadParameters) {
+  const auto x = gaussian_mixture(200, 4, 2, 1);
+  auto bad = [&](int64_t n, int64_t d, KMeansParams p) {
+    auto r = kmeans_train(n, d, x.data(), p);
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    return r.status().message();
+  };
+  EXPECT_EQ(bad(200, 4, params_for(300, 5, 1)),
+            "num_partitions 300 is larger than the 200 sample rows");
+  EXPECT_NE(bad(200, 4, params_for(0, 5, 1)).find("num_partitions"), std::string::npos);
+  EXPECT_NE(bad(200, 0, params_for(5, 5, 1)).find("dimension"), std::string::npos);
+  EXPECT_NE(bad(200, 4, params_for(5, 0, 1)).find("max_iters"), std::string::npos);
+}
+
+TEST(KMeans, WarnsWhenFewRowsPerCentroid) {
+  std::ostringstream log_text;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
+  auto test_logger = std::make_shared<spdlog::logger>("test", sink);
+  test_logger->set_level(spdlog::level::debug);
+  set_logger(test_logger);
+  const auto x = gaussian_mixture(300, 4, 3, 1);
+  KMeansParams p = params_for(10, 2, 1);
+  p.label = "ivf";
+  ASSERT_TRUE(kmeans_train(300, 4, x.data(), p).ok());
+  set_logger(nullptr);
+  const std::string text = log_text.str();
+  EXPECT_NE(text.find("at least 390 rows"), std::string::npos) << text;
+  EXPECT_NE(text.find("ivf: iteration 2"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace ivftrain

@@ -1,0 +1,96 @@
+#include "kmeans/update.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/threads.h"
+
+namespace ivftrain {
+
+void group_by_label(int64_t n, int64_t k, const int32_t* labels, ClusterMembers* members) {
+  std::vector<int64_t>& offsets = members->offsets;
+  offsets.assign(static_cast<size_t>(k + 1), 0);
+  for (int64_t i = 0; i < n; ++i) ++offsets[labels[i] + 1];
+  for (int64_t c = 0; c < k; ++c) offsets[c + 1] += offsets[c];
+  members->rows.resize(static_cast<size_t>(n));
+  // A second cursor array would be the textbook way; walking offsets[c] forward and shifting
+  // back afterwards avoids it.
+  for (int64_t i = 0; i < n; ++i) members->rows[offsets[labels[i]]++] = i;
+  for (int64_t c = k; c > 0; --c) offsets[c] = offsets[c - 1];
+  offsets[0] = 0;
+}
+
+void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
+                      float* centroids, int num_threads) {
+  members->identical.assign(static_cast<size_t>(k), 0);
+  const ClusterMembers& m = *members;
+  uint8_t* identical = members->identical.data();
+  // Small updates are not worth waking threads for (the result is the same either way).
+  const int64_t work = m.offsets[k] * d;
+  const int threads = static_cast<int>(
+      std::clamp<int64_t>(std::min<int64_t>(work / (1 << 16), k), 1, resolve_threads(num_threads)));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    std::vector<double> sum(static_cast<size_t>(d));
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t c = 0; c < k; ++c) {
+      const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
+      if (begin == end) continue;
+      std::fill(sum.begin(), sum.end(), 0.0);
+      const float* first = x + m.rows[begin] * d;
+      bool same = true;
+      for (int64_t r = begin; r < end; ++r) {
+        const float* row = x + m.rows[r] * d;
+        for (int64_t j = 0; j < d; ++j) sum[j] += row[j];
+        if (same && r > begin) same = std::memcmp(row, first, sizeof(float) * d) == 0;
+      }
+      const double inv = 1.0 / static_cast<double>(end - begin);
+      float* out = centroids + c * d;
+      for (int64_t j = 0; j < d; ++j) out[j] = static_cast<float>(sum[j] * inv);
+      identical[c] = same ? 1 : 0;
+    }
+  }
+}
+
+int64_t split_empty_clusters(int64_t d, int64_t k, std::vector<uint8_t>* identical_ptr,
+                             std::vector<int64_t>* sizes_ptr, float* centroids, Rng& rng) {
+  constexpr float kEps = 1.0f / 1024.0f;
+  std::vector<int64_t>& sizes = *sizes_ptr;
+  std::vector<uint8_t>& identical = *identical_ptr;
+  int64_t refilled = 0;
+  for (int64_t empty = 0; empty < k; ++empty) {
+    if (sizes[empty] != 0) continue;
+    // Weights (size - 1), leaving out clusters of identical rows unless nothing else is left.
+    int64_t total = 0, total_identical = 0;
+    for (int64_t c = 0; c < k; ++c) {
+      const int64_t w = std::max<int64_t>(sizes[c] - 1, 0);
+      (identical[c] ? total_identical : total) += w;
+    }
+    const bool use_identical = total == 0;
+    if (use_identical) total = total_identical;
+    if (total == 0) break;  // every cluster holds at most one row: nothing to split
+    int64_t r = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(total)));
+    int64_t chosen = 0;
+    for (; chosen < k; ++chosen) {
+      if (identical[chosen] && !use_identical) continue;
+      r -= std::max<int64_t>(sizes[chosen] - 1, 0);
+      if (r < 0) break;
+    }
+    float* src = centroids + chosen * d;
+    float* dst = centroids + empty * d;
+    for (int64_t j = 0; j < d; ++j) {
+      const float v = src[j];
+      // Alternating signs: the two centroids sit symmetrically about the old one.
+      const float s = (j % 2 == 0) ? kEps : -kEps;
+      dst[j] = v * (1 + s);
+      src[j] = v * (1 - s);
+    }
+    sizes[empty] = sizes[chosen] / 2;
+    sizes[chosen] -= sizes[empty];
+    identical[empty] = identical[chosen];
+    ++refilled;
+  }
+  return refilled;
+}
+
+}  // namespace ivftrain

@@ -1,0 +1,227 @@
+#include "mpi_runner.h"
+
+#include <fmt/format.h>
+#include <mpi.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "ivftrain/log.h"
+
+namespace ivftrain {
+namespace {
+
+// Messages larger than this are sent in pieces (MPI counts are int).
+constexpr size_t kChunkBytes = size_t{1} << 30;
+
+class MpiSession {
+ public:
+  MpiSession() {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+      int provided = 0;
+      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+      owns_ = true;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  ~MpiSession() {
+    if (owns_) MPI_Finalize();
+  }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  bool owns_ = false;
+  int rank_ = 0, size_ = 1;
+};
+
+// Waits for a non-blocking operation without spinning: a rank that waits for rank 0 (planning,
+// training) must not take a core from it.
+void wait_gently(MPI_Request& request) {
+  int done = 0;
+  MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  while (!done) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  }
+}
+
+void bcast_string(std::string& s, int root) {
+  uint64_t n = s.size();
+  MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD);
+  s.resize(n);
+  for (size_t at = 0; at < n; at += kChunkBytes) {
+    const int count = static_cast<int>(std::min(kChunkBytes, n - at));
+    MPI_Bcast(s.data() + at, count, MPI_CHAR, root, MPI_COMM_WORLD);
+  }
+}
+
+void send_string(const std::string& s, int dest) {
+  uint64_t n = s.size();
+  MPI_Request request;
+  MPI_Isend(&n, 1, MPI_UINT64_T, dest, 0, MPI_COMM_WORLD, &request);
+  wait_gently(request);
+  for (size_t at = 0; at < n; at += kChunkBytes) {
+    const int count = static_cast<int>(std::min(kChunkBytes, n - at));
+    MPI_Isend(s.data() + at, count, MPI_CHAR, dest, 1, MPI_COMM_WORLD, &request);
+    wait_gently(request);
+  }
+}
+
+std::string recv_string(int source) {
+  uint64_t n = 0;
+  MPI_Recv(&n, 1, MPI_UINT64_T, source, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  std::string s(n, '\0');
+  for (size_t at = 0; at < n; at += kChunkBytes) {
+    const int count = static_cast<int>(std::min(kChunkBytes, n - at));
+    MPI_Recv(s.data() + at, count, MPI_CHAR, source, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  }
+  return s;
+}
+
+// Every rank contributes its status; every rank returns the first failure (lowest rank), its
+// message prefixed with the rank, or OK when all succeeded. Collective: no rank is left waiting.
+Status agree(const Status& mine, int rank, int size) {
+  int failed = mine.ok() ? 0 : 1, any = 0;
+  MPI_Request request;
+  MPI_Iallreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &request);
+  wait_gently(request);
+  if (!any) return Status::OK();
+  int first = mine.ok() ? size : rank, lowest = size;
+  MPI_Allreduce(&first, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  std::string message = mine.ok() ? std::string() : mine.message();
+  int code = static_cast<int>(mine.code());
+  MPI_Bcast(&code, 1, MPI_INT, lowest, MPI_COMM_WORLD);
+  bcast_string(message, lowest);
+  const std::string text = size > 1 ? fmt::format("rank {}: {}", lowest, message) : message;
+  switch (static_cast<Status::Code>(code)) {
+    case Status::Code::kInvalidArgument: return Status::InvalidArgument(text);
+    case Status::Code::kIOError: return Status::IOError(text);
+    case Status::Code::kCorruption: return Status::Corruption(text);
+    case Status::Code::kNotFound: return Status::NotFound(text);
+    case Status::Code::kAlreadyExists: return Status::AlreadyExists(text);
+    default: return Status::FailedPrecondition(text);
+  }
+}
+
+// Test hook: IVFTRAIN_TEST_FAIL_RANK=N makes rank N's sampling fail, to exercise the error path.
+Status injected_failure(int rank) {
+  const char* env = std::getenv("IVFTRAIN_TEST_FAIL_RANK");
+  if (env && std::atoi(env) == rank) {
+    return Status::IOError(fmt::format("simulated failure of rank {} while sampling", rank));
+  }
+  return Status::OK();
+}
+
+MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
+  MpiTrainOutcome outcome;
+  outcome.is_root = rank == 0;
+
+  // Phase 1 on rank 0; the tasks travel as the same JSON the file protocol uses.
+  std::string tasks_json;
+  Status st;
+  if (rank == 0) {
+    auto dataset = Dataset::open(req.dataset_path, req.dataset_options);
+    if (!dataset.ok()) {
+      st = dataset.status();
+    } else {
+      auto tasks = create_sample_tasks(*dataset, req.params, size, req.fragment_ids, req.assignment);
+      if (!tasks.ok()) {
+        st = tasks.status();
+      } else {
+        nlohmann::json all = nlohmann::json::array();
+        for (const auto& t : *tasks) {
+          all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
+        }
+        tasks_json = all.dump();
+        logger().info("plan {}: {} sample rows from {} fragments over {} ranks",
+                      tasks->front().plan_id, tasks->front().sample_rows_planned,
+                      tasks->front().fragments_in_plan, size);
+      }
+    }
+  }
+  if (outcome.status = agree(st, rank, size); !outcome.status.ok()) return outcome;
+  bcast_string(tasks_json, 0);
+
+  // Phase 2 on every rank.
+  Result<SampleResult> sample = Status::FailedPrecondition("not sampled");
+  {
+    const auto all = nlohmann::json::parse(tasks_json);
+    auto task = parse_task_json(all.at(static_cast<size_t>(rank)).get<std::string>(),
+                                fmt::format("task of rank {}", rank));
+    st = task.status();
+    if (task.ok()) st = injected_failure(rank);
+    if (st.ok()) {
+      auto dataset = Dataset::open(req.dataset_path, req.dataset_options);
+      if (!dataset.ok()) {
+        st = dataset.status();
+      } else {
+        task->task.params.num_threads = req.params.num_threads;
+        sample = execute_sample_task(*dataset, task->task);
+        st = sample.status();
+      }
+    }
+  }
+  if (outcome.status = agree(st, rank, size); !outcome.status.ok()) return outcome;
+
+  // SQ bounds reduced with MPI's min and max onto rank 0; the other ranks send their bounds
+  // as the identity so train_from_samples merges the reduced ones only.
+  SqBounds& bounds = sample->sq_bounds;
+  const int len = static_cast<int>(bounds.lower.size());
+  std::vector<float> lower(bounds.lower.size()), upper(bounds.upper.size());
+  MPI_Reduce(bounds.lower.data(), lower.data(), len, MPI_FLOAT, MPI_MIN, 0, MPI_COMM_WORLD);
+  MPI_Reduce(bounds.upper.data(), upper.data(), len, MPI_FLOAT, MPI_MAX, 0, MPI_COMM_WORLD);
+
+  // Gather the samples on rank 0, rank by rank.
+  if (rank != 0) {
+    bounds = SqBounds::empty(bounds.mode, sample->dim);
+    send_string(serialize_sample_result(*sample), 0);
+    sample = Status::FailedPrecondition("sent to rank 0");
+  } else {
+    bounds.lower = std::move(lower);
+    bounds.upper = std::move(upper);
+    std::vector<SampleResult> results;
+    results.push_back(std::move(*sample));
+    for (int r = 1; r < size && st.ok(); ++r) {
+      auto received = parse_sample_result(recv_string(r), fmt::format("the sample of rank {}", r));
+      if (!received.ok()) {
+        st = received.status();
+        // Drain the remaining ranks so none blocks in its send.
+        for (int rest = r + 1; rest < size; ++rest) recv_string(rest);
+        break;
+      }
+      received->sq_bounds = SqBounds::empty(received->sq_bounds.mode, received->dim);
+      results.push_back(std::move(*received));
+    }
+    if (st.ok()) {
+      auto models = train_from_samples(std::move(results), req.params);
+      if (!models.ok()) {
+        st = models.status();
+      } else {
+        st = write_model_dir(*models, req.out_dir, req.overwrite);
+        if (st.ok()) outcome.models = std::move(*models);
+      }
+    }
+  }
+  outcome.status = agree(st, rank, size);
+  if (!outcome.status.ok()) outcome.models.reset();
+  return outcome;
+}
+
+}  // namespace
+
+MpiTrainOutcome mpi_train(const MpiTrainRequest& request) {
+  MpiSession session;
+  // Only rank 0 logs progress, so the output reads as one run.
+  if (session.rank() != 0) set_logger(nullptr);
+  return run(request, session.rank(), session.size());
+}
+
+}  // namespace ivftrain

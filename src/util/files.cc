@@ -1,0 +1,196 @@
+#include "util/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+
+namespace fs = std::filesystem;
+
+namespace ivftrain {
+namespace {
+
+std::atomic<int> g_fail_after{-1};  // -1: not yet read from the environment
+
+// Returns true when this write must fail (the test hook).
+bool injected_failure() {
+  int n = g_fail_after.load();
+  if (n < 0) {
+    const char* env = std::getenv("IVFTRAIN_TEST_FAIL_WRITE_AFTER");
+    n = env ? std::atoi(env) : 0;
+    g_fail_after.store(n);
+  }
+  if (n == 0) return false;
+  if (n == 1) {
+    g_fail_after.store(0);
+    return true;
+  }
+  g_fail_after.store(n - 1);
+  return false;
+}
+
+std::string unique_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  return fmt::format("{}-{}", ::getpid(), counter.fetch_add(1));
+}
+
+Status write_fd(int fd, std::string_view bytes, const std::string& shown_path) {
+  if (injected_failure()) {
+    return Status::IOError(fmt::format("cannot write {}: No space left on device (simulated)",
+                                       shown_path));
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(fmt::format("cannot write {}: {}", shown_path, std::strerror(errno)));
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0) {
+    return Status::IOError(fmt::format("cannot sync {}: {}", shown_path, std::strerror(errno)));
+  }
+  return Status::OK();
+}
+
+Status write_new_file(const std::string& path, std::string_view bytes,
+                      const std::string& shown_path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::IOError(fmt::format("cannot create {}: {}", shown_path, std::strerror(errno)));
+  }
+  Status st = write_fd(fd, bytes, shown_path);
+  if (::close(fd) != 0 && st.ok()) {
+    st = Status::IOError(fmt::format("cannot close {}: {}", shown_path, std::strerror(errno)));
+  }
+  if (!st.ok()) ::unlink(path.c_str());
+  return st;
+}
+
+std::string parent_of(const std::string& path) {
+  fs::path p = fs::path(path).parent_path();
+  return p.empty() ? std::string(".") : p.string();
+}
+
+}  // namespace
+
+void set_write_failure_after_for_testing(int n) { g_fail_after.store(n); }
+
+Status write_file_atomic(const std::string& path, std::string_view bytes) {
+  const fs::path target(path);
+  const std::string temp =
+      (fs::path(parent_of(path)) / ("." + target.filename().string() + ".tmp-" + unique_suffix()))
+          .string();
+  Status st = write_new_file(temp, bytes, path);
+  if (!st.ok()) return st;
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    ::unlink(temp.c_str());
+    return Status::IOError(fmt::format("cannot move {} into place: {}", path, err));
+  }
+  return Status::OK();
+}
+
+Result<std::string> read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(fmt::format("{} does not exist", path));
+    return Status::IOError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  }
+  struct stat sb {};
+  if (::fstat(fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument(fmt::format("{} is not a regular file", path));
+  }
+  std::string out;
+  out.resize(static_cast<size_t>(sb.st_size));
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t r = ::read(fd, out.data() + done, out.size() - done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      const std::string err = r < 0 ? std::strerror(errno) : "file shrank while reading";
+      ::close(fd);
+      return Status::IOError(fmt::format("cannot read {}: {}", path, err));
+    }
+    done += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<StagedDirectory> StagedDirectory::create(const std::string& final_path, bool overwrite) {
+  std::error_code ec;
+  if (fs::exists(final_path, ec) && !overwrite) {
+    return Status::AlreadyExists(
+        fmt::format("{} already exists; pass --overwrite to replace it", final_path));
+  }
+  const std::string parent = parent_of(final_path);
+  if (!fs::is_directory(parent, ec)) {
+    return Status::NotFound(
+        fmt::format("cannot create {}: directory {} does not exist", final_path, parent));
+  }
+  const std::string name = fs::path(final_path).filename().string();
+  const std::string temp = (fs::path(parent) / ("." + name + ".tmp-" + unique_suffix())).string();
+  if (::mkdir(temp.c_str(), 0755) != 0) {
+    return Status::IOError(
+        fmt::format("cannot create {}: {}", final_path, std::strerror(errno)));
+  }
+  return StagedDirectory(final_path, temp, overwrite);
+}
+
+StagedDirectory::StagedDirectory(StagedDirectory&& other) noexcept
+    : final_path_(std::move(other.final_path_)), temp_path_(std::move(other.temp_path_)),
+      overwrite_(other.overwrite_), committed_(other.committed_) {
+  other.committed_ = true;  // the moved-from object owns nothing
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (!committed_ && !temp_path_.empty()) {
+    std::error_code ec;
+    fs::remove_all(temp_path_, ec);
+  }
+}
+
+std::string StagedDirectory::file(const std::string& name) const {
+  return (fs::path(temp_path_) / name).string();
+}
+
+Status StagedDirectory::write(const std::string& name, std::string_view bytes) const {
+  return write_new_file(file(name), bytes, (fs::path(final_path_) / name).string());
+}
+
+Status StagedDirectory::commit() {
+  std::error_code ec;
+  std::string old;
+  if (fs::exists(final_path_, ec)) {
+    if (!overwrite_) {
+      return Status::AlreadyExists(
+          fmt::format("{} already exists; pass --overwrite to replace it", final_path_));
+    }
+    old = (fs::path(parent_of(final_path_)) /
+           ("." + fs::path(final_path_).filename().string() + ".old-" + unique_suffix()))
+              .string();
+    if (::rename(final_path_.c_str(), old.c_str()) != 0) {
+      return Status::IOError(
+          fmt::format("cannot replace {}: {}", final_path_, std::strerror(errno)));
+    }
+  }
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    if (!old.empty()) ::rename(old.c_str(), final_path_.c_str());  // put the old one back
+    return Status::IOError(fmt::format("cannot move {} into place: {}", final_path_, err));
+  }
+  committed_ = true;
+  if (!old.empty()) fs::remove_all(old, ec);
+  return Status::OK();
+}
+
+}  // namespace ivftrain

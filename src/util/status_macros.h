@@ -1,0 +1,22 @@
+// Internal helpers for propagating Status and Result.
+#pragma once
+
+#include "ivftrain/status.h"
+
+#define IVF_CONCAT_INNER(a, b) a##b
+#define IVF_CONCAT(a, b) IVF_CONCAT_INNER(a, b)
+
+#define IVF_RETURN_IF_ERROR(expr)               \
+  do {                                          \
+    ::ivftrain::Status ivf_status_ = (expr);    \
+    if (!ivf_status_.ok()) return ivf_status_;  \
+  } while (0)
+
+#define IVF_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(tmp).value()
+
+// IVF_ASSIGN_OR_RETURN(auto x, f()) declares x from a Result, or returns its Status.
+#define IVF_ASSIGN_OR_RETURN(lhs, expr) \
+  IVF_ASSIGN_OR_RETURN_IMPL(IVF_CONCAT(ivf_result_, __LINE__), lhs, expr)

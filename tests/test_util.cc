@@ -1,0 +1,52 @@
+#include "test_util.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "util/rng.h"
+
+namespace ivftrain::testing {
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ivftrain-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<float> gaussian_mixture(int64_t n, int64_t dim, int64_t clusters, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> centres(static_cast<size_t>(clusters * dim));
+  for (auto& c : centres) c = static_cast<float>(rng.normal() * 4.0);
+  std::vector<float> out(static_cast<size_t>(n * dim));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(clusters)));
+    for (int64_t j = 0; j < dim; ++j) {
+      out[i * dim + j] = centres[c * dim + j] + static_cast<float>(rng.normal());
+    }
+  }
+  return out;
+}
+
+}  // namespace ivftrain::testing

@@ -1,0 +1,31 @@
+// Shared helpers for the unit tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ivftrain::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Writes raw bytes to a file (not atomically: tests make malformed files with it).
+void write_bytes(const std::string& path, const std::string& bytes);
+std::string read_bytes(const std::string& path);
+
+// n x dim float32 rows: a Gaussian mixture of `clusters` centres (deterministic for a seed).
+std::vector<float> gaussian_mixture(int64_t n, int64_t dim, int64_t clusters, uint64_t seed);
+
+}  // namespace ivftrain::testing

@@ -1,0 +1,150 @@
+// ivftrain train DATASET --out MODEL_DIR ...        local training
+// ivftrain train --from-samples PLAN_DIR --out MODEL_DIR   phase 3 of the file protocol
+// mpirun -n W ivftrain train DATASET --out MODEL_DIR --mpi ...
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli.h"
+#include "ivftrain/log.h"
+#include "ivftrain/train.h"
+#ifdef IVFTRAIN_HAVE_MPI
+#include "mpi_runner.h"
+#endif
+
+namespace ivftrain::cli {
+namespace {
+
+struct TrainCommand {
+  TrainFlags flags;
+  std::string dataset;
+  std::string out;
+  std::string from_samples;
+  bool overwrite = false;
+  bool json = false;
+  bool mpi = false;
+  bool threads_given = false;
+};
+
+int finish(const TrainedModels& models, const TrainCommand& c) {
+  Status st = write_model_dir(models, c.out, c.overwrite);
+  if (!st.ok()) return fail(st);
+  log_summary(models, c.out);
+  if (c.json) std::cout << summary_json(models, c.out) << std::endl;
+  return 0;
+}
+
+// Reads every result of a plan directory; lists all missing or unusable tasks at once.
+int train_from_plan_dir(const TrainCommand& c) {
+  auto plan = read_plan_dir(c.from_samples);
+  if (!plan.ok()) return fail(plan.status());
+  std::vector<SampleResult> results;
+  std::vector<std::string> problems;
+  for (const TaskFile& tf : plan->tasks) {
+    const std::string path =
+        (std::filesystem::path(c.from_samples) / result_file_name(tf.task.worker)).string();
+    if (!std::filesystem::exists(path)) {
+      problems.push_back(fmt::format("{} is missing", path));
+      continue;
+    }
+    auto r = read_sample_result(path);
+    if (!r.ok()) {
+      problems.push_back(r.status().message());
+      continue;
+    }
+    if (r->plan_id != plan->plan_id || r->worker != tf.task.worker) {
+      problems.push_back(fmt::format("{} belongs to plan {} worker {}, not to this plan's task {}",
+                                     path, r->plan_id, r->worker, tf.task.worker));
+      continue;
+    }
+    results.push_back(std::move(*r));
+  }
+  if (!problems.empty()) {
+    std::string tasks;
+    for (const TaskFile& tf : plan->tasks) {
+      const std::string name = result_file_name(tf.task.worker);
+      for (const auto& p : problems) {
+        if (p.find(name) != std::string::npos) {
+          tasks += fmt::format(" {}/{}", c.from_samples, task_file_name(tf.task.worker));
+          break;
+        }
+      }
+    }
+    return fail(Status::FailedPrecondition(fmt::format(
+        "{} of {} sample results cannot be used ({}); rerun `ivftrain sample` for:{}",
+        problems.size(), plan->tasks.size(), fmt::join(problems, "; "), tasks)));
+  }
+  TrainParams params = plan->params;
+  if (c.threads_given) params.num_threads = c.flags.threads;
+  auto models = train_from_samples(std::move(results), params);
+  if (!models.ok()) return fail(models.status());
+  return finish(*models, c);
+}
+
+int run_train(const TrainCommand& c) {
+  if (!c.from_samples.empty()) {
+    if (!c.dataset.empty()) {
+      return fail(Status::InvalidArgument(
+          "give either a DATASET or --from-samples PLAN_DIR, not both"));
+    }
+    return train_from_plan_dir(c);
+  }
+  if (c.dataset.empty()) {
+    return fail(Status::InvalidArgument("train needs a DATASET (or --from-samples PLAN_DIR)"));
+  }
+  if (c.flags.num_partitions == 0) {
+    return fail(Status::InvalidArgument("--num-partitions is required when training a dataset"));
+  }
+  auto params = params_from_flags(c.flags);
+  if (!params.ok()) return fail(params.status());
+  auto ids = fragment_ids_from_flags(c.flags);
+  if (!ids.ok()) return fail(ids.status());
+  const DatasetOptions options = dataset_options_from_flags(c.flags);
+  if (c.mpi) {
+#ifdef IVFTRAIN_HAVE_MPI
+    auto assignment = assignment_from_flags(c.flags);
+    if (!assignment.ok()) return fail(assignment.status());
+    MpiTrainRequest req{c.dataset, options, *params, *ids, *assignment, c.out, c.overwrite};
+    MpiTrainOutcome outcome = mpi_train(req);
+    if (!outcome.status.ok()) return outcome.is_root ? fail(outcome.status) : 1;
+    if (outcome.is_root) {
+      log_summary(*outcome.models, c.out);
+      if (c.json) std::cout << summary_json(*outcome.models, c.out) << std::endl;
+    }
+    return 0;
+#else
+    return fail(Status::FailedPrecondition("this ivftrain was built without MPI"));
+#endif
+  }
+  auto dataset = Dataset::open(c.dataset, options);
+  if (!dataset.ok()) return fail(dataset.status());
+  logger().info("dataset {}: {} rows x {} dims in {} fragment(s)", c.dataset, dataset->num_rows(),
+                dataset->dim(), dataset->fragments().size());
+  auto models = train_local(*dataset, *params, *ids);
+  if (!models.ok()) return fail(models.status());
+  return finish(*models, c);
+}
+
+}  // namespace
+
+void register_train(CLI::App& app, std::function<int()>& run) {
+  auto* cmd = app.add_subcommand("train", "Train a model from a dataset, from samples, or under MPI");
+  auto c = std::make_shared<TrainCommand>();
+  cmd->add_option("DATASET", c->dataset, "file, directory or manifest .json");
+  cmd->add_option("--out", c->out, "model directory to write")->required();
+  cmd->add_option("--from-samples", c->from_samples,
+                  "train from the sample results of a plan directory");
+  cmd->add_flag("--overwrite", c->overwrite, "replace an existing model directory");
+  cmd->add_flag("--json", c->json, "print a one-line JSON summary on stdout");
+  cmd->add_flag("--mpi", c->mpi, "run the three phases across MPI ranks (under mpirun)");
+  add_train_flags(*cmd, c->flags, false);
+  cmd->callback([&run, c, cmd] {
+    c->threads_given = cmd->count("--threads") > 0;
+    run = [c] { return run_train(*c); };
+  });
+}
+
+}  // namespace ivftrain::cli
