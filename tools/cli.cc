@@ -29,6 +29,12 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
       ->capture_default_str();
   app.add_option("--init", f.init, "k-means initialisation: random or kmeans++")
       ->capture_default_str();
+  app.add_option("--kmeans", f.kmeans,
+                 "IVF k-means: flat, or hierarchical (much faster for thousands of partitions)")
+      ->capture_default_str();
+  app.add_option("--balance", f.balance,
+                 "keep every partition within this many times the mean size; 0 is off")
+      ->capture_default_str();
   app.add_option("--sq-bounds", f.sq_bounds, "SQ bounds: global or per-dim")->capture_default_str();
   app.add_option("--fragments", f.fragments, "train on these fragment ids only, e.g. 0,3,7-9");
   app.add_option("--rows-per-fragment", f.rows_per_fragment,
@@ -56,11 +62,15 @@ Result<TrainParams> params_from_flags(const TrainFlags& f) {
   if (!init.ok()) return init.status();
   auto bounds = parse_sq_bounds_mode(f.sq_bounds);
   if (!bounds.ok()) return bounds.status();
+  auto algorithm = parse_kmeans_algorithm(f.kmeans);
+  if (!algorithm.ok()) return algorithm.status();
   p.ivf.num_partitions = f.num_partitions;
   p.ivf.max_iters = f.max_iters;
   p.ivf.sample_rate = f.sample_rate;
   p.ivf.tolerance = f.tolerance;
   p.ivf.init = *init;
+  p.ivf.algorithm = *algorithm;
+  p.ivf.balance = f.balance;
   p.pq.num_sub_vectors = f.num_sub_vectors;
   p.pq.num_bits = f.num_bits;
   p.pq.max_iters = f.max_iters;

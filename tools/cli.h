@@ -25,6 +25,8 @@ struct TrainFlags {
   double tolerance = 1e-4;
   int64_t sample_rate = 256;
   std::string init = "random";
+  std::string kmeans = "flat";
+  double balance = 0;
   std::string sq_bounds = "global";
   std::string fragments;  // "0,3,7-9"
   int64_t rows_per_fragment = int64_t{1} << 20;

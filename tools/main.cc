@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
-  auto logger = spdlog::stderr_color_st("ivftrain");
+  auto logger = spdlog::stderr_color_mt("ivftrain");
   logger->set_pattern("%^[%H:%M:%S.%e %l]%$ %v");
   logger->set_level(quiet ? spdlog::level::warn
                           : verbose ? spdlog::level::debug : spdlog::level::info);

@@ -20,17 +20,26 @@ struct KMeansParams {
   int max_iters = 50;     // Lloyd iterations at most (>= 1)
   double tolerance = 1e-4;  // relative objective change to stop at; 0 disables early stop
   KMeansInit init = KMeansInit::kRandom;
+  KMeansAlgorithm algorithm = KMeansAlgorithm::kFlat;  // see IvfParams::algorithm
+  double balance = 0;  // see IvfParams::balance: 0 off, else > 1
   // Assign to the largest inner product instead of the smallest l2 distance (dot distance).
   bool inner_product = false;
   uint64_t seed = 42;
   int num_threads = 0;  // 0: all cores
   std::string label = "kmeans";  // names this run in log lines ("ivf", "pq[3]")
+  // Log every iteration and the summary at info level (IVF); otherwise at debug level, so that
+  // PQ's many sub-space runs stay quiet unless asked for.
+  bool verbose = false;
+  // Warn when there are fewer than 39 rows per centroid (FAISS's threshold). PQ warns once for
+  // all its sub-spaces instead.
+  bool warn_few_rows = true;
 };
 
 struct KMeansIteration {
   double objective = 0;  // sum of squared distances (l2) or of -inner products (dot)
   double seconds = 0;
-  int64_t empty_clusters_split = 0;  // empty clusters refilled before this iteration's update
+  double assign_seconds = 0;  // the part of `seconds` spent assigning rows to centroids
+  int64_t empty_clusters_split = 0;  // empty clusters refilled after this iteration's update
 };
 
 struct KMeansResult {

@@ -17,6 +17,12 @@ enum class DistanceType {
   kDot      // inner product: assignment by largest dot product; PQ trained without residuals
 };
 enum class KMeansInit { kRandom, kKMeansPlusPlus };
+enum class KMeansAlgorithm {
+  kFlat,         // Lloyd's k-means over all k centroids (Lance's and FAISS's default)
+  kHierarchical  // coarse k-means into ~sqrt(k) groups, then k-means inside each group with a
+                 // share of k proportional to its size, then a few refining Lloyd iterations
+                 // over all k (as cuVS's balanced hierarchical k-means); for large k
+};
 enum class SqBoundsMode { kGlobal, kPerDimension };
 
 struct IvfParams {
@@ -30,6 +36,13 @@ struct IvfParams {
   double tolerance = 1e-4;
   // Random rows as initial centroids (Lance, FAISS), or k-means++ (slower start, fewer iters).
   KMeansInit init = KMeansInit::kRandom;
+  // Flat (default) or hierarchical k-means; hierarchical trains large k (thousands) many times
+  // faster at a slightly higher objective.
+  KMeansAlgorithm algorithm = KMeansAlgorithm::kFlat;
+  // When > 0, keep every partition's size within balance x the mean (rows / k) by moving rows
+  // from oversized partitions to their next-nearest centroids; 0 (default) does not balance.
+  // Must be 0 or > 1.
+  double balance = 0;
 };
 
 struct PqParams {
@@ -78,9 +91,11 @@ std::string_view to_string(IndexType t);
 std::string_view to_string(DistanceType t);
 std::string_view to_string(KMeansInit t);
 std::string_view to_string(SqBoundsMode t);
+std::string_view to_string(KMeansAlgorithm t);
 Result<IndexType> parse_index_type(std::string_view s);
 Result<DistanceType> parse_distance_type(std::string_view s);
 Result<KMeansInit> parse_kmeans_init(std::string_view s);
 Result<SqBoundsMode> parse_sq_bounds_mode(std::string_view s);
+Result<KMeansAlgorithm> parse_kmeans_algorithm(std::string_view s);
 
 }  // namespace ivftrain

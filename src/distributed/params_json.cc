@@ -15,7 +15,9 @@ ordered_json params_to_json(const TrainParams& p) {
               {"max_iters", p.ivf.max_iters},
               {"sample_rate", p.ivf.sample_rate},
               {"tolerance", p.ivf.tolerance},
-              {"init", std::string(to_string(p.ivf.init))}};
+              {"init", std::string(to_string(p.ivf.init))},
+              {"algorithm", std::string(to_string(p.ivf.algorithm))},
+              {"balance", p.ivf.balance}};
   if (p.index_type == IndexType::kIvfPq) {
     j["pq"] = {{"num_sub_vectors", p.pq.num_sub_vectors},
                {"num_bits", p.pq.num_bits},
@@ -79,6 +81,9 @@ Result<TrainParams> parse(const nlohmann::json& j, const std::string& source) {
   IVF_ASSIGN_OR_RETURN(p.ivf.tolerance, json_number(ivf, "tolerance", source));
   IVF_ASSIGN_OR_RETURN(std::string init, json_string(ivf, "init", source));
   IVF_ASSIGN_OR_RETURN(p.ivf.init, parse_kmeans_init(init));
+  IVF_ASSIGN_OR_RETURN(std::string algorithm, json_string(ivf, "algorithm", source));
+  IVF_ASSIGN_OR_RETURN(p.ivf.algorithm, parse_kmeans_algorithm(algorithm));
+  IVF_ASSIGN_OR_RETURN(p.ivf.balance, json_number(ivf, "balance", source));
   if (p.index_type == IndexType::kIvfPq) {
     if (!j.contains("pq")) return Status::Corruption(fmt::format("{}: 'pq' is missing", source));
     const auto& pq = j["pq"];

@@ -23,6 +23,10 @@ Status validate(const TrainParams& p, int64_t dim) {
     return Status::InvalidArgument(
         fmt::format("--tolerance must be 0 or positive (got {})", p.ivf.tolerance));
   }
+  if (!(p.ivf.balance == 0.0 || p.ivf.balance > 1.0)) {
+    return Status::InvalidArgument(
+        fmt::format("--balance must be 0 (off) or greater than 1 (got {})", p.ivf.balance));
+  }
   if (p.num_threads < 0) {
     return Status::InvalidArgument(
         fmt::format("--threads must be 0 (all cores) or positive (got {})", p.num_threads));
@@ -97,6 +101,10 @@ std::string_view to_string(SqBoundsMode t) {
   return t == SqBoundsMode::kGlobal ? "global" : "per-dim";
 }
 
+std::string_view to_string(KMeansAlgorithm t) {
+  return t == KMeansAlgorithm::kFlat ? "flat" : "hierarchical";
+}
+
 namespace {
 template <typename E, size_t N>
 Result<E> parse_enum(std::string_view s, const E (&values)[N], std::string_view what) {
@@ -122,6 +130,10 @@ Result<DistanceType> parse_distance_type(std::string_view s) {
 Result<KMeansInit> parse_kmeans_init(std::string_view s) {
   static constexpr KMeansInit v[] = {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus};
   return parse_enum(s, v, "k-means init");
+}
+Result<KMeansAlgorithm> parse_kmeans_algorithm(std::string_view s) {
+  static constexpr KMeansAlgorithm v[] = {KMeansAlgorithm::kFlat, KMeansAlgorithm::kHierarchical};
+  return parse_enum(s, v, "k-means algorithm");
 }
 Result<SqBoundsMode> parse_sq_bounds_mode(std::string_view s) {
   static constexpr SqBoundsMode v[] = {SqBoundsMode::kGlobal, SqBoundsMode::kPerDimension};

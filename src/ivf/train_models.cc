@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <xxhash.h>
+
 #include <chrono>
+#include <unordered_set>
 
 #include "ivftrain/log.h"
 #include "util/rng.h"
@@ -43,6 +46,16 @@ void compact(std::vector<float>& x, int64_t dim, const std::vector<int64_t>& row
   }
   x.resize(rows.size() * static_cast<size_t>(dim));
   x.shrink_to_fit();
+}
+
+// Distinct rows among the first rows of x, counting no further than `enough`: cheap in the usual
+// case, where the first rows already differ.
+int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t enough) {
+  std::unordered_set<uint64_t> seen;
+  for (int64_t i = 0; i < rows && static_cast<int64_t>(seen.size()) < enough; ++i) {
+    seen.insert(XXH3_64bits(x + i * dim, static_cast<size_t>(dim) * sizeof(float)));
+  }
+  return static_cast<int64_t>(seen.size());
 }
 
 }  // namespace
@@ -95,15 +108,24 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
     }
   }
   const int64_t ivf_rows = static_cast<int64_t>(ivf_x->size()) / dim;
+  if (const int64_t distinct = count_distinct_rows(ivf_x->data(), ivf_rows, dim, k);
+      distinct < k) {
+    return Status::FailedPrecondition(fmt::format(
+        "the sample holds only {} distinct vectors, fewer than --num-partitions {}; lower it",
+        distinct, k));
+  }
   KMeansParams kp;
   kp.k = k;
   kp.max_iters = p.ivf.max_iters;
   kp.tolerance = p.ivf.tolerance;
   kp.init = p.ivf.init;
+  kp.algorithm = p.ivf.algorithm;
+  kp.balance = p.ivf.balance;
   kp.inner_product = p.distance_type == DistanceType::kDot;
   kp.seed = derive_seed(p.seed, kSeedIvfKMeans, 0);
   kp.num_threads = p.num_threads;
   kp.label = "ivf";
+  kp.verbose = true;
   logger().info("training IVF: {} partitions on {} rows x {} dims", k, ivf_rows, dim);
   IVF_ASSIGN_OR_RETURN(KMeansResult ivf, kmeans_train(ivf_rows, dim, ivf_x->data(), kp));
   models.ivf_centroids = std::move(ivf.centroids);

@@ -82,7 +82,8 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
   result.k = k;
   result.d = d;
   result.centroids.resize(static_cast<size_t>(k * d));
-  if (n < kMinRowsPerCentroid * k) {
+  const auto level = params.verbose ? spdlog::level::info : spdlog::level::debug;
+  if (params.warn_few_rows && n < kMinRowsPerCentroid * k) {
     log.warn("{}: clustering {} rows into {} centroids; at least {} rows are recommended", label,
              n, k, kMinRowsPerCentroid * k);
   }
@@ -124,15 +125,21 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
     for (int64_t c = 0; c < k; ++c) sizes[c] = members.size(c);
     const int64_t split = split_empty_clusters(d, k, &members.identical, &sizes, centroids, rng);
     const double prev = objective;
+    const auto t_assign = std::chrono::steady_clock::now();
     objective = assign();
-    result.iterations.push_back({objective, seconds_since(t0), split});
-    log.debug("{}: iteration {}: objective {:.6g}, {} empty clusters split ({:.3f} s)", label,
+    KMeansIteration it;
+    it.objective = objective;
+    it.assign_seconds = seconds_since(t_assign);
+    it.seconds = seconds_since(t0);
+    it.empty_clusters_split = split;
+    result.iterations.push_back(it);
+    log.log(level, "{}: iteration {}: objective {:.6g}, {} empty clusters split ({:.3f} s)", label,
               iter + 1, objective, split, result.iterations.back().seconds);
     // After a split the objective says little about convergence: give the split a chance.
     if (params.tolerance > 0 && split == 0 && converged(prev, objective, params.tolerance)) break;
   }
   result.objective = objective;
-  log.info("{}: k-means of {} x {} rows into {} centroids: {} iterations, objective {:.6g}, "
+  log.log(level, "{}: k-means of {} x {} rows into {} centroids: {} iterations, objective {:.6g}, "
            "{:.2f} s",
            label, n, d, k, result.iterations.size(), objective, seconds_since(start));
   return result;

@@ -1,5 +1,9 @@
 #include "ivftrain/pq.h"
 
+#include <spdlog/spdlog.h>
+
+#include "ivftrain/log.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -97,6 +101,11 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
   cb.iterations.resize(static_cast<size_t>(M));
   std::vector<Status> errors(static_cast<size_t>(M));
 
+  if (n < 39 * ksub) {
+    logger().warn("pq: training {} rows into {} centroids per sub-space; at least {} rows (39 "
+                  "per centroid) are recommended",
+                  n, ksub, 39 * ksub);
+  }
   // One single-threaded k-means per sub-space, sub-spaces in parallel: M independent jobs keep
   // the cores busier than threads inside small k-means would, and each job is the same
   // whatever thread runs it.
@@ -117,6 +126,7 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
       kp.seed = derive_seed(seed, kSeedPqKMeans, static_cast<uint64_t>(m));
       kp.num_threads = 1;
       kp.label = fmt::format("pq[{}]", m);
+      kp.warn_few_rows = false;  // warned once below
       Result<KMeansResult> r = kmeans_train(n, dsub, sub.data(), kp);
       if (!r.ok()) {
         errors[m] = r.status();

@@ -1,0 +1,127 @@
+// Every file of the malformed-input corpus (tests/malformed, made by its make_corpus.sh) opened
+// through the public API: each must be refused with the Status code its kind of fault calls for
+// (status.h: a damaged file is kCorruption, an unusable but well-formed one kInvalidArgument,
+// a missing object kNotFound, parts that do not fit together kFailedPrecondition), in a
+// message naming the file and, where there is one, the fragment or row at fault.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ivftrain/dataset.h"
+#include "ivftrain/distributed.h"
+#include "ivftrain/status.h"
+
+namespace ivftrain {
+namespace {
+
+using Code = Status::Code;
+
+std::string corpus_dir() { return std::string(IVFTRAIN_TEST_DATA_DIR) + "/../malformed"; }
+
+enum class Opener { kDataset, kSampleResult, kTask };
+
+struct MalformedCase {
+  const char* name;   // the test's name
+  const char* entry;  // file or directory in tests/malformed
+  Opener opener;
+  Code code;
+  std::vector<std::string> mentions;  // what the message must name besides the path
+};
+
+const MalformedCase kCases[] = {
+    {"NpyTruncated", "npy_truncated.npy", Opener::kDataset, Code::kCorruption, {"header"}},
+    {"NpyWrongMagic", "npy_bad_magic.npy", Opener::kDataset, Code::kCorruption, {"magic"}},
+    {"NpyShapeBeyondFile", "npy_shape_beyond_file.npy", Opener::kDataset, Code::kCorruption,
+     {"(1000, 4)"}},
+    {"NpyOneDimensional", "npy_1d.npy", Opener::kDataset, Code::kInvalidArgument, {"(24,)"}},
+    {"NpyUnsupportedDtype", "npy_dtype_i8.npy", Opener::kDataset, Code::kInvalidArgument,
+     {"<i8"}},
+    {"NpyFortranOrder", "npy_fortran_order.npy", Opener::kDataset, Code::kInvalidArgument,
+     {"Fortran"}},
+    // Rows of dimension 4, 3 and 5 whose sizes add up: refused when row 1 is read.
+    {"FvecsMixedDimensions", "fvecs_mixed_dims.fvecs", Opener::kDataset, Code::kCorruption,
+     {"row 1", "dimension 3"}},
+    {"FbinZeroRows", "fbin_zero_rows.fbin", Opener::kDataset, Code::kInvalidArgument,
+     {"no rows"}},
+    {"FbinSizeBeyondFile", "fbin_size_beyond_file.fbin", Opener::kDataset, Code::kCorruption,
+     {"100 rows"}},
+    {"Hdf5WithoutTrain", "hdf5_no_train.hdf5", Opener::kDataset, Code::kNotFound, {"'train'"}},
+    {"DirectoryDimensionsDiffer", "dir_dims_differ", Opener::kDataset, Code::kFailedPrecondition,
+     {"part-0.fbin", "part-1.fbin"}},
+    {"DirectoryWithoutSupportedFile", "dir_no_supported_file", Opener::kDataset,
+     Code::kInvalidArgument, {"no supported vector file"}},
+    {"ManifestDuplicateIds", "manifest_duplicate_ids.json", Opener::kDataset,
+     Code::kInvalidArgument, {"fragment id 2"}},
+    {"ManifestRowsBeyondFile", "manifest_rows_beyond_file.json", Opener::kDataset,
+     Code::kInvalidArgument, {"fragment 0", "manifest_data.fbin"}},
+    {"ResultFlippedByte", "result_flipped_byte.result", Opener::kSampleResult, Code::kCorruption,
+     {"checksum"}},
+    {"ResultTruncated", "result_truncated.result", Opener::kSampleResult, Code::kCorruption,
+     {"truncated"}},
+    {"TaskMissingField", "task_missing_field.json", Opener::kTask, Code::kCorruption, {"'dim'"}},
+};
+
+// Opens the dataset and reads every row of every fragment: some faults only show when a row is
+// read. Returns the first error.
+Status open_and_read_dataset(const std::string& path) {
+  Result<Dataset> dataset = Dataset::open(path);
+  if (!dataset.ok()) return dataset.status();
+  for (const FragmentInfo& f : dataset->fragments()) {
+    std::vector<float> rows(static_cast<size_t>(f.num_rows * dataset->dim()));
+    Status st = dataset->read_range(f.id, 0, f.num_rows, rows.data());
+    if (!st.ok()) return st;
+  }
+  return Status::OK();
+}
+
+Status open_case(const MalformedCase& c, const std::string& path) {
+  switch (c.opener) {
+    case Opener::kDataset: return open_and_read_dataset(path);
+    case Opener::kSampleResult: return read_sample_result(path).status();
+    case Opener::kTask: return read_task_file(path).status();
+  }
+  return Status::OK();
+}
+
+class MalformedInput : public ::testing::TestWithParam<MalformedCase> {};
+
+TEST_P(MalformedInput, RefusedWithCodeNamingTheFile) {
+  const MalformedCase& c = GetParam();
+  const std::string path = corpus_dir() + "/" + c.entry;
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run make_corpus.sh";
+  const Status st = open_case(c, path);
+  ASSERT_FALSE(st.ok()) << path << " was accepted";
+  EXPECT_EQ(static_cast<int>(st.code()), static_cast<int>(c.code)) << st.message();
+  EXPECT_NE(st.message().find(path), std::string::npos) << "does not name " << path << ": "
+                                                        << st.message();
+  for (const std::string& m : c.mentions) {
+    EXPECT_NE(st.message().find(m), std::string::npos) << "lacks \"" << m << "\": " << st.message();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, MalformedInput, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<MalformedCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// Every entry of the corpus is a case above (or the helper file the manifests point at), so a
+// file added to make_corpus.sh without a test is noticed.
+TEST(MalformedCorpus, EveryEntryHasACase) {
+  std::set<std::string> known = {"make_corpus.sh", "manifest_data.fbin"};
+  for (const MalformedCase& c : kCases) known.insert(c.entry);
+  for (const auto& e : std::filesystem::directory_iterator(corpus_dir())) {
+    EXPECT_TRUE(known.count(e.path().filename().string()))
+        << e.path().filename() << " has no case in malformed_test.cc";
+  }
+}
+
+// The helper the manifests point at is itself valid: the manifests fail for their own fault.
+TEST(MalformedCorpus, ManifestHelperFileIsValid) {
+  EXPECT_TRUE(open_and_read_dataset(corpus_dir() + "/manifest_data.fbin").ok());
+}
+
+}  // namespace
+}  // namespace ivftrain
