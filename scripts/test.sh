@@ -1,9 +1,30 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian machine: install, build, run every test (unit, CLI
-# end to end, MPI). `.ci/run` calls this script.
+# The whole test suite on a fresh Debian machine: install the dependencies, build, and run
+#   1. every test (unit, CLI end to end, MPI) on the release build;
+#   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (MPI tests excluded:
+#      OpenMPI's own allocations are reported as leaks);
+#   3. every libFuzzer target for a bounded time from the seed corpus (scripts/fuzz.sh).
+# `.ci/run` calls this script. Set IVFTRAIN_SKIP_ASAN=1 or IVFTRAIN_SKIP_FUZZ=1 to skip a stage
+# locally; FUZZ_SECONDS sets the time per fuzz target (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# OpenMPI's shared-memory transport complains in containers without a usable /dev/shm size.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+
+echo "== release build and tests"
 bash scripts/build.sh release
 ctest --preset release
+
+if [ "${IVFTRAIN_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+  bash scripts/build.sh asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --preset asan -LE mpi
+fi
+
+if [ "${IVFTRAIN_SKIP_FUZZ:-0}" != 1 ] && [ -f scripts/fuzz.sh ]; then
+  echo "== fuzzing"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+fi

@@ -10,6 +10,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
   app.require_subcommand(1);
+  app.fallthrough();  // -v and -q work after the subcommand too
   bool verbose = false, quiet = false;
   app.add_flag("-v,--verbose", verbose, "log every k-means iteration of every sub-space");
   app.add_flag("-q,--quiet", quiet, "log warnings and errors only");

@@ -72,4 +72,12 @@ void MappedFile::will_need(size_t offset, size_t length) const {
   ::madvise(const_cast<char*>(data_) + begin, end - begin, MADV_WILLNEED);
 }
 
+void MappedFile::done_with(size_t offset, size_t length) const {
+  if (!data_ || length == 0 || offset >= size_) return;
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t begin = offset / page * page;
+  const size_t end = std::min(size_, offset + length);
+  ::madvise(const_cast<char*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
 }  // namespace ivftrain

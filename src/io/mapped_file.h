@@ -28,6 +28,10 @@ class MappedFile {
   // Hints that bytes [offset, offset + length) will be read soon (sequential reads benefit
   // from read-ahead, which the mapping otherwise disables because sampling reads at random).
   void will_need(size_t offset, size_t length) const;
+  // Drops the pages of [offset, offset + length) from this process's mapping once read: the
+  // kernel's page cache keeps them, but they stop counting towards our resident memory, so
+  // sampling a file larger than memory does not look like (or become) memory pressure.
+  void done_with(size_t offset, size_t length) const;
 
  private:
   MappedFile(const char* data, size_t size) : data_(data), size_(size) {}

@@ -39,6 +39,8 @@ Status MappedVectorFile::read_rows(std::span<const int64_t> rows, float* out) co
   for (size_t i = 0; i < rows.size(); ++i) {
     IVF_RETURN_IF_ERROR(copy_row(rows[i], out + static_cast<int64_t>(i) * dim_));
   }
+  map_.done_with(static_cast<size_t>(layout_.data_offset + rows.front() * layout_.row_stride),
+                 static_cast<size_t>(span_bytes));
   return Status::OK();
 }
 
@@ -53,6 +55,8 @@ Status MappedVectorFile::read_range(int64_t first, int64_t count, float* out) co
   for (int64_t i = 0; i < count; ++i) {
     IVF_RETURN_IF_ERROR(copy_row(first + i, out + i * dim_));
   }
+  map_.done_with(static_cast<size_t>(layout_.data_offset + first * layout_.row_stride),
+                 static_cast<size_t>(count * layout_.row_stride));
   return Status::OK();
 }
 
