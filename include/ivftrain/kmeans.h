@@ -20,8 +20,15 @@ struct KMeansParams {
   int max_iters = 50;     // Lloyd iterations at most (>= 1)
   double tolerance = 1e-4;  // relative objective change to stop at; 0 disables early stop
   KMeansInit init = KMeansInit::kRandom;
-  KMeansAlgorithm algorithm = KMeansAlgorithm::kFlat;  // see IvfParams::algorithm
-  double balance = 0;  // see IvfParams::balance: 0 off, else > 1
+  // See IvfParams::algorithm. Hierarchical: the coarse and the per-group k-means each run up to
+  // max_iters iterations; `iterations` then holds one entry for the grouped result and one per
+  // refinement iteration (2), whose assignment looks only at the centroids of each row's 8
+  // nearest groups (so the objective reported is an upper bound of the nearest-centroid one).
+  KMeansAlgorithm algorithm = KMeansAlgorithm::kFlat;
+  // See IvfParams::balance: 0 off, else > 1. Applied after the iterations; `objective` is then
+  // that of the balanced assignment (not of iterations.back()). The cap is
+  // max(floor(balance * n / k), ceil(n / k)).
+  double balance = 0;
   // Assign to the largest inner product instead of the smallest l2 distance (dot distance).
   bool inner_product = false;
   uint64_t seed = 42;

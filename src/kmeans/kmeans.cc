@@ -6,9 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "ivftrain/log.h"
+#include "kmeans/balance.h"
+#include "kmeans/bounded_assign.h"
 #include "kmeans/init.h"
+#include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
@@ -35,6 +39,10 @@ Status validate(int64_t n, int64_t d, const KMeansParams& p) {
   }
   if (p.max_iters < 1) {
     return Status::InvalidArgument(fmt::format("max_iters must be at least 1 (got {})", p.max_iters));
+  }
+  if (!(p.balance == 0.0 || p.balance > 1.0)) {
+    return Status::InvalidArgument(
+        fmt::format("balance must be 0 (off) or greater than 1 (got {})", p.balance));
   }
   if (!(p.tolerance >= 0)) {
     return Status::InvalidArgument(
@@ -69,16 +77,15 @@ void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float*
 // is therefore that of the centroids it produced, and the last one is the objective of the
 // returned centroids; it costs one assignment more than FAISS's loop (assign, then update),
 // whose reported objective lags the centroids by one update.
-Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
-                                  const KMeansParams& params) {
-  IVF_RETURN_IF_ERROR(validate(n, d, params));
+KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& params) {
   const auto start = std::chrono::steady_clock::now();
   const int64_t k = params.k;
   const int threads = resolve_threads(params.num_threads);
   const std::string& label = params.label;
   auto& log = logger();
 
-  KMeansResult result;
+  KMeansRun run;
+  KMeansResult& result = run.result;
   result.k = k;
   result.d = d;
   result.centroids.resize(static_cast<size_t>(k * d));
@@ -90,8 +97,10 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
   if (n == k) {
     // Every row is its own centroid: the objective is 0 without iterating.
     std::memcpy(result.centroids.data(), x, sizeof(float) * n * d);
-    log.info("{}: {} rows for {} centroids: the rows are the centroids", label, n, k);
-    return result;
+    log.log(level, "{}: {} rows for {} centroids: the rows are the centroids", label, n, k);
+    run.labels.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) run.labels[i] = static_cast<int32_t>(i);
+    return run;
   }
 
   Rng rng(params.seed);
@@ -107,9 +116,17 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
     x_norms.resize(static_cast<size_t>(n));
     row_norms_sqr(n, d, x, x_norms.data());
   }
-  std::vector<int32_t> labels(static_cast<size_t>(n));
+  std::vector<int32_t>& labels = run.labels;
+  labels.resize(static_cast<size_t>(n));
   const AssignOutput out{labels.data(), nullptr};
+  // Bounds skip the rows whose centroid cannot have changed (l2 and large k only: with few or
+  // short centroids a full assignment is cheaper than the bookkeeping).
+  std::optional<BoundedAssigner> bounded;
+  if (!params.inner_product && BoundedAssigner::worthwhile(k, d)) {
+    bounded.emplace(n, d, x, x_norms.data(), k, threads);
+  }
   auto assign = [&] {
+    if (bounded) return bounded->assign(centroids, labels.data());
     return assign_nearest(n, d, x, x_norms.empty() ? nullptr : x_norms.data(), k, centroids,
                           params.inner_product, out, threads);
   };
@@ -133,8 +150,9 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
     it.seconds = seconds_since(t0);
     it.empty_clusters_split = split;
     result.iterations.push_back(it);
-    log.log(level, "{}: iteration {}: objective {:.6g}, {} empty clusters split ({:.3f} s)", label,
-              iter + 1, objective, split, result.iterations.back().seconds);
+    log.log(level, "{}: iteration {}: objective {:.6g}, {} empty clusters split, {} rows "
+            "assigned in full ({:.3f} s)", label, iter + 1, objective, split,
+            bounded ? bounded->rows_computed() : n, result.iterations.back().seconds);
     // After a split the objective says little about convergence: give the split a chance.
     if (params.tolerance > 0 && split == 0 && converged(prev, objective, params.tolerance)) break;
   }
@@ -142,7 +160,28 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
   log.log(level, "{}: k-means of {} x {} rows into {} centroids: {} iterations, objective {:.6g}, "
            "{:.2f} s",
            label, n, d, k, result.iterations.size(), objective, seconds_since(start));
-  return result;
+  return run;
+}
+
+Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
+                                  const KMeansParams& params) {
+  IVF_RETURN_IF_ERROR(validate(n, d, params));
+  KMeansRun run = params.algorithm == KMeansAlgorithm::kHierarchical
+                      ? hierarchical_kmeans(n, d, x, params)
+                      : flat_kmeans(n, d, x, params);
+  if (params.balance > 0) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const BalanceStats stats =
+        balance_clusters(n, d, x, params.k, params.balance, params.inner_product,
+                         params.num_threads, run.result.centroids.data(), run.labels.data());
+    run.result.objective = stats.objective;
+    logger().log(params.verbose ? spdlog::level::info : spdlog::level::debug,
+                 "{}: balanced to at most {} rows per cluster: {} rows moved, largest cluster {} "
+                 "-> {}, objective {:.6g} ({:.3f} s)",
+                 params.label, stats.capacity, stats.rows_moved, stats.largest_before,
+                 stats.largest_after, stats.objective, seconds_since(t0));
+  }
+  return std::move(run.result);
 }
 
 }  // namespace ivftrain

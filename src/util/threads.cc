@@ -2,9 +2,9 @@
 
 #include <omp.h>
 
-#include <mutex>
 
 extern "C" void openblas_set_num_threads(int);
+extern "C" int openblas_get_num_threads(void);
 
 namespace ivftrain {
 
@@ -13,8 +13,10 @@ int resolve_threads(int requested) {
 }
 
 void use_single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+  // Checked on every call, not once: anything in the process (a host application, numpy in the
+  // same interpreter) may raise OpenBLAS's thread count again, and then every assignment would
+  // oversubscribe the cores.
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 }  // namespace ivftrain

@@ -7,7 +7,7 @@ namespace ivftrain {
 // `requested` if positive, otherwise the number of cores OpenMP reports.
 int resolve_threads(int requested);
 
-// Makes OpenBLAS single-threaded (idempotent, cheap after the first call).
+// Makes OpenBLAS single-threaded (cheap: a check when it already is).
 void use_single_threaded_blas();
 
 }  // namespace ivftrain

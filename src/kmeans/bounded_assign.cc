@@ -1,0 +1,122 @@
+#include "kmeans/bounded_assign.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "linalg/assign.h"
+#include "linalg/distances.h"
+#include "linalg/two_nearest.h"
+#include "util/threads.h"
+
+namespace ivftrain {
+namespace {
+
+constexpr int64_t kBlockRows = 4096;
+// SGEMM distances ||x||^2 + ||c||^2 - 2 x.c carry a rounding error up to about
+// d 2^-24 (||x||^2 + ||c||^2); a row skips only when its bound clears it by this relative
+// margin, so rounding never decides a label the full assignment could decide otherwise.
+constexpr double kMarginPerDim = 0x1p-22;
+// Centroids whose distance to every row is measured exactly rather than bounded.
+constexpr int64_t kMovers = 16;
+
+}  // namespace
+
+bool BoundedAssigner::worthwhile(int64_t k, int64_t d) {
+  return k >= 64 && !assign_uses_direct_kernel(k, d);
+}
+
+BoundedAssigner::BoundedAssigner(int64_t n, int64_t d, const float* x, const float* x_norms,
+                                 int64_t k, int num_threads)
+    : n_(n), d_(d), k_(k), x_(x), x_norms_(x_norms), threads_(resolve_threads(num_threads)),
+      lower_(static_cast<size_t>(n)), dist_(static_cast<size_t>(n)),
+      second_(static_cast<size_t>(n)), skip_(static_cast<size_t>(n)) {}
+
+double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
+  const int64_t n = n_, d = d_, k = k_;
+  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
+  const int threads = static_cast<int>(std::clamp<int64_t>(blocks, 1, threads_));
+  rows_.clear();
+  if (first_) {
+    rows_.resize(static_cast<size_t>(n));
+    std::iota(rows_.begin(), rows_.end(), 0);
+  } else {
+    // How far each centroid moved; a row's bound drops by the largest move of the others.
+    std::vector<double> drift(static_cast<size_t>(k));
+    std::vector<float> c_norms(static_cast<size_t>(k));
+    row_norms_sqr(k, d, centroids, c_norms.data());
+    for (int64_t c = 0; c < k; ++c) {
+      double s = 0;
+      for (int64_t j = 0; j < d; ++j) {
+        const double t = double(centroids[c * d + j]) - previous_[c * d + j];
+        s += t * t;
+      }
+      drift[c] = std::sqrt(s);
+    }
+    // The centroids that moved most (splits of empty clusters, a cluster losing half its rows)
+    // would drag every bound down: measure each row's distance to them exactly instead, and
+    // lower the bound by the largest move among the others only.
+    const int64_t movers = std::min(kMovers, k);
+    std::vector<int64_t> order(static_cast<size_t>(k));
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + movers, order.end(),
+                      [&](int64_t a, int64_t b) {
+                        return drift[a] > drift[b] || (drift[a] == drift[b] && a < b);
+                      });
+    double rest = 0;  // largest move outside the movers (a bound on every other centroid's)
+    for (int64_t r = movers; r < k; ++r) rest = std::max(rest, drift[order[r]]);
+    const double max_c_norm = *std::max_element(c_norms.begin(), c_norms.end());
+    const double margin_scale = kMarginPerDim * static_cast<double>(d);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t end = std::min(n, (b + 1) * kBlockRows);
+      for (int64_t i = b * kBlockRows; i < end; ++i) {
+        const int32_t a = labels[i];
+        const float* xi = x_ + i * d;
+        double lower = lower_[i] - rest;
+        const float e = l2_sqr(xi, centroids + a * d, d);
+        const double margin = margin_scale * (double(x_norms_[i]) + max_c_norm);
+        bool keep = lower > 0 && double(e) + margin < lower * lower;
+        if (keep) {
+          for (int64_t r = 0; r < movers; ++r) {
+            const int64_t c = order[r];
+            if (c == a) continue;
+            const double dc = l2_sqr(xi, centroids + c * d, d);
+            lower = std::min(lower, std::sqrt(dc));
+            if (!(double(e) + margin < dc)) {
+              keep = false;
+              break;
+            }
+          }
+        }
+        skip_[i] = keep ? 1 : 0;
+        if (keep) {
+          dist_[i] = e;
+          lower_[i] = lower;
+        }
+      }
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      if (!skip_[i]) rows_.push_back(i);
+    }
+  }
+  rows_computed_ = static_cast<int64_t>(rows_.size());
+  two_nearest(d, x_, x_norms_, rows_computed_, rows_.data(), k, centroids, labels, dist_.data(),
+              second_.data(), threads_);
+  for (int64_t i : rows_) lower_[i] = std::sqrt(double(second_[i]));
+  previous_.assign(centroids, centroids + k * d);
+  first_ = false;
+
+  std::vector<double> sums(static_cast<size_t>(blocks), 0.0);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t end = std::min(n, (b + 1) * kBlockRows);
+    double s = 0;
+    for (int64_t i = b * kBlockRows; i < end; ++i) s += dist_[i];
+    sums[b] = s;
+  }
+  double total = 0;
+  for (double s : sums) total += s;
+  return total;
+}
+
+}  // namespace ivftrain

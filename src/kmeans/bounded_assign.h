@@ -1,0 +1,50 @@
+// Lloyd assignment that skips rows whose nearest centroid provably did not change (Hamerly's
+// bound). Each row keeps a lower bound on its distance to every centroid but its own, taken
+// from its second-nearest centroid when it was last assigned in full and lowered by the largest
+// distance any other centroid has moved since. A row whose exact distance to its (moved) own
+// centroid is below that bound keeps its label; the others are gathered into fixed blocks and
+// assigned by SGEMM over all k (two_nearest), which also renews their bound.
+//
+// The skipped rows are exactly those the bound covers (with a margin for float rounding of the
+// SGEMM distances), so labels are those of a full assignment, and which rows skip depends only
+// on the data and the centroids, never on the thread count. A skipped row's distance, needed
+// for the objective, is its exact squared distance to its centroid (d flops).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace ivftrain {
+
+class BoundedAssigner {
+ public:
+  // x (n x d) and x_norms (norm_sqr of each row) must outlive the assigner. l2 only.
+  BoundedAssigner(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
+                  int num_threads);
+
+  // Assigns every row to its nearest centroid and returns the objective (sum of squared
+  // distances, in double, in a fixed order). The first call assigns all rows; later calls
+  // must pass the labels the previous call wrote, and skip what the bounds allow.
+  double assign(const float* centroids, int32_t* labels);
+
+  // Rows assigned through SGEMM by the last call.
+  int64_t rows_computed() const { return rows_computed_; }
+
+  // True when bounds pay off for this shape (the SGEMM kernel, enough centroids).
+  static bool worthwhile(int64_t k, int64_t d);
+
+ private:
+  int64_t n_, d_, k_;
+  const float* x_;
+  const float* x_norms_;
+  int threads_;
+  bool first_ = true;
+  int64_t rows_computed_ = 0;
+  std::vector<float> previous_;  // centroids of the last call
+  std::vector<double> lower_;    // per row: lower bound (not squared) on other centroids
+  std::vector<float> dist_, second_;
+  std::vector<uint8_t> skip_;
+  std::vector<int64_t> rows_;
+};
+
+}  // namespace ivftrain

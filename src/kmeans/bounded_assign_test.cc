@@ -1,0 +1,102 @@
+#include "kmeans/bounded_assign.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kmeans/update.h"
+#include "linalg/assign.h"
+#include "linalg/distances.h"
+#include "test_util.h"
+#include "util/rng.h"
+
+namespace ivftrain {
+namespace {
+
+// Runs Lloyd iterations with the bounded assigner and checks every assignment against brute
+// force in double (labels wherever the two best are clearly apart, and the objective) and
+// against the plain SGEMM assignment; later iterations must skip rows.
+TEST(BoundedAssigner, MatchesBruteForceAcrossLloydIterations) {
+  const int64_t n = 6000, d = 24, k = 200;
+  ASSERT_TRUE(BoundedAssigner::worthwhile(k, d));
+  const auto x = testing::gaussian_mixture(n, d, 120, 31);
+  std::vector<float> norms(n);
+  row_norms_sqr(n, d, x.data(), norms.data());
+  std::vector<float> centroids(x.begin(), x.begin() + k * d);  // first k rows
+  std::vector<int32_t> labels(n), plain(n);
+  BoundedAssigner assigner(n, d, x.data(), norms.data(), k, 2);
+  ClusterMembers members;
+  Rng rng(1);
+  int64_t skipped_late = 0;
+  for (int iter = 0; iter < 8; ++iter) {
+    SCOPED_TRACE(::testing::Message() << "iteration " << iter);
+    const double objective = assigner.assign(centroids.data(), labels.data());
+    if (iter == 0) {
+      EXPECT_EQ(assigner.rows_computed(), n);
+    }
+    if (iter >= 3) skipped_late += n - assigner.rows_computed();
+    assign_nearest(n, d, x.data(), norms.data(), k, centroids.data(), false,
+                   AssignOutput{plain.data(), nullptr}, 1);
+    double expected = 0;
+    int64_t clear = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double b1 = INFINITY, b2 = INFINITY;
+      int32_t l = -1;
+      for (int64_t j = 0; j < k; ++j) {
+        double s = 0;
+        for (int64_t t = 0; t < d; ++t) {
+          const double v = double(x[i * d + t]) - centroids[j * d + t];
+          s += v * v;
+        }
+        if (s < b1) {
+          b2 = b1;
+          b1 = s;
+          l = static_cast<int32_t>(j);
+        } else if (s < b2) {
+          b2 = s;
+        }
+      }
+      expected += b1;
+      if (b2 - b1 > 1e-3 * (1 + b1)) {
+        ++clear;
+        ASSERT_EQ(labels[i], l) << "row " << i;
+        ASSERT_EQ(plain[i], l) << "row " << i;
+      }
+    }
+    EXPECT_GT(clear, n * 9 / 10);
+    EXPECT_NEAR(objective, expected, 1e-5 * expected);
+    // Lloyd update, with the library's own splitting of empty clusters.
+    group_by_label(n, k, labels.data(), &members);
+    update_centroids(d, x.data(), k, &members, centroids.data(), 1);
+    std::vector<int64_t> sizes(k);
+    for (int64_t c = 0; c < k; ++c) sizes[c] = members.size(c);
+    split_empty_clusters(d, k, &members.identical, &sizes, centroids.data(), rng);
+  }
+  EXPECT_GT(skipped_late, 0);
+}
+
+TEST(BoundedAssigner, BitIdenticalWhateverTheThreadCount) {
+  const int64_t n = 5000, d = 16, k = 300;
+  const auto x = testing::gaussian_mixture(n, d, 100, 4);
+  std::vector<float> norms(n);
+  row_norms_sqr(n, d, x.data(), norms.data());
+  std::vector<float> c1(x.begin(), x.begin() + k * d), c3 = c1;
+  std::vector<int32_t> l1(n), l3(n);
+  BoundedAssigner a1(n, d, x.data(), norms.data(), k, 1), a3(n, d, x.data(), norms.data(), k, 3);
+  ClusterMembers m;
+  for (int iter = 0; iter < 5; ++iter) {
+    const double o1 = a1.assign(c1.data(), l1.data());
+    const double o3 = a3.assign(c3.data(), l3.data());
+    ASSERT_EQ(l1, l3);
+    ASSERT_EQ(o1, o3);
+    ASSERT_EQ(a1.rows_computed(), a3.rows_computed());
+    group_by_label(n, k, l1.data(), &m);
+    update_centroids(d, x.data(), k, &m, c1.data(), 1);
+    update_centroids(d, x.data(), k, &m, c3.data(), 3);
+    ASSERT_EQ(c1, c3);
+  }
+}
+
+}  // namespace
+}  // namespace ivftrain

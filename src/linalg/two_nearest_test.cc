@@ -1,0 +1,119 @@
+#include "linalg/two_nearest.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "linalg/distances.h"
+#include "test_util.h"
+#include "util/rng.h"
+
+namespace ivftrain {
+namespace {
+
+std::vector<float> random_matrix(uint64_t seed, int64_t rows, int64_t d, double scale) {
+  Rng rng(seed);
+  std::vector<float> m(static_cast<size_t>(rows * d));
+  for (auto& v : m) v = static_cast<float>(rng.normal() * scale);
+  return m;
+}
+
+void check(int64_t n, int64_t k, int64_t d) {
+  SCOPED_TRACE(::testing::Message() << "n=" << n << " k=" << k << " d=" << d);
+  const auto x = random_matrix(1, n, d, 1.0), c = random_matrix(2, k, d, 1.0);
+  std::vector<float> norms(n);
+  row_norms_sqr(n, d, x.data(), norms.data());
+  std::vector<int64_t> rows;  // every other row
+  for (int64_t i = 0; i < n; i += 2) rows.push_back(i);
+  std::vector<int32_t> labels(n, -7);
+  std::vector<float> best(n, -1), second(n, -1);
+  two_nearest(d, x.data(), norms.data(), static_cast<int64_t>(rows.size()), rows.data(), k,
+              c.data(), labels.data(), best.data(), second.data(), 2);
+  const double tol = 1e-5 * (d + 4) * 4;
+  int64_t checked = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (i % 2) {  // rows outside the selection are left alone
+      EXPECT_EQ(labels[i], -7);
+      continue;
+    }
+    double b1 = INFINITY, b2 = INFINITY;
+    int32_t l = -1;
+    for (int64_t j = 0; j < k; ++j) {
+      double s = 0;
+      for (int64_t t = 0; t < d; ++t) {
+        const double v = double(x[i * d + t]) - c[j * d + t];
+        s += v * v;
+      }
+      if (s < b1) {
+        b2 = b1;
+        b1 = s;
+        l = static_cast<int32_t>(j);
+      } else if (s < b2) {
+        b2 = s;
+      }
+    }
+    EXPECT_NEAR(best[i], b1, tol) << i;
+    if (k == 1) {
+      EXPECT_TRUE(std::isinf(second[i]));
+    } else {
+      EXPECT_NEAR(second[i], b2, tol) << i;
+    }
+    if (b2 - b1 > 2 * tol) {
+      ++checked;
+      EXPECT_EQ(labels[i], l) << i;
+    }
+  }
+  EXPECT_GT(checked, n / 2 * 8 / 10);
+}
+
+TEST(TwoNearest, MatchesBruteForce) {
+  check(1, 1, 5);
+  check(300, 1, 8);
+  check(1500, 37, 24);    // scalar tail of a tile, several row blocks
+  check(700, 1100, 16);   // several centroid tiles
+  check(600, 512, 130);
+}
+
+TEST(TwoNearest, TiesGoToTheSmallestIndex) {
+  const int64_t d = 20, k = 70;
+  auto c = random_matrix(5, k, d, 1.0);
+  // Centroid 66 duplicates 3 (different lanes and tiles of the tail), 40 duplicates 9.
+  std::copy(c.begin() + 3 * d, c.begin() + 4 * d, c.begin() + 66 * d);
+  std::copy(c.begin() + 9 * d, c.begin() + 10 * d, c.begin() + 40 * d);
+  std::vector<float> x;
+  for (int64_t j : {66, 3, 40, 9}) x.insert(x.end(), c.begin() + j * d, c.begin() + (j + 1) * d);
+  std::vector<float> norms(4);
+  row_norms_sqr(4, d, x.data(), norms.data());
+  std::vector<int64_t> rows{0, 1, 2, 3};
+  std::vector<int32_t> labels(4);
+  std::vector<float> best(4), second(4);
+  two_nearest(d, x.data(), norms.data(), 4, rows.data(), k, c.data(), labels.data(), best.data(),
+              second.data(), 1);
+  EXPECT_EQ(labels, (std::vector<int32_t>{3, 3, 9, 9}));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(best[i], second[i]) << i;  // the duplicate is second
+}
+
+TEST(TwoNearest, BitIdenticalWhateverTheThreadCount) {
+  const int64_t n = 4000, k = 700, d = 33;
+  const auto x = testing::gaussian_mixture(n, d, 40, 2);
+  const auto c = random_matrix(3, k, d, 4.0);
+  std::vector<float> norms(n);
+  row_norms_sqr(n, d, x.data(), norms.data());
+  std::vector<int64_t> rows(n);
+  std::iota(rows.begin(), rows.end(), 0);
+  std::vector<int32_t> l1(n), l3(n);
+  std::vector<float> b1(n), b3(n), s1(n), s3(n);
+  two_nearest(d, x.data(), norms.data(), n, rows.data(), k, c.data(), l1.data(), b1.data(),
+              s1.data(), 1);
+  two_nearest(d, x.data(), norms.data(), n, rows.data(), k, c.data(), l3.data(), b3.data(),
+              s3.data(), 3);
+  EXPECT_EQ(l1, l3);
+  EXPECT_EQ(b1, b3);
+  EXPECT_EQ(s1, s3);
+}
+
+}  // namespace
+}  // namespace ivftrain
