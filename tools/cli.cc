@@ -113,29 +113,20 @@ int fail(const Status& status) {
 }
 
 std::string summary_json(const TrainedModels& m, const std::string& out_dir) {
-  const TrainingStats& s = m.stats;
+  // The scalar fields of model.json's header, statistics and timings, on one line.
+  const auto model = nlohmann::ordered_json::parse(model_json(m));
   nlohmann::ordered_json j;
   j["model_dir"] = out_dir;
-  j["index_type"] = std::string(to_string(m.params.index_type));
-  j["distance_type"] = std::string(to_string(m.params.distance_type));
-  j["dim"] = m.dim;
-  j["num_partitions"] = m.params.ivf.num_partitions;
-  j["rows_available"] = s.rows_available;
-  j["sample_rows_planned"] = s.sample_rows_planned;
-  j["rows_read"] = s.rows_read;
-  j["rows_dropped_nonfinite"] = s.rows_dropped_nonfinite;
-  j["rows_dropped_zero_norm"] = s.rows_dropped_zero_norm;
-  j["sample_rows"] = s.sample_rows;
-  j["ivf_train_rows"] = s.ivf_train_rows;
-  j["quantizer_train_rows"] = s.quantizer_train_rows;
-  j["ivf_iterations"] = s.ivf_iterations.size();
-  j["ivf_objective"] = s.ivf_objective;
+  for (const char* key : {"index_type", "distance_type", "dim", "num_partitions"}) {
+    j[key] = model[key];
+  }
+  for (const char* section : {"stats", "timings"}) {
+    for (const auto& [key, value] : model[section].items()) {
+      if (!value.is_array()) j[key] = value;
+    }
+  }
+  const TrainingStats& s = m.stats;
   j["ivf_mse"] = s.ivf_train_rows ? s.ivf_objective / static_cast<double>(s.ivf_train_rows) : 0.0;
-  if (m.pq) j["pq_reconstruction_mse"] = s.pq_reconstruction_mse;
-  j["sample_seconds"] = m.timings.sample_seconds;
-  j["ivf_seconds"] = m.timings.ivf_seconds;
-  j["quantizer_seconds"] = m.timings.quantizer_seconds;
-  j["total_seconds"] = m.timings.total_seconds;
   return j.dump();
 }
 

@@ -50,10 +50,6 @@ constexpr double kCoarseBalance = 3;
 constexpr uint64_t kSeedCoarseSample = 101, kSeedCoarse = 102, kSeedGroup = 103,
                    kSeedRefine = 104;
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 void gather_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, float* out) {
   for (int64_t r = 0; r < count; ++r) {
     std::memcpy(out + r * d, x + rows[r] * d, sizeof(float) * d);
@@ -260,15 +256,8 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
 
   auto t_assign = std::chrono::steady_clock::now();
   double objective = restricted_assign();
-  {
-    KMeansIteration it;
-    it.objective = objective;
-    it.assign_seconds = seconds_since(t_assign);
-    it.seconds = seconds_since(start);
-    result.iterations.push_back(it);
-    log.log(level, "{}: groups trained: objective {:.6g} ({:.3f} s)", params.label, objective,
-            it.seconds);
-  }
+  log.log(level, "{}: groups trained: objective {:.6g} ({:.3f} s)", params.label, objective,
+          result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0)).seconds);
   Rng rng(derive_seed(params.seed, kSeedRefine, 0));
   ClusterMembers members;
   std::vector<int64_t> cluster_sizes(static_cast<size_t>(k));
@@ -282,12 +271,8 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
     const double prev = objective;
     t_assign = std::chrono::steady_clock::now();
     objective = restricted_assign();
-    KMeansIteration it;
-    it.objective = objective;
-    it.assign_seconds = seconds_since(t_assign);
-    it.seconds = seconds_since(t0);
-    it.empty_clusters_split = split;
-    result.iterations.push_back(it);
+    const KMeansIteration& it =
+        result.iterations.emplace_back(iteration_record(objective, t0, t_assign, split));
     log.log(level, "{}: refinement {}: objective {:.6g}, {} empty clusters split ({:.3f} s)",
             params.label, iter + 1, objective, split, it.seconds);
     if (params.tolerance > 0 && split == 0 && prev != 0 &&

@@ -59,10 +59,6 @@ bool converged(double prev, double obj, double tolerance) {
   return (prev - obj) / std::abs(prev) < tolerance;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 }  // namespace
 
 void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float* centroids,
@@ -144,15 +140,11 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& 
     const double prev = objective;
     const auto t_assign = std::chrono::steady_clock::now();
     objective = assign();
-    KMeansIteration it;
-    it.objective = objective;
-    it.assign_seconds = seconds_since(t_assign);
-    it.seconds = seconds_since(t0);
-    it.empty_clusters_split = split;
-    result.iterations.push_back(it);
+    const KMeansIteration& it =
+        result.iterations.emplace_back(iteration_record(objective, t0, t_assign, split));
     log.log(level, "{}: iteration {}: objective {:.6g}, {} empty clusters split, {} rows "
             "assigned in full ({:.3f} s)", label, iter + 1, objective, split,
-            bounded ? bounded->rows_computed() : n, result.iterations.back().seconds);
+            bounded ? bounded->rows_computed() : n, it.seconds);
     // After a split the objective says little about convergence: give the split a chance.
     if (params.tolerance > 0 && split == 0 && converged(prev, objective, params.tolerance)) break;
   }

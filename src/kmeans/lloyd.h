@@ -3,6 +3,7 @@
 // next stage (balancing, or the refinement of hierarchical k-means) need not assign again.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -14,6 +15,24 @@ struct KMeansRun {
   KMeansResult result;
   std::vector<int32_t> labels;  // n: each row's centroid in the last assignment
 };
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The record of one iteration that started at `start` and whose assignment (the one that gave
+// `objective`) started at `assign_start`.
+inline KMeansIteration iteration_record(double objective, Clock::time_point start,
+                                        Clock::time_point assign_start, int64_t split) {
+  KMeansIteration it;
+  it.objective = objective;
+  it.assign_seconds = seconds_since(assign_start);
+  it.seconds = seconds_since(start);
+  it.empty_clusters_split = split;
+  return it;
+}
 
 // Lloyd's k-means over all k centroids (params.algorithm and params.balance are ignored).
 // Parameters must have been validated.

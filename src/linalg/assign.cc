@@ -76,6 +76,21 @@ const float* block_norms(const float* x_norms, int64_t d, const float* x, int64_
   return scratch.data();
 }
 
+// Turns the block's best scores into distances (written to out.distances when wanted) and
+// returns their sum.
+template <typename Scratch>
+double finish_block(bool inner_product, const float* x_norms, int64_t d, const float* x,
+                    int64_t begin, int64_t end, Scratch& s, const AssignOutput& out) {
+  const float* norms = inner_product ? nullptr : block_norms(x_norms, d, x, begin, end, s.norms);
+  double sum = 0;
+  for (int64_t i = 0; i < end - begin; ++i) {
+    const float dist = finish_distance(inner_product, norms ? norms[i] : 0.0f, s.best[i]);
+    if (out.distances) out.distances[begin + i] = dist;
+    sum += dist;
+  }
+  return sum;
+}
+
 // Running argmin of row[j] + bias[j] over one tile of kc centroids starting at `base`, merged
 // into (*best, *label). Tiles are visited in increasing base order, so strict < keeps the
 // smallest index among ties.
@@ -138,14 +153,7 @@ struct GemmBody {
                     labels + i);
       }
     }
-    const float* norms = inner_product ? nullptr : block_norms(x_norms, d, x, begin, end, s.norms);
-    double sum = 0;
-    for (int64_t i = 0; i < rows; ++i) {
-      const float dist = finish_distance(inner_product, norms ? norms[i] : 0.0f, s.best[i]);
-      if (out.distances) out.distances[begin + i] = dist;
-      sum += dist;
-    }
-    return sum;
+    return finish_block(inner_product, x_norms, d, x, begin, end, s, out);
   }
 };
 
@@ -203,14 +211,7 @@ struct DirectBody {
     kDirectTable[static_cast<size_t>(nv - 1)](rows, d, x + begin * d, ct, init,
                                                inner_product ? -1.0f : -2.0f, s.best.data(),
                                                out.labels + begin);
-    const float* norms = inner_product ? nullptr : block_norms(x_norms, d, x, begin, end, s.norms);
-    double sum = 0;
-    for (int64_t i = 0; i < rows; ++i) {
-      const float dist = finish_distance(inner_product, norms ? norms[i] : 0.0f, s.best[i]);
-      if (out.distances) out.distances[begin + i] = dist;
-      sum += dist;
-    }
-    return sum;
+    return finish_block(inner_product, x_norms, d, x, begin, end, s, out);
   }
 };
 
