@@ -1,6 +1,6 @@
 // Dataset::open of a manifest (the input is the JSON text). At start-up the scratch directory
 // gets small valid vector files the manifest can point at: a.fbin (10 x 4), b.npy (7 x 4),
-// c.fvecs (5 x 4), d.u8bin (6 x 4), e.hdf5 (8 x 4, datasets "train" and "other"), w.fbin
+// c.fvecs (5 x 4), d.u8bin (6 x 4), e.hdf5 (8 x 4, dataset "train"), w.fbin
 // (3 x 8, another dimension). The seed corpus and dictionary use these names.
 #include <unistd.h>
 

@@ -15,7 +15,11 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string make_scratch_dir() {
-  const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  // scripts/fuzz.sh names a base it removes afterwards, as a crash skips the clean-up at exit.
+  const char* env = std::getenv("IVFTRAIN_FUZZ_SCRATCH");
+  const fs::path base = env && *env                      ? fs::path(env)
+                        : fs::is_directory("/dev/shm") ? fs::path("/dev/shm")
+                                                       : fs::temp_directory_path();
   const fs::path dir = base / ("ivftrain-fuzz-" + std::to_string(::getpid()));
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -77,15 +81,16 @@ void read_rows_bounded(int64_t num_rows, int64_t dim, int64_t max_elements, Read
 }  // namespace
 
 const std::string& scratch_dir() {
-  static const std::string dir = [] {
-    std::string d = make_scratch_dir();
+  // Never destroyed: the clean-up at exit still needs it.
+  static const std::string* dir = [] {
+    auto* d = new std::string(make_scratch_dir());
     std::atexit([] {
       std::error_code ec;
       fs::remove_all(scratch_dir(), ec);
     });
     return d;
   }();
-  return dir;
+  return *dir;
 }
 
 std::string write_scratch_file(const std::string& name, const uint8_t* data, size_t size) {

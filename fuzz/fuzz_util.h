@@ -12,8 +12,8 @@
 
 namespace ivftrain::fuzz {
 
-// A directory private to this process, under /dev/shm when present (inputs never touch a disk),
-// removed at exit. Created on first use.
+// A directory private to this process, removed at exit, created on first use: under
+// $IVFTRAIN_FUZZ_SCRATCH when set, else /dev/shm when present (inputs never touch a disk).
 const std::string& scratch_dir();
 
 // Writes `size` bytes to scratch_dir()/name (replacing it) and returns the path. Aborts on a

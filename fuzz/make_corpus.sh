@@ -11,7 +11,7 @@ C="$ROOT/fuzz/corpus"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ivftrain-seeds-XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 rm -rf "$C"
-mkdir -p "$C"/{npy,fvecs,bvecs,fbin,u8bin,hdf5,manifest,task_json,sample_result,npy_header}
+mkdir -p "$C"/{npy,fvecs,bvecs,fbin,u8bin,hdf5,hdf5_raw,manifest,task_json,sample_result,npy_header,model_dir}
 cd "$WORK"
 
 # gen OUT ...: the format follows OUT's extension (gen itself defaults to npy whatever the name).
@@ -28,7 +28,7 @@ gen i.i8bin --rows 5 --dim 4
 # fuzz_u8bin: the first byte picks the extension (even: .u8bin, odd: .i8bin).
 { printf '\x00'; cat u.u8bin; } > "$C/u8bin/valid_u8bin"
 { printf '\x01'; cat i.i8bin; } > "$C/u8bin/valid_i8bin"
-gen "$C/hdf5/valid_gen.hdf5" --rows 6 --dim 4
+gen "$C/hdf5_raw/valid_gen.hdf5" --rows 6 --dim 4
 
 "$PY" - "$C" <<'PY'
 import sys, struct
@@ -65,23 +65,49 @@ fb = open(f"{c}/fbin/valid.fbin", "rb").read()
 open(f"{c}/fbin/bad_rows_beyond.fbin", "wb").write(struct.pack("<Ii", 1000, 4) + fb[8:])
 open(f"{c}/fbin/bad_zero_rows.fbin", "wb").write(struct.pack("<Ii", 0, 4))
 open(f"{c}/fbin/bad_overflow.fbin", "wb").write(struct.pack("<Ii", 0xFFFFFFFF, 0x7FFFFFFF) + fb[8:])
-# HDF5 seeds: compact, chunked + gzip, int8, 3-D, no "train", "train" a group.
-with h5py.File(f"{c}/hdf5/valid_int8.hdf5", "w") as f:
+# fuzz_hdf5_raw seeds (IVFTRAIN_FUZZ_HDF5_RAW=1, the file's bytes): chunked + gzip, int8, 3-D,
+# no "train", "train" a group, strings.
+with h5py.File(f"{c}/hdf5_raw/valid_int8.hdf5", "w") as f:
     f.create_dataset("train", data=x.astype(np.int8))
-with h5py.File(f"{c}/hdf5/valid_chunked.hdf5", "w") as f:
+with h5py.File(f"{c}/hdf5_raw/valid_chunked.hdf5", "w") as f:
     f.create_dataset("train", data=x, chunks=(2, 4), compression="gzip")
-with h5py.File(f"{c}/hdf5/bad_3d.hdf5", "w") as f:
+with h5py.File(f"{c}/hdf5_raw/bad_3d.hdf5", "w") as f:
     f.create_dataset("train", data=np.zeros((2, 2, 2), np.float32))
-with h5py.File(f"{c}/hdf5/bad_no_train.hdf5", "w") as f:
+with h5py.File(f"{c}/hdf5_raw/bad_no_train.hdf5", "w") as f:
     f.create_dataset("test", data=x)
-with h5py.File(f"{c}/hdf5/bad_group.hdf5", "w") as f:
+with h5py.File(f"{c}/hdf5_raw/bad_group.hdf5", "w") as f:
     f.create_group("train")
-with h5py.File(f"{c}/hdf5/bad_strings.hdf5", "w") as f:
+with h5py.File(f"{c}/hdf5_raw/bad_strings.hdf5", "w") as f:
     f.create_dataset("train", data=np.array([[b"ab", b"cd"]], dtype="S2"))
+# fuzz_hdf5 seeds (structure-aware; see fuzz_hdf5.cc): space kind (4: rank 2), dims, type,
+# layout (bit 7: write the data that follows, low bits: contiguous/chunked/deflate/compact),
+# naming (0: "train", 2: "g/train", 3: a group, 4: a dangling link), then data.
+data = bytes(range(1, 97))
+seeds = {
+    "valid_f32_6x4": bytes([4, 6, 4, 0, 0x80, 0]) + data,
+    "valid_i8_deflate_5x3": bytes([4, 5, 3, 3, 0x82, 0]) + data,
+    "valid_u64_named": bytes([4, 3, 3, 8, 0x81, 2]) + data,
+    "valid_f32be_compact": bytes([4, 2, 5, 2, 0x83, 5]) + data,
+    "valid_sparse_2p40_rows": bytes([4, 0x80 | 40, 4, 0, 0x01, 0]),
+    "valid_nan_fill": bytes([4, 3, 2, 0, 0x41, 0]),
+    "bad_3d": bytes([3, 2, 2, 2, 0, 0]),
+    "bad_1d": bytes([1, 9, 0, 0, 0]),
+    "bad_scalar": bytes([0, 0, 0, 0]),
+    "bad_null_space": bytes([5, 0, 0, 0]),
+    "bad_zero_rows": bytes([4, 0, 4, 0, 1, 0]),
+    "bad_zero_dim": bytes([4, 4, 0, 0, 1, 0]),
+    "bad_strings": bytes([4, 2, 2, 9, 0, 0]),
+    "bad_compound": bytes([4, 2, 2, 10, 0x80, 0]) + data,
+    "bad_group": bytes([4, 2, 2, 0, 0, 3]),
+    "bad_dangling_link": bytes([4, 2, 2, 0, 0, 4]),
+    "bad_other_name": bytes([4, 2, 2, 0, 0, 1]),
+}
+for name, b in seeds.items():
+    open(f"{c}/hdf5/{name}", "wb").write(b)
 PY
 
 # Manifests over the fixture files the fuzz_manifest target writes at start-up
-# (a.fbin 10 x 4, b.npy 7 x 4, c.fvecs 5 x 4, d.u8bin 6 x 4, e.hdf5 8 x 4 "train"/"other",
+# (a.fbin 10 x 4, b.npy 7 x 4, c.fvecs 5 x 4, d.u8bin 6 x 4, e.hdf5 8 x 4 "train",
 # w.fbin 3 x 8).
 m() { printf '%s\n' "$2" > "$C/manifest/$1.json"; }
 m valid_one '{"fragments": [{"id": 0, "path": "a.fbin"}]}'
@@ -130,5 +156,25 @@ PY
 { printf '\x00'; cat plan/task-0000.result; } | "$PY" -c '
 import sys; b = bytearray(sys.stdin.buffer.read()); b[200] ^= 0x10; sys.stdout.buffer.write(b)' \
   > "$C/sample_result/bad_flipped"
+
+# model.json of models whose arrays fit the fixture fuzz_model_dir writes (dim 4, 2 partitions,
+# PQ 2 x 4 bits, global SQ bounds).
+gen model_data.npy --rows 300 --dim 4
+"$IVF" -q train model_data.npy --out model_pq --index-type ivf_pq --num-partitions 2 \
+  --num-sub-vectors 2 --num-bits 4
+"$IVF" -q train model_data.npy --out model_sq --index-type ivf_sq --num-partitions 2
+"$IVF" -q train model_data.npy --out model_flat --index-type ivf_flat --num-partitions 2 \
+  --distance-type cosine
+"$PY" - "$C/model_dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+for kind in ["pq", "sq", "flat"]:
+    m = json.load(open(f"model_{kind}/model.json"))
+    m.pop("timings", None)  # seconds differ from run to run; keep the seeds reproducible
+    open(f"{d}/valid_{kind}.json", "w").write(json.dumps(m, indent=1) + "\n")
+m = json.load(open("model_pq/model.json"))
+m["dim"] = 8
+open(f"{d}/bad_dim.json", "w").write(json.dumps(m) + "\n")
+PY
 
 echo "seed corpus: $(find "$C" -type f | wc -l) files, $(du -sk "$C" | cut -f1) KB"

@@ -4,5 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
 cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
-test "${PIPESTATUS[0]}" -eq 0
+# Ninja's progress lines are dropped; warnings and errors stay. The build's own exit status
+# decides (PIPESTATUS is read before any other command runs).
+set +e
+cmake --build --preset "$preset" -j "$(nproc)" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]'
+status=${PIPESTATUS[0]}
+set -e
+exit "$status"

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the `fuzz` preset) and runs each for SECONDS (default 30) over a
-# copy of its seed corpus (fuzz/corpus/NAME; the repository's corpus is never grown), then prints
-# per target the executions and the coverage libFuzzer reports. Exits non-zero when a target
-# crashed, leaked, timed out or broke an invariant; the crashing inputs are kept under
-# build/fuzz/artifacts/. Usage:
+# copy of its seed corpus (fuzz/corpus/NAME: the repository's corpus is never grown) plus the
+# inputs that once crashed it (fuzz/regressions/NAME). Prints, per target, the executions and the
+# coverage libFuzzer reports, and exits non-zero when a target crashed, leaked, timed out or
+# broke an invariant (the input that did it is kept in build/fuzz/artifacts/). Usage:
 #   scripts/fuzz.sh [SECONDS] [NAME...]      e.g. scripts/fuzz.sh 60 npy manifest
+# NAME is one of the default list below, or hdf5_raw: fuzz_hdf5 on raw file bytes, which finds
+# crashes inside libhdf5 itself (see fuzz/fuzz_hdf5.cc), hence not in the default list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 seconds="${1:-30}"
 shift || true
-all=(npy fvecs bvecs fbin u8bin hdf5 manifest task_json sample_result npy_header)
+all=(npy fvecs bvecs fbin u8bin hdf5 manifest task_json sample_result npy_header model_dir)
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 cmake --preset fuzz >/dev/null
@@ -22,31 +24,43 @@ grep -vE '^\[[0-9]+/[0-9]+\]' <<<"$build_log" || true
 bin_dir="$ROOT/build/fuzz/fuzz"
 artifacts="$ROOT/build/fuzz/artifacts"
 mkdir -p "$artifacts"
-work="$(mktemp -d "${TMPDIR:-/tmp}/ivftrain-fuzz-XXXXXX")"
+# Corpus copies and the targets' scratch files (removed even when a target crashed), in memory
+# when /dev/shm is there.
+base="${TMPDIR:-/tmp}"
+[ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+work="$(mktemp -d "$base/ivftrain-fuzz-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+export IVFTRAIN_FUZZ_SCRATCH="$work/scratch"
 
 failed=()
 summary=()
 for name in "${targets[@]}"; do
-  exe="$bin_dir/fuzz_$name"
+  exe="$bin_dir/fuzz_${name%_raw}"
+  env=()
+  [ "$name" = hdf5_raw ] && env=(IVFTRAIN_FUZZ_HDF5_RAW=1)
   [ -x "$exe" ] || { echo "no fuzz target $name ($exe)" >&2; exit 2; }
   mkdir -p "$work/$name"
   cp -r "$ROOT/fuzz/corpus/$name" "$work/$name/corpus"
-  args=("$work/$name/corpus" -max_total_time="$seconds" -print_final_stats=1
+  # Inputs that once crashed a target (fuzz/regressions/NAME) are replayed first: read-only, as
+  # libFuzzer writes new inputs to the first directory only.
+  dirs=("$work/$name/corpus")
+  [ -d "$ROOT/fuzz/regressions/$name" ] && dirs+=("$ROOT/fuzz/regressions/$name")
+  args=("${dirs[@]}" -max_total_time="$seconds" -print_final_stats=1
         -timeout=25 -rss_limit_mb=2048 -artifact_prefix="$artifacts/$name-")
   [ -f "$ROOT/fuzz/dict/$name.dict" ] && args+=(-dict="$ROOT/fuzz/dict/$name.dict")
   [ "$name" = npy_header ] && args+=(-dict="$ROOT/fuzz/dict/npy.dict")
   echo "== fuzz_$name for ${seconds}s"
   rc=0
-  "$exe" "${args[@]}" >"$work/$name.log" 2>&1 || rc=$?
+  env "${env[@]}" "$exe" "${args[@]}" >"$work/$name.log" 2>&1 || rc=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$name.log" | tail -1)"
-  cov="$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$work/$name.log" | tail -1)"
+  cov="$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$work/$name.log" | tail -1 || true)"
   line="$(printf '%-14s execs %-10s %s' "$name" "${execs:-?}" "${cov:-cov: ?}")"
   if [ "$rc" -ne 0 ]; then
     failed+=("$name")
     line+="  FAILED (exit $rc)"
     cp "$work/$name.log" "$artifacts/$name.log"
-    grep -E 'ERROR|runtime error|invariant failed|Test unit written' "$work/$name.log" | head -5
+    grep -E 'ERROR|runtime error|what\(\)|invariant failed|Test unit written' "$work/$name.log" \
+      | head -5 || true
     echo "   log: $artifacts/$name.log"
   fi
   echo "$line"

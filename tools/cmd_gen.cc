@@ -21,7 +21,7 @@ struct GenFlags {
   int64_t rows = 0;
   int64_t dim = 0;
   int64_t clusters = 64;
-  std::string format = "npy";
+  std::string format;  // from OUT's extension when not given
   int64_t fragments = 1;
   std::string fragment_rows;  // explicit sizes "1000,1,5000"
   uint64_t seed = 42;
@@ -96,10 +96,25 @@ int run_gen(const GenFlags& f) {
   if (f.rows < 1) return fail(Status::InvalidArgument("--rows must be at least 1"));
   if (f.dim < 1) return fail(Status::InvalidArgument("--dim must be at least 1"));
   if (f.clusters < 1) return fail(Status::InvalidArgument("--clusters must be at least 1"));
-  auto format = parse_file_format(f.format);
+  // The format follows OUT's extension; --format must agree with it (or name it, for a
+  // directory of fragments).
+  const std::string ext = std::filesystem::path(f.out).extension().string();
+  auto from_ext = ext.empty() ? Result<FileFormat>(Status::NotFound("")) : parse_file_format(ext.substr(1));
+  auto format = f.format.empty() ? (from_ext.ok() ? from_ext : parse_file_format("npy"))
+                                 : parse_file_format(f.format);
   if (!format.ok()) return fail(format.status());
+  if (from_ext.ok() && *from_ext != *format) {
+    return fail(Status::InvalidArgument(fmt::format(
+        "{} has the extension of another format than --format {}", f.out, f.format)));
+  }
   auto sizes = fragment_sizes(f);
   if (!sizes.ok()) return fail(sizes.status());
+  if (sizes->size() == 1 && !from_ext.ok()) {
+    return fail(Status::InvalidArgument(fmt::format(
+        "{} needs the extension of its format (.npy, .fvecs, .bvecs, .fbin, .u8bin, .i8bin, "
+        ".hdf5), or use --fragments for a directory",
+        f.out)));
+  }
   std::error_code ec;
   if (std::filesystem::exists(f.out, ec)) {
     return fail(Status::AlreadyExists(fmt::format("{} already exists", f.out)));
@@ -146,8 +161,9 @@ void register_gen(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--rows", f->rows, "rows")->required();
   cmd->add_option("--dim", f->dim, "dimension")->required();
   cmd->add_option("--clusters", f->clusters, "mixture components")->capture_default_str();
-  cmd->add_option("--format", f->format, "npy, fvecs, bvecs, fbin, u8bin, i8bin or hdf5")
-      ->capture_default_str();
+  cmd->add_option("--format", f->format,
+                  "npy, fvecs, bvecs, fbin, u8bin, i8bin or hdf5 (default: OUT's extension, "
+                  "else npy)");
   cmd->add_option("--fragments", f->fragments, "files of (nearly) equal size in a directory")
       ->capture_default_str();
   cmd->add_option("--fragment-rows", f->fragment_rows,

@@ -27,6 +27,7 @@ struct TrainCommand {
   bool json = false;
   bool mpi = false;
   bool threads_given = false;
+  bool partitions_given = false;
 };
 
 int finish(const TrainedModels& models, const TrainCommand& c) {
@@ -95,7 +96,7 @@ int run_train(const TrainCommand& c) {
   if (c.dataset.empty()) {
     return fail(Status::InvalidArgument("train needs a DATASET (or --from-samples PLAN_DIR)"));
   }
-  if (c.flags.num_partitions == 0) {
+  if (!c.partitions_given) {
     return fail(Status::InvalidArgument("--num-partitions is required when training a dataset"));
   }
   auto params = params_from_flags(c.flags);
@@ -108,8 +109,14 @@ int run_train(const TrainCommand& c) {
     auto assignment = assignment_from_flags(c.flags);
     if (!assignment.ok()) return fail(assignment.status());
     MpiTrainRequest req{c.dataset, options, *params, *ids, *assignment, c.out, c.overwrite};
-    MpiTrainOutcome outcome = mpi_train(req);
-    if (!outcome.status.ok()) return outcome.is_root ? fail(outcome.status) : 1;
+    MpiSession session;
+    MpiTrainOutcome outcome = mpi_train(session, req);
+    if (!outcome.status.ok()) {
+      // Rank 0 reports first; only then may any rank exit non-zero (mpirun ends the job then).
+      if (outcome.is_root) fail(outcome.status);
+      session.barrier();
+      return 1;
+    }
     if (outcome.is_root) {
       log_summary(*outcome.models, c.out);
       if (c.json) std::cout << summary_json(*outcome.models, c.out) << std::endl;
@@ -143,6 +150,7 @@ void register_train(CLI::App& app, std::function<int()>& run) {
   add_train_flags(*cmd, c->flags, false);
   cmd->callback([&run, c, cmd] {
     c->threads_given = cmd->count("--threads") > 0;
+    c->partitions_given = cmd->count("--num-partitions") > 0;
     run = [c] { return run_train(*c); };
   });
 }

@@ -48,14 +48,34 @@ Result<std::string> json_string(const nlohmann::json& j, const char* key,
   return j[key].get<std::string>();
 }
 
-namespace {
-
 Result<double> json_number(const nlohmann::json& j, const char* key, const std::string& source) {
   if (!j.is_object() || !j.contains(key) || !j[key].is_number()) {
     return Status::Corruption(fmt::format("{}: '{}' is missing or not a number", source, key));
   }
   return j[key].get<double>();
 }
+
+Result<nlohmann::json> parse_json(const std::string& text, const std::string& source) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Status::Corruption(fmt::format("{} is not valid JSON", source));
+  return j;
+}
+
+Status check_json_format(const nlohmann::json& j, const char* format, int version,
+                         const std::string& source) {
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>() != format) {
+    return Status::Corruption(fmt::format("{} is not an {} file", source, format));
+  }
+  if (!j.contains("format_version") || j["format_version"] != version) {
+    return Status::Corruption(fmt::format("{} has format version {}, this build reads {}", source,
+                                          j.value("format_version", nlohmann::json()).dump(),
+                                          version));
+  }
+  return Status::OK();
+}
+
+namespace {
 
 Result<uint64_t> json_uint(const nlohmann::json& j, const char* key, const std::string& source) {
   if (!j.is_object() || !j.contains(key) || !j[key].is_number_unsigned()) {
@@ -119,7 +139,9 @@ Result<TrainParams> params_from_json(const nlohmann::json& j, const std::string&
     }
     return s;
   }
-  IVF_RETURN_IF_ERROR(validate(*p, 0));
+  if (Status st = validate(*p, 0); !st.ok()) {
+    return Status::Corruption(fmt::format("{}: {}", source, st.message()));
+  }
   return p;
 }
 

@@ -22,5 +22,13 @@ Result<TrainParams> params_from_json(const nlohmann::json& j, const std::string&
 Result<int64_t> json_int(const nlohmann::json& j, const char* key, const std::string& source);
 Result<std::string> json_string(const nlohmann::json& j, const char* key,
                                 const std::string& source);
+Result<double> json_number(const nlohmann::json& j, const char* key, const std::string& source);
+
+// Parses JSON text; an error names `source`.
+Result<nlohmann::json> parse_json(const std::string& text, const std::string& source);
+
+// Checks that j is an object whose "format" is `format` and "format_version" is `version`.
+Status check_json_format(const nlohmann::json& j, const char* format, int version,
+                         const std::string& source);
 
 }  // namespace ivftrain

@@ -49,7 +49,7 @@ class Reader {
   template <typename T>
   void get_array(std::vector<T>& v, size_t count) {
     v.resize(count);
-    std::memcpy(v.data(), bytes_.data() + at_, count * sizeof(T));
+    if (count) std::memcpy(v.data(), bytes_.data() + at_, count * sizeof(T));
     at_ += count * sizeof(T);
   }
   void get_bytes(char* dst, size_t count) {
@@ -133,6 +133,10 @@ Result<SampleResult> parse_sample_result(const std::string& bytes, const std::st
   }
   const uint64_t un = static_cast<uint64_t>(n), ud = static_cast<uint64_t>(r.dim);
   if (ud != 0 && un > kMax / ud) return corrupt("its header holds impossible values");
+  if (static_cast<uint64_t>(sq_len) > payload / 8 || un > payload / 16 ||
+      (un != 0 && ud > payload / 4 / un)) {
+    return corrupt("it is truncated");
+  }
   const uint64_t expected = static_cast<uint64_t>(sq_len) * 8 + un * 16 + un * ud * 4;
   if (expected != payload) {
     return corrupt(payload < expected ? "it is truncated" : "it has trailing bytes");

@@ -38,23 +38,6 @@ Status parse_dataset(const nlohmann::json& j, const std::string& source, std::st
   return Status::OK();
 }
 
-Status check_format(const nlohmann::json& j, const char* format, const std::string& source) {
-  if (!j.is_object() || j.value("format", "") != format) {
-    return Status::Corruption(fmt::format("{} is not an {} file", source, format));
-  }
-  if (j.value("format_version", 0) != kFormatVersion) {
-    return Status::Corruption(fmt::format("{} has format version {}, this build reads {}", source,
-                                          j.value("format_version", 0), kFormatVersion));
-  }
-  return Status::OK();
-}
-
-Result<nlohmann::json> parse_json_text(const std::string& text, const std::string& source) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Status::Corruption(fmt::format("{} is not valid JSON", source));
-  return j;
-}
-
 std::string absolute_path(const std::string& path) {
   std::error_code ec;
   fs::path abs = fs::absolute(path, ec);
@@ -89,8 +72,8 @@ std::string task_to_json(const SampleTask& t, const std::string& dataset_path,
 }
 
 Result<TaskFile> parse_task_json(const std::string& text, const std::string& source) {
-  IVF_ASSIGN_OR_RETURN(nlohmann::json j, parse_json_text(text, source));
-  IVF_RETURN_IF_ERROR(check_format(j, kTaskFormat, source));
+  IVF_ASSIGN_OR_RETURN(nlohmann::json j, parse_json(text, source));
+  IVF_RETURN_IF_ERROR(check_json_format(j, kTaskFormat, kFormatVersion, source));
   TaskFile out;
   SampleTask& t = out.task;
   IVF_ASSIGN_OR_RETURN(t.plan_id, json_string(j, "plan_id", source));
@@ -110,7 +93,9 @@ Result<TaskFile> parse_task_json(const std::string& text, const std::string& sou
   if (!j.contains("params")) return Status::Corruption(fmt::format("{}: 'params' is missing", source));
   IVF_ASSIGN_OR_RETURN(t.params, params_from_json(j["params"], source));
   if (t.dim < 1) return Status::Corruption(fmt::format("{}: 'dim' must be at least 1", source));
-  IVF_RETURN_IF_ERROR(validate(t.params, t.dim));
+  if (Status st = validate(t.params, t.dim); !st.ok()) {
+    return Status::Corruption(fmt::format("{}: {}", source, st.message()));
+  }
   if (!j.contains("fragments") || !j["fragments"].is_array()) {
     return Status::Corruption(fmt::format("{}: 'fragments' is missing or not a list", source));
   }
@@ -176,8 +161,8 @@ Result<PlanDir> read_plan_dir(const std::string& dir) {
     return Status::NotFound(fmt::format("plan directory {} does not exist", dir));
   }
   IVF_ASSIGN_OR_RETURN(std::string text, read_file(plan_path));
-  IVF_ASSIGN_OR_RETURN(nlohmann::json j, parse_json_text(text, plan_path));
-  IVF_RETURN_IF_ERROR(check_format(j, kPlanFormat, plan_path));
+  IVF_ASSIGN_OR_RETURN(nlohmann::json j, parse_json(text, plan_path));
+  IVF_RETURN_IF_ERROR(check_json_format(j, kPlanFormat, kFormatVersion, plan_path));
   PlanDir out;
   IVF_ASSIGN_OR_RETURN(out.plan_id, json_string(j, "plan_id", plan_path));
   IVF_ASSIGN_OR_RETURN(int64_t workers, json_int(j, "num_workers", plan_path));

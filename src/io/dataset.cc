@@ -115,7 +115,7 @@ Status open_manifest(const std::string& manifest, const DatasetOptions& options,
     if (e.first_row >= file_rows || num_rows < 1 || num_rows > file_rows - e.first_row) {
       return Status::InvalidArgument(fmt::format(
           "{}: fragment {} rows {}..{} exceed {}'s {} rows", manifest, e.id, e.first_row,
-          e.first_row + num_rows, e.path, file_rows));
+          static_cast<uint64_t>(e.first_row) + static_cast<uint64_t>(num_rows), e.path, file_rows));
     }
     if (!first_entry) {
       first_entry = &e;

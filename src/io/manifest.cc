@@ -34,7 +34,7 @@ Result<std::vector<ManifestEntry>> parse_manifest(const std::string& json_text,
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     // nlohmann's messages start with an "[json.exception.parse_error.101] " tag.
     std::string what = e.what();
     if (const size_t tag = what.find("] "); tag != std::string::npos) what.erase(0, tag + 2);

@@ -92,6 +92,54 @@ ordered_json to_json(const TrainedModels& m) {
   return j;
 }
 
+// Reads the statistics and timings model.json holds; every value must have its type.
+Status read_stats(const nlohmann::json& j, const std::string& source, TrainedModels* m) {
+  if (!j.contains("stats") || !j["stats"].is_object() || !j.contains("timings") ||
+      !j["timings"].is_object()) {
+    return Status::Corruption(fmt::format("{}: 'stats' or 'timings' is missing", source));
+  }
+  const auto& s = j["stats"];
+  TrainingStats& st = m->stats;
+  for (auto [key, field] : {std::pair{"rows_available", &st.rows_available},
+                            {"fragments_used", &st.fragments_used},
+                            {"sample_rows_planned", &st.sample_rows_planned},
+                            {"rows_read", &st.rows_read},
+                            {"rows_dropped_nonfinite", &st.rows_dropped_nonfinite},
+                            {"rows_dropped_zero_norm", &st.rows_dropped_zero_norm},
+                            {"sample_rows", &st.sample_rows},
+                            {"ivf_train_rows", &st.ivf_train_rows},
+                            {"quantizer_train_rows", &st.quantizer_train_rows}}) {
+    IVF_ASSIGN_OR_RETURN(*field, json_int(s, key, source));
+  }
+  IVF_ASSIGN_OR_RETURN(st.ivf_objective, json_number(s, "ivf_objective", source));
+  if (s.contains("pq_reconstruction_mse")) {
+    IVF_ASSIGN_OR_RETURN(st.pq_reconstruction_mse,
+                         json_number(s, "pq_reconstruction_mse", source));
+  }
+  if (!s.contains("ivf_objective_per_iteration") || !s["ivf_objective_per_iteration"].is_array()) {
+    return Status::Corruption(
+        fmt::format("{}: 'ivf_objective_per_iteration' is missing or not a list", source));
+  }
+  for (const auto& o : s["ivf_objective_per_iteration"]) {
+    if (!o.is_number()) {
+      return Status::Corruption(
+          fmt::format("{}: 'ivf_objective_per_iteration' holds a non-number", source));
+    }
+    KMeansIteration it;
+    it.objective = o.get<double>();
+    st.ivf_iterations.push_back(it);
+  }
+  const auto& t = j["timings"];
+  PhaseTimings& pt = m->timings;
+  for (auto [key, field] : {std::pair{"sample_seconds", &pt.sample_seconds},
+                            {"ivf_seconds", &pt.ivf_seconds},
+                            {"quantizer_seconds", &pt.quantizer_seconds},
+                            {"total_seconds", &pt.total_seconds}}) {
+    IVF_ASSIGN_OR_RETURN(*field, json_number(t, key, source));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string model_json(const TrainedModels& models) { return to_json(models).dump(2) + "\n"; }
@@ -125,22 +173,16 @@ Result<TrainedModels> read_model_dir(const std::string& dir) {
     return Status::NotFound(fmt::format("{} is not a model directory (it does not exist)", dir));
   }
   IVF_ASSIGN_OR_RETURN(std::string text, read_file(json_path));
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Status::Corruption(fmt::format("{} is not valid JSON", json_path));
-  }
-  if (j.value("format", "") != kModelFormat) {
-    return Status::Corruption(fmt::format("{} is not an ivftrain model", json_path));
-  }
-  if (j.value("format_version", 0) != kModelFormatVersion) {
-    return Status::Corruption(fmt::format("{} has format version {}, this build reads {}",
-                                          json_path, j.value("format_version", 0),
-                                          kModelFormatVersion));
-  }
+  IVF_ASSIGN_OR_RETURN(nlohmann::json j, parse_json(text, json_path));
+  IVF_RETURN_IF_ERROR(check_json_format(j, kModelFormat, kModelFormatVersion, json_path));
   TrainedModels m;
   if (!j.contains("params")) return Status::Corruption(fmt::format("{}: 'params' is missing", json_path));
   IVF_ASSIGN_OR_RETURN(m.params, params_from_json(j["params"], json_path));
   IVF_ASSIGN_OR_RETURN(m.dim, json_int(j, "dim", json_path));
+  if (m.dim < 1) return Status::Corruption(fmt::format("{}: 'dim' must be at least 1", json_path));
+  if (Status st = validate(m.params, m.dim); !st.ok()) {
+    return Status::Corruption(fmt::format("{}: {}", json_path, st.message()));
+  }
   const int64_t k = m.params.ivf.num_partitions;
 
   auto load = [&](const char* name, const std::vector<int64_t>& expected) -> Result<std::vector<float>> {
@@ -171,34 +213,7 @@ Result<TrainedModels> read_model_dir(const std::string& dir) {
     b.upper.assign(both.begin() + static_cast<int64_t>(half), both.end());
     m.sq = std::move(b);
   }
-  if (j.contains("stats") && j["stats"].is_object()) {
-    const auto& s = j["stats"];
-    m.stats.rows_available = s.value("rows_available", int64_t{0});
-    m.stats.fragments_used = s.value("fragments_used", int64_t{0});
-    m.stats.sample_rows_planned = s.value("sample_rows_planned", int64_t{0});
-    m.stats.rows_read = s.value("rows_read", int64_t{0});
-    m.stats.rows_dropped_nonfinite = s.value("rows_dropped_nonfinite", int64_t{0});
-    m.stats.rows_dropped_zero_norm = s.value("rows_dropped_zero_norm", int64_t{0});
-    m.stats.sample_rows = s.value("sample_rows", int64_t{0});
-    m.stats.ivf_train_rows = s.value("ivf_train_rows", int64_t{0});
-    m.stats.quantizer_train_rows = s.value("quantizer_train_rows", int64_t{0});
-    m.stats.ivf_objective = s.value("ivf_objective", 0.0);
-    m.stats.pq_reconstruction_mse = s.value("pq_reconstruction_mse", 0.0);
-    if (s.contains("ivf_objective_per_iteration") && s["ivf_objective_per_iteration"].is_array()) {
-      for (const auto& o : s["ivf_objective_per_iteration"]) {
-        KMeansIteration it;
-        it.objective = o.is_number() ? o.get<double>() : 0.0;
-        m.stats.ivf_iterations.push_back(it);
-      }
-    }
-  }
-  if (j.contains("timings") && j["timings"].is_object()) {
-    const auto& t = j["timings"];
-    m.timings.sample_seconds = t.value("sample_seconds", 0.0);
-    m.timings.ivf_seconds = t.value("ivf_seconds", 0.0);
-    m.timings.quantizer_seconds = t.value("quantizer_seconds", 0.0);
-    m.timings.total_seconds = t.value("total_seconds", 0.0);
-  }
+  IVF_RETURN_IF_ERROR(read_stats(j, json_path, &m));
   return m;
 }
 

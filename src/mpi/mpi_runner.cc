@@ -18,30 +18,6 @@ namespace {
 // Messages larger than this are sent in pieces (MPI counts are int).
 constexpr size_t kChunkBytes = size_t{1} << 30;
 
-class MpiSession {
- public:
-  MpiSession() {
-    int initialized = 0;
-    MPI_Initialized(&initialized);
-    if (!initialized) {
-      int provided = 0;
-      MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-      owns_ = true;
-    }
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  }
-  ~MpiSession() {
-    if (owns_) MPI_Finalize();
-  }
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-
- private:
-  bool owns_ = false;
-  int rank_ = 0, size_ = 1;
-};
-
 // Waits for a non-blocking operation without spinning: a rank that waits for rank 0 (planning,
 // training) must not take a core from it.
 void wait_gently(MPI_Request& request) {
@@ -217,8 +193,29 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
 
 }  // namespace
 
-MpiTrainOutcome mpi_train(const MpiTrainRequest& request) {
-  MpiSession session;
+MpiSession::MpiSession() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    owns_ = true;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+}
+
+MpiSession::~MpiSession() {
+  if (owns_) MPI_Finalize();
+}
+
+void MpiSession::barrier() const {
+  MPI_Request request;
+  MPI_Ibarrier(MPI_COMM_WORLD, &request);
+  wait_gently(request);
+}
+
+MpiTrainOutcome mpi_train(const MpiSession& session, const MpiTrainRequest& request) {
   // Only rank 0 logs progress, so the output reads as one run.
   if (session.rank() != 0) set_logger(nullptr);
   return run(request, session.rank(), session.size());

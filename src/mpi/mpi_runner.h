@@ -33,7 +33,26 @@ struct MpiTrainOutcome {
   std::optional<TrainedModels> models;  // on rank 0, when OK
 };
 
-// Initialises MPI if needed, runs, and finalises MPI if it initialised it. Call on every rank.
-MpiTrainOutcome mpi_train(const MpiTrainRequest& request);
+// MPI for the lifetime of this object: initialised if needed on construction, finalised on
+// destruction if it initialised it.
+class MpiSession {
+ public:
+  MpiSession();
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // Waits for every rank without spinning. Lets rank 0 report an error before any rank exits
+  // non-zero (mpirun ends the whole job at the first non-zero exit).
+  void barrier() const;
+
+ private:
+  bool owns_ = false;
+  int rank_ = 0, size_ = 1;
+};
+
+// Runs the three phases; call on every rank while a session is open.
+MpiTrainOutcome mpi_train(const MpiSession& session, const MpiTrainRequest& request);
 
 }  // namespace ivftrain

@@ -134,6 +134,10 @@ Result<StagedDirectory> StagedDirectory::create(const std::string& final_path, b
   }
   const std::string parent = parent_of(final_path);
   if (!fs::is_directory(parent, ec)) {
+    if (fs::exists(parent, ec)) {
+      return Status::InvalidArgument(
+          fmt::format("cannot create {}: {} is not a directory", final_path, parent));
+    }
     return Status::NotFound(
         fmt::format("cannot create {}: directory {} does not exist", final_path, parent));
   }

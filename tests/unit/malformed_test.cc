@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -63,6 +64,9 @@ const MalformedCase kCases[] = {
      {"truncated"}},
     {"TaskMissingField", "task_missing_field.json", Opener::kTask, Code::kCorruption, {"'dim'"}},
 };
+
+// Failures print the corpus entry rather than the struct's bytes.
+void PrintTo(const MalformedCase& c, std::ostream* os) { *os << c.entry; }
 
 // Opens the dataset and reads every row of every fragment: some faults only show when a row is
 // read. Returns the first error.

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Writes docs/errors.md: every bad input, parameter, data set and output the CLI was tried on,
+# and exactly what it answered (exit code and message), so the document stays true. Usage:
+#   scripts/error_table.sh [path/to/ivftrain] [OUTPUT.md]
+# (defaults: build/release/tools/ivftrain, docs/errors.md). The malformed files come from
+# tests/malformed; everything else is made here with `ivftrain gen` and NumPy.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+IVF="$(realpath "${1:-$ROOT/build/release/tools/ivftrain}")"
+OUT="$(realpath -m "${2:-$ROOT/docs/errors.md}")"
+PY=/usr/bin/python3
+[ -x "$IVF" ] || { echo "no ivftrain binary at $IVF (build the release preset)" >&2; exit 2; }
+# A fixed work directory: plan ids hash the dataset's absolute path, and the table should not
+# change from one run to the next.
+WORK="${TMPDIR:-/tmp}/ivftrain-error-table"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+# `ivftrain` inside the case commands is the binary under test.
+ivftrain() { "$IVF" "$@"; }
+T="--out model --index-type ivf_pq --num-partitions 8 --num-sub-vectors 4"
+
+# ---- Inputs the cases use -------------------------------------------------------------------
+cp -r "$ROOT/tests/malformed/." .
+rm -f make_corpus.sh
+ivftrain -q gen good.npy --rows 3000 --dim 16 --clusters 8
+ivftrain -q gen allnan.npy --rows 500 --dim 16 --nonfinite-rows 500
+ivftrain -q gen somenan.npy --rows 3000 --dim 16 --clusters 8 --nonfinite-rows 100
+printf 'x' > notes.txt
+"$PY" - <<'PY'
+import numpy as np
+rng = np.random.default_rng(1)
+x = rng.normal(size=(3000, 16)).astype(np.float32)
+z = x.copy(); z[::3] = 0                      # a third of the rows are zero vectors
+np.save("some_zero.npy", z)
+np.save("all_zero.npy", np.zeros((3000, 16), np.float32))
+d = np.repeat(rng.normal(size=(3, 16)).astype(np.float32), 1000, axis=0)  # 3 distinct rows
+np.save("three_distinct.npy", d)
+PY
+# A plan whose two results are complete, and copies of it broken one way each.
+ivftrain -q gen data.fbin --rows 4000 --dim 16 --clusters 8 --format fbin
+P="--index-type ivf_pq --num-partitions 8 --num-sub-vectors 4 --rows-per-fragment 1000"
+ivftrain -q plan data.fbin --workers 2 --out plan $P
+ivftrain -q sample plan/task-0000.json --threads 1
+ivftrain -q sample plan/task-0001.json --threads 1
+ivftrain -q plan data.fbin --workers 2 --out other_plan $P --seed 7
+ivftrain -q sample other_plan/task-0001.json --threads 1
+cp -r plan plan_missing && rm plan_missing/task-0001.result
+cp -r plan plan_flipped
+"$PY" -c '
+import sys; p = "plan_flipped/task-0001.result"; b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 1; open(p, "wb").write(b)'
+cp -r plan plan_foreign && cp other_plan/task-0001.result plan_foreign/task-0001.result
+cp -r plan plan_truncated && truncate -s 500 plan_truncated/task-0001.result
+# A result crafted so that its header's sizes wrap around 2^64 in the size check, with a valid
+# checksum (n = (2^64 + 4) / 20 rows of dimension 1, one SQ bound: 8 + 16n + 4n wraps to 12).
+cp -r plan plan_overflow
+"$PY" - plan_overflow/task-0001.result <<'PY'
+import ctypes, struct, sys
+xx = ctypes.CDLL("libxxhash.so.0")
+xx.XXH64.restype = ctypes.c_uint64
+xx.XXH64.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint64]
+n = (2**64 + 4) // 20
+body = (b"IVFSMPL\0" + struct.pack("<II", 1, 0) + b"0" * 16 + struct.pack("<iiQ", 1, 2, 0)
+        + struct.pack("<9q", 1, n, 0, 0, 0, 0, 0, 0, 1) + b"\0" * 12)
+open(sys.argv[1], "wb").write(body + struct.pack("<Q", xx.XXH64(body, len(body), 0)))
+PY
+# A plan whose dataset was removed after planning.
+ivftrain -q gen gone.fbin --rows 4000 --dim 16 --clusters 8 --format fbin
+ivftrain -q plan gone.fbin --workers 2 --out plan_gone $P
+rm gone.fbin
+ivftrain -q gen model_src.npy --rows 3000 --dim 16 --clusters 8
+ivftrain -q train model_src.npy --out existing_model --index-type ivf_flat --num-partitions 4
+# A model whose model.json has a statistic of the wrong type; a task with num_bits 7.
+cp -r existing_model model_bad_stats
+"$PY" - <<'PY'
+import json
+m = json.load(open("model_bad_stats/model.json"))
+m["stats"]["rows_read"] = "many"
+json.dump(m, open("model_bad_stats/model.json", "w"))
+t = json.load(open("plan/task-0000.json"))
+t["params"]["pq"]["num_bits"] = 7
+json.dump(t, open("task_bad_bits.json", "w"))
+PY
+
+# ---- The table --------------------------------------------------------------------------------
+rows=()
+section() { rows+=("" "### $1" "" "| case | command | exit | what ivftrain says |" "|---|---|---|---|"); }
+cell() { sed -e 's/|/\\|/g' -e "s#$WORK/##g" | tr '\n' ' ' | sed -e 's/ *$//'; }
+# case "DESCRIPTION" 'COMMAND': runs COMMAND (a shell line using `ivftrain`) and records its exit
+# code and its error line(s), or, when it succeeds, its warnings.
+case_() {
+  local desc="$1" cmd="$2" err rc=0
+  err="$(eval "$cmd" 2>&1 >/dev/null)" || rc=$?
+  local said
+  said="$(grep -E '^ivftrain: error:' <<<"$err" | sed 's/^ivftrain: error: //' || true)"
+  if [ "$rc" -ge 128 ]; then
+    # Killed by a signal: a crash, recorded as such with what the runtime said.
+    said="**crash** (signal $((rc - 128))): $(grep -E 'terminate|what\(\)|Sanitizer|fault' <<<"$err" \
+      | head -3 | sed -E 's/^ +//')"
+  elif [ -z "$said" ]; then
+    # No error line: warnings without their time stamps, else the last line, else nothing.
+    said="$(sed -nE 's/^\[[0-9:.]+ (warning|error)\] /\1: /p' <<<"$err")"
+    [ -n "$said" ] || said="$(tail -n 1 <<<"$err" | sed -E 's/^\[[0-9:.]+ [a-z]+\] //')"
+    [ -n "$said" ] || said="(nothing on stderr)"
+    [ "$rc" -eq 0 ] && said="accepted; $said"
+  fi
+  rows+=("| $desc | \`$(cell <<<"$cmd")\` | $rc | $(cell <<<"$said") |")
+  rm -rf model
+}
+
+section "Input files (tests/malformed)"
+case_ "npy: header cut short" 'ivftrain train npy_truncated.npy $T'
+case_ "npy: wrong magic" 'ivftrain train npy_bad_magic.npy $T'
+case_ "npy: declared shape beyond the file" 'ivftrain train npy_shape_beyond_file.npy $T'
+case_ "npy: 1-D array" 'ivftrain train npy_1d.npy $T'
+case_ "npy: unsupported dtype <i8" 'ivftrain train npy_dtype_i8.npy $T'
+case_ "npy: Fortran order" 'ivftrain train npy_fortran_order.npy $T'
+case_ "fvecs: rows of differing dimensions" 'ivftrain train fvecs_mixed_dims.fvecs $T'
+case_ "fbin: zero rows" 'ivftrain train fbin_zero_rows.fbin $T'
+case_ "fbin: declared size beyond the file" 'ivftrain train fbin_size_beyond_file.fbin $T'
+case_ "HDF5 without the train dataset" 'ivftrain train hdf5_no_train.hdf5 $T'
+case_ "HDF5: a dataset name that does not exist" 'ivftrain train hdf5_no_train.hdf5:nope $T'
+case_ "directory: fragments of differing dimensions" 'ivftrain train dir_dims_differ $T'
+case_ "directory: no supported file" 'ivftrain train dir_no_supported_file $T'
+case_ "manifest: duplicate fragment ids" 'ivftrain train manifest_duplicate_ids.json $T'
+case_ "manifest: rows beyond its file" 'ivftrain train manifest_rows_beyond_file.json $T'
+case_ "a path that does not exist" 'ivftrain train missing.npy $T'
+case_ "an unsupported file type" 'ivftrain train notes.txt $T'
+case_ "task: a field missing" 'ivftrain sample task_missing_field.json'
+case_ "task: num_bits 7 in its parameters" 'ivftrain sample task_bad_bits.json'
+case_ "model.json: a statistic of the wrong type" 'ivftrain inspect model_bad_stats'
+case_ "sample result: a flipped byte" 'ivftrain train --from-samples plan_flipped --out model'
+
+section "Parameters"
+case_ "num_partitions 0" 'ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 0'
+case_ "num_partitions larger than the sample (3000 rows)" \
+  'ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 5000'
+case_ "dim 16 not divisible by num_sub_vectors 5" \
+  'ivftrain train good.npy --out model --index-type ivf_pq --num-partitions 8 --num-sub-vectors 5'
+case_ "num_bits 6" 'ivftrain train good.npy $T --num-bits 6'
+case_ "num_bits 6 (SQ)" 'ivftrain train good.npy --out model --index-type ivf_sq --num-partitions 8 --num-bits 6'
+case_ "unknown distance type" 'ivftrain train good.npy $T --distance-type manhattan'
+case_ "unknown index type" 'ivftrain train good.npy --out model --index-type hnsw --num-partitions 8'
+case_ "unknown k-means init" 'ivftrain train good.npy $T --init kmeans--'
+case_ "unknown SQ bounds" 'ivftrain train good.npy --out model --index-type ivf_sq --num-partitions 8 --sq-bounds local'
+case_ "max_iters 0" 'ivftrain train good.npy $T --max-iters 0'
+case_ "sample_rate 0" 'ivftrain train good.npy $T --sample-rate 0'
+case_ "negative tolerance" 'ivftrain train good.npy $T --tolerance -1'
+case_ "rows_per_fragment 0" 'ivftrain train good.npy $T --rows-per-fragment 0'
+case_ "a fragment id not in the dataset" 'ivftrain train good.npy $T --fragments 7'
+case_ "a malformed fragment list" 'ivftrain train good.npy $T --fragments 3-1'
+case_ "no DATASET" 'ivftrain train --out model --index-type ivf_flat --num-partitions 8'
+case_ "DATASET and --from-samples together" 'ivftrain train good.npy --from-samples plan --out model'
+case_ "plan: 0 workers" 'ivftrain plan good.npy --workers 0 --out p0 --index-type ivf_flat --num-partitions 8'
+case_ "plan: unknown --assign" 'ivftrain plan good.npy --workers 2 --out p1 --index-type ivf_flat --num-partitions 8 --assign random'
+
+section "Data"
+case_ "every row non-finite" 'ivftrain train allnan.npy $T'
+case_ "some rows non-finite (100 of 3000)" 'ivftrain train somenan.npy $T'
+case_ "cosine: a third of the rows are zero vectors" 'ivftrain train some_zero.npy $T --distance-type cosine'
+case_ "cosine: every row a zero vector" 'ivftrain train all_zero.npy $T --distance-type cosine'
+case_ "l2: every row a zero vector" 'ivftrain train all_zero.npy $T'
+case_ "fewer distinct points (3) than partitions (8)" \
+  'ivftrain train three_distinct.npy --out model --index-type ivf_flat --num-partitions 8'
+
+section "Output"
+case_ "an existing model directory without --overwrite" \
+  'ivftrain train good.npy --out existing_model --index-type ivf_flat --num-partitions 4'
+case_ "an output path under a regular file" \
+  'ivftrain train good.npy --out good.npy/model --index-type ivf_flat --num-partitions 4'
+case_ "an output directory whose parent does not exist" \
+  'ivftrain train good.npy --out no-such-dir/model --index-type ivf_flat --num-partitions 4'
+case_ "a write that fails midway (IVFTRAIN_TEST_FAIL_WRITE_AFTER=2)" \
+  'IVFTRAIN_TEST_FAIL_WRITE_AFTER=2 ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 4'
+case_ "gen over an existing file" 'ivftrain gen good.npy --rows 10 --dim 4'
+case_ "plan over an existing plan directory" 'ivftrain plan data.fbin --workers 2 --out plan $P'
+case_ "inspect of a directory that is not a model" 'ivftrain inspect plan'
+
+section "Distributed training from sample files (train --from-samples)"
+case_ "a result missing" 'ivftrain train --from-samples plan_missing --out model'
+case_ "a result with a flipped byte" 'ivftrain train --from-samples plan_flipped --out model'
+case_ "a truncated result" 'ivftrain train --from-samples plan_truncated --out model'
+case_ "a result from another plan" 'ivftrain train --from-samples plan_foreign --out model'
+case_ "a crafted result whose header sizes overflow the size check" \
+  'ivftrain train --from-samples plan_overflow --out model'
+case_ "a plan directory that does not exist" 'ivftrain train --from-samples no_plan --out model'
+case_ "sample: a task whose dataset is gone" 'ivftrain sample plan_gone/task-0000.json'
+
+{
+  cat <<'MD'
+# What ivftrain says when something is wrong
+
+Every case below was run by `scripts/error_table.sh` (which regenerates this file) against the
+CLI; the last column is exactly what the CLI printed: its `ivftrain: error:` line, or, when it
+did not fail, its warnings. In the commands, `$T` stands for
+`--out model --index-type ivf_pq --num-partitions 8 --num-sub-vectors 4` and `$P` for
+`--index-type ivf_pq --num-partitions 8 --num-sub-vectors 4 --rows-per-fragment 1000`. The
+malformed files are those of `tests/malformed` (made by its `make_corpus.sh`; the unit test
+`tests/unit/malformed_test.cc` checks the library's Status code and message for each);
+`good.npy` is `ivftrain gen good.npy --rows 3000 --dim 16 --clusters 8`, `plan` a two-worker
+plan of a 4000-row `data.fbin` whose results were sampled, and `plan_*` copies of it with one
+result missing or damaged. Paths in messages are shown relative to the directory the cases ran
+in (the script strips its prefix). Exit code 1 is an error reported by ivftrain, 2 a command-line
+parsing error (CLI11), 0 success, 128 + N death by signal N (a bug).
+MD
+  printf '%s\n' "${rows[@]}"
+} > "$OUT"
+echo "wrote $OUT ($(grep -c '^| .* | `' "$OUT") cases)"
