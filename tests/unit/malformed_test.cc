@@ -20,7 +20,7 @@ namespace {
 
 using Code = Status::Code;
 
-std::string corpus_dir() { return std::string(IVFTRAIN_TEST_DATA_DIR) + "/../malformed"; }
+std::string corpus_dir() { return IVFTRAIN_MALFORMED_DIR; }
 
 enum class Opener { kDataset, kSampleResult, kTask };
 
