@@ -35,6 +35,13 @@ std::string read_bytes(const std::string& path) {
   return ss.str();
 }
 
+std::vector<float> random_matrix(uint64_t seed, int64_t rows, int64_t d, double scale) {
+  Rng rng(seed);
+  std::vector<float> m(static_cast<size_t>(rows * d));
+  for (auto& v : m) v = static_cast<float>(rng.normal() * scale);
+  return m;
+}
+
 std::vector<float> gaussian_mixture(int64_t n, int64_t dim, int64_t clusters, uint64_t seed) {
   Rng rng(seed);
   std::vector<float> centres(static_cast<size_t>(clusters * dim));

@@ -18,13 +18,6 @@ struct Shape {
   int64_t n, k, d;
 };
 
-std::vector<float> random_matrix(uint64_t seed, int64_t rows, int64_t d, double scale) {
-  Rng rng(seed);
-  std::vector<float> m(static_cast<size_t>(rows * d));
-  for (auto& v : m) v = static_cast<float>(rng.normal() * scale);
-  return m;
-}
-
 // Brute force in double: the oracle.
 struct Reference {
   std::vector<int32_t> labels;
@@ -97,8 +90,8 @@ using Kernel = double (*)(int64_t, int64_t, const float*, const float*, int64_t,
 
 void check_kernel(Kernel kernel, Shape s, bool inner_product, uint64_t seed) {
   // Centroids spread wide, points near them: clear winners for most rows.
-  const auto c = random_matrix(seed, s.k, s.d, 3.0);
-  auto x = random_matrix(seed + 1, s.n, s.d, 0.3);
+  const auto c = testing::random_matrix(seed, s.k, s.d, 3.0);
+  auto x = testing::random_matrix(seed + 1, s.n, s.d, 0.3);
   Rng rng(seed + 2);
   for (int64_t i = 0; i < s.n; ++i) {
     const int64_t j = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(s.k)));
@@ -143,7 +136,7 @@ TEST(Assign, DispatchMatchesBruteForce) {
 
 TEST(Assign, GivenNormsGiveTheSameBits) {
   const int64_t n = 1000, k = 300, d = 24;
-  const auto x = random_matrix(1, n, d, 1.0), c = random_matrix(2, k, d, 1.0);
+  const auto x = testing::random_matrix(1, n, d, 1.0), c = testing::random_matrix(2, k, d, 1.0);
   // Norms from row_norms_sqr and computed on the fly must agree bit for bit.
   std::vector<float> given(n);
   row_norms_sqr(n, d, x.data(), given.data());
@@ -161,7 +154,7 @@ TEST(Assign, GivenNormsGiveTheSameBits) {
 TEST(Assign, TiesGoToTheSmallestIndex) {
   for (int64_t d : {4, 48}) {  // direct and GEMM kernels
     const int64_t k = 40;
-    auto c = random_matrix(5, k, d, 1.0);
+    auto c = testing::random_matrix(5, k, d, 1.0);
     // Centroid 31 duplicates 3, centroid 35 duplicates 9.
     std::copy(c.begin() + 3 * d, c.begin() + 4 * d, c.begin() + 31 * d);
     std::copy(c.begin() + 9 * d, c.begin() + 10 * d, c.begin() + 35 * d);
@@ -184,7 +177,7 @@ TEST(Assign, TiesGoToTheSmallestIndex) {
 TEST(Assign, BitIdenticalWhateverTheThreadCount) {
   for (Shape s : {Shape{5000, 700, 33}, Shape{5000, 200, 8}}) {
     const auto x = testing::gaussian_mixture(s.n, s.d, 50, 9);
-    const auto c = random_matrix(10, s.k, s.d, 4.0);
+    const auto c = testing::random_matrix(10, s.k, s.d, 4.0);
     std::vector<int32_t> labels1(s.n), labels3(s.n);
     std::vector<float> dist1(s.n), dist3(s.n);
     const double o1 = assign_nearest(s.n, s.d, x.data(), nullptr, s.k, c.data(), false,

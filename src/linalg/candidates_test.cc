@@ -7,22 +7,14 @@
 #include <vector>
 
 #include "test_util.h"
-#include "util/rng.h"
 
 namespace ivftrain {
 namespace {
 
-std::vector<float> random_matrix(uint64_t seed, int64_t rows, int64_t d, double scale) {
-  Rng rng(seed);
-  std::vector<float> m(static_cast<size_t>(rows * d));
-  for (auto& v : m) v = static_cast<float>(rng.normal() * scale);
-  return m;
-}
-
 void check(int64_t n, int64_t k, int64_t d, int64_t t, bool ip) {
   SCOPED_TRACE(::testing::Message() << "n=" << n << " k=" << k << " d=" << d << " t=" << t
                                     << " ip=" << ip);
-  const auto x = random_matrix(1, n, d, 1.0), c = random_matrix(2, k, d, 1.0);
+  const auto x = testing::random_matrix(1, n, d, 1.0), c = testing::random_matrix(2, k, d, 1.0);
   // Every third row, from the last backwards: an arbitrary selection.
   std::vector<int64_t> rows;
   for (int64_t i = n - 1; i >= 0; i -= 3) rows.push_back(i);
@@ -72,7 +64,7 @@ TEST(NearestCandidates, MatchesBruteForce) {
 TEST(NearestCandidates, BitIdenticalWhateverTheThreadCount) {
   const int64_t n = 3000, k = 600, d = 20, t = 5;
   const auto x = testing::gaussian_mixture(n, d, 30, 3);
-  const auto c = random_matrix(4, k, d, 3.0);
+  const auto c = testing::random_matrix(4, k, d, 3.0);
   std::vector<int64_t> rows(n);
   std::iota(rows.begin(), rows.end(), 0);
   std::vector<int32_t> l1(n * t), l3(n * t);

@@ -9,21 +9,13 @@
 
 #include "linalg/distances.h"
 #include "test_util.h"
-#include "util/rng.h"
 
 namespace ivftrain {
 namespace {
 
-std::vector<float> random_matrix(uint64_t seed, int64_t rows, int64_t d, double scale) {
-  Rng rng(seed);
-  std::vector<float> m(static_cast<size_t>(rows * d));
-  for (auto& v : m) v = static_cast<float>(rng.normal() * scale);
-  return m;
-}
-
 void check(int64_t n, int64_t k, int64_t d) {
   SCOPED_TRACE(::testing::Message() << "n=" << n << " k=" << k << " d=" << d);
-  const auto x = random_matrix(1, n, d, 1.0), c = random_matrix(2, k, d, 1.0);
+  const auto x = testing::random_matrix(1, n, d, 1.0), c = testing::random_matrix(2, k, d, 1.0);
   std::vector<float> norms(n);
   row_norms_sqr(n, d, x.data(), norms.data());
   std::vector<int64_t> rows;  // every other row
@@ -79,7 +71,7 @@ TEST(TwoNearest, MatchesBruteForce) {
 
 TEST(TwoNearest, TiesGoToTheSmallestIndex) {
   const int64_t d = 20, k = 70;
-  auto c = random_matrix(5, k, d, 1.0);
+  auto c = testing::random_matrix(5, k, d, 1.0);
   // Centroid 66 duplicates 3 (different lanes and tiles of the tail), 40 duplicates 9.
   std::copy(c.begin() + 3 * d, c.begin() + 4 * d, c.begin() + 66 * d);
   std::copy(c.begin() + 9 * d, c.begin() + 10 * d, c.begin() + 40 * d);
@@ -99,7 +91,7 @@ TEST(TwoNearest, TiesGoToTheSmallestIndex) {
 TEST(TwoNearest, BitIdenticalWhateverTheThreadCount) {
   const int64_t n = 4000, k = 700, d = 33;
   const auto x = testing::gaussian_mixture(n, d, 40, 2);
-  const auto c = random_matrix(3, k, d, 4.0);
+  const auto c = testing::random_matrix(3, k, d, 4.0);
   std::vector<float> norms(n);
   row_norms_sqr(n, d, x.data(), norms.data());
   std::vector<int64_t> rows(n);
