@@ -39,9 +39,10 @@ struct IvfParams {
   // Flat (default) or hierarchical k-means; hierarchical trains large k (thousands) many times
   // faster at a slightly higher objective.
   KMeansAlgorithm algorithm = KMeansAlgorithm::kFlat;
-  // When > 0, keep every partition's size within balance x the mean (rows / k) by moving rows
-  // from oversized partitions to their next-nearest centroids; 0 (default) does not balance.
-  // Must be 0 or > 1.
+  // When > 0, the final training assignment keeps every partition's size within balance x the
+  // mean (rows / k) by moving rows from oversized partitions to their next-nearest centroids,
+  // and the centroids are recomputed from it. Nearest-centroid assignment of new rows is more
+  // even for it but not bounded. 0 (default) does not balance. Must be 0 or > 1.
   double balance = 0;
 };
 
