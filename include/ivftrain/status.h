@@ -34,6 +34,15 @@ class Status {
     return {Code::kFailedPrecondition, std::move(msg)};
   }
 
+  // A non-OK status of any code (for statuses that crossed a process boundary as a code).
+  static Status FromCode(Code code, std::string msg) {
+    return code == Code::kOk ? Status() : Status(code, std::move(msg));
+  }
+  // The same status with "context: " before its message; OK stays OK.
+  Status WithContext(const std::string& context) const {
+    return ok() ? Status() : Status(code_, context + ": " + message_);
+  }
+
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }

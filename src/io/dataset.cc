@@ -34,19 +34,6 @@ namespace {
 
 using FilePtr = std::shared_ptr<const VectorFile>;
 
-// The same error, its message prefixed with where it happened.
-Status with_context(const Status& st, const std::string& where) {
-  const std::string msg = fmt::format("{}: {}", where, st.message());
-  switch (st.code()) {
-    case Status::Code::kNotFound: return Status::NotFound(msg);
-    case Status::Code::kCorruption: return Status::Corruption(msg);
-    case Status::Code::kIOError: return Status::IOError(msg);
-    case Status::Code::kFailedPrecondition: return Status::FailedPrecondition(msg);
-    case Status::Code::kAlreadyExists: return Status::AlreadyExists(msg);
-    default: return Status::InvalidArgument(msg);
-  }
-}
-
 Result<FilePtr> open_shared(const std::string& spec, const DatasetOptions& options) {
   IVF_ASSIGN_OR_RETURN(std::unique_ptr<VectorFile> file,
                        open_vector_file(spec, options.hdf5_dataset));
@@ -107,7 +94,7 @@ Status open_manifest(const std::string& manifest, const DatasetOptions& options,
     FilePtr& file = opened[e.resolved_path];
     if (!file) {
       Result<FilePtr> r = open_shared(e.resolved_path, options);
-      if (!r.ok()) return with_context(r.status(), fmt::format("{}: fragment {}", manifest, e.id));
+      if (!r.ok()) return r.status().WithContext(fmt::format("{}: fragment {}", manifest, e.id));
       file = std::move(r).value();
     }
     const int64_t file_rows = file->num_rows();

@@ -77,14 +77,9 @@ Status agree(const Status& mine, int rank, int size) {
   MPI_Bcast(&code, 1, MPI_INT, lowest, MPI_COMM_WORLD);
   bcast_string(message, lowest);
   const std::string text = size > 1 ? fmt::format("rank {}: {}", lowest, message) : message;
-  switch (static_cast<Status::Code>(code)) {
-    case Status::Code::kInvalidArgument: return Status::InvalidArgument(text);
-    case Status::Code::kIOError: return Status::IOError(text);
-    case Status::Code::kCorruption: return Status::Corruption(text);
-    case Status::Code::kNotFound: return Status::NotFound(text);
-    case Status::Code::kAlreadyExists: return Status::AlreadyExists(text);
-    default: return Status::FailedPrecondition(text);
-  }
+  const auto agreed = static_cast<Status::Code>(code);
+  return Status::FromCode(agreed == Status::Code::kOk ? Status::Code::kFailedPrecondition : agreed,
+                          text);
 }
 
 // Test hook: IVFTRAIN_TEST_FAIL_RANK=N makes rank N's sampling fail, to exercise the error path.
