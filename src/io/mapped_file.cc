@@ -64,20 +64,20 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<char*>(data_), size_);
 }
 
-void MappedFile::will_need(size_t offset, size_t length) const {
+void MappedFile::advise(size_t offset, size_t length, int advice) const {
   if (!data_ || length == 0 || offset >= size_) return;
   static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t begin = offset / page * page;
   const size_t end = std::min(size_, offset + length);
-  ::madvise(const_cast<char*>(data_) + begin, end - begin, MADV_WILLNEED);
+  ::madvise(const_cast<char*>(data_) + begin, end - begin, advice);
+}
+
+void MappedFile::will_need(size_t offset, size_t length) const {
+  advise(offset, length, MADV_WILLNEED);
 }
 
 void MappedFile::done_with(size_t offset, size_t length) const {
-  if (!data_ || length == 0 || offset >= size_) return;
-  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const size_t begin = offset / page * page;
-  const size_t end = std::min(size_, offset + length);
-  ::madvise(const_cast<char*>(data_) + begin, end - begin, MADV_DONTNEED);
+  advise(offset, length, MADV_DONTNEED);
 }
 
 }  // namespace ivftrain

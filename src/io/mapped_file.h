@@ -35,6 +35,8 @@ class MappedFile {
 
  private:
   MappedFile(const char* data, size_t size) : data_(data), size_(size) {}
+  // madvise over the whole pages covering [offset, offset + length), clipped to the file.
+  void advise(size_t offset, size_t length, int advice) const;
   const char* data_ = nullptr;
   size_t size_ = 0;
 };
