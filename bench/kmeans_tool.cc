@@ -83,6 +83,7 @@ json run_kmeans(int64_t n, int64_t d, const float* x, const std::string& out_pat
   p.seed = std::stoull(flag(flags, "seed", "42"));
   p.num_threads = std::stoi(flag(flags, "threads", "0"));
   p.balance = std::stod(flag(flags, "balance", "0"));
+  p.verbose = flag(flags, "verbose", "0") == "1";  // iterations and balancing at info level
   auto algorithm = ivftrain::parse_kmeans_algorithm(flag(flags, "algorithm", "flat"));
   fail_if_error(algorithm.status());
   p.algorithm = *algorithm;
