@@ -150,6 +150,8 @@ case_ "unknown SQ bounds" 'ivftrain train good.npy --out model --index-type ivf_
 case_ "max_iters 0" 'ivftrain train good.npy $T --max-iters 0'
 case_ "sample_rate 0" 'ivftrain train good.npy $T --sample-rate 0'
 case_ "negative tolerance" 'ivftrain train good.npy $T --tolerance -1'
+case_ "balance 1 (must exceed 1)" 'ivftrain train good.npy $T --balance 1'
+case_ "balance with dot distance" 'ivftrain train good.npy $T --balance 2 --distance-type dot'
 case_ "rows_per_fragment 0" 'ivftrain train good.npy $T --rows-per-fragment 0'
 case_ "a fragment id not in the dataset" 'ivftrain train good.npy $T --fragments 7'
 case_ "a malformed fragment list" 'ivftrain train good.npy $T --fragments 3-1'

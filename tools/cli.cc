@@ -33,7 +33,8 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
                  "IVF k-means: flat, or hierarchical (much faster for thousands of partitions)")
       ->capture_default_str();
   app.add_option("--balance", f.balance,
-                 "in training, cap partitions at this many times the mean size; 0 is off")
+                 "keep every partition within this many times the mean size (nearest-centroid "
+                 "partitions of the sample; l2 and cosine); 0 is off")
       ->capture_default_str();
   app.add_option("--sq-bounds", f.sq_bounds, "SQ bounds: global or per-dim")->capture_default_str();
   app.add_option("--fragments", f.fragments, "train on these fragment ids only, e.g. 0,3,7-9");

@@ -25,9 +25,9 @@ struct KMeansParams {
   // refinement iteration (2), whose assignment looks only at the centroids of each row's 8
   // nearest groups (so the objective reported is an upper bound of the nearest-centroid one).
   KMeansAlgorithm algorithm = KMeansAlgorithm::kFlat;
-  // See IvfParams::balance: 0 off, else > 1. Applied after the iterations; `objective` is then
-  // that of the balanced assignment (not of iterations.back()). The cap is
-  // max(floor(balance * n / k), ceil(n / k)).
+  // See IvfParams::balance: 0 off, else > 1 (l2 only). Applied after the iterations;
+  // `objective` is then that of the balanced centroids' nearest-centroid assignment (not of
+  // iterations.back()). The cap is max(floor(balance * n / k), ceil(n / k)).
   double balance = 0;
   // Assign to the largest inner product instead of the smallest l2 distance (dot distance).
   bool inner_product = false;

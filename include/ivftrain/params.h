@@ -39,10 +39,12 @@ struct IvfParams {
   // Flat (default) or hierarchical k-means; hierarchical trains large k (thousands) many times
   // faster at a slightly higher objective.
   KMeansAlgorithm algorithm = KMeansAlgorithm::kFlat;
-  // When > 0, the final training assignment keeps every partition's size within balance x the
-  // mean (rows / k) by moving rows from oversized partitions to their next-nearest centroids,
-  // and the centroids are recomputed from it. Nearest-centroid assignment of new rows is more
-  // even for it but not bounded. 0 (default) does not balance. Must be 0 or > 1.
+  // When > 0, the centroids are adjusted after training until assigning every sample row to its
+  // nearest centroid (as an index does) puts at most balance x the mean (rows / k) in any
+  // partition: oversized partitions are cut in pieces by a small k-means, and the smallest
+  // partitions give up their centroid for the pieces. Rows from the same distribution land as
+  // evenly; the bound is exact on the sample. 0 (default) does not balance. Must be 0 or > 1;
+  // l2 and cosine only (under dot, long centroids win whatever their place).
   double balance = 0;
 };
 

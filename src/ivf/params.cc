@@ -27,6 +27,12 @@ Status validate(const TrainParams& p, int64_t dim) {
     return Status::InvalidArgument(
         fmt::format("--balance must be 0 (off) or greater than 1 (got {})", p.ivf.balance));
   }
+  if (p.ivf.balance > 0 && p.distance_type == DistanceType::kDot) {
+    return Status::InvalidArgument(
+        "--balance needs --distance-type l2 or cosine: under dot, the largest inner product "
+        "goes to the longest centroids, whatever their place, so partitions cannot be evened "
+        "out");
+  }
   if (p.num_threads < 0) {
     return Status::InvalidArgument(
         fmt::format("--threads must be 0 (all cores) or positive (got {})", p.num_threads));

@@ -35,6 +35,26 @@ struct Move {
 
 }  // namespace
 
+double labelled_objective(int64_t n, int64_t d, const float* x, const float* centroids,
+                          const int32_t* labels, bool inner_product, int num_threads) {
+  const int64_t blocks = (n + kObjectiveBlockRows - 1) / kObjectiveBlockRows;
+  std::vector<double> sums(static_cast<size_t>(blocks), 0.0);
+  const int threads =
+      static_cast<int>(std::clamp<int64_t>(blocks, 1, std::max(1, resolve_threads(num_threads))));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t end = std::min(n, (b + 1) * kObjectiveBlockRows);
+    double s = 0;
+    for (int64_t i = b * kObjectiveBlockRows; i < end; ++i) {
+      s += distance(x + i * d, centroids + labels[i] * d, d, inner_product);
+    }
+    sums[b] = s;
+  }
+  double total = 0;
+  for (double s : sums) total += s;
+  return total;
+}
+
 int64_t balance_capacity(int64_t n, int64_t k, double balance) {
   const int64_t fit = (n + k - 1) / k;
   const auto cap = static_cast<int64_t>(std::floor(balance * static_cast<double>(n) /
@@ -126,22 +146,7 @@ BalanceStats balance_clusters(int64_t n, int64_t d, const float* x, int64_t k, d
     update_centroids(d, x, k, &members, centroids, num_threads);
   }
   stats.largest_after = *std::max_element(sizes.begin(), sizes.end());
-
-  // Objective over fixed row blocks, added in block order.
-  const int64_t blocks = (n + kObjectiveBlockRows - 1) / kObjectiveBlockRows;
-  std::vector<double> sums(static_cast<size_t>(blocks), 0.0);
-  const int threads =
-      static_cast<int>(std::clamp<int64_t>(blocks, 1, std::max(1, resolve_threads(num_threads))));
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t end = std::min(n, (b + 1) * kObjectiveBlockRows);
-    double s = 0;
-    for (int64_t i = b * kObjectiveBlockRows; i < end; ++i) {
-      s += distance(x + i * d, centroids + labels[i] * d, d, inner_product);
-    }
-    sums[b] = s;
-  }
-  for (double s : sums) stats.objective += s;
+  stats.objective = labelled_objective(n, d, x, centroids, labels, inner_product, num_threads);
   return stats;
 }
 

@@ -96,36 +96,155 @@ TEST(Balance, CapsClustersOnSkewedData) {
   EXPECT_NEAR(stats.objective, objective, 1e-5 * objective);
 }
 
-TEST(Balance, ThroughKMeansTrainAndBitIdentical) {
-  const int64_t n = 3000, d = 6, k = 30;
-  const auto x = skewed_data(n, d, 5);
+// Each row's nearest centroid and the objective, one distance at a time in double: the oracle
+// for nearest-centroid partition sizes.
+struct Nearest {
+  std::vector<int32_t> labels;
+  double objective = 0;
+};
+Nearest brute_nearest(const std::vector<float>& x, int64_t d, const std::vector<float>& c,
+                      bool inner_product) {
+  const int64_t n = static_cast<int64_t>(x.size()) / d, k = static_cast<int64_t>(c.size()) / d;
+  Nearest out;
+  out.labels.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    double best = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      double s = 0;
+      for (int64_t t = 0; t < d; ++t) {
+        const double a = x[i * d + t], b = c[j * d + t];
+        s += inner_product ? -a * b : (a - b) * (a - b);
+      }
+      if (j == 0 || s < best) {
+        best = s;
+        out.labels[i] = static_cast<int32_t>(j);
+      }
+    }
+    out.objective += best;
+  }
+  return out;
+}
+
+int64_t largest(const std::vector<int32_t>& labels, int64_t k) {
+  const auto s = sizes_of(labels, k);
+  return *std::max_element(s.begin(), s.end());
+}
+
+KMeansParams skewed_params(int64_t k) {
   KMeansParams p;
   p.k = k;
   p.max_iters = 8;
   p.tolerance = 0;
   p.seed = 2;
-  auto plain = kmeans_train(n, d, x.data(), p);
-  p.balance = 1.2;
-  p.num_threads = 1;
-  auto one = kmeans_train(n, d, x.data(), p);
-  p.num_threads = 3;
-  auto three = kmeans_train(n, d, x.data(), p);
-  ASSERT_TRUE(plain.ok() && one.ok() && three.ok());
-  EXPECT_EQ(one->centroids, three->centroids);
-  EXPECT_EQ(one->objective, three->objective);
-  // Balancing trades objective for evenness.
-  EXPECT_GT(one->objective, plain->objective);
-  // kmeans_train reports the objective of its balanced labels: recompute it from scratch.
-  std::vector<int32_t> labels(n);
-  kmeans_assign(n, d, x.data(), k, plain->centroids.data(), false, labels.data(), nullptr, 1);
-  std::vector<float> c = plain->centroids;
-  const BalanceStats s = balance_clusters(n, d, x.data(), k, 1.2, false, 1, c.data(), labels.data());
-  EXPECT_EQ(c, one->centroids);
-  EXPECT_EQ(s.objective, one->objective);
-  EXPECT_LE(s.largest_after, balance_capacity(n, k, 1.2));
+  return p;
+}
 
+// Balances the centroids of a plain k-means of x and checks the result against brute force.
+void check_balanced(const std::vector<float>& x, int64_t d, int64_t k, double balance) {
+  SCOPED_TRACE(::testing::Message() << "balance " << balance);
+  const auto n = static_cast<int64_t>(x.size()) / d;
+  auto plain = kmeans_train(n, d, x.data(), skewed_params(k));
+  ASSERT_TRUE(plain.ok());
+  const Nearest before = brute_nearest(x, d, plain->centroids, false);
+  const int64_t cap = balance_capacity(n, k, balance);
+  ASSERT_GT(largest(before.labels, k), cap);  // the data needs balancing
+  std::vector<float> c = plain->centroids;
+  std::vector<int32_t> labels(n);
+  const CentroidBalanceStats s =
+      balance_centroids(n, d, x.data(), k, balance, false, 7, 2, c.data(), labels.data());
+  // The labels returned are the nearest-centroid ones; every cluster is within the cap and
+  // none is empty.
+  const Nearest after = brute_nearest(x, d, c, false);
+  EXPECT_EQ(labels, after.labels);
+  const auto sizes = sizes_of(after.labels, k);
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), cap);
+  EXPECT_GT(*std::min_element(sizes.begin(), sizes.end()), 0);
+  EXPECT_EQ(s.largest_after, largest(after.labels, k));
+  EXPECT_EQ(s.largest_before, largest(before.labels, k));
+  EXPECT_GT(s.rounds, 0);
+  EXPECT_GT(s.clusters_split, 0);
+  EXPECT_NEAR(s.objective, after.objective, 1e-6 * after.objective);
+  EXPECT_NEAR(s.objective_before, before.objective, 1e-6 * before.objective);
+  // Cutting crowded clusters costs little: on these data it even lowers the objective.
+  EXPECT_LT(s.objective, before.objective);
+}
+
+TEST(BalanceCentroids, BoundsNearestCentroidPartitionsOnSkewedData) {
+  const int64_t d = 6;
+  const auto x = skewed_data(6000, d, 5);
+  check_balanced(x, d, 40, 1.4);
+}
+
+TEST(BalanceCentroids, BoundsNearestCentroidPartitionsOnAMixture) {
+  // As many clusters as centroids: Lloyd from random rows leaves some centroids sharing a
+  // cluster and others straddling two, the largest partitions several times the mean.
+  const int64_t d = 16, k = 64;
+  const auto x = testing::gaussian_mixture(64 * 100, d, k, 9);
+  for (double balance : {2.0, 1.3}) check_balanced(x, d, k, balance);
+}
+
+TEST(BalanceCentroids, ThroughKMeansTrainBitIdenticalAcrossThreads) {
+  const int64_t n = 3000, d = 6, k = 30;
+  const auto x = skewed_data(n, d, 5);
+  {
+    KMeansParams p = skewed_params(k);
+    auto plain = kmeans_train(n, d, x.data(), p);
+    p.balance = 1.2;
+    p.num_threads = 1;
+    auto one = kmeans_train(n, d, x.data(), p);
+    p.num_threads = 3;
+    auto three = kmeans_train(n, d, x.data(), p);
+    ASSERT_TRUE(plain.ok() && one.ok() && three.ok());
+    EXPECT_EQ(one->centroids, three->centroids);
+    EXPECT_EQ(one->objective, three->objective);
+    EXPECT_NE(one->centroids, plain->centroids);
+    const Nearest nearest = brute_nearest(x, d, one->centroids, false);
+    EXPECT_LE(largest(nearest.labels, k), balance_capacity(n, k, 1.2));
+    EXPECT_NEAR(one->objective, nearest.objective, 1e-6 * std::abs(nearest.objective));
+  }
+  KMeansParams p = skewed_params(k);
   p.balance = 0.5;
   EXPECT_FALSE(kmeans_train(n, d, x.data(), p).ok());
+  // Under the largest inner product, long centroids win whatever their place: refused.
+  p.balance = 2;
+  p.inner_product = true;
+  EXPECT_FALSE(kmeans_train(n, d, x.data(), p).ok());
+}
+
+TEST(BalanceCentroids, AlreadyBalancedCentroidsAreLeftAlone) {
+  const int64_t n = 2000, d = 4, k = 10;
+  const auto x = testing::random_matrix(3, n, d, 1.0);
+  KMeansParams p = skewed_params(k);
+  auto plain = kmeans_train(n, d, x.data(), p);
+  ASSERT_TRUE(plain.ok());
+  std::vector<float> c = plain->centroids;
+  std::vector<int32_t> labels(n);
+  ASSERT_LE(largest(brute_nearest(x, d, c, false).labels, k), balance_capacity(n, k, 3));
+  const CentroidBalanceStats s =
+      balance_centroids(n, d, x.data(), k, 3, false, 1, 1, c.data(), labels.data());
+  EXPECT_EQ(c, plain->centroids);
+  EXPECT_EQ(s.rounds, 0);
+  EXPECT_EQ(s.largest_before, s.largest_after);
+}
+
+TEST(BalanceCentroids, IdenticalRowsCannotBeCutAndEndTheLoop) {
+  // 60% of the rows are one point: no centroid can split them, whatever the rounds.
+  const int64_t n = 1000, d = 3, k = 10;
+  auto x = testing::random_matrix(4, n, d, 1.0);
+  for (int64_t i = 0; i < 600; ++i) {
+    for (int64_t j = 0; j < d; ++j) x[i * d + j] = 5.0f;
+  }
+  KMeansParams p = skewed_params(k);
+  auto plain = kmeans_train(n, d, x.data(), p);
+  ASSERT_TRUE(plain.ok());
+  std::vector<float> c = plain->centroids;
+  std::vector<int32_t> labels(n);
+  const CentroidBalanceStats s =
+      balance_centroids(n, d, x.data(), k, 2, false, 1, 2, c.data(), labels.data());
+  EXPECT_GE(s.largest_after, 600);
+  EXPECT_GT(s.largest_after, s.capacity);
+  EXPECT_LT(s.rounds, kMaxBalanceRounds);
+  EXPECT_EQ(labels, brute_nearest(x, d, c, false).labels);
 }
 
 }  // namespace

@@ -44,6 +44,11 @@ Status validate(int64_t n, int64_t d, const KMeansParams& p) {
     return Status::InvalidArgument(
         fmt::format("balance must be 0 (off) or greater than 1 (got {})", p.balance));
   }
+  if (p.balance > 0 && p.inner_product) {
+    return Status::InvalidArgument(
+        "balance needs l2 assignment: the largest inner product goes to the longest centroids, "
+        "whatever their place, so clusters cannot be evened out");
+  }
   if (!(p.tolerance >= 0)) {
     return Status::InvalidArgument(
         fmt::format("tolerance must be 0 or positive (got {})", p.tolerance));
@@ -163,15 +168,23 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
                       : flat_kmeans(n, d, x, params);
   if (params.balance > 0) {
     const auto t0 = std::chrono::steady_clock::now();
-    const BalanceStats stats =
-        balance_clusters(n, d, x, params.k, params.balance, params.inner_product,
-                         params.num_threads, run.result.centroids.data(), run.labels.data());
+    const CentroidBalanceStats stats = balance_centroids(
+        n, d, x, params.k, params.balance, params.inner_product,
+        params.seed, params.num_threads,
+        run.result.centroids.data(), run.labels.data());
     run.result.objective = stats.objective;
     logger().log(params.verbose ? spdlog::level::info : spdlog::level::debug,
-                 "{}: balanced to at most {} rows per cluster: {} rows moved, largest cluster {} "
-                 "-> {}, objective {:.6g} ({:.3f} s)",
-                 params.label, stats.capacity, stats.rows_moved, stats.largest_before,
-                 stats.largest_after, stats.objective, seconds_since(t0));
+                 "{}: balanced: largest cluster {} -> {} rows (cap {}) in {} rounds, {} clusters "
+                 "cut, {} merged; objective {:.6g} -> {:.6g} ({:.3f} s)",
+                 params.label, stats.largest_before, stats.largest_after, stats.capacity,
+                 stats.rounds, stats.clusters_split, stats.clusters_merged,
+                 stats.objective_before, stats.objective, seconds_since(t0));
+    if (stats.largest_after > stats.capacity) {
+      logger().warn("{}: balance {} not reached: the largest cluster has {} rows, {:.2f} times "
+                    "the mean (its rows cannot be cut further)",
+                    params.label, params.balance, stats.largest_after,
+                    static_cast<double>(stats.largest_after) * params.k / n);
+    }
   }
   return std::move(run.result);
 }

@@ -30,6 +30,9 @@ expect_error "--num-partitions 5000" "$IVF" train good.npy --out m --index-type 
   --num-partitions 5000
 expect_error "distance type 'manhattan'" "$IVF" train good.npy --out m "${T[@]}" \
   --distance-type manhattan
+expect_error "--balance must be" "$IVF" train good.npy --out m "${T[@]}" --balance 1
+expect_error "--balance needs --distance-type l2 or cosine" "$IVF" train good.npy --out m "${T[@]}" \
+  --balance 2 --distance-type dot
 expect_error "index type 'hnsw'" "$IVF" train good.npy --out m --index-type hnsw --num-partitions 8
 expect_error "fragment 7" "$IVF" train good.npy --out m "${T[@]}" --fragments 7
 expect_error "--fragments" "$IVF" train good.npy --out m "${T[@]}" --fragments 3-1
