@@ -181,6 +181,8 @@ TEST(BalanceCentroids, BoundsNearestCentroidPartitionsOnAMixture) {
   const int64_t d = 16, k = 64;
   const auto x = testing::gaussian_mixture(64 * 100, d, k, 9);
   for (double balance : {2.0, 1.3}) check_balanced(x, d, k, balance);
+  // Fewer centroids than a row's neighbourhood after a round (32): every row sees all of them.
+  check_balanced(testing::gaussian_mixture(16 * 100, d, 16, 4), d, 16, 1.3);
 }
 
 TEST(BalanceCentroids, ThroughKMeansTrainBitIdenticalAcrossThreads) {
