@@ -43,12 +43,13 @@ struct CentroidBalanceStats {
   int64_t largest_before = 0, largest_after = 0;  // nearest-centroid sizes
   int rounds = 0;               // rounds that changed centroids
   int64_t clusters_split = 0;   // oversized clusters cut into pieces
-  int64_t clusters_merged = 0;  // small clusters whose centroid was given to a piece
+  int64_t clusters_merged = 0;  // centroid slots given to pieces (empty or small clusters)
   double objective_before = 0, objective = 0;  // nearest-centroid objectives
 };
 
 // Adjusts the k centroids until assigning every row of x to its nearest centroid puts at most
-// balance_capacity(n, k, balance) rows in any cluster, and at least one in every cluster. Each
+// balance_capacity(n, k, balance) rows in any cluster, and (as far as it can) at least one in
+// every cluster. Each
 // round cuts every oversized cluster into about size / mean pieces with a small k-means over its
 // own rows, and takes the centroid slots the extra pieces need from the clusters that cost
 // least to give up (empty ones first, then small ones whose rows have a near second-nearest
@@ -56,10 +57,11 @@ struct CentroidBalanceStats {
 // exactly, but only where a centroid changed (the rows of changed clusters against all
 // centroids, the others against the changed centroids only). Stops when nothing is left to do,
 // after kMaxBalanceRounds rounds, when the rows above the cap plus the empty clusters have not
-// fallen for 4 rounds, or when no cluster can be cut (all its rows identical): largest_after
-// then says how far it got. Cutting also undoes the local minima of Lloyd's k-means that put
+// fallen for 4 rounds (the best state seen is then restored), or when no cluster can be cut
+// (all its rows identical): largest_after then says how far it got. Cutting also undoes the local minima of Lloyd's k-means that put
 // two centroids in one true cluster and one between two, so the objective usually falls.
-// On return labels (n) holds each row's nearest centroid. `seed` is the k-means seed (each cut
+// On return labels (n) holds each row's nearest centroid (up to float rounding at near-ties:
+// distances from different kernels are compared). `seed` is the k-means seed (each cut
 // derives its own from it). Deterministic for a given seed,
 // whatever the thread count.
 inline constexpr int kMaxBalanceRounds = 32;

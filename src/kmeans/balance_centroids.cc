@@ -53,8 +53,7 @@ class Balancer {
       : n_(n), d_(d), k_(k), x_(x), ip_(inner_product), seed_(seed),
         threads_(resolve_threads(num_threads)), centroids_(centroids), labels_(labels),
         mean_(static_cast<double>(n) / static_cast<double>(k)),
-        sizes_(static_cast<size_t>(k)), uncuttable_(static_cast<size_t>(k), 0),
-        role_(static_cast<size_t>(k)) {
+        sizes_(static_cast<size_t>(k)), role_(static_cast<size_t>(k)) {
     stats_.capacity = balance_capacity(n, k, balance);
   }
 
@@ -69,19 +68,32 @@ class Balancer {
     stats_.objective_before =
         labelled_objective(n_, d_, x_, centroids_, labels_, ip_, threads_);
     stats_.largest_before = stats_.largest_after = count_sizes();
+    // The best state seen (least left to do) is what is returned: rounds that stall may have
+    // passed the excess around and left things worse.
     int64_t best = todo();
+    std::vector<float> best_centroids;
+    std::vector<int32_t> best_labels;
     int stalled = 0;
     for (int round = 0; round < kMaxBalanceRounds && best > 0 && stalled < kPatience; ++round) {
       const std::vector<Cut> cuts = plan();
       if (cuts.empty()) break;
+      if (stalled == 0) {
+        best_centroids.assign(centroids_, centroids_ + k_ * d_);
+        best_labels.assign(labels_, labels_ + n_);
+      }
       cut(cuts, round);
       reassign(cuts);
       ++stats_.rounds;
-      stats_.largest_after = count_sizes();
+      count_sizes();
       const int64_t t = todo();
       stalled = t < best ? 0 : stalled + 1;
       best = std::min(best, t);
     }
+    if (stalled > 0) {
+      std::copy(best_centroids.begin(), best_centroids.end(), centroids_);
+      std::copy(best_labels.begin(), best_labels.end(), labels_);
+    }
+    stats_.largest_after = count_sizes();
     stats_.objective = labelled_objective(n_, d_, x_, centroids_, labels_, ip_, threads_);
     return stats_;
   }
@@ -109,11 +121,9 @@ class Balancer {
     return members_.rows.data() + members_.offsets[c];
   }
 
-  // False for a cluster whose rows are all identical: no centroid can split them.
-  bool cuttable(int64_t c) {
-    if (!uncuttable_[c] && rows_identical(d_, x_, rows_of(c), sizes_[c])) uncuttable_[c] = 1;
-    return !uncuttable_[c];
-  }
+  // False for a cluster whose rows are all identical: no centroid can split them. Asked
+  // afresh each round, as the rows of a cluster change.
+  bool cuttable(int64_t c) const { return !rows_identical(d_, x_, rows_of(c), sizes_[c]); }
 
   // This round's cuts: every oversized cluster into about size / mean pieces, as far as donors
   // allow, then one more cut of the largest clusters for each empty slot left.
@@ -167,6 +177,7 @@ class Balancer {
   // not give; donors whose rows would push a receiving cluster above the cap come only after
   // all the others (rows going to a cluster being cut are shared among its pieces).
   std::vector<int64_t> choose_donors(const std::vector<int64_t>& order, int64_t wanted) {
+    if (wanted == 0) return {};
     const auto limit = static_cast<size_t>(std::max(kDonorPool * wanted, kMinDonorPool));
     std::vector<int64_t> pool, rows, first{0};
     for (auto it = order.rbegin(); it != order.rend() && pool.size() < limit; ++it) {
@@ -316,7 +327,7 @@ class Balancer {
   CentroidBalanceStats stats_;
   std::vector<float> norms_, dist_;  // dist_[i]: row i's distance to its centroid
   std::vector<int64_t> sizes_;
-  std::vector<uint8_t> uncuttable_, role_;
+  std::vector<uint8_t> role_;
   ClusterMembers members_;  // of the labels at the start of the round
 };
 

@@ -180,9 +180,9 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
                  stats.rounds, stats.clusters_split, stats.clusters_merged,
                  stats.objective_before, stats.objective, seconds_since(t0));
     if (stats.largest_after > stats.capacity) {
-      logger().warn("{}: balance {} not reached: the largest cluster has {} rows, {:.2f} times "
-                    "the mean (its rows cannot be cut further)",
-                    params.label, params.balance, stats.largest_after,
+      logger().warn("{}: balance {} not reached after {} rounds: the largest cluster has {} "
+                    "rows, {:.2f} times the mean (identical rows cannot be cut)",
+                    params.label, params.balance, stats.rounds, stats.largest_after,
                     static_cast<double>(stats.largest_after) * params.k / n);
     }
   }
