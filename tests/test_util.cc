@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -51,6 +52,26 @@ std::vector<float> gaussian_mixture(int64_t n, int64_t dim, int64_t clusters, ui
     const int64_t c = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(clusters)));
     for (int64_t j = 0; j < dim; ++j) {
       out[i * dim + j] = centres[c * dim + j] + static_cast<float>(rng.normal());
+    }
+  }
+  return out;
+}
+
+TwoNearest brute_two_nearest(const float* row, const float* centroids, int64_t k, int64_t d) {
+  TwoNearest out;
+  out.best = out.second = std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < k; ++j) {
+    double s = 0;
+    for (int64_t t = 0; t < d; ++t) {
+      const double v = double(row[t]) - centroids[j * d + t];
+      s += v * v;
+    }
+    if (s < out.best) {
+      out.second = out.best;
+      out.best = s;
+      out.label = static_cast<int32_t>(j);
+    } else if (s < out.second) {
+      out.second = s;
     }
   }
   return out;

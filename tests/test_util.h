@@ -31,4 +31,13 @@ std::vector<float> random_matrix(uint64_t seed, int64_t rows, int64_t d, double 
 // n x dim float32 rows: a Gaussian mixture of `clusters` centres (deterministic for a seed).
 std::vector<float> gaussian_mixture(int64_t n, int64_t dim, int64_t clusters, uint64_t seed);
 
+// A row's nearest and second-nearest centroid by brute force, one squared l2 distance at a time
+// in double: the oracle of the kernel tests. Ties go to the smallest index; with k == 1 the
+// second distance is +inf.
+struct TwoNearest {
+  int32_t label = -1;
+  double best = 0, second = 0;
+};
+TwoNearest brute_two_nearest(const float* row, const float* centroids, int64_t k, int64_t d);
+
 }  // namespace ivftrain::testing

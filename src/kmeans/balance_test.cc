@@ -96,31 +96,20 @@ TEST(Balance, CapsClustersOnSkewedData) {
   EXPECT_NEAR(stats.objective, objective, 1e-5 * objective);
 }
 
-// Each row's nearest centroid and the objective, one distance at a time in double: the oracle
-// for nearest-centroid partition sizes.
+// Each row's nearest centroid (l2) and the objective, by brute force in double: the oracle for
+// nearest-centroid partition sizes.
 struct Nearest {
   std::vector<int32_t> labels;
   double objective = 0;
 };
-Nearest brute_nearest(const std::vector<float>& x, int64_t d, const std::vector<float>& c,
-                      bool inner_product) {
+Nearest brute_nearest(const std::vector<float>& x, int64_t d, const std::vector<float>& c) {
   const int64_t n = static_cast<int64_t>(x.size()) / d, k = static_cast<int64_t>(c.size()) / d;
   Nearest out;
   out.labels.resize(n);
   for (int64_t i = 0; i < n; ++i) {
-    double best = 0;
-    for (int64_t j = 0; j < k; ++j) {
-      double s = 0;
-      for (int64_t t = 0; t < d; ++t) {
-        const double a = x[i * d + t], b = c[j * d + t];
-        s += inner_product ? -a * b : (a - b) * (a - b);
-      }
-      if (j == 0 || s < best) {
-        best = s;
-        out.labels[i] = static_cast<int32_t>(j);
-      }
-    }
-    out.objective += best;
+    const testing::TwoNearest t = testing::brute_two_nearest(x.data() + i * d, c.data(), k, d);
+    out.labels[i] = t.label;
+    out.objective += t.best;
   }
   return out;
 }
@@ -145,7 +134,7 @@ void check_balanced(const std::vector<float>& x, int64_t d, int64_t k, double ba
   const auto n = static_cast<int64_t>(x.size()) / d;
   auto plain = kmeans_train(n, d, x.data(), skewed_params(k));
   ASSERT_TRUE(plain.ok());
-  const Nearest before = brute_nearest(x, d, plain->centroids, false);
+  const Nearest before = brute_nearest(x, d, plain->centroids);
   const int64_t cap = balance_capacity(n, k, balance);
   ASSERT_GT(largest(before.labels, k), cap);  // the data needs balancing
   std::vector<float> c = plain->centroids;
@@ -154,7 +143,7 @@ void check_balanced(const std::vector<float>& x, int64_t d, int64_t k, double ba
       balance_centroids(n, d, x.data(), k, balance, false, 7, 2, c.data(), labels.data());
   // The labels returned are the nearest-centroid ones; every cluster is within the cap and
   // none is empty.
-  const Nearest after = brute_nearest(x, d, c, false);
+  const Nearest after = brute_nearest(x, d, c);
   EXPECT_EQ(labels, after.labels);
   const auto sizes = sizes_of(after.labels, k);
   EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), cap);
@@ -200,7 +189,7 @@ TEST(BalanceCentroids, ThroughKMeansTrainBitIdenticalAcrossThreads) {
     EXPECT_EQ(one->centroids, three->centroids);
     EXPECT_EQ(one->objective, three->objective);
     EXPECT_NE(one->centroids, plain->centroids);
-    const Nearest nearest = brute_nearest(x, d, one->centroids, false);
+    const Nearest nearest = brute_nearest(x, d, one->centroids);
     EXPECT_LE(largest(nearest.labels, k), balance_capacity(n, k, 1.2));
     EXPECT_NEAR(one->objective, nearest.objective, 1e-6 * std::abs(nearest.objective));
   }
@@ -221,7 +210,7 @@ TEST(BalanceCentroids, AlreadyBalancedCentroidsAreLeftAlone) {
   ASSERT_TRUE(plain.ok());
   std::vector<float> c = plain->centroids;
   std::vector<int32_t> labels(n);
-  ASSERT_LE(largest(brute_nearest(x, d, c, false).labels, k), balance_capacity(n, k, 3));
+  ASSERT_LE(largest(brute_nearest(x, d, c).labels, k), balance_capacity(n, k, 3));
   const CentroidBalanceStats s =
       balance_centroids(n, d, x.data(), k, 3, false, 1, 1, c.data(), labels.data());
   EXPECT_EQ(c, plain->centroids);
@@ -246,7 +235,7 @@ TEST(BalanceCentroids, IdenticalRowsCannotBeCutAndEndTheLoop) {
   EXPECT_GE(s.largest_after, 600);
   EXPECT_GT(s.largest_after, s.capacity);
   EXPECT_LT(s.rounds, kMaxBalanceRounds);
-  EXPECT_EQ(labels, brute_nearest(x, d, c, false).labels);
+  EXPECT_EQ(labels, brute_nearest(x, d, c).labels);
 }
 
 }  // namespace

@@ -41,22 +41,7 @@ TEST(BoundedAssigner, MatchesBruteForceAcrossLloydIterations) {
     double expected = 0;
     int64_t clear = 0;
     for (int64_t i = 0; i < n; ++i) {
-      double b1 = INFINITY, b2 = INFINITY;
-      int32_t l = -1;
-      for (int64_t j = 0; j < k; ++j) {
-        double s = 0;
-        for (int64_t t = 0; t < d; ++t) {
-          const double v = double(x[i * d + t]) - centroids[j * d + t];
-          s += v * v;
-        }
-        if (s < b1) {
-          b2 = b1;
-          b1 = s;
-          l = static_cast<int32_t>(j);
-        } else if (s < b2) {
-          b2 = s;
-        }
-      }
+      const auto [l, b1, b2] = testing::brute_two_nearest(x.data() + i * d, centroids.data(), k, d);
       expected += b1;
       if (b2 - b1 > 1e-3 * (1 + b1)) {
         ++clear;

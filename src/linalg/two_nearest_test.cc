@@ -31,22 +31,7 @@ void check(int64_t n, int64_t k, int64_t d) {
       EXPECT_EQ(labels[i], -7);
       continue;
     }
-    double b1 = INFINITY, b2 = INFINITY;
-    int32_t l = -1;
-    for (int64_t j = 0; j < k; ++j) {
-      double s = 0;
-      for (int64_t t = 0; t < d; ++t) {
-        const double v = double(x[i * d + t]) - c[j * d + t];
-        s += v * v;
-      }
-      if (s < b1) {
-        b2 = b1;
-        b1 = s;
-        l = static_cast<int32_t>(j);
-      } else if (s < b2) {
-        b2 = s;
-      }
-    }
+    const auto [l, b1, b2] = testing::brute_two_nearest(x.data() + i * d, c.data(), k, d);
     EXPECT_NEAR(best[i], b1, tol) << i;
     if (k == 1) {
       EXPECT_TRUE(std::isinf(second[i]));
