@@ -251,9 +251,7 @@ class Balancer {
         const Cut& cut = cuts[j];
         const int64_t c = cut.cluster, size = sizes_[c];
         rows_x.resize(static_cast<size_t>(size * d_));
-        for (int64_t r = 0; r < size; ++r) {
-          std::memcpy(rows_x.data() + r * d_, x_ + rows_of(c)[r] * d_, sizeof(float) * d_);
-        }
+        gather_rows(d_, x_, rows_of(c), size, rows_x.data());
         KMeansParams p;
         p.k = static_cast<int64_t>(cut.slots.size()) + 1;
         p.max_iters = kCutIters;

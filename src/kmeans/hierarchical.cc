@@ -26,7 +26,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <numeric>
 
 #include "ivftrain/log.h"
@@ -35,6 +34,7 @@
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/candidates.h"
+#include "linalg/distances.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 #include "util/threads.h"
@@ -49,12 +49,6 @@ constexpr double kCoarseBalance = 3;
 // derive_seed purposes private to hierarchical k-means (streams of the k-means seed).
 constexpr uint64_t kSeedCoarseSample = 101, kSeedCoarse = 102, kSeedGroup = 103,
                    kSeedRefine = 104;
-
-void gather_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, float* out) {
-  for (int64_t r = 0; r < count; ++r) {
-    std::memcpy(out + r * d, x + rows[r] * d, sizeof(float) * d);
-  }
-}
 
 }  // namespace
 

@@ -53,9 +53,7 @@ void nearest_candidates(int64_t d, const float* x, int64_t count, const int64_t*
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t begin = b * kBlockRows, end = std::min(count, begin + kBlockRows);
       const int64_t n = end - begin;
-      for (int64_t r = 0; r < n; ++r) {
-        std::memcpy(xb.data() + r * d, x + rows[begin + r] * d, sizeof(float) * d);
-      }
+      gather_rows(d, x, rows + begin, n, xb.data());
       float* vals = distances + begin * t;
       int32_t* idx = labels + begin * t;
       std::fill(vals, vals + n * t, kInf);

@@ -1,5 +1,7 @@
 #include "linalg/distances.h"
 
+#include <cstring>
+
 namespace ivftrain {
 namespace {
 
@@ -64,6 +66,12 @@ float norm_sqr(const float* a, int64_t d) { return inner_product(a, a, d); }
 
 void row_norms_sqr(int64_t n, int64_t d, const float* x, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = norm_sqr(x + i * d, d);
+}
+
+void gather_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, float* out) {
+  for (int64_t r = 0; r < count; ++r) {
+    std::memcpy(out + r * d, x + rows[r] * d, sizeof(float) * d);
+  }
 }
 
 }  // namespace ivftrain

@@ -21,4 +21,7 @@ float norm_sqr(const float* a, int64_t d);
 // out[i] = norm_sqr(x + i * d, d) for the n rows of x.
 void row_norms_sqr(int64_t n, int64_t d, const float* x, float* out);
 
+// Copies the rows x[rows[r]] (r in [0, count)) of the d-dim matrix x to consecutive rows of out.
+void gather_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, float* out);
+
 }  // namespace ivftrain

@@ -75,10 +75,8 @@ void two_nearest(int64_t d, const float* x, const float* x_norms, int64_t count,
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t begin = b * kBlockRows, end = std::min(count, begin + kBlockRows);
       const int64_t n = end - begin;
-      for (int64_t r = 0; r < n; ++r) {
-        std::memcpy(xb.data() + r * d, x + rows[begin + r] * d, sizeof(float) * d);
-        state[r] = TwoMin{};
-      }
+      gather_rows(d, x, rows + begin, n, xb.data());
+      std::fill(state.begin(), state.begin() + n, TwoMin{});
       // Lanes see centroids j = t + 16 v + lane; the scalar tail of each tile is folded into
       // lane 0 afterwards through the same update (an index order the reduction does not need).
       for (int64_t t = 0; t < k; t += kCentroidTile) {
