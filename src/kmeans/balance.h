@@ -47,11 +47,11 @@ struct CentroidBalanceStats {
   double objective_before = 0, objective = 0;  // nearest-centroid objectives
 };
 
-// Adjusts the k centroids until assigning every row of x to its nearest centroid puts at most
+// Adjusts the k centroids until assigning every row of x to its nearest centroid (l2: under the
+// largest inner product, long centroids win wherever they are) puts at most
 // balance_capacity(n, k, balance) rows in any cluster, and (as far as it can) at least one in
-// every cluster. Each
-// round cuts every oversized cluster into about size / mean pieces with a small k-means over its
-// own rows, and takes the centroid slots the extra pieces need from the clusters that cost
+// every cluster. Each round cuts every oversized cluster into about size / mean pieces with a
+// small k-means over its own rows, and takes the centroid slots the extra pieces need from the clusters that cost
 // least to give up (empty ones first, then small ones whose rows have a near second-nearest
 // centroid); slots still empty take half of the largest clusters. Rows are then reassigned
 // exactly, but only where a centroid changed (the rows of changed clusters against all
@@ -66,7 +66,7 @@ struct CentroidBalanceStats {
 // whatever the thread count.
 inline constexpr int kMaxBalanceRounds = 32;
 CentroidBalanceStats balance_centroids(int64_t n, int64_t d, const float* x, int64_t k,
-                                       double balance, bool inner_product, uint64_t seed,
-                                       int num_threads, float* centroids, int32_t* labels);
+                                       double balance, uint64_t seed, int num_threads,
+                                       float* centroids, int32_t* labels);
 
 }  // namespace ivftrain

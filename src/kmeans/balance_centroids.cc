@@ -48,9 +48,9 @@ bool rows_identical(int64_t d, const float* x, const int64_t* rows, int64_t coun
 
 class Balancer {
  public:
-  Balancer(int64_t n, int64_t d, const float* x, int64_t k, double balance, bool inner_product,
-           uint64_t seed, int num_threads, float* centroids, int32_t* labels)
-      : n_(n), d_(d), k_(k), x_(x), ip_(inner_product), seed_(seed),
+  Balancer(int64_t n, int64_t d, const float* x, int64_t k, double balance, uint64_t seed,
+           int num_threads, float* centroids, int32_t* labels)
+      : n_(n), d_(d), k_(k), x_(x), seed_(seed),
         threads_(resolve_threads(num_threads)), centroids_(centroids), labels_(labels),
         mean_(static_cast<double>(n) / static_cast<double>(k)),
         sizes_(static_cast<size_t>(k)), role_(static_cast<size_t>(k)) {
@@ -58,15 +58,12 @@ class Balancer {
   }
 
   CentroidBalanceStats run() {
-    if (!ip_) {
-      norms_.resize(static_cast<size_t>(n_));
-      row_norms_sqr(n_, d_, x_, norms_.data());
-    }
+    norms_.resize(static_cast<size_t>(n_));
+    row_norms_sqr(n_, d_, x_, norms_.data());
     dist_.resize(static_cast<size_t>(n_));
-    assign_nearest(n_, d_, x_, x_norms(), k_, centroids_, ip_, AssignOutput{labels_, dist_.data()},
-                   threads_);
-    stats_.objective_before =
-        labelled_objective(n_, d_, x_, centroids_, labels_, ip_, threads_);
+    assign_nearest(n_, d_, x_, norms_.data(), k_, centroids_, false,
+                   AssignOutput{labels_, dist_.data()}, threads_);
+    stats_.objective_before = labelled_objective(n_, d_, x_, centroids_, labels_, false, threads_);
     stats_.largest_before = stats_.largest_after = count_sizes();
     // The best state seen (least left to do) is what is returned: rounds that stall may have
     // passed the excess around and left things worse.
@@ -94,13 +91,11 @@ class Balancer {
       std::copy(best_labels.begin(), best_labels.end(), labels_);
     }
     stats_.largest_after = count_sizes();
-    stats_.objective = labelled_objective(n_, d_, x_, centroids_, labels_, ip_, threads_);
+    stats_.objective = labelled_objective(n_, d_, x_, centroids_, labels_, false, threads_);
     return stats_;
   }
 
  private:
-  const float* x_norms() const { return norms_.empty() ? nullptr : norms_.data(); }
-
   int64_t count_sizes() {
     std::fill(sizes_.begin(), sizes_.end(), 0);
     for (int64_t i = 0; i < n_; ++i) ++sizes_[labels_[i]];
@@ -190,7 +185,7 @@ class Balancer {
     const auto count = static_cast<int64_t>(rows.size());
     std::vector<int32_t> cand(static_cast<size_t>(count * 2));
     std::vector<float> cand_dist(static_cast<size_t>(count * 2));
-    nearest_candidates(d_, x_, count, rows.data(), k_, centroids_, ip_, 2, cand.data(),
+    nearest_candidates(d_, x_, count, rows.data(), k_, centroids_, false, 2, cand.data(),
                        cand_dist.data(), threads_);
     std::vector<int32_t> alt(static_cast<size_t>(count));  // where each row would go
     std::vector<std::pair<double, size_t>> ranked;         // (cost, index into pool)
@@ -256,7 +251,6 @@ class Balancer {
         p.k = static_cast<int64_t>(cut.slots.size()) + 1;
         p.max_iters = kCutIters;
         p.tolerance = 0;
-        p.inner_product = ip_;
         p.seed = derive_seed(seed_, kSeedBalanceCut,
                              static_cast<uint64_t>(round) * static_cast<uint64_t>(k_) +
                                  static_cast<uint64_t>(c));
@@ -292,7 +286,7 @@ class Balancer {
     }
     std::vector<int32_t> label(static_cast<size_t>(n_));
     std::vector<float> dist(static_cast<size_t>(n_));
-    assign_nearest(n_, d_, x_, x_norms(), q, changed_x.data(), ip_,
+    assign_nearest(n_, d_, x_, norms_.data(), q, changed_x.data(), false,
                    AssignOutput{label.data(), dist.data()}, threads_);
     std::vector<int64_t> orphans;
     for (int64_t i = 0; i < n_; ++i) {
@@ -306,7 +300,7 @@ class Balancer {
     const auto count = static_cast<int64_t>(orphans.size());
     label.resize(static_cast<size_t>(count));
     dist.resize(static_cast<size_t>(count));
-    nearest_candidates(d_, x_, count, orphans.data(), k_, centroids_, ip_, 1, label.data(),
+    nearest_candidates(d_, x_, count, orphans.data(), k_, centroids_, false, 1, label.data(),
                        dist.data(), threads_);
     for (int64_t r = 0; r < count; ++r) {
       labels_[orphans[r]] = label[r];
@@ -316,14 +310,13 @@ class Balancer {
 
   const int64_t n_, d_, k_;
   const float* x_;
-  const bool ip_;
   const uint64_t seed_;
   const int threads_;
   float* centroids_;
   int32_t* labels_;
   const double mean_;
   CentroidBalanceStats stats_;
-  std::vector<float> norms_, dist_;  // dist_[i]: row i's distance to its centroid
+  std::vector<float> norms_, dist_;  // per row: norm_sqr; squared distance to its centroid
   std::vector<int64_t> sizes_;
   std::vector<uint8_t> role_;
   ClusterMembers members_;  // of the labels at the start of the round
@@ -332,9 +325,9 @@ class Balancer {
 }  // namespace
 
 CentroidBalanceStats balance_centroids(int64_t n, int64_t d, const float* x, int64_t k,
-                                       double balance, bool inner_product, uint64_t seed,
-                                       int num_threads, float* centroids, int32_t* labels) {
-  return Balancer(n, d, x, k, balance, inner_product, seed, num_threads, centroids, labels).run();
+                                       double balance, uint64_t seed, int num_threads,
+                                       float* centroids, int32_t* labels) {
+  return Balancer(n, d, x, k, balance, seed, num_threads, centroids, labels).run();
 }
 
 }  // namespace ivftrain

@@ -140,7 +140,7 @@ void check_balanced(const std::vector<float>& x, int64_t d, int64_t k, double ba
   std::vector<float> c = plain->centroids;
   std::vector<int32_t> labels(n);
   const CentroidBalanceStats s =
-      balance_centroids(n, d, x.data(), k, balance, false, 7, 2, c.data(), labels.data());
+      balance_centroids(n, d, x.data(), k, balance, 7, 2, c.data(), labels.data());
   // The labels returned are the nearest-centroid ones; every cluster is within the cap and
   // none is empty.
   const Nearest after = brute_nearest(x, d, c);
@@ -212,7 +212,7 @@ TEST(BalanceCentroids, AlreadyBalancedCentroidsAreLeftAlone) {
   std::vector<int32_t> labels(n);
   ASSERT_LE(largest(brute_nearest(x, d, c).labels, k), balance_capacity(n, k, 3));
   const CentroidBalanceStats s =
-      balance_centroids(n, d, x.data(), k, 3, false, 1, 1, c.data(), labels.data());
+      balance_centroids(n, d, x.data(), k, 3, 1, 1, c.data(), labels.data());
   EXPECT_EQ(c, plain->centroids);
   EXPECT_EQ(s.rounds, 0);
   EXPECT_EQ(s.largest_before, s.largest_after);
@@ -231,7 +231,7 @@ TEST(BalanceCentroids, IdenticalRowsCannotBeCutAndEndTheLoop) {
   std::vector<float> c = plain->centroids;
   std::vector<int32_t> labels(n);
   const CentroidBalanceStats s =
-      balance_centroids(n, d, x.data(), k, 2, false, 1, 2, c.data(), labels.data());
+      balance_centroids(n, d, x.data(), k, 2, 1, 2, c.data(), labels.data());
   EXPECT_GE(s.largest_after, 600);
   EXPECT_GT(s.largest_after, s.capacity);
   EXPECT_LT(s.rounds, kMaxBalanceRounds);

@@ -168,14 +168,13 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
                       : flat_kmeans(n, d, x, params);
   if (params.balance > 0) {
     const auto t0 = std::chrono::steady_clock::now();
-    const CentroidBalanceStats stats = balance_centroids(
-        n, d, x, params.k, params.balance, params.inner_product,
-        params.seed, params.num_threads,
-        run.result.centroids.data(), run.labels.data());
+    const CentroidBalanceStats stats =
+        balance_centroids(n, d, x, params.k, params.balance, params.seed, params.num_threads,
+                          run.result.centroids.data(), run.labels.data());
     run.result.objective = stats.objective;
     logger().log(params.verbose ? spdlog::level::info : spdlog::level::debug,
                  "{}: balanced: largest cluster {} -> {} rows (cap {}) in {} rounds, {} clusters "
-                 "cut, {} merged; objective {:.6g} -> {:.6g} ({:.3f} s)",
+                 "cut, {} slots given to pieces; objective {:.6g} -> {:.6g} ({:.3f} s)",
                  params.label, stats.largest_before, stats.largest_after, stats.capacity,
                  stats.rounds, stats.clusters_split, stats.clusters_merged,
                  stats.objective_before, stats.objective, seconds_since(t0));
