@@ -22,8 +22,6 @@ namespace {
 
 // Lloyd iterations of the small k-means that cuts a cluster.
 constexpr int kCutIters = 10;
-// derive_seed purpose private to balancing; stream = round * k + cluster.
-constexpr uint64_t kSeedBalanceCut = 105;
 // Rounds without progress before giving up.
 constexpr int kPatience = 4;
 // Candidate donors examined per donor wanted (at least kMinDonorPool).

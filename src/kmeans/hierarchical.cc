@@ -46,9 +46,6 @@ constexpr int kRefineIters = 2;
 constexpr int64_t kNeighbourGroups = 8;
 constexpr int64_t kCoarseSampleRate = 256;
 constexpr double kCoarseBalance = 3;
-// derive_seed purposes private to hierarchical k-means (streams of the k-means seed).
-constexpr uint64_t kSeedCoarseSample = 101, kSeedCoarse = 102, kSeedGroup = 103,
-                   kSeedRefine = 104;
 
 }  // namespace
 

@@ -32,6 +32,12 @@ enum : uint64_t {
   kSeedPqSubset = 4,      // the subset of the sample PQ trains on
   kSeedIvfKMeans = 5,     // IVF k-means
   kSeedPqKMeans = 6,      // PQ k-means, stream = sub-space
+  // Inside one k-means run, derived from its seed:
+  kSeedCoarseSample = 101,  // hierarchical: the rows the coarse k-means trains on
+  kSeedCoarse = 102,        // hierarchical: the coarse k-means
+  kSeedGroup = 103,         // hierarchical: the k-means of one group, stream = group
+  kSeedRefine = 104,        // hierarchical: empty-cluster splits during refinement
+  kSeedBalanceCut = 105,    // balance: the k-means cutting a cluster, stream = round * k + cluster
 };
 
 // xoshiro256** 1.0 (Blackman and Vigna), seeded through SplitMix64.
