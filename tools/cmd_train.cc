@@ -12,7 +12,7 @@
 #include "ivftrain/log.h"
 #include "ivftrain/train.h"
 #ifdef IVFTRAIN_HAVE_MPI
-#include "mpi_runner.h"
+#include "ivftrain/mpi.h"
 #endif
 
 namespace ivftrain::cli {

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "kmeans/balance.h"
+#include "kmeans/cap_sizes.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"

@@ -29,7 +29,7 @@
 #include <numeric>
 
 #include "ivftrain/log.h"
-#include "kmeans/balance.h"
+#include "kmeans/cap_sizes.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"

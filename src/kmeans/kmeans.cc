@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "ivftrain/log.h"
-#include "kmeans/balance.h"
+#include "kmeans/cap_sizes.h"
 #include "kmeans/bounded_assign.h"
 #include "kmeans/init.h"
 #include "kmeans/lloyd.h"

@@ -1,4 +1,4 @@
-#include "mpi_runner.h"
+#include "ivftrain/mpi.h"
 
 #include <fmt/format.h>
 #include <mpi.h>

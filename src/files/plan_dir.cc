@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "distributed/params_json.h"
+#include "train/params_json.h"
 #include "ivftrain/distributed.h"
 #include "util/files.h"
 #include "util/status_macros.h"

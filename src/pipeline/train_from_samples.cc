@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "ivf/train_models.h"
+#include "train/train_on_sample.h"
 #include "ivftrain/distributed.h"
 #include "ivftrain/log.h"
 #include "util/status_macros.h"

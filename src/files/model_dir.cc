@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "distributed/params_json.h"
+#include "train/params_json.h"
 #include "io/npy.h"
 #include "ivftrain/models.h"
 #include "util/files.h"

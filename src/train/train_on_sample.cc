@@ -1,4 +1,4 @@
-#include "ivf/train_models.h"
+#include "train/train_on_sample.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

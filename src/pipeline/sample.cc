@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "distributed/plan.h"
+#include "pipeline/plan.h"
 #include "ivftrain/distributed.h"
 #include "ivftrain/log.h"
 #include "util/status_macros.h"

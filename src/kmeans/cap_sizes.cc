@@ -1,4 +1,4 @@
-#include "kmeans/balance.h"
+#include "kmeans/cap_sizes.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "distributed/plan.h"
+#include "pipeline/plan.h"
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "distributed/params_json.h"
+#include "train/params_json.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"

@@ -1,4 +1,4 @@
-#include "distributed/plan.h"
+#include "pipeline/plan.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "distributed/params_json.h"
+#include "train/params_json.h"
 
 #include <fmt/format.h>
 
