@@ -15,6 +15,10 @@
 
 namespace ivftrain {
 
+// What "nearest" means for assignment: the smallest squared l2 distance, or the largest inner
+// product (dot distance). Cosine is l2 on normalised vectors.
+enum class Metric { kL2, kInnerProduct };
+
 struct KMeansParams {
   int64_t k = 0;          // clusters; 1 <= k <= n
   int max_iters = 50;     // Lloyd iterations at most (>= 1)
