@@ -77,13 +77,12 @@ json iterations_json(const std::vector<ivftrain::KMeansIteration>& iterations) {
 json run_kmeans(int64_t n, int64_t d, const float* x, const std::string& out_path,
                 const std::map<std::string, std::string>& flags) {
   ivftrain::KMeansParams p;
-  p.k = std::stoll(flag(flags, "k", "0"));
+  const int64_t k = std::stoll(flag(flags, "k", "0"));
   p.max_iters = std::stoi(flag(flags, "iters", "10"));
   p.tolerance = std::stod(flag(flags, "tolerance", "0"));
   p.seed = std::stoull(flag(flags, "seed", "42"));
   p.num_threads = std::stoi(flag(flags, "threads", "0"));
   p.balance = std::stod(flag(flags, "balance", "0"));
-  p.verbose = flag(flags, "verbose", "0") == "1";  // iterations and balancing at info level
   auto algorithm = ivftrain::parse_kmeans_algorithm(flag(flags, "algorithm", "flat"));
   fail_if_error(algorithm.status());
   p.algorithm = *algorithm;
@@ -92,13 +91,13 @@ json run_kmeans(int64_t n, int64_t d, const float* x, const std::string& out_pat
   p.init = *init;
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto result = ivftrain::kmeans_train(n, d, x, p);
+  auto result = ivftrain::kmeans_train(n, d, x, k, p);
   const double train_seconds = seconds_since(t0);
   fail_if_error(result.status());
   fail_if_error(ivftrain::write_file_atomic(
       out_path, ivftrain::npy_bytes_f32({result->k, result->d}, result->centroids.data())));
   return {{"mode", "kmeans"},
-          {"k", p.k},
+          {"k", k},
           {"algorithm", std::string(ivftrain::to_string(p.algorithm))},
           {"balance", p.balance},
           {"train_seconds", train_seconds},
@@ -111,13 +110,13 @@ json run_pq(int64_t n, int64_t d, const float* x, const std::string& out_path,
   ivftrain::PqParams p;
   p.num_sub_vectors = std::stoll(flag(flags, "m", "16"));
   p.num_bits = std::stoi(flag(flags, "bits", "8"));
-  p.max_iters = std::stoi(flag(flags, "iters", "25"));
-  p.tolerance = std::stod(flag(flags, "tolerance", "0"));
-  const uint64_t seed = std::stoull(flag(flags, "seed", "42"));
-  const int threads = std::stoi(flag(flags, "threads", "0"));
+  p.kmeans.max_iters = std::stoi(flag(flags, "iters", "25"));
+  p.kmeans.tolerance = std::stod(flag(flags, "tolerance", "0"));
+  p.kmeans.seed = std::stoull(flag(flags, "seed", "42"));
+  p.kmeans.num_threads = std::stoi(flag(flags, "threads", "0"));
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto cb = ivftrain::pq_train(n, d, x, p, seed, threads);
+  auto cb = ivftrain::pq_train(n, d, x, p);
   const double train_seconds = seconds_since(t0);
   fail_if_error(cb.status());
   fail_if_error(ivftrain::write_file_atomic(
@@ -130,7 +129,7 @@ json run_pq(int64_t n, int64_t d, const float* x, const std::string& out_path,
           {"num_bits", p.num_bits},
           {"train_seconds", train_seconds},
           // The library's own figure, a cross-check of the harness's numpy one.
-          {"reconstruction_error", ivftrain::pq_reconstruction_error(*cb, n, x, threads)},
+          {"reconstruction_error", ivftrain::pq_reconstruction_error(*cb, n, x, p.kmeans.num_threads)},
           {"subspace_iterations", subspaces}};
 }
 
@@ -145,7 +144,7 @@ int main(int argc, char** argv) {
   const auto flags = parse_flags(argc, argv, 4);
   // Warnings (few rows per centroid, ...) go to stderr; stdout is the JSON alone.
   auto log = spdlog::stderr_color_mt("kmeans_tool");
-  log->set_level(flag(flags, "verbose", "0") == "1" ? spdlog::level::info : spdlog::level::warn);
+  log->set_level(flag(flags, "verbose", "0") == "1" ? spdlog::level::debug : spdlog::level::warn);
   ivftrain::set_logger(log);
 
   const auto t0 = std::chrono::steady_clock::now();

@@ -11,20 +11,21 @@
 namespace ivftrain::cli {
 
 void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
+  TrainParams& p = f.params;
   app.add_option("--index-type", f.index_type, "ivf_pq, ivf_sq or ivf_flat")
       ->capture_default_str();
-  auto* k = app.add_option("--num-partitions", f.num_partitions, "IVF partitions (k)");
+  auto* k = app.add_option("--num-partitions", p.ivf.num_partitions, "IVF partitions (k)");
   if (partitions_required) k->required();
-  app.add_option("--num-sub-vectors", f.num_sub_vectors, "PQ sub-vectors (must divide dim)")
+  app.add_option("--num-sub-vectors", p.pq.num_sub_vectors, "PQ sub-vectors (must divide dim)")
       ->capture_default_str();
-  app.add_option("--num-bits", f.num_bits, "PQ or SQ bits: 4 or 8")->capture_default_str();
+  app.add_option("--num-bits", p.pq.num_bits, "PQ or SQ bits: 4 or 8")->capture_default_str();
   app.add_option("--distance-type", f.distance_type, "l2, cosine or dot")->capture_default_str();
-  app.add_option("--max-iters", f.max_iters, "k-means iterations at most (IVF and PQ)")
+  app.add_option("--max-iters", p.ivf.kmeans.max_iters, "k-means iterations at most (IVF and PQ)")
       ->capture_default_str();
-  app.add_option("--tolerance", f.tolerance,
+  app.add_option("--tolerance", p.ivf.kmeans.tolerance,
                  "stop when the objective changes by less than this fraction; 0 disables")
       ->capture_default_str();
-  app.add_option("--sample-rate", f.sample_rate,
+  app.add_option("--sample-rate", p.ivf.sample_rate,
                  "rows sampled per IVF partition and per PQ/SQ centroid")
       ->capture_default_str();
   app.add_option("--init", f.init, "k-means initialisation: random or kmeans++")
@@ -32,19 +33,21 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
   app.add_option("--kmeans", f.kmeans,
                  "IVF k-means: flat, or hierarchical (much faster for thousands of partitions)")
       ->capture_default_str();
-  app.add_option("--balance", f.balance,
+  app.add_option("--balance", p.ivf.kmeans.balance,
                  "keep every partition within this many times the mean size (nearest-centroid "
                  "partitions of the sample; l2 and cosine); 0 is off")
       ->capture_default_str();
   app.add_option("--sq-bounds", f.sq_bounds, "SQ bounds: global or per-dim")->capture_default_str();
   app.add_option("--fragments", f.fragments, "train on these fragment ids only, e.g. 0,3,7-9");
-  app.add_option("--rows-per-fragment", f.rows_per_fragment,
+  app.add_option("--rows-per-fragment", f.dataset.rows_per_fragment,
                  "rows per fragment when one file is split into fragments")
       ->capture_default_str();
-  app.add_option("--hdf5-dataset", f.hdf5_dataset, "HDF5 dataset read when the path names none")
+  app.add_option("--hdf5-dataset", f.dataset.hdf5_dataset,
+                 "HDF5 dataset read when the path names none")
       ->capture_default_str();
-  app.add_option("--seed", f.seed, "seed of every random choice")->capture_default_str();
-  app.add_option("--threads", f.threads, "threads; 0 uses all cores (the model does not change)")
+  app.add_option("--seed", p.seed, "seed of every random choice")->capture_default_str();
+  app.add_option("--threads", p.num_threads,
+                 "threads; 0 uses all cores (the model does not change)")
       ->capture_default_str();
   app.add_option("--assign", f.assign,
                  "fragments to workers: balanced (by rows) or round-robin")
@@ -52,7 +55,7 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
 }
 
 Result<TrainParams> params_from_flags(const TrainFlags& f) {
-  TrainParams p;
+  TrainParams p = f.params;
   auto index_type = parse_index_type(f.index_type);
   if (!index_type.ok()) return index_type.status();
   p.index_type = *index_type;
@@ -61,44 +64,61 @@ Result<TrainParams> params_from_flags(const TrainFlags& f) {
   p.distance_type = *distance;
   auto init = parse_kmeans_init(f.init);
   if (!init.ok()) return init.status();
-  auto bounds = parse_sq_bounds_mode(f.sq_bounds);
-  if (!bounds.ok()) return bounds.status();
+  p.ivf.kmeans.init = *init;
   auto algorithm = parse_kmeans_algorithm(f.kmeans);
   if (!algorithm.ok()) return algorithm.status();
-  p.ivf.num_partitions = f.num_partitions;
-  p.ivf.max_iters = f.max_iters;
-  p.ivf.sample_rate = f.sample_rate;
-  p.ivf.tolerance = f.tolerance;
-  p.ivf.init = *init;
-  p.ivf.algorithm = *algorithm;
-  p.ivf.balance = f.balance;
-  p.pq.num_sub_vectors = f.num_sub_vectors;
-  p.pq.num_bits = f.num_bits;
-  p.pq.max_iters = f.max_iters;
-  p.pq.sample_rate = f.sample_rate;
-  p.pq.tolerance = f.tolerance;
-  p.sq.num_bits = f.num_bits;
-  p.sq.sample_rate = f.sample_rate;
+  p.ivf.kmeans.algorithm = *algorithm;
+  auto bounds = parse_sq_bounds_mode(f.sq_bounds);
+  if (!bounds.ok()) return bounds.status();
   p.sq.bounds = *bounds;
-  p.seed = f.seed;
-  p.num_threads = f.threads;
+  // One flag each for what IVF, PQ and SQ share.
+  p.pq.kmeans.max_iters = p.ivf.kmeans.max_iters;
+  p.pq.kmeans.tolerance = p.ivf.kmeans.tolerance;
+  p.pq.sample_rate = p.sq.sample_rate = p.ivf.sample_rate;
+  p.sq.num_bits = p.pq.num_bits;
   Status st = validate(p, 0);
   if (!st.ok()) return st;
   return p;
 }
 
-DatasetOptions dataset_options_from_flags(const TrainFlags& f) {
-  DatasetOptions o;
-  o.rows_per_fragment = f.rows_per_fragment;
-  o.hdf5_dataset = f.hdf5_dataset;
-  return o;
-}
+DatasetOptions dataset_options_from_flags(const TrainFlags& f) { return f.dataset; }
 
 Result<std::vector<int64_t>> fragment_ids_from_flags(const TrainFlags& f) {
   if (f.fragments.empty()) return std::vector<int64_t>{};
   auto ids = parse_fragment_list(f.fragments);
   if (!ids.ok()) return Status::InvalidArgument("--fragments: " + ids.status().message());
   return ids;
+}
+
+std::string in_flag_names(const std::string& message) {
+  // The library names parameters as Lance's create_index does (num_partitions); the command
+  // line's flags are the same names spelled --num-partitions. Names with an underscore cannot
+  // be mistaken for prose and are renamed anywhere; plain words only at the start.
+  static const std::pair<std::string_view, std::string_view> kNames[] = {
+      {"num_partitions", "--num-partitions"}, {"num_sub_vectors", "--num-sub-vectors"},
+      {"num_bits", "--num-bits"},             {"max_iters", "--max-iters"},
+      {"sample_rate", "--sample-rate"},       {"distance_type", "--distance-type"},
+      {"index_type", "--index-type"},         {"num_threads", "--threads"}};
+  static const std::pair<std::string_view, std::string_view> kLeadingWords[] = {
+      {"balance ", "--balance "}, {"tolerance ", "--tolerance "}, {"seed ", "--seed "}};
+  std::string out = message;
+  for (const auto& [lead, flag] : kLeadingWords) {
+    if (out.rfind(lead, 0) == 0) out = std::string(flag) + out.substr(lead.size());
+  }
+  for (const auto& [name, flag] : kNames) {
+    for (size_t at = out.find(name); at != std::string::npos; at = out.find(name, at)) {
+      const auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+      const size_t end = at + name.size();
+      if ((at > 0 && (is_word(out[at - 1]) || out[at - 1] == '-')) ||
+          (end < out.size() && is_word(out[end]))) {
+        at = end;
+        continue;
+      }
+      out.replace(at, name.size(), flag);
+      at += flag.size();
+    }
+  }
+  return out;
 }
 
 Result<Assignment> assignment_from_flags(const TrainFlags& f) {
@@ -109,7 +129,7 @@ Result<Assignment> assignment_from_flags(const TrainFlags& f) {
 }
 
 int fail(const Status& status) {
-  std::cerr << "ivftrain: error: " << status.ToString() << std::endl;
+  std::cerr << "ivftrain: error: " << in_flag_names(status.ToString()) << std::endl;
   return 1;
 }
 

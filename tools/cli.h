@@ -14,25 +14,19 @@
 
 namespace ivftrain::cli {
 
-// Flags named after Lance's create_index parameters.
+// Flags named after Lance's create_index parameters. Numeric flags bind to the fields of the
+// parameter structs, so their defaults are the library's; enum flags start from the names of
+// the library's defaults.
 struct TrainFlags {
-  std::string index_type = "ivf_pq";
-  int64_t num_partitions = 0;
-  int64_t num_sub_vectors = 16;
-  int num_bits = 8;
-  std::string distance_type = "l2";
-  int max_iters = 50;
-  double tolerance = 1e-4;
-  int64_t sample_rate = 256;
-  std::string init = "random";
-  std::string kmeans = "flat";
-  double balance = 0;
-  std::string sq_bounds = "global";
+  TrainParams params;         // --max-iters, --tolerance, --sample-rate, --num-bits set IVF's and
+                              // are copied to PQ/SQ by params_from_flags
+  DatasetOptions dataset;     // --rows-per-fragment, --hdf5-dataset
+  std::string index_type{to_string(params.index_type)};
+  std::string distance_type{to_string(params.distance_type)};
+  std::string init{to_string(params.ivf.kmeans.init)};
+  std::string kmeans{to_string(params.ivf.kmeans.algorithm)};
+  std::string sq_bounds{to_string(params.sq.bounds)};
   std::string fragments;  // "0,3,7-9"
-  int64_t rows_per_fragment = int64_t{1} << 20;
-  std::string hdf5_dataset = "train";
-  uint64_t seed = 42;
-  int threads = 0;
   std::string assign = "balanced";
 };
 
@@ -45,7 +39,11 @@ DatasetOptions dataset_options_from_flags(const TrainFlags& flags);
 Result<std::vector<int64_t>> fragment_ids_from_flags(const TrainFlags& flags);
 Result<Assignment> assignment_from_flags(const TrainFlags& flags);
 
-// Prints "ivftrain: error: <message>" on stderr and returns the exit code for it (1).
+// The library's message with parameter names spelled as this tool's flags (num_partitions ->
+// --num-partitions): the one place where the command line renames them.
+std::string in_flag_names(const std::string& message);
+
+// Prints "ivftrain: error: <message>" (in flag names) on stderr and returns the exit code for it (1).
 int fail(const Status& status);
 
 // The one-line JSON summary `train --json` prints.

@@ -79,7 +79,7 @@ int train_from_plan_dir(const TrainCommand& c) {
         problems.size(), plan->tasks.size(), fmt::join(problems, "; "), tasks)));
   }
   TrainParams params = plan->params;
-  if (c.threads_given) params.num_threads = c.flags.threads;
+  if (c.threads_given) params.num_threads = c.flags.params.num_threads;
   auto models = train_from_samples(std::move(results), params);
   if (!models.ok()) return fail(models.status());
   return finish(*models, c);

@@ -79,8 +79,6 @@ Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTas
 Result<TrainedModels> train_from_samples(std::vector<SampleResult> results,
                                          const TrainParams& params);
 
-// A fingerprint of every parameter that shapes the model.
-uint64_t params_fingerprint(const TrainParams& params);
 
 // ---- Files for orchestrators ------------------------------------------------------------------
 // A plan directory holds plan.json (the dataset path, parameters, plan id, workers) and one

@@ -7,10 +7,9 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <string_view>
 #include <vector>
 
-#include "ivftrain/params.h"
 #include "ivftrain/status.h"
 
 namespace ivftrain {
@@ -19,31 +18,41 @@ namespace ivftrain {
 // product (dot distance). Cosine is l2 on normalised vectors.
 enum class Metric { kL2, kInnerProduct };
 
+enum class KMeansInit {
+  kRandom,         // k distinct rows chosen by the seed (Lance, FAISS)
+  kKMeansPlusPlus  // k-means++ seeding: a slower start, usually fewer iterations
+};
+
+enum class KMeansAlgorithm {
+  kFlat,         // Lloyd's k-means over all k centroids (Lance's and FAISS's default)
+  kHierarchical  // coarse k-means into ~sqrt(k) groups, then k-means inside each group with a
+                 // share of k proportional to its size, then a few refining Lloyd iterations
+                 // over all k (as cuVS's balanced hierarchical k-means); for large k
+};
+
+// How to cluster: FAISS's ClusteringParameters. The number of clusters k is an argument of
+// kmeans_train, as FAISS's Clustering takes it; IVF and PQ nest these parameters.
 struct KMeansParams {
-  int64_t k = 0;          // clusters; 1 <= k <= n
-  int max_iters = 50;     // Lloyd iterations at most (>= 1)
-  double tolerance = 1e-4;  // relative objective change to stop at; 0 disables early stop
+  // Lloyd iterations at most; >= 1. Lance: 50.
+  int max_iters = 50;
+  // Stop when the objective improves by less than this fraction (|prev - obj| / |prev|);
+  // 0 runs all max_iters iterations. Lance: 1e-4.
+  double tolerance = 1e-4;
   KMeansInit init = KMeansInit::kRandom;
-  // See IvfParams::algorithm. Hierarchical: the coarse and the per-group k-means each run up to
-  // max_iters iterations; `iterations` then holds one entry for the grouped result and one per
-  // refinement iteration (2), whose assignment looks only at the centroids of each row's 8
-  // nearest groups (so the objective reported is an upper bound of the nearest-centroid one).
+  // Hierarchical: the coarse and the per-group k-means each run up to max_iters iterations;
+  // KMeansResult::iterations then holds one entry for the grouped result and one per refinement
+  // iteration (2), whose assignment looks only at the centroids of each row's 8 nearest groups
+  // (so the objective reported is an upper bound of the nearest-centroid one).
   KMeansAlgorithm algorithm = KMeansAlgorithm::kFlat;
-  // See IvfParams::balance: 0 off, else > 1 (l2 only). Applied after the iterations;
-  // `objective` is then that of the balanced centroids' nearest-centroid assignment (not of
-  // iterations.back()). The cap is max(floor(balance * n / k), ceil(n / k)).
+  // 0 (off), or > 1: after the iterations, adjust the centroids until no cluster of the
+  // nearest-centroid assignment holds more than max(floor(balance * n / k), ceil(n / k)) rows
+  // (l2 only). KMeansResult::objective is then that of the balanced centroids' assignment.
   double balance = 0;
-  // Assign to the largest inner product instead of the smallest l2 distance (dot distance).
-  bool inner_product = false;
+  Metric metric = Metric::kL2;
+  // Seeds the initial centroids and the empty-cluster splits.
   uint64_t seed = 42;
-  int num_threads = 0;  // 0: all cores
-  std::string label = "kmeans";  // names this run in log lines ("ivf", "pq[3]")
-  // Log every iteration and the summary at info level (IVF); otherwise at debug level, so that
-  // PQ's many sub-space runs stay quiet unless asked for.
-  bool verbose = false;
-  // Warn when there are fewer than 39 rows per centroid (FAISS's threshold). PQ warns once for
-  // all its sub-spaces instead.
-  bool warn_few_rows = true;
+  // Threads; 0 uses all cores. The result does not depend on it.
+  int num_threads = 0;
 };
 
 struct KMeansIteration {
@@ -60,13 +69,24 @@ struct KMeansResult {
   double objective = 0;  // of the final centroids' assignment (last iteration's)
 };
 
-// Trains k-means on x (n x d). Errors: k outside [1, n], d < 1, max_iters < 1.
-Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x, const KMeansParams& params);
+// Checks the parameters alone (no data); errors name the field, e.g. "max_iters must be at
+// least 1 (got 0)".
+Status validate(const KMeansParams& params);
+
+// Trains k-means with k clusters on x (n x d). Errors: k outside [1, n], d < 1, and the
+// parameter errors of validate().
+Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x, int64_t k,
+                                  const KMeansParams& params);
 
 // Assigns each row of x to its nearest centroid (or largest inner product). labels[i] and
 // distances[i] (squared l2, or -inner product) are written for i in [0, n); distances may be
 // null. Deterministic whatever the thread count.
 void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float* centroids,
-                   bool inner_product, int32_t* labels, float* distances, int num_threads = 0);
+                   Metric metric, int32_t* labels, float* distances, int num_threads = 0);
+
+std::string_view to_string(KMeansInit t);
+std::string_view to_string(KMeansAlgorithm t);
+Result<KMeansInit> parse_kmeans_init(std::string_view s);
+Result<KMeansAlgorithm> parse_kmeans_algorithm(std::string_view s);
 
 }  // namespace ivftrain

@@ -2,11 +2,31 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
-#include "ivftrain/params.h"
+#include "ivftrain/status.h"
 
 namespace ivftrain {
+
+enum class SqBoundsMode {
+  kGlobal,       // one min/max over all dimensions (Lance)
+  kPerDimension  // one min/max per dimension
+};
+
+struct SqParams {
+  // Bits per dimension: 4 or 8. Lance: 8.
+  int num_bits = 8;
+  // Rows wanted for the bounds: sample_rate * 2^num_bits. Lance: 256.
+  int64_t sample_rate = 256;
+  SqBoundsMode bounds = SqBoundsMode::kGlobal;
+};
+
+// Checks the parameters; errors name the field.
+Status validate(const SqParams& params);
+
+std::string_view to_string(SqBoundsMode t);
+Result<SqBoundsMode> parse_sq_bounds_mode(std::string_view s);
 
 struct SqBounds {
   SqBoundsMode mode = SqBoundsMode::kGlobal;

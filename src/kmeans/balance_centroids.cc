@@ -246,16 +246,18 @@ class Balancer {
         rows_x.resize(static_cast<size_t>(size * d_));
         gather_rows(d_, x_, rows_of(c), size, rows_x.data());
         KMeansParams p;
-        p.k = static_cast<int64_t>(cut.slots.size()) + 1;
         p.max_iters = kCutIters;
         p.tolerance = 0;
         p.seed = derive_seed(seed_, kSeedBalanceCut,
                              static_cast<uint64_t>(round) * static_cast<uint64_t>(k_) +
                                  static_cast<uint64_t>(c));
         p.num_threads = 1;
-        p.warn_few_rows = false;
-        p.label = "balance";
-        const std::vector<float> pieces = flat_kmeans(size, d_, rows_x.data(), p).result.centroids;
+        KMeansLog log_as;
+        log_as.label = "balance";
+        log_as.warn_few_rows = false;
+        const int64_t pieces_k = static_cast<int64_t>(cut.slots.size()) + 1;
+        const std::vector<float> pieces =
+            flat_kmeans(size, d_, rows_x.data(), pieces_k, p, log_as).result.centroids;
         std::memcpy(centroids_ + c * d_, pieces.data(), sizeof(float) * d_);
         for (size_t s = 0; s < cut.slots.size(); ++s) {
           std::memcpy(centroids_ + cut.slots[s] * d_, pieces.data() + (s + 1) * d_,

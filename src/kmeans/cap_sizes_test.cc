@@ -44,15 +44,14 @@ TEST(Balance, CapsClustersOnSkewedData) {
   const int64_t n = 4000, d = 8, k = 20;
   const auto x = skewed_data(n, d, 3);
   KMeansParams p;
-  p.k = k;
   p.max_iters = 10;
   p.tolerance = 0;
   p.seed = 1;
-  auto r = kmeans_train(n, d, x.data(), p);
+  auto r = kmeans_train(n, d, x.data(), k, p);
   ASSERT_TRUE(r.ok());
   std::vector<float> centroids = r->centroids;
   std::vector<int32_t> labels(n);
-  kmeans_assign(n, d, x.data(), k, centroids.data(), false, labels.data(), nullptr, 1);
+  kmeans_assign(n, d, x.data(), k, centroids.data(), Metric::kL2, labels.data(), nullptr, 1);
   const std::vector<int32_t> nearest = labels;
   const auto before = sizes_of(labels, k);
   const double balance = 1.5;
@@ -119,9 +118,8 @@ int64_t largest(const std::vector<int32_t>& labels, int64_t k) {
   return *std::max_element(s.begin(), s.end());
 }
 
-KMeansParams skewed_params(int64_t k) {
+KMeansParams skewed_params() {
   KMeansParams p;
-  p.k = k;
   p.max_iters = 8;
   p.tolerance = 0;
   p.seed = 2;
@@ -132,7 +130,7 @@ KMeansParams skewed_params(int64_t k) {
 void check_balanced(const std::vector<float>& x, int64_t d, int64_t k, double balance) {
   SCOPED_TRACE(::testing::Message() << "balance " << balance);
   const auto n = static_cast<int64_t>(x.size()) / d;
-  auto plain = kmeans_train(n, d, x.data(), skewed_params(k));
+  auto plain = kmeans_train(n, d, x.data(), k, skewed_params());
   ASSERT_TRUE(plain.ok());
   const Nearest before = brute_nearest(x, d, plain->centroids);
   const int64_t cap = balance_capacity(n, k, balance);
@@ -178,13 +176,13 @@ TEST(BalanceCentroids, ThroughKMeansTrainBitIdenticalAcrossThreads) {
   const int64_t n = 3000, d = 6, k = 30;
   const auto x = skewed_data(n, d, 5);
   {
-    KMeansParams p = skewed_params(k);
-    auto plain = kmeans_train(n, d, x.data(), p);
+    KMeansParams p = skewed_params();
+    auto plain = kmeans_train(n, d, x.data(), k, p);
     p.balance = 1.2;
     p.num_threads = 1;
-    auto one = kmeans_train(n, d, x.data(), p);
+    auto one = kmeans_train(n, d, x.data(), k, p);
     p.num_threads = 3;
-    auto three = kmeans_train(n, d, x.data(), p);
+    auto three = kmeans_train(n, d, x.data(), k, p);
     ASSERT_TRUE(plain.ok() && one.ok() && three.ok());
     EXPECT_EQ(one->centroids, three->centroids);
     EXPECT_EQ(one->objective, three->objective);
@@ -193,20 +191,20 @@ TEST(BalanceCentroids, ThroughKMeansTrainBitIdenticalAcrossThreads) {
     EXPECT_LE(largest(nearest.labels, k), balance_capacity(n, k, 1.2));
     EXPECT_NEAR(one->objective, nearest.objective, 1e-6 * std::abs(nearest.objective));
   }
-  KMeansParams p = skewed_params(k);
+  KMeansParams p = skewed_params();
   p.balance = 0.5;
-  EXPECT_FALSE(kmeans_train(n, d, x.data(), p).ok());
+  EXPECT_FALSE(kmeans_train(n, d, x.data(), k, p).ok());
   // Under the largest inner product, long centroids win whatever their place: refused.
   p.balance = 2;
-  p.inner_product = true;
-  EXPECT_FALSE(kmeans_train(n, d, x.data(), p).ok());
+  p.metric = Metric::kInnerProduct;
+  EXPECT_FALSE(kmeans_train(n, d, x.data(), k, p).ok());
 }
 
 TEST(BalanceCentroids, AlreadyBalancedCentroidsAreLeftAlone) {
   const int64_t n = 2000, d = 4, k = 10;
   const auto x = testing::random_matrix(3, n, d, 1.0);
-  KMeansParams p = skewed_params(k);
-  auto plain = kmeans_train(n, d, x.data(), p);
+  KMeansParams p = skewed_params();
+  auto plain = kmeans_train(n, d, x.data(), k, p);
   ASSERT_TRUE(plain.ok());
   std::vector<float> c = plain->centroids;
   std::vector<int32_t> labels(n);
@@ -225,8 +223,8 @@ TEST(BalanceCentroids, IdenticalRowsCannotBeCutAndEndTheLoop) {
   for (int64_t i = 0; i < 600; ++i) {
     for (int64_t j = 0; j < d; ++j) x[i * d + j] = 5.0f;
   }
-  KMeansParams p = skewed_params(k);
-  auto plain = kmeans_train(n, d, x.data(), p);
+  KMeansParams p = skewed_params();
+  auto plain = kmeans_train(n, d, x.data(), k, p);
   ASSERT_TRUE(plain.ok());
   std::vector<float> c = plain->centroids;
   std::vector<int32_t> labels(n);

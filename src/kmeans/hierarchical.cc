@@ -102,24 +102,24 @@ std::vector<int64_t> share_centroids(const std::vector<int64_t>& sizes, int64_t 
   return share;
 }
 
-KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& params) {
-  const int64_t k = params.k;
+KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
+                              const KMeansParams& params, const KMeansLog& log_as) {
   const int64_t g = std::min<int64_t>(k, std::llround(std::sqrt(static_cast<double>(k))));
-  if (g < 2 || n == k) return flat_kmeans(n, d, x, params);
+  if (g < 2 || n == k) return flat_kmeans(n, d, x, k, params, log_as);
   const auto start = std::chrono::steady_clock::now();
   const int threads = resolve_threads(params.num_threads);
-  const auto level = params.verbose ? spdlog::level::info : spdlog::level::debug;
+  const bool inner_product = params.metric == Metric::kInnerProduct;
+  const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
   auto& log = logger();
 
   // 1. Coarse groups.
   KMeansParams cp = params;
-  cp.k = g;
   cp.algorithm = KMeansAlgorithm::kFlat;
   cp.balance = 0;
   cp.seed = derive_seed(params.seed, kSeedCoarse, 0);
-  cp.label = params.label + "/coarse";
-  cp.verbose = false;
-  cp.warn_few_rows = false;
+  KMeansLog coarse_log;
+  coarse_log.label = log_as.label + "/coarse";
+  coarse_log.warn_few_rows = false;
   std::vector<float> coarse_centroids;
   {
     const int64_t rows = std::min(n, kCoarseSampleRate * g);
@@ -132,15 +132,15 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
       gather_rows(d, x, chosen.data(), rows, sample.data());
       coarse_x = sample.data();
     }
-    coarse_centroids = std::move(flat_kmeans(rows, d, coarse_x, cp).result.centroids);
+    coarse_centroids = std::move(flat_kmeans(rows, d, coarse_x, g, cp, coarse_log).result.centroids);
   }
   std::vector<int32_t> group(static_cast<size_t>(n));
-  assign_nearest(n, d, x, nullptr, g, coarse_centroids.data(), params.inner_product,
+  assign_nearest(n, d, x, nullptr, g, coarse_centroids.data(), inner_product,
                  AssignOutput{group.data(), nullptr}, threads);
   // Work in a group grows with its size squared (rows times its share of k), so one large
   // group would dominate: cap the group sizes. Rows moved to a neighbouring group find their
   // best centroid again in the refinement, which looks into neighbouring groups.
-  balance_clusters(n, d, x, g, kCoarseBalance, params.inner_product, threads,
+  balance_clusters(n, d, x, g, kCoarseBalance, inner_product, threads,
                    coarse_centroids.data(), group.data());
   ClusterMembers groups;
   group_by_label(n, g, group.data(), &groups);
@@ -155,7 +155,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return sizes[a] > sizes[b]; });
   const int group_threads = static_cast<int>(std::clamp<int64_t>(g, 1, threads));
-  log.log(level, "{}: hierarchical k-means: {} groups of {} to {} rows ({:.3f} s)", params.label,
+  log.log(level, "{}: hierarchical k-means: {} groups of {} to {} rows ({:.3f} s)", log_as.label,
           g, *std::min_element(sizes.begin(), sizes.end()),
           *std::max_element(sizes.begin(), sizes.end()), seconds_since(start));
 
@@ -179,11 +179,11 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
       rows_x.resize(static_cast<size_t>(sizes[gi] * d));
       gather_rows(d, x, rows, sizes[gi], rows_x.data());
       KMeansParams gp = cp;
-      gp.k = share[gi];
       gp.seed = derive_seed(params.seed, kSeedGroup, static_cast<uint64_t>(gi));
       gp.num_threads = 1;
-      gp.label = fmt::format("{}/group[{}]", params.label, gi);
-      const KMeansRun r = flat_kmeans(sizes[gi], d, rows_x.data(), gp);
+      KMeansLog group_log = coarse_log;
+      group_log.label = fmt::format("{}/group[{}]", log_as.label, gi);
+      const KMeansRun r = flat_kmeans(sizes[gi], d, rows_x.data(), share[gi], gp, group_log);
       std::copy(r.result.centroids.begin(), r.result.centroids.end(), centroids + first[gi] * d);
       for (int64_t j = 0; j < sizes[gi]; ++j) {
         labels[rows[j]] = static_cast<int32_t>(first[gi] + r.labels[j]);
@@ -200,7 +200,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
   std::vector<int32_t> near(static_cast<size_t>(g * p));
   std::vector<float> near_dist(static_cast<size_t>(g * p));
   nearest_candidates(d, coarse_centroids.data(), g, all_groups.data(), g, coarse_centroids.data(),
-                     params.inner_product, p, near.data(), near_dist.data(), threads);
+                     inner_product, p, near.data(), near_dist.data(), threads);
   std::vector<std::vector<int32_t>> neighbours(static_cast<size_t>(g));
   for (int64_t i = 0; i < g; ++i) {
     std::vector<int32_t> nb(near.begin() + i * p, near.begin() + (i + 1) * p);
@@ -235,7 +235,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
         local.resize(static_cast<size_t>(sizes[gi]));
         group_sums[gi] = assign_nearest(sizes[gi], d, rows_x.data(), nullptr,
                                         static_cast<int64_t>(cand_ids.size()), cand.data(),
-                                        params.inner_product, AssignOutput{local.data(), nullptr},
+                                        inner_product, AssignOutput{local.data(), nullptr},
                                         1);
         for (int64_t j = 0; j < sizes[gi]; ++j) labels[rows[j]] = cand_ids[local[j]];
       }
@@ -247,7 +247,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
 
   auto t_assign = std::chrono::steady_clock::now();
   double objective = restricted_assign();
-  log.log(level, "{}: groups trained: objective {:.6g} ({:.3f} s)", params.label, objective,
+  log.log(level, "{}: groups trained: objective {:.6g} ({:.3f} s)", log_as.label, objective,
           result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0)).seconds);
   Rng rng(derive_seed(params.seed, kSeedRefine, 0));
   ClusterMembers members;
@@ -265,7 +265,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
     const KMeansIteration& it =
         result.iterations.emplace_back(iteration_record(objective, t0, t_assign, split));
     log.log(level, "{}: refinement {}: objective {:.6g}, {} empty clusters split ({:.3f} s)",
-            params.label, iter + 1, objective, split, it.seconds);
+            log_as.label, iter + 1, objective, split, it.seconds);
     if (params.tolerance > 0 && split == 0 && prev != 0 &&
         (prev - objective) / std::abs(prev) < params.tolerance) {
       break;
@@ -274,7 +274,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
   result.objective = objective;
   log.log(level, "{}: hierarchical k-means of {} x {} rows into {} centroids: objective {:.6g}, "
           "{:.2f} s",
-          params.label, n, d, k, objective, seconds_since(start));
+          log_as.label, n, d, k, objective, seconds_since(start));
   return run;
 }
 

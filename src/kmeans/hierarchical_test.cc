@@ -61,9 +61,8 @@ TEST(ShareCentroids, ConstraintsHold) {
   }
 }
 
-KMeansParams params_for(int64_t k, KMeansAlgorithm algorithm, int threads) {
+KMeansParams params_for(KMeansAlgorithm algorithm, int threads) {
   KMeansParams p;
-  p.k = k;
   p.max_iters = 15;
   p.tolerance = 0;
   p.seed = 9;
@@ -110,8 +109,8 @@ std::vector<float> overlapping_blobs(int64_t n, int64_t d, int64_t blobs, uint64
 TEST(HierarchicalKMeans, CloseToFlatObjective) {
   const int64_t n = 12000, d = 16, k = 300;
   const auto x = overlapping_blobs(n, d, 150, 21);
-  auto flat = kmeans_train(n, d, x.data(), params_for(k, KMeansAlgorithm::kFlat, 2));
-  auto hier = kmeans_train(n, d, x.data(), params_for(k, KMeansAlgorithm::kHierarchical, 2));
+  auto flat = kmeans_train(n, d, x.data(), k, params_for(KMeansAlgorithm::kFlat, 2));
+  auto hier = kmeans_train(n, d, x.data(), k, params_for(KMeansAlgorithm::kHierarchical, 2));
   ASSERT_TRUE(flat.ok() && hier.ok());
   ASSERT_EQ(hier->centroids.size(), static_cast<size_t>(k * d));
   // Groups, then 2 refinements.
@@ -138,9 +137,9 @@ TEST(HierarchicalKMeans, FindsSeparatedClusters) {
       x[i * d + j] = centres[(i % k) * d + j] + static_cast<float>(rng.normal());
     }
   }
-  KMeansParams p = params_for(k, KMeansAlgorithm::kHierarchical, 2);
+  KMeansParams p = params_for(KMeansAlgorithm::kHierarchical, 2);
   p.init = KMeansInit::kKMeansPlusPlus;
-  auto r = kmeans_train(n, d, x.data(), p);
+  auto r = kmeans_train(n, d, x.data(), k, p);
   ASSERT_TRUE(r.ok());
   EXPECT_LT(nearest_objective(n, d, x, k, r->centroids), 1.5 * n * d);
 }
@@ -149,14 +148,14 @@ TEST(HierarchicalKMeans, BitIdenticalAcrossThreadCounts) {
   const int64_t n = 5000, d = 12, k = 150;
   const auto x = gaussian_mixture(n, d, 60, 8);
   for (bool ip : {false, true}) {
-    KMeansParams p = params_for(k, KMeansAlgorithm::kHierarchical, 1);
-    p.inner_product = ip;
+    KMeansParams p = params_for(KMeansAlgorithm::kHierarchical, 1);
+    p.metric = ip ? Metric::kInnerProduct : Metric::kL2;
     p.balance = ip ? 0 : 2;
-    auto one = kmeans_train(n, d, x.data(), p);
+    auto one = kmeans_train(n, d, x.data(), k, p);
     p.num_threads = 2;
-    auto two = kmeans_train(n, d, x.data(), p);
+    auto two = kmeans_train(n, d, x.data(), k, p);
     p.num_threads = 3;
-    auto three = kmeans_train(n, d, x.data(), p);
+    auto three = kmeans_train(n, d, x.data(), k, p);
     ASSERT_TRUE(one.ok() && two.ok() && three.ok());
     EXPECT_EQ(0, std::memcmp(one->centroids.data(), two->centroids.data(),
                              one->centroids.size() * sizeof(float)));
@@ -169,8 +168,8 @@ TEST(HierarchicalKMeans, BitIdenticalAcrossThreadCounts) {
 TEST(HierarchicalKMeans, SmallKFallsBackToFlat) {
   const int64_t n = 500, d = 4;
   const auto x = gaussian_mixture(n, d, 3, 2);
-  auto flat = kmeans_train(n, d, x.data(), params_for(2, KMeansAlgorithm::kFlat, 1));
-  auto hier = kmeans_train(n, d, x.data(), params_for(2, KMeansAlgorithm::kHierarchical, 1));
+  auto flat = kmeans_train(n, d, x.data(), 2, params_for(KMeansAlgorithm::kFlat, 1));
+  auto hier = kmeans_train(n, d, x.data(), 2, params_for(KMeansAlgorithm::kHierarchical, 1));
   ASSERT_TRUE(flat.ok() && hier.ok());
   EXPECT_EQ(flat->centroids, hier->centroids);
 }

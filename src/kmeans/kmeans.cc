@@ -16,6 +16,7 @@
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "util/enum_names.h"
 #include "util/rng.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
@@ -23,35 +24,14 @@
 namespace ivftrain {
 namespace {
 
-// FAISS warns below 39 rows per centroid: fewer make the centroids noisy.
-constexpr int64_t kMinRowsPerCentroid = 39;
-
-Status validate(int64_t n, int64_t d, const KMeansParams& p) {
-  if (p.k < 1) {
-    return Status::InvalidArgument(fmt::format("num_partitions must be at least 1 (got {})", p.k));
-  }
-  if (p.k > n) {
-    return Status::InvalidArgument(
-        fmt::format("num_partitions {} is larger than the {} sample rows", p.k, n));
+// The checks that need the data's shape; validate(params) does the rest.
+Status validate_shape(int64_t n, int64_t d, int64_t k) {
+  if (k < 1) return Status::InvalidArgument(fmt::format("k must be at least 1 (got {})", k));
+  if (k > n) {
+    return Status::InvalidArgument(fmt::format("k {} is larger than the {} rows", k, n));
   }
   if (d < 1) {
     return Status::InvalidArgument(fmt::format("dimension must be at least 1 (got {})", d));
-  }
-  if (p.max_iters < 1) {
-    return Status::InvalidArgument(fmt::format("max_iters must be at least 1 (got {})", p.max_iters));
-  }
-  if (!(p.balance == 0.0 || p.balance > 1.0)) {
-    return Status::InvalidArgument(
-        fmt::format("balance must be 0 (off) or greater than 1 (got {})", p.balance));
-  }
-  if (p.balance > 0 && p.inner_product) {
-    return Status::InvalidArgument(
-        "balance needs l2 assignment: the largest inner product goes to the longest centroids, "
-        "whatever their place, so clusters cannot be evened out");
-  }
-  if (!(p.tolerance >= 0)) {
-    return Status::InvalidArgument(
-        fmt::format("tolerance must be 0 or positive (got {})", p.tolerance));
   }
   return Status::OK();
 }
@@ -66,10 +46,53 @@ bool converged(double prev, double obj, double tolerance) {
 
 }  // namespace
 
+Status validate(const KMeansParams& p) {
+  if (p.max_iters < 1) {
+    return Status::InvalidArgument(fmt::format("max_iters must be at least 1 (got {})", p.max_iters));
+  }
+  if (!(p.tolerance >= 0)) {
+    return Status::InvalidArgument(
+        fmt::format("tolerance must be 0 or positive (got {})", p.tolerance));
+  }
+  if (!(p.balance == 0.0 || p.balance > 1.0)) {
+    return Status::InvalidArgument(
+        fmt::format("balance must be 0 (off) or greater than 1 (got {})", p.balance));
+  }
+  if (p.balance > 0 && p.metric == Metric::kInnerProduct) {
+    return Status::InvalidArgument(
+        "balance needs the l2 metric: the largest inner product goes to the longest centroids, "
+        "whatever their place, so clusters cannot be evened out");
+  }
+  if (p.num_threads < 0) {
+    return Status::InvalidArgument(
+        fmt::format("num_threads must be 0 (all cores) or positive (got {})", p.num_threads));
+  }
+  return Status::OK();
+}
+
+std::string_view to_string(KMeansInit t) {
+  return t == KMeansInit::kRandom ? "random" : "kmeans++";
+}
+
+std::string_view to_string(KMeansAlgorithm t) {
+  return t == KMeansAlgorithm::kFlat ? "flat" : "hierarchical";
+}
+
+Result<KMeansInit> parse_kmeans_init(std::string_view s) {
+  static constexpr KMeansInit v[] = {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus};
+  return parse_enum(s, v, "k-means init");
+}
+
+Result<KMeansAlgorithm> parse_kmeans_algorithm(std::string_view s) {
+  static constexpr KMeansAlgorithm v[] = {KMeansAlgorithm::kFlat, KMeansAlgorithm::kHierarchical};
+  return parse_enum(s, v, "k-means algorithm");
+}
+
 void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float* centroids,
-                   bool inner_product, int32_t* labels, float* distances, int num_threads) {
+                   Metric metric, int32_t* labels, float* distances, int num_threads) {
   if (n <= 0 || k <= 0 || d <= 0) return;
-  assign_nearest(n, d, x, nullptr, k, centroids, inner_product, AssignOutput{labels, distances},
+  assign_nearest(n, d, x, nullptr, k, centroids, metric == Metric::kInnerProduct,
+                 AssignOutput{labels, distances},
                  num_threads);
 }
 
@@ -78,11 +101,12 @@ void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float*
 // is therefore that of the centroids it produced, and the last one is the objective of the
 // returned centroids; it costs one assignment more than FAISS's loop (assign, then update),
 // whose reported objective lags the centroids by one update.
-KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& params) {
+KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,
+                      const KMeansLog& log_as) {
   const auto start = std::chrono::steady_clock::now();
-  const int64_t k = params.k;
   const int threads = resolve_threads(params.num_threads);
-  const std::string& label = params.label;
+  const bool inner_product = params.metric == Metric::kInnerProduct;
+  const std::string& label = log_as.label;
   auto& log = logger();
 
   KMeansRun run;
@@ -90,8 +114,8 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& 
   result.k = k;
   result.d = d;
   result.centroids.resize(static_cast<size_t>(k * d));
-  const auto level = params.verbose ? spdlog::level::info : spdlog::level::debug;
-  if (params.warn_few_rows && n < kMinRowsPerCentroid * k) {
+  const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
+  if (log_as.warn_few_rows && n < kMinRowsPerCentroid * k) {
     log.warn("{}: clustering {} rows into {} centroids; at least {} rows are recommended", label,
              n, k, kMinRowsPerCentroid * k);
   }
@@ -113,7 +137,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& 
   }
 
   std::vector<float> x_norms;
-  if (!params.inner_product) {
+  if (!inner_product) {
     x_norms.resize(static_cast<size_t>(n));
     row_norms_sqr(n, d, x, x_norms.data());
   }
@@ -123,13 +147,13 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& 
   // Bounds skip the rows whose centroid cannot have changed (l2 and large k only: with few or
   // short centroids a full assignment is cheaper than the bookkeeping).
   std::optional<BoundedAssigner> bounded;
-  if (!params.inner_product && BoundedAssigner::worthwhile(k, d)) {
+  if (!inner_product && BoundedAssigner::worthwhile(k, d)) {
     bounded.emplace(n, d, x, x_norms.data(), k, threads);
   }
   auto assign = [&] {
     if (bounded) return bounded->assign(centroids, labels.data());
     return assign_nearest(n, d, x, x_norms.empty() ? nullptr : x_norms.data(), k, centroids,
-                          params.inner_product, out, threads);
+                          inner_product, out, threads);
   };
   double objective = assign();
   log.debug("{}: initial objective {:.6g} ({:.3f} s)", label, objective, seconds_since(start));
@@ -160,32 +184,38 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& 
   return run;
 }
 
-Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x,
-                                  const KMeansParams& params) {
-  IVF_RETURN_IF_ERROR(validate(n, d, params));
+Result<KMeansResult> kmeans_train_logged(int64_t n, int64_t d, const float* x, int64_t k,
+                                         const KMeansParams& params, const KMeansLog& log_as) {
+  IVF_RETURN_IF_ERROR(validate(params));
+  IVF_RETURN_IF_ERROR(validate_shape(n, d, k));
   KMeansRun run = params.algorithm == KMeansAlgorithm::kHierarchical
-                      ? hierarchical_kmeans(n, d, x, params)
-                      : flat_kmeans(n, d, x, params);
+                      ? hierarchical_kmeans(n, d, x, k, params, log_as)
+                      : flat_kmeans(n, d, x, k, params, log_as);
   if (params.balance > 0) {
     const auto t0 = std::chrono::steady_clock::now();
     const CentroidBalanceStats stats =
-        balance_centroids(n, d, x, params.k, params.balance, params.seed, params.num_threads,
+        balance_centroids(n, d, x, k, params.balance, params.seed, params.num_threads,
                           run.result.centroids.data(), run.labels.data());
     run.result.objective = stats.objective;
-    logger().log(params.verbose ? spdlog::level::info : spdlog::level::debug,
+    logger().log(log_as.verbose ? spdlog::level::info : spdlog::level::debug,
                  "{}: balanced: largest cluster {} -> {} rows (cap {}) in {} rounds, {} clusters "
                  "cut, {} slots given to pieces; objective {:.6g} -> {:.6g} ({:.3f} s)",
-                 params.label, stats.largest_before, stats.largest_after, stats.capacity,
+                 log_as.label, stats.largest_before, stats.largest_after, stats.capacity,
                  stats.rounds, stats.clusters_split, stats.clusters_merged,
                  stats.objective_before, stats.objective, seconds_since(t0));
     if (stats.largest_after > stats.capacity) {
       logger().warn("{}: balance {} not reached after {} rounds: the largest cluster has {} "
                     "rows, {:.2f} times the mean (identical rows cannot be cut)",
-                    params.label, params.balance, stats.rounds, stats.largest_after,
-                    static_cast<double>(stats.largest_after) * params.k / n);
+                    log_as.label, params.balance, stats.rounds, stats.largest_after,
+                    static_cast<double>(stats.largest_after) * k / n);
     }
   }
   return std::move(run.result);
+}
+
+Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x, int64_t k,
+                                  const KMeansParams& params) {
+  return kmeans_train_logged(n, d, x, k, params, KMeansLog{});
 }
 
 }  // namespace ivftrain

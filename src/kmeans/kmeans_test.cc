@@ -65,9 +65,8 @@ struct ReferenceLloyd {
   }
 };
 
-KMeansParams params_for(int64_t k, int max_iters, uint64_t seed) {
+KMeansParams params_for(int max_iters, uint64_t seed) {
   KMeansParams p;
-  p.k = k;
   p.max_iters = max_iters;
   p.tolerance = 0;
   p.seed = seed;
@@ -99,9 +98,9 @@ void check_against_reference(bool inner_product) {
   for (int iters = 1; iters <= 6; ++iters) {
     ASSERT_TRUE(ref.update());
     const double ref_objective = ref.assign();
-    KMeansParams p = params_for(k, iters, seed);
-    p.inner_product = inner_product;
-    auto r = kmeans_train(n, d, x.data(), p);
+    KMeansParams p = params_for(iters, seed);
+    p.metric = inner_product ? Metric::kInnerProduct : Metric::kL2;
+    auto r = kmeans_train(n, d, x.data(), k, p);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ(r->iterations.size(), static_cast<size_t>(iters));
     EXPECT_EQ(r->iterations.back().empty_clusters_split, 0);
@@ -112,7 +111,8 @@ void check_against_reference(bool inner_product) {
     EXPECT_NEAR(r->objective, ref_objective, 1e-5 * std::abs(ref_objective));
     EXPECT_EQ(r->objective, r->iterations.back().objective);
     std::vector<int32_t> labels(n);
-    kmeans_assign(n, d, x.data(), k, r->centroids.data(), inner_product, labels.data(), nullptr,
+    kmeans_assign(n, d, x.data(), k, r->centroids.data(),
+                  inner_product ? Metric::kInnerProduct : Metric::kL2, labels.data(), nullptr,
                   1);
     EXPECT_EQ(labels, ref.labels) << "iteration " << iters;
   }
@@ -125,9 +125,9 @@ TEST(KMeans, ObjectiveNeverRises) {
   const int64_t n = 6000, d = 16, k = 60;
   const auto x = gaussian_mixture(n, d, 100, 3);
   for (KMeansInit init : {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus}) {
-    KMeansParams p = params_for(k, 25, 11);
+    KMeansParams p = params_for(25, 11);
     p.init = init;
-    auto r = kmeans_train(n, d, x.data(), p);
+    auto r = kmeans_train(n, d, x.data(), k, p);
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->iterations.size(), 25u);
     for (size_t i = 1; i < r->iterations.size(); ++i) {
@@ -142,9 +142,9 @@ TEST(KMeans, ObjectiveNeverRises) {
 TEST(KMeans, StopsEarlyAtTolerance) {
   const int64_t n = 3000, d = 8, k = 20;
   const auto x = gaussian_mixture(n, d, 30, 4);
-  KMeansParams p = params_for(k, 100, 1);
+  KMeansParams p = params_for(100, 1);
   p.tolerance = 1e-3;
-  auto r = kmeans_train(n, d, x.data(), p);
+  auto r = kmeans_train(n, d, x.data(), k, p);
   ASSERT_TRUE(r.ok());
   const auto& it = r->iterations;
   ASSERT_GE(it.size(), 2u);
@@ -155,7 +155,7 @@ TEST(KMeans, StopsEarlyAtTolerance) {
   for (size_t i = 1; i + 1 < it.size(); ++i) EXPECT_GE(improvement(i), p.tolerance) << i;
 
   p.tolerance = 0;  // disabled: all iterations run
-  auto all = kmeans_train(n, d, x.data(), p);
+  auto all = kmeans_train(n, d, x.data(), k, p);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->iterations.size(), 100u);
 }
@@ -170,13 +170,13 @@ TEST(KMeans, SplitsEmptyClusters) {
   for (int64_t c = 0; c < copies; ++c) x.insert(x.end(), points.begin(), points.end());
   const int64_t n = distinct * copies;
   for (uint64_t seed : {1, 2, 3}) {
-    auto r = kmeans_train(n, d, x.data(), params_for(k, 40, seed));
+    auto r = kmeans_train(n, d, x.data(), k, params_for(40, seed));
     ASSERT_TRUE(r.ok());
     int64_t splits = 0;
     for (const auto& it : r->iterations) splits += it.empty_clusters_split;
     EXPECT_GT(splits, 0) << seed;
     std::vector<int32_t> labels(n);
-    kmeans_assign(n, d, x.data(), k, r->centroids.data(), false, labels.data(), nullptr);
+    kmeans_assign(n, d, x.data(), k, r->centroids.data(), Metric::kL2, labels.data(), nullptr);
     EXPECT_EQ(std::set<int32_t>(labels.begin(), labels.end()).size(), static_cast<size_t>(k))
         << seed;
     EXPECT_NEAR(r->objective, 0.0, 1e-3) << seed;
@@ -195,9 +195,9 @@ TEST(KMeans, KMeansPlusPlusFindsSeparatedClusters) {
       x[i * d + j] = centres[(i % k) * d + j] + static_cast<float>(rng.normal());
     }
   }
-  KMeansParams p = params_for(k, 3, 7);
+  KMeansParams p = params_for(3, 7);
   p.init = KMeansInit::kKMeansPlusPlus;
-  auto r = kmeans_train(n, d, x.data(), p);
+  auto r = kmeans_train(n, d, x.data(), k, p);
   ASSERT_TRUE(r.ok());
   EXPECT_LT(r->objective, 1.3 * n * d);
 }
@@ -207,14 +207,14 @@ TEST(KMeans, BitIdenticalAcrossThreadCounts) {
   const auto x = gaussian_mixture(n, d, 80, 6);
   for (KMeansInit init : {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus}) {
     for (int64_t kk : {k, int64_t{200}}) {  // and the direct kernel
-      KMeansParams p = params_for(kk, 4, 3);
+      KMeansParams p = params_for(4, 3);
       p.init = init;
       p.num_threads = 1;
-      auto one = kmeans_train(n, d / 2, x.data(), p);  // d = 12 rows of the same buffer
+      auto one = kmeans_train(n, d / 2, x.data(), kk, p);  // d = 12 rows of the same buffer
       p.num_threads = 2;
-      auto two = kmeans_train(n, d / 2, x.data(), p);
+      auto two = kmeans_train(n, d / 2, x.data(), kk, p);
       p.num_threads = 3;
-      auto three = kmeans_train(n, d / 2, x.data(), p);
+      auto three = kmeans_train(n, d / 2, x.data(), kk, p);
       ASSERT_TRUE(one.ok() && two.ok() && three.ok());
       ASSERT_EQ(one->centroids.size(), two->centroids.size());
       EXPECT_EQ(0, std::memcmp(one->centroids.data(), two->centroids.data(),
@@ -229,7 +229,7 @@ TEST(KMeans, BitIdenticalAcrossThreadCounts) {
 TEST(KMeans, AsManyRowsAsCentroids) {
   const int64_t n = 10, d = 3;
   const auto x = gaussian_mixture(n, d, 2, 1);
-  auto r = kmeans_train(n, d, x.data(), params_for(n, 5, 1));
+  auto r = kmeans_train(n, d, x.data(), n, params_for(5, 1));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->centroids, x);
   EXPECT_EQ(r->objective, 0.0);
@@ -238,7 +238,7 @@ TEST(KMeans, AsManyRowsAsCentroids) {
 TEST(KMeans, SingleCluster) {
   const int64_t n = 101, d = 5;
   const auto x = gaussian_mixture(n, d, 3, 2);
-  auto r = kmeans_train(n, d, x.data(), params_for(1, 3, 1));
+  auto r = kmeans_train(n, d, x.data(), 1, params_for(3, 1));
   ASSERT_TRUE(r.ok());
   for (int64_t j = 0; j < d; ++j) {
     double mean = 0;
@@ -249,17 +249,20 @@ TEST(KMeans, SingleCluster) {
 
 TEST(KMeans, RejectsBadParameters) {
   const auto x = gaussian_mixture(200, 4, 2, 1);
-  auto bad = [&](int64_t n, int64_t d, KMeansParams p) {
-    auto r = kmeans_train(n, d, x.data(), p);
+  auto bad = [&](int64_t n, int64_t d, int64_t k, KMeansParams p) {
+    auto r = kmeans_train(n, d, x.data(), k, p);
     EXPECT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
     return r.status().message();
   };
-  EXPECT_EQ(bad(200, 4, params_for(300, 5, 1)),
-            "num_partitions 300 is larger than the 200 sample rows");
-  EXPECT_NE(bad(200, 4, params_for(0, 5, 1)).find("num_partitions"), std::string::npos);
-  EXPECT_NE(bad(200, 0, params_for(5, 5, 1)).find("dimension"), std::string::npos);
-  EXPECT_NE(bad(200, 4, params_for(5, 0, 1)).find("max_iters"), std::string::npos);
+  EXPECT_EQ(bad(200, 4, 300, params_for(5, 1)), "k 300 is larger than the 200 rows");
+  EXPECT_EQ(bad(200, 4, 0, params_for(5, 1)), "k must be at least 1 (got 0)");
+  EXPECT_NE(bad(200, 0, 5, params_for(5, 1)).find("dimension"), std::string::npos);
+  EXPECT_EQ(bad(200, 4, 5, params_for(0, 1)), "max_iters must be at least 1 (got 0)");
+  KMeansParams ip_balance = params_for(5, 1);
+  ip_balance.metric = Metric::kInnerProduct;
+  ip_balance.balance = 2;
+  EXPECT_NE(bad(200, 4, 5, ip_balance).find("balance needs the l2 metric"), std::string::npos);
 }
 
 TEST(KMeans, WarnsWhenFewRowsPerCentroid) {
@@ -269,13 +272,12 @@ TEST(KMeans, WarnsWhenFewRowsPerCentroid) {
   test_logger->set_level(spdlog::level::debug);
   set_logger(test_logger);
   const auto x = gaussian_mixture(300, 4, 3, 1);
-  KMeansParams p = params_for(10, 2, 1);
-  p.label = "ivf";
-  ASSERT_TRUE(kmeans_train(300, 4, x.data(), p).ok());
+  KMeansParams p = params_for(2, 1);
+  ASSERT_TRUE(kmeans_train(300, 4, x.data(), 10, p).ok());
   set_logger(nullptr);
   const std::string text = log_text.str();
   EXPECT_NE(text.find("at least 390 rows"), std::string::npos) << text;
-  EXPECT_NE(text.find("ivf: iteration 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("kmeans: iteration 2"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -51,11 +51,6 @@ std::vector<int64_t> fragment_sample_rows(uint64_t seed, int64_t fragment_id, in
   return choose_sorted(rng, num_rows, quota);
 }
 
-uint64_t params_fingerprint(const TrainParams& params) {
-  const std::string text = params_to_json(params).dump();
-  return XXH64(text.data(), text.size(), 0);
-}
-
 namespace {
 
 // Fragment indices (into `selected`) per worker.

@@ -178,7 +178,7 @@ TEST_F(PlanTest, BadWorkerCountAndParametersAreRefused) {
   params_.ivf.num_partitions = 0;
   auto r = create_sample_tasks(*dataset_, params_, 1);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("--num-partitions"), std::string::npos);
+  EXPECT_NE(r.status().message().find("num_partitions must be at least 1"), std::string::npos);
 }
 
 TEST_F(PlanTest, EachFragmentsShareOfTheSampleMatchesItsShareOfRows) {

@@ -35,7 +35,7 @@ class TrainFromSamplesTest : public ::testing::Test {
     params_.pq.num_sub_vectors = 4;
     params_.pq.num_bits = 4;
     params_.pq.sample_rate = 150;
-    params_.ivf.max_iters = params_.pq.max_iters = 8;
+    params_.ivf.kmeans.max_iters = params_.pq.kmeans.max_iters = 8;
   }
 
   std::vector<SampleResult> sample_all(int workers) {
@@ -102,9 +102,9 @@ TEST_F(TrainFromSamplesTest, RefusesResultsThatAreNotOneWholePlan) {
   }
   {  // other parameters
     auto r = sample_all(2);
-    params_.ivf.max_iters = 3;
+    params_.ivf.kmeans.max_iters = 3;
     expect_refused(std::move(r), "other parameters");
-    params_.ivf.max_iters = 8;
+    params_.ivf.kmeans.max_iters = 8;
   }
   expect_refused({}, "no sample results");
 }
@@ -115,7 +115,7 @@ TEST_F(TrainFromSamplesTest, TooManyPartitionsForTheSampleIsAnError) {
   params_.ivf.sample_rate = 1;
   auto m = train_local(*dataset_, params_);
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("--num-partitions 9000"), std::string::npos);
+  EXPECT_NE(m.status().message().find("num_partitions 9000 is larger than"), std::string::npos);
 }
 
 TEST_F(TrainFromSamplesTest, ModelDirectoryIsWrittenAtomicallyAndReadBack) {

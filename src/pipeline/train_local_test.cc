@@ -33,7 +33,7 @@ TrainParams flat(int64_t k) {
   TrainParams p;
   p.index_type = IndexType::kIvfFlat;
   p.ivf.num_partitions = k;
-  p.ivf.max_iters = 10;
+  p.ivf.kmeans.max_iters = 10;
   return p;
 }
 

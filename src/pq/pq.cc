@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kmeans/lloyd.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
 #include "util/rng.h"
@@ -21,31 +22,6 @@ namespace {
 
 // Rows per block of encoding work: fixed, so the result does not depend on the thread count.
 constexpr int64_t kEncodeBlockRows = 4096;
-
-Status validate(int64_t n, int64_t d, const PqParams& p) {
-  if (p.num_sub_vectors < 1) {
-    return Status::InvalidArgument(
-        fmt::format("num_sub_vectors must be at least 1 (got {})", p.num_sub_vectors));
-  }
-  if (d < 1 || d % p.num_sub_vectors != 0) {
-    return Status::InvalidArgument(
-        fmt::format("num_sub_vectors {} does not divide dimension {}", p.num_sub_vectors, d));
-  }
-  if (p.num_bits != 4 && p.num_bits != 8) {
-    return Status::InvalidArgument(
-        fmt::format("num_bits {} is not supported for PQ (use 4 or 8)", p.num_bits));
-  }
-  const int64_t ksub = int64_t{1} << p.num_bits;
-  if (n < ksub) {
-    return Status::InvalidArgument(fmt::format(
-        "PQ with num_bits {} needs at least {} training rows, got {}", p.num_bits, ksub, n));
-  }
-  if (p.max_iters < 1) {
-    return Status::InvalidArgument(
-        fmt::format("PQ max_iters must be at least 1 (got {})", p.max_iters));
-  }
-  return Status::OK();
-}
 
 // Copies columns [m * dsub, (m + 1) * dsub) of rows [begin, end) into a contiguous buffer.
 void copy_sub_vectors(int64_t d, const float* x, int64_t begin, int64_t end, int64_t m,
@@ -89,9 +65,45 @@ void encode_block(const PqCodebook& cb, const float* x, int64_t begin, int64_t e
 
 }  // namespace
 
-Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams& params,
-                            uint64_t seed, int num_threads) {
-  IVF_RETURN_IF_ERROR(validate(n, d, params));
+Status validate(const PqParams& p, int64_t dim) {
+  if (p.num_sub_vectors < 1) {
+    return Status::InvalidArgument(
+        fmt::format("num_sub_vectors must be at least 1 (got {})", p.num_sub_vectors));
+  }
+  if (dim > 0 && dim % p.num_sub_vectors != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "num_sub_vectors {} does not divide the dimension {}", p.num_sub_vectors, dim));
+  }
+  if (p.num_bits != 4 && p.num_bits != 8) {
+    return Status::InvalidArgument(
+        fmt::format("num_bits {} is not supported for PQ (use 4 or 8)", p.num_bits));
+  }
+  if (p.sample_rate < 1) {
+    return Status::InvalidArgument(
+        fmt::format("sample_rate must be at least 1 (got {})", p.sample_rate));
+  }
+  if (p.kmeans.algorithm != KMeansAlgorithm::kFlat || p.kmeans.balance != 0 ||
+      p.kmeans.metric != Metric::kL2) {
+    return Status::InvalidArgument(
+        "PQ sub-spaces train flat l2 k-means: kmeans.algorithm must be flat, kmeans.balance 0 "
+        "and kmeans.metric l2");
+  }
+  return validate(p.kmeans);
+}
+
+Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams& params) {
+  if (d < 1) {
+    return Status::InvalidArgument(fmt::format("dimension must be at least 1 (got {})", d));
+  }
+  IVF_RETURN_IF_ERROR(validate(params, d));
+  const int64_t min_rows = int64_t{1} << params.num_bits;
+  if (n < min_rows) {
+    return Status::InvalidArgument(fmt::format(
+        "PQ with num_bits {} needs at least {} training rows, got {}", params.num_bits, min_rows,
+        n));
+  }
+  const uint64_t seed = params.kmeans.seed;
+  const int num_threads = params.kmeans.num_threads;
   PqCodebook cb;
   cb.dim = d;
   cb.num_sub_vectors = params.num_sub_vectors;
@@ -101,10 +113,10 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
   cb.iterations.resize(static_cast<size_t>(M));
   std::vector<Status> errors(static_cast<size_t>(M));
 
-  if (n < 39 * ksub) {
-    logger().warn("pq: training {} rows into {} centroids per sub-space; at least {} rows (39 "
+  if (n < kMinRowsPerCentroid * ksub) {
+    logger().warn("pq: training {} rows into {} centroids per sub-space; at least {} rows ({} "
                   "per centroid) are recommended",
-                  n, ksub, 39 * ksub);
+                  n, ksub, kMinRowsPerCentroid * ksub, kMinRowsPerCentroid);
   }
   // One single-threaded k-means per sub-space, sub-spaces in parallel: M independent jobs keep
   // the cores busier than threads inside small k-means would, and each job is the same
@@ -117,17 +129,13 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
 #pragma omp for schedule(dynamic)
     for (int64_t m = 0; m < M; ++m) {
       copy_sub_vectors(d, x, 0, n, m, dsub, sub.data());
-      KMeansParams kp;
-      kp.k = ksub;
-      kp.max_iters = params.max_iters;
-      kp.tolerance = params.tolerance;
-      kp.init = KMeansInit::kRandom;
-      kp.inner_product = false;
+      KMeansParams kp = params.kmeans;
       kp.seed = derive_seed(seed, kSeedPqKMeans, static_cast<uint64_t>(m));
       kp.num_threads = 1;
-      kp.label = fmt::format("pq[{}]", m);
-      kp.warn_few_rows = false;  // warned once below
-      Result<KMeansResult> r = kmeans_train(n, dsub, sub.data(), kp);
+      KMeansLog log_as;
+      log_as.label = fmt::format("pq[{}]", m);
+      log_as.warn_few_rows = false;  // warned once above
+      Result<KMeansResult> r = kmeans_train_logged(n, dsub, sub.data(), ksub, kp, log_as);
       if (!r.ok()) {
         errors[m] = r.status();
         continue;

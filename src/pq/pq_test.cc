@@ -16,11 +16,13 @@ namespace {
 
 using testing::gaussian_mixture;
 
-PqParams small_params(int64_t m, int bits) {
+PqParams small_params(int64_t m, int bits, uint64_t seed = 42, int threads = 2) {
   PqParams p;
   p.num_sub_vectors = m;
   p.num_bits = bits;
-  p.max_iters = 10;
+  p.kmeans.max_iters = 10;
+  p.kmeans.seed = seed;
+  p.kmeans.num_threads = threads;
   return p;
 }
 
@@ -41,8 +43,8 @@ TEST(Pq, ReconstructionErrorFallsWithMoreBits) {
   const int64_t n = 4096, d = 32;
   const auto x = gaussian_mixture(n, d, 64, 1);
   const double variance = total_variance(n, d, x);
-  auto cb4 = pq_train(n, d, x.data(), small_params(8, 4), 7, 2);
-  auto cb8 = pq_train(n, d, x.data(), small_params(8, 8), 7, 2);
+  auto cb4 = pq_train(n, d, x.data(), small_params(8, 4, 7, 2));
+  auto cb8 = pq_train(n, d, x.data(), small_params(8, 8, 7, 2));
   ASSERT_TRUE(cb4.ok() && cb8.ok());
   const double e4 = pq_reconstruction_error(*cb4, n, x.data(), 2);
   const double e8 = pq_reconstruction_error(*cb8, n, x.data(), 2);
@@ -56,7 +58,7 @@ TEST(Pq, ReconstructionErrorFallsWithMoreBits) {
 TEST(Pq, CodebookLayoutAndHandDecoding) {
   const int64_t n = 600, d = 12, M = 3;
   const auto x = gaussian_mixture(n, d, 10, 2);
-  auto cb = pq_train(n, d, x.data(), small_params(M, 4), 3, 1);
+  auto cb = pq_train(n, d, x.data(), small_params(M, 4, 3, 1));
   ASSERT_TRUE(cb.ok());
   ASSERT_EQ(cb->ksub(), 16);
   ASSERT_EQ(cb->dsub(), 4);
@@ -74,8 +76,8 @@ TEST(Pq, CodebookLayoutAndHandDecoding) {
 TEST(Pq, SubSpaceIsKMeansOnItsColumnsWithDerivedSeed) {
   const int64_t n = 1000, d = 16, M = 4, dsub = 4;
   const auto x = gaussian_mixture(n, d, 12, 3);
-  const PqParams params = small_params(M, 4);
-  auto cb = pq_train(n, d, x.data(), params, 99, 2);
+  const PqParams params = small_params(M, 4, 99);
+  auto cb = pq_train(n, d, x.data(), params);
   ASSERT_TRUE(cb.ok());
   for (int64_t m = 0; m < M; ++m) {
     std::vector<float> sub(n * dsub);
@@ -83,11 +85,10 @@ TEST(Pq, SubSpaceIsKMeansOnItsColumnsWithDerivedSeed) {
       for (int64_t j = 0; j < dsub; ++j) sub[i * dsub + j] = x[i * d + m * dsub + j];
     }
     KMeansParams kp;
-    kp.k = 16;
-    kp.max_iters = params.max_iters;
-    kp.tolerance = params.tolerance;
+    kp.max_iters = params.kmeans.max_iters;
+    kp.tolerance = params.kmeans.tolerance;
     kp.seed = derive_seed(99, kSeedPqKMeans, m);
-    auto km = kmeans_train(n, dsub, sub.data(), kp);
+    auto km = kmeans_train(n, dsub, sub.data(), 16, kp);
     ASSERT_TRUE(km.ok());
     EXPECT_EQ(0, std::memcmp(km->centroids.data(), cb->centroids.data() + m * 16 * dsub,
                              16 * dsub * sizeof(float)))
@@ -98,7 +99,7 @@ TEST(Pq, SubSpaceIsKMeansOnItsColumnsWithDerivedSeed) {
 TEST(Pq, EncodeFindsNearestCentroidPerSubSpace) {
   const int64_t n = 5000, d = 24, M = 3, dsub = 8;  // > one encode block
   const auto x = gaussian_mixture(n, d, 40, 4);
-  auto cb = pq_train(n, d, x.data(), small_params(M, 8), 5, 2);
+  auto cb = pq_train(n, d, x.data(), small_params(M, 8, 5, 2));
   ASSERT_TRUE(cb.ok());
   std::vector<uint8_t> codes(n * M);
   pq_encode(*cb, n, x.data(), codes.data(), 2);
@@ -127,7 +128,7 @@ TEST(Pq, EncodeFindsNearestCentroidPerSubSpace) {
 TEST(Pq, RoundTrip) {
   const int64_t n = 2000, d = 16, M = 4;
   const auto x = gaussian_mixture(n, d, 20, 5);
-  auto cb = pq_train(n, d, x.data(), small_params(M, 8), 6, 2);
+  auto cb = pq_train(n, d, x.data(), small_params(M, 8, 6, 2));
   ASSERT_TRUE(cb.ok());
   std::vector<uint8_t> codes(n * M), codes_again(n * M);
   std::vector<float> decoded(n * d);
@@ -145,8 +146,8 @@ TEST(Pq, RoundTrip) {
 TEST(Pq, BitIdenticalAcrossThreadCounts) {
   const int64_t n = 3000, d = 32, M = 4;
   const auto x = gaussian_mixture(n, d, 30, 8);
-  auto one = pq_train(n, d, x.data(), small_params(M, 8), 1, 1);
-  auto two = pq_train(n, d, x.data(), small_params(M, 8), 1, 2);
+  auto one = pq_train(n, d, x.data(), small_params(M, 8, 1, 1));
+  auto two = pq_train(n, d, x.data(), small_params(M, 8, 1, 2));
   ASSERT_TRUE(one.ok() && two.ok());
   ASSERT_EQ(one->centroids.size(), two->centroids.size());
   EXPECT_EQ(0, std::memcmp(one->centroids.data(), two->centroids.data(),
@@ -164,7 +165,7 @@ TEST(Pq, LongSubVectorsUseTheGemmPath) {
   const int64_t n = 1000, d = 128, M = 2;  // dsub 64
   ASSERT_FALSE(assign_uses_direct_kernel(256, 64));
   const auto x = gaussian_mixture(n, d, 20, 9);
-  auto cb = pq_train(n, d, x.data(), small_params(M, 8), 2, 2);
+  auto cb = pq_train(n, d, x.data(), small_params(M, 8, 2, 2));
   ASSERT_TRUE(cb.ok());
   EXPECT_LT(pq_reconstruction_error(*cb, n, x.data()), 0.5 * total_variance(n, d, x));
 }
@@ -172,11 +173,14 @@ TEST(Pq, LongSubVectorsUseTheGemmPath) {
 TEST(Pq, RejectsBadParameters) {
   const auto x = gaussian_mixture(300, 128, 4, 1);
   auto message = [&](int64_t n, int64_t d, PqParams p) {
-    auto r = pq_train(n, d, x.data(), p, 1);
+    auto r = pq_train(n, d, x.data(), p);
     EXPECT_FALSE(r.ok());
     return r.status().message();
   };
-  EXPECT_EQ(message(300, 128, small_params(12, 8)), "num_sub_vectors 12 does not divide dimension 128");
+  EXPECT_EQ(message(300, 128, small_params(12, 8)), "num_sub_vectors 12 does not divide the dimension 128");
+  PqParams hierarchical = small_params(16, 8);
+  hierarchical.kmeans.algorithm = KMeansAlgorithm::kHierarchical;
+  EXPECT_NE(message(300, 128, hierarchical).find("flat l2 k-means"), std::string::npos);
   EXPECT_NE(message(300, 128, small_params(16, 6)).find("num_bits 6"), std::string::npos);
   EXPECT_NE(message(200, 128, small_params(16, 8)).find("at least 256 training rows"),
             std::string::npos);

@@ -1,10 +1,35 @@
 #include "ivftrain/sq.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "util/enum_names.h"
+
 namespace ivftrain {
+
+Status validate(const SqParams& p) {
+  if (p.num_bits != 4 && p.num_bits != 8) {
+    return Status::InvalidArgument(
+        fmt::format("num_bits {} is not supported for SQ (use 4 or 8)", p.num_bits));
+  }
+  if (p.sample_rate < 1) {
+    return Status::InvalidArgument(
+        fmt::format("sample_rate must be at least 1 (got {})", p.sample_rate));
+  }
+  return Status::OK();
+}
+
+std::string_view to_string(SqBoundsMode t) {
+  return t == SqBoundsMode::kGlobal ? "global" : "per-dim";
+}
+
+Result<SqBoundsMode> parse_sq_bounds_mode(std::string_view s) {
+  static constexpr SqBoundsMode v[] = {SqBoundsMode::kGlobal, SqBoundsMode::kPerDimension};
+  return parse_enum(s, v, "SQ bounds mode");
+}
 
 SqBounds SqBounds::empty(SqBoundsMode mode, int64_t dim) {
   SqBounds b;

@@ -1,6 +1,7 @@
 #include "train/params_json.h"
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include "util/status_macros.h"
 
@@ -12,18 +13,22 @@ ordered_json params_to_json(const TrainParams& p) {
   j["distance_type"] = std::string(to_string(p.distance_type));
   j["seed"] = p.seed;
   j["ivf"] = {{"num_partitions", p.ivf.num_partitions},
-              {"max_iters", p.ivf.max_iters},
+              {"max_iters", p.ivf.kmeans.max_iters},
               {"sample_rate", p.ivf.sample_rate},
-              {"tolerance", p.ivf.tolerance},
-              {"init", std::string(to_string(p.ivf.init))},
-              {"algorithm", std::string(to_string(p.ivf.algorithm))},
-              {"balance", p.ivf.balance}};
+              {"tolerance", p.ivf.kmeans.tolerance},
+              {"init", std::string(to_string(p.ivf.kmeans.init))},
+              {"algorithm", std::string(to_string(p.ivf.kmeans.algorithm))},
+              {"balance", p.ivf.kmeans.balance}};
   if (p.index_type == IndexType::kIvfPq) {
     j["pq"] = {{"num_sub_vectors", p.pq.num_sub_vectors},
                {"num_bits", p.pq.num_bits},
-               {"max_iters", p.pq.max_iters},
+               {"max_iters", p.pq.kmeans.max_iters},
                {"sample_rate", p.pq.sample_rate},
-               {"tolerance", p.pq.tolerance}};
+               {"tolerance", p.pq.kmeans.tolerance}};
+    // Written only when set, so that files of the default (random, as Lance) stay as they were.
+    if (p.pq.kmeans.init != KMeansInit::kRandom) {
+      j["pq"]["init"] = std::string(to_string(p.pq.kmeans.init));
+    }
   }
   if (p.index_type == IndexType::kIvfSq) {
     j["sq"] = {{"num_bits", p.sq.num_bits},
@@ -31,6 +36,11 @@ ordered_json params_to_json(const TrainParams& p) {
                {"bounds", std::string(to_string(p.sq.bounds))}};
   }
   return j;
+}
+
+uint64_t params_fingerprint(const TrainParams& params) {
+  const std::string text = params_to_json(params).dump();
+  return XXH64(text.data(), text.size(), 0);
 }
 
 Result<int64_t> json_int(const nlohmann::json& j, const char* key, const std::string& source) {
@@ -96,14 +106,14 @@ Result<TrainParams> parse(const nlohmann::json& j, const std::string& source) {
   const auto& ivf = j["ivf"];
   IVF_ASSIGN_OR_RETURN(p.ivf.num_partitions, json_int(ivf, "num_partitions", source));
   IVF_ASSIGN_OR_RETURN(int64_t ivf_iters, json_int(ivf, "max_iters", source));
-  p.ivf.max_iters = static_cast<int>(ivf_iters);
+  p.ivf.kmeans.max_iters = static_cast<int>(ivf_iters);
   IVF_ASSIGN_OR_RETURN(p.ivf.sample_rate, json_int(ivf, "sample_rate", source));
-  IVF_ASSIGN_OR_RETURN(p.ivf.tolerance, json_number(ivf, "tolerance", source));
+  IVF_ASSIGN_OR_RETURN(p.ivf.kmeans.tolerance, json_number(ivf, "tolerance", source));
   IVF_ASSIGN_OR_RETURN(std::string init, json_string(ivf, "init", source));
-  IVF_ASSIGN_OR_RETURN(p.ivf.init, parse_kmeans_init(init));
+  IVF_ASSIGN_OR_RETURN(p.ivf.kmeans.init, parse_kmeans_init(init));
   IVF_ASSIGN_OR_RETURN(std::string algorithm, json_string(ivf, "algorithm", source));
-  IVF_ASSIGN_OR_RETURN(p.ivf.algorithm, parse_kmeans_algorithm(algorithm));
-  IVF_ASSIGN_OR_RETURN(p.ivf.balance, json_number(ivf, "balance", source));
+  IVF_ASSIGN_OR_RETURN(p.ivf.kmeans.algorithm, parse_kmeans_algorithm(algorithm));
+  IVF_ASSIGN_OR_RETURN(p.ivf.kmeans.balance, json_number(ivf, "balance", source));
   if (p.index_type == IndexType::kIvfPq) {
     if (!j.contains("pq")) return Status::Corruption(fmt::format("{}: 'pq' is missing", source));
     const auto& pq = j["pq"];
@@ -111,9 +121,13 @@ Result<TrainParams> parse(const nlohmann::json& j, const std::string& source) {
     IVF_ASSIGN_OR_RETURN(int64_t bits, json_int(pq, "num_bits", source));
     p.pq.num_bits = static_cast<int>(bits);
     IVF_ASSIGN_OR_RETURN(int64_t iters, json_int(pq, "max_iters", source));
-    p.pq.max_iters = static_cast<int>(iters);
+    p.pq.kmeans.max_iters = static_cast<int>(iters);
     IVF_ASSIGN_OR_RETURN(p.pq.sample_rate, json_int(pq, "sample_rate", source));
-    IVF_ASSIGN_OR_RETURN(p.pq.tolerance, json_number(pq, "tolerance", source));
+    IVF_ASSIGN_OR_RETURN(p.pq.kmeans.tolerance, json_number(pq, "tolerance", source));
+    if (pq.contains("init")) {
+      IVF_ASSIGN_OR_RETURN(std::string pq_init, json_string(pq, "init", source));
+      IVF_ASSIGN_OR_RETURN(p.pq.kmeans.init, parse_kmeans_init(pq_init));
+    }
   }
   if (p.index_type == IndexType::kIvfSq) {
     if (!j.contains("sq")) return Status::Corruption(fmt::format("{}: 'sq' is missing", source));

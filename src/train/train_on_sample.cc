@@ -9,17 +9,13 @@
 #include <unordered_set>
 
 #include "ivftrain/log.h"
+#include "kmeans/lloyd.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"
 
 namespace ivftrain {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 // The rows (sorted) a trainer that wants `wanted` rows uses out of `rows`; empty means all.
 std::vector<int64_t> subset_rows(int64_t rows, int64_t wanted, uint64_t seed, uint64_t purpose) {
@@ -74,13 +70,13 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
   }
   if (k > rows) {
     return Status::InvalidArgument(fmt::format(
-        "--num-partitions {} is larger than the {} usable sample rows; lower it or add data", k,
+        "num_partitions {} is larger than the {} usable sample rows; lower it or add data", k,
         rows));
   }
   const double sample_gib = static_cast<double>(sample.size()) * sizeof(float) / (1u << 30);
   if (sample_gib > 4.0) {
     logger().warn("the training sample holds {:.1f} GiB ({} rows x {} dims); lower "
-                  "--sample-rate to use less memory",
+                  "sample_rate to use less memory",
                   sample_gib, rows, dim);
   }
 
@@ -111,23 +107,19 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
   if (const int64_t distinct = count_distinct_rows(ivf_x->data(), ivf_rows, dim, k);
       distinct < k) {
     return Status::FailedPrecondition(fmt::format(
-        "the sample holds only {} distinct vectors, fewer than --num-partitions {}; lower it",
+        "the sample holds only {} distinct vectors, fewer than num_partitions {}; lower it",
         distinct, k));
   }
-  KMeansParams kp;
-  kp.k = k;
-  kp.max_iters = p.ivf.max_iters;
-  kp.tolerance = p.ivf.tolerance;
-  kp.init = p.ivf.init;
-  kp.algorithm = p.ivf.algorithm;
-  kp.balance = p.ivf.balance;
-  kp.inner_product = p.distance_type == DistanceType::kDot;
+  KMeansParams kp = p.ivf.kmeans;
+  kp.metric = p.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2;
   kp.seed = derive_seed(p.seed, kSeedIvfKMeans, 0);
   kp.num_threads = p.num_threads;
-  kp.label = "ivf";
-  kp.verbose = true;
+  KMeansLog log_as;
+  log_as.label = "ivf";
+  log_as.verbose = true;
   logger().info("training IVF: {} partitions on {} rows x {} dims", k, ivf_rows, dim);
-  IVF_ASSIGN_OR_RETURN(KMeansResult ivf, kmeans_train(ivf_rows, dim, ivf_x->data(), kp));
+  IVF_ASSIGN_OR_RETURN(KMeansResult ivf,
+                       kmeans_train_logged(ivf_rows, dim, ivf_x->data(), k, kp, log_as));
   models.ivf_centroids = std::move(ivf.centroids);
   models.stats.ivf_train_rows = ivf_rows;
   models.stats.ivf_iterations = std::move(ivf.iterations);
@@ -147,7 +139,7 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
     if (p.distance_type != DistanceType::kDot) {
       // Residuals against the nearest IVF centroid, as Lance and FAISS train IVF_PQ.
       std::vector<int32_t> labels(static_cast<size_t>(pq_rows));
-      kmeans_assign(pq_rows, dim, pq_x.data(), k, models.ivf_centroids.data(), false,
+      kmeans_assign(pq_rows, dim, pq_x.data(), k, models.ivf_centroids.data(), Metric::kL2,
                     labels.data(), nullptr, p.num_threads);
       for (int64_t i = 0; i < pq_rows; ++i) {
         const float* c = models.ivf_centroids.data() + static_cast<int64_t>(labels[i]) * dim;
@@ -157,9 +149,10 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
     }
     logger().info("training PQ: {} sub-vectors x {} centroids on {} rows", p.pq.num_sub_vectors,
                   int64_t{1} << p.pq.num_bits, pq_rows);
-    IVF_ASSIGN_OR_RETURN(PqCodebook cb, pq_train(pq_rows, dim, pq_x.data(), p.pq,
-                                                 derive_seed(p.seed, kSeedPqKMeans, 0),
-                                                 p.num_threads));
+    PqParams pq_params = p.pq;
+    pq_params.kmeans.seed = derive_seed(p.seed, kSeedPqKMeans, 0);
+    pq_params.kmeans.num_threads = p.num_threads;
+    IVF_ASSIGN_OR_RETURN(PqCodebook cb, pq_train(pq_rows, dim, pq_x.data(), pq_params));
     models.stats.quantizer_train_rows = pq_rows;
     models.stats.pq_reconstruction_mse =
         pq_reconstruction_error(cb, pq_rows, pq_x.data(), p.num_threads);
