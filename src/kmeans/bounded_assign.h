@@ -14,9 +14,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "kmeans/assigner.h"
+
 namespace ivftrain {
 
-class BoundedAssigner {
+class BoundedAssigner final : public Assigner {
  public:
   // x (n x d) and x_norms (norm_sqr of each row) must outlive the assigner. l2 only.
   BoundedAssigner(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
@@ -25,10 +27,10 @@ class BoundedAssigner {
   // Assigns every row to its nearest centroid and returns the objective (sum of squared
   // distances, in double, in a fixed order). The first call assigns all rows; later calls
   // must pass the labels the previous call wrote, and skip what the bounds allow.
-  double assign(const float* centroids, int32_t* labels);
+  double assign(const float* centroids, int32_t* labels) override;
 
   // Rows assigned through SGEMM by the last call.
-  int64_t rows_computed() const { return rows_computed_; }
+  int64_t rows_computed() const override { return rows_computed_; }
 
   // True when bounds pay off for this shape (the SGEMM kernel, enough centroids).
   static bool worthwhile(int64_t k, int64_t d);

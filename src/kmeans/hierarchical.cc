@@ -29,6 +29,7 @@
 #include <numeric>
 
 #include "ivftrain/log.h"
+#include "kmeans/assigner.h"
 #include "kmeans/cap_sizes.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
@@ -102,17 +103,26 @@ std::vector<int64_t> share_centroids(const std::vector<int64_t>& sizes, int64_t 
   return share;
 }
 
-KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
-                              const KMeansParams& params, const KMeansLog& log_as) {
-  const int64_t g = std::min<int64_t>(k, std::llround(std::sqrt(static_cast<double>(k))));
-  if (g < 2 || n == k) return flat_kmeans(n, d, x, k, params, log_as);
-  const auto start = std::chrono::steady_clock::now();
-  const int threads = resolve_threads(params.num_threads);
-  const bool inner_product = params.metric == Metric::kInnerProduct;
-  const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
-  auto& log = logger();
+namespace {
 
-  // 1. Coarse groups.
+// Step 1: the rows cut into g groups, and each group's share of the k centroids.
+struct Groups {
+  int64_t g = 0;
+  std::vector<float> centroids;  // g x d, the coarse centroids
+  ClusterMembers members;        // the rows of each group
+  std::vector<int64_t> sizes;    // rows per group
+  std::vector<int64_t> first;    // g + 1: group i owns centroids [first[i], first[i + 1])
+  std::vector<int64_t> order;    // groups largest first (long jobs first; results do not care)
+  int threads = 1;               // threads over groups
+
+  int64_t share(int64_t i) const { return first[i + 1] - first[i]; }
+  const int64_t* rows(int64_t i) const { return members.rows.data() + members.offsets[i]; }
+};
+
+Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
+                     const KMeansParams& params, const KMeansLog& log_as, int threads) {
+  Groups groups;
+  groups.g = g;
   KMeansParams cp = params;
   cp.algorithm = KMeansAlgorithm::kFlat;
   cp.balance = 0;
@@ -120,7 +130,6 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   KMeansLog coarse_log;
   coarse_log.label = log_as.label + "/coarse";
   coarse_log.warn_few_rows = false;
-  std::vector<float> coarse_centroids;
   {
     const int64_t rows = std::min(n, kCoarseSampleRate * g);
     std::vector<float> sample;
@@ -132,149 +141,184 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
       gather_rows(d, x, chosen.data(), rows, sample.data());
       coarse_x = sample.data();
     }
-    coarse_centroids = std::move(flat_kmeans(rows, d, coarse_x, g, cp, coarse_log).result.centroids);
+    groups.centroids = std::move(flat_kmeans(rows, d, coarse_x, g, cp, coarse_log).result.centroids);
   }
+  const bool inner_product = params.metric == Metric::kInnerProduct;
   std::vector<int32_t> group(static_cast<size_t>(n));
-  assign_nearest(n, d, x, nullptr, g, coarse_centroids.data(), inner_product,
+  assign_nearest(n, d, x, nullptr, g, groups.centroids.data(), inner_product,
                  AssignOutput{group.data(), nullptr}, threads);
   // Work in a group grows with its size squared (rows times its share of k), so one large
   // group would dominate: cap the group sizes. Rows moved to a neighbouring group find their
   // best centroid again in the refinement, which looks into neighbouring groups.
-  balance_clusters(n, d, x, g, kCoarseBalance, inner_product, threads,
-                   coarse_centroids.data(), group.data());
-  ClusterMembers groups;
-  group_by_label(n, g, group.data(), &groups);
-  std::vector<int64_t> sizes(static_cast<size_t>(g));
-  for (int64_t i = 0; i < g; ++i) sizes[i] = groups.size(i);
-  const std::vector<int64_t> share = share_centroids(sizes, k);
-  std::vector<int64_t> first(static_cast<size_t>(g + 1), 0);  // group i owns [first[i], first[i+1])
-  for (int64_t i = 0; i < g; ++i) first[i + 1] = first[i] + share[i];
-  // Largest groups first, so that the last jobs are short (the order does not change results).
-  std::vector<int64_t> order(static_cast<size_t>(g));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return sizes[a] > sizes[b]; });
-  const int group_threads = static_cast<int>(std::clamp<int64_t>(g, 1, threads));
-  log.log(level, "{}: hierarchical k-means: {} groups of {} to {} rows ({:.3f} s)", log_as.label,
-          g, *std::min_element(sizes.begin(), sizes.end()),
-          *std::max_element(sizes.begin(), sizes.end()), seconds_since(start));
+  balance_clusters(n, d, x, g, kCoarseBalance, inner_product, threads, groups.centroids.data(),
+                   group.data());
+  group_by_label(n, g, group.data(), &groups.members);
+  groups.sizes.resize(static_cast<size_t>(g));
+  for (int64_t i = 0; i < g; ++i) groups.sizes[i] = groups.members.size(i);
+  const std::vector<int64_t> share = share_centroids(groups.sizes, k);
+  groups.first.assign(static_cast<size_t>(g + 1), 0);
+  for (int64_t i = 0; i < g; ++i) groups.first[i + 1] = groups.first[i] + share[i];
+  groups.order.resize(static_cast<size_t>(g));
+  std::iota(groups.order.begin(), groups.order.end(), 0);
+  std::stable_sort(groups.order.begin(), groups.order.end(),
+                   [&](int64_t a, int64_t b) { return groups.sizes[a] > groups.sizes[b]; });
+  groups.threads = static_cast<int>(std::clamp<int64_t>(g, 1, threads));
+  return groups;
+}
 
-  // 2. k-means inside each group.
+// Step 2: a flat k-means inside each group, single-threaded with its own derived seed, groups
+// in parallel; writes every centroid and every row's label.
+void train_groups(int64_t d, const float* x, const Groups& groups, const KMeansParams& params,
+                  const KMeansLog& log_as, float* centroids, int32_t* labels) {
+  KMeansParams gp = params;
+  gp.algorithm = KMeansAlgorithm::kFlat;
+  gp.balance = 0;
+  gp.num_threads = 1;
+  KMeansLog group_log;
+  group_log.warn_few_rows = false;
+#pragma omp parallel num_threads(groups.threads) if (groups.threads > 1)
+  {
+    std::vector<float> rows_x;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t o = 0; o < groups.g; ++o) {
+      const int64_t gi = groups.order[o];
+      if (groups.share(gi) == 0) continue;
+      const int64_t size = groups.sizes[gi];
+      const int64_t* rows = groups.rows(gi);
+      rows_x.resize(static_cast<size_t>(size * d));
+      gather_rows(d, x, rows, size, rows_x.data());
+      KMeansParams p = gp;
+      p.seed = derive_seed(params.seed, kSeedGroup, static_cast<uint64_t>(gi));
+      KMeansLog l = group_log;
+      l.label = fmt::format("{}/group[{}]", log_as.label, gi);
+      const KMeansRun r = flat_kmeans(size, d, rows_x.data(), groups.share(gi), p, l);
+      std::copy(r.result.centroids.begin(), r.result.centroids.end(),
+                centroids + groups.first[gi] * d);
+      for (int64_t j = 0; j < size; ++j) {
+        labels[rows[j]] = static_cast<int32_t>(groups.first[gi] + r.labels[j]);
+      }
+    }
+  }
+}
+
+// Step 3's assignment: the rows of each group against the centroids of its kNeighbourGroups
+// nearest groups (its own included). Neighbours are kept in increasing group order, so the
+// candidates of a group are in increasing global order (ties go to the smallest index).
+class NeighbourGroupAssigner final : public Assigner {
+ public:
+  NeighbourGroupAssigner(int64_t d, const float* x, const Groups& groups, Metric metric,
+                         int threads)
+      : d_(d), x_(x), groups_(groups), metric_(metric),
+        neighbours_(static_cast<size_t>(groups.g)), sums_(static_cast<size_t>(groups.g)) {
+    const int64_t g = groups.g, p = std::min(kNeighbourGroups, g);
+    std::vector<int64_t> all_groups(static_cast<size_t>(g));
+    std::iota(all_groups.begin(), all_groups.end(), 0);
+    std::vector<int32_t> near(static_cast<size_t>(g * p));
+    std::vector<float> near_dist(static_cast<size_t>(g * p));
+    nearest_candidates(d, groups.centroids.data(), g, all_groups.data(), g,
+                       groups.centroids.data(), metric == Metric::kInnerProduct, p, near.data(),
+                       near_dist.data(), threads);
+    for (int64_t i = 0; i < g; ++i) {
+      std::vector<int32_t> nb(near.begin() + i * p, near.begin() + (i + 1) * p);
+      if (std::find(nb.begin(), nb.end(), static_cast<int32_t>(i)) == nb.end()) {
+        nb.back() = static_cast<int32_t>(i);
+      }
+      std::sort(nb.begin(), nb.end());
+      neighbours_[i] = std::move(nb);
+    }
+  }
+
+  double assign(const float* centroids, int32_t* labels) override {
+    const Groups& gr = groups_;
+    const int64_t d = d_;
+#pragma omp parallel num_threads(gr.threads) if (gr.threads > 1)
+    {
+      std::vector<float> rows_x, cand;
+      std::vector<int32_t> cand_ids, local;
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t o = 0; o < gr.g; ++o) {
+        const int64_t gi = gr.order[o];
+        sums_[gi] = 0;
+        const int64_t size = gr.sizes[gi];
+        if (size == 0) continue;
+        const int64_t* rows = gr.rows(gi);
+        rows_x.resize(static_cast<size_t>(size * d));
+        gather_rows(d, x_, rows, size, rows_x.data());
+        cand.clear();
+        cand_ids.clear();
+        for (int32_t h : neighbours_[gi]) {
+          cand.insert(cand.end(), centroids + gr.first[h] * d, centroids + gr.first[h + 1] * d);
+          for (int64_t c = gr.first[h]; c < gr.first[h + 1]; ++c) {
+            cand_ids.push_back(static_cast<int32_t>(c));
+          }
+        }
+        local.resize(static_cast<size_t>(size));
+        sums_[gi] = assign_nearest(size, d, rows_x.data(), nullptr,
+                                   static_cast<int64_t>(cand_ids.size()), cand.data(),
+                                   metric_ == Metric::kInnerProduct,
+                                   AssignOutput{local.data(), nullptr}, 1);
+        for (int64_t j = 0; j < size; ++j) labels[rows[j]] = cand_ids[local[j]];
+      }
+    }
+    double total = 0;
+    for (double s : sums_) total += s;  // group order: independent of the threads
+    return total;
+  }
+
+  int64_t rows_computed() const override { return groups_.members.offsets[groups_.g]; }
+
+ private:
+  int64_t d_;
+  const float* x_;
+  const Groups& groups_;
+  Metric metric_;
+  std::vector<std::vector<int32_t>> neighbours_;
+  std::vector<double> sums_;
+};
+
+}  // namespace
+
+KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
+                              const KMeansParams& params, const KMeansLog& log_as) {
+  const int64_t g = std::min<int64_t>(k, std::llround(std::sqrt(static_cast<double>(k))));
+  if (g < 2 || n == k) return flat_kmeans(n, d, x, k, params, log_as);
+  const auto start = Clock::now();
+  const int threads = resolve_threads(params.num_threads);
+  const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
+
+  const Groups groups = coarse_groups(n, d, x, k, g, params, log_as, threads);
+  logger().log(level, "{}: hierarchical k-means: {} groups of {} to {} rows ({:.3f} s)",
+               log_as.label, g, *std::min_element(groups.sizes.begin(), groups.sizes.end()),
+               *std::max_element(groups.sizes.begin(), groups.sizes.end()),
+               seconds_since(start));
+
   KMeansRun run;
   KMeansResult& result = run.result;
   result.k = k;
   result.d = d;
   result.centroids.resize(static_cast<size_t>(k * d));
-  std::vector<int32_t>& labels = run.labels;
-  labels.resize(static_cast<size_t>(n));
-  float* centroids = result.centroids.data();
-#pragma omp parallel num_threads(group_threads) if (group_threads > 1)
-  {
-    std::vector<float> rows_x;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t o = 0; o < g; ++o) {
-      const int64_t gi = order[o];
-      if (share[gi] == 0) continue;
-      const int64_t* rows = groups.rows.data() + groups.offsets[gi];
-      rows_x.resize(static_cast<size_t>(sizes[gi] * d));
-      gather_rows(d, x, rows, sizes[gi], rows_x.data());
-      KMeansParams gp = cp;
-      gp.seed = derive_seed(params.seed, kSeedGroup, static_cast<uint64_t>(gi));
-      gp.num_threads = 1;
-      KMeansLog group_log = coarse_log;
-      group_log.label = fmt::format("{}/group[{}]", log_as.label, gi);
-      const KMeansRun r = flat_kmeans(sizes[gi], d, rows_x.data(), share[gi], gp, group_log);
-      std::copy(r.result.centroids.begin(), r.result.centroids.end(), centroids + first[gi] * d);
-      for (int64_t j = 0; j < sizes[gi]; ++j) {
-        labels[rows[j]] = static_cast<int32_t>(first[gi] + r.labels[j]);
-      }
-    }
-  }
+  run.labels.resize(static_cast<size_t>(n));
+  train_groups(d, x, groups, params, log_as, result.centroids.data(), run.labels.data());
 
-  // 3. Refinement over the neighbouring groups' centroids. Neighbours are the nearest coarse
-  // centroids of each coarse centroid, kept in increasing group order so that the candidate
-  // centroids of a group are in increasing global order (ties go to the smallest index).
-  const int64_t p = std::min(kNeighbourGroups, g);
-  std::vector<int64_t> all_groups(static_cast<size_t>(g));
-  std::iota(all_groups.begin(), all_groups.end(), 0);
-  std::vector<int32_t> near(static_cast<size_t>(g * p));
-  std::vector<float> near_dist(static_cast<size_t>(g * p));
-  nearest_candidates(d, coarse_centroids.data(), g, all_groups.data(), g, coarse_centroids.data(),
-                     inner_product, p, near.data(), near_dist.data(), threads);
-  std::vector<std::vector<int32_t>> neighbours(static_cast<size_t>(g));
-  for (int64_t i = 0; i < g; ++i) {
-    std::vector<int32_t> nb(near.begin() + i * p, near.begin() + (i + 1) * p);
-    if (std::find(nb.begin(), nb.end(), static_cast<int32_t>(i)) == nb.end()) {
-      nb.back() = static_cast<int32_t>(i);
-    }
-    std::sort(nb.begin(), nb.end());
-    neighbours[i] = std::move(nb);
-  }
-  std::vector<double> group_sums(static_cast<size_t>(g));
-  auto restricted_assign = [&]() {
-#pragma omp parallel num_threads(group_threads) if (group_threads > 1)
-    {
-      std::vector<float> rows_x, cand;
-      std::vector<int32_t> cand_ids, local;
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t o = 0; o < g; ++o) {
-        const int64_t gi = order[o];
-        group_sums[gi] = 0;
-        if (sizes[gi] == 0) continue;
-        const int64_t* rows = groups.rows.data() + groups.offsets[gi];
-        rows_x.resize(static_cast<size_t>(sizes[gi] * d));
-        gather_rows(d, x, rows, sizes[gi], rows_x.data());
-        cand.clear();
-        cand_ids.clear();
-        for (int32_t h : neighbours[gi]) {
-          cand.insert(cand.end(), centroids + first[h] * d, centroids + first[h + 1] * d);
-          for (int64_t c = first[h]; c < first[h + 1]; ++c) {
-            cand_ids.push_back(static_cast<int32_t>(c));
-          }
-        }
-        local.resize(static_cast<size_t>(sizes[gi]));
-        group_sums[gi] = assign_nearest(sizes[gi], d, rows_x.data(), nullptr,
-                                        static_cast<int64_t>(cand_ids.size()), cand.data(),
-                                        inner_product, AssignOutput{local.data(), nullptr},
-                                        1);
-        for (int64_t j = 0; j < sizes[gi]; ++j) labels[rows[j]] = cand_ids[local[j]];
-      }
-    }
-    double total = 0;
-    for (double s : group_sums) total += s;  // group order: independent of the threads
-    return total;
-  };
-
-  auto t_assign = std::chrono::steady_clock::now();
-  double objective = restricted_assign();
-  log.log(level, "{}: groups trained: objective {:.6g} ({:.3f} s)", log_as.label, objective,
-          result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0)).seconds);
+  // Step 3: refinement, the one Lloyd loop with the neighbouring groups' centroids only.
+  NeighbourGroupAssigner assigner(d, x, groups, params.metric, threads);
+  const auto t_assign = Clock::now();
+  const double objective = assigner.assign(result.centroids.data(), run.labels.data());
+  logger().log(level, "{}: groups trained: objective {:.6g} ({:.3f} s)", log_as.label, objective,
+               result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0))
+                   .seconds);
+  LloydLoop loop;
+  loop.max_iters = kRefineIters;
+  loop.tolerance = params.tolerance;
+  loop.num_threads = threads;
+  loop.step = "refinement";
   Rng rng(derive_seed(params.seed, kSeedRefine, 0));
-  ClusterMembers members;
-  std::vector<int64_t> cluster_sizes(static_cast<size_t>(k));
-  for (int iter = 0; iter < kRefineIters; ++iter) {
-    const auto t0 = std::chrono::steady_clock::now();
-    group_by_label(n, k, labels.data(), &members);
-    update_centroids(d, x, k, &members, centroids, threads);
-    for (int64_t c = 0; c < k; ++c) cluster_sizes[c] = members.size(c);
-    const int64_t split =
-        split_empty_clusters(d, k, &members.identical, &cluster_sizes, centroids, rng);
-    const double prev = objective;
-    t_assign = std::chrono::steady_clock::now();
-    objective = restricted_assign();
-    const KMeansIteration& it =
-        result.iterations.emplace_back(iteration_record(objective, t0, t_assign, split));
-    log.log(level, "{}: refinement {}: objective {:.6g}, {} empty clusters split ({:.3f} s)",
-            log_as.label, iter + 1, objective, split, it.seconds);
-    if (params.tolerance > 0 && split == 0 && prev != 0 &&
-        (prev - objective) / std::abs(prev) < params.tolerance) {
-      break;
-    }
-  }
-  result.objective = objective;
-  log.log(level, "{}: hierarchical k-means of {} x {} rows into {} centroids: objective {:.6g}, "
-          "{:.2f} s",
-          log_as.label, n, d, k, objective, seconds_since(start));
+  result.objective = run_lloyd(n, d, x, k, loop, assigner, rng, result.centroids.data(),
+                               run.labels.data(), objective, &result.iterations, log_as);
+  logger().log(level,
+               "{}: hierarchical k-means of {} x {} rows into {} centroids: objective {:.6g}, "
+               "{:.2f} s",
+               log_as.label, n, d, k, result.objective, seconds_since(start));
   return run;
 }
 

@@ -1,15 +1,21 @@
-// The building blocks kmeans_train combines: flat Lloyd, hierarchical k-means and balancing.
-// Each returns the centroids together with the labels of its last assignment, so that the
-// next stage (balancing, or the refinement of hierarchical k-means) need not assign again.
+// The one Lloyd loop, and the building blocks kmeans_train combines around it: flat and
+// hierarchical k-means. Each returns the centroids together with the labels of its last
+// assignment, so that the next stage (balancing, or the refinement of hierarchical k-means)
+// need not assign again.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ivftrain/kmeans.h"
+#include "kmeans/assigner.h"
+#include "kmeans/update.h"
 #include "util/clock.h"
+#include "util/rng.h"
 
 namespace ivftrain {
 
@@ -48,6 +54,36 @@ inline KMeansIteration iteration_record(double objective, Clock::time_point star
   it.empty_clusters_split = split;
   return it;
 }
+
+// One run of the loop.
+struct LloydLoop {
+  int max_iters = 50;
+  double tolerance = 1e-4;  // see KMeansParams::tolerance
+  int num_threads = 0;
+  std::string_view step = "iteration";  // what the log calls one pass
+  // Combines these rows' statistics with those of the rows other workers hold, before the
+  // update: where sharded training plugs in its reduction (its assigner then returns the
+  // objective over all rows). Not set: the rows given are all the rows.
+  std::function<void(ClusterSums&)> combine;
+};
+
+// Lance's stop rule: the objective improved by less than `tolerance`, relative (or rose, or
+// did not change). The magnitude of prev is used because inner-product objectives are negative.
+bool converged(double prev, double objective, double tolerance);
+
+// Lloyd iterations from `centroids` (k x d, updated in place) and `labels`, the assignment of
+// those centroids whose objective is `objective`. Each iteration: the statistics of the
+// assignment, the update (means, then empty clusters split), then the assignment of the new
+// centroids, which measures them; the loop stops after max_iters iterations or at the stop
+// rule (not in an iteration that split a cluster: the split deserves a chance). An iteration's
+// objective is thus that of the centroids it produced, and the last one that of the centroids
+// returned; it costs one assignment more than FAISS's loop (assign, then update), whose
+// reported objective lags the centroids by one update. Appends one record per iteration to
+// `iterations` and returns the final objective.
+double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoop& loop,
+                 Assigner& assigner, Rng& rng, float* centroids, int32_t* labels,
+                 double objective, std::vector<KMeansIteration>* iterations,
+                 const KMeansLog& log_as);
 
 // Lloyd's k-means over all k centroids (params.algorithm and params.balance are ignored).
 // Parameters must have been validated.

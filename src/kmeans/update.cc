@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -20,36 +21,73 @@ void group_by_label(int64_t n, int64_t k, const int32_t* labels, ClusterMembers*
   offsets[0] = 0;
 }
 
-void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
-                      float* centroids, int num_threads) {
-  members->identical.assign(static_cast<size_t>(k), 0);
-  const ClusterMembers& m = *members;
-  uint8_t* identical = members->identical.data();
+void ClusterSums::merge(const ClusterSums& other) {
+  IVF_DCHECK(other.k == k && other.d == d, "merging statistics of different shapes");
+  for (int64_t c = 0; c < k; ++c) {
+    const int64_t oc = other.counts[c];
+    if (oc == 0) continue;
+    const float* of = other.first.data() + c * d;
+    float* f = first.data() + c * d;
+    if (counts[c] == 0) {
+      std::memcpy(f, of, sizeof(float) * d);
+      identical[c] = other.identical[c];
+    } else {
+      identical[c] = identical[c] && other.identical[c] &&
+                     std::memcmp(f, of, sizeof(float) * d) == 0;
+    }
+    counts[c] += oc;
+    for (int64_t j = 0; j < d; ++j) sums[c * d + j] += other.sums[c * d + j];
+  }
+}
+
+ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& m,
+                         int num_threads) {
+  ClusterSums s;
+  s.k = k;
+  s.d = d;
+  s.sums.assign(static_cast<size_t>(k * d), 0.0);
+  s.counts.assign(static_cast<size_t>(k), 0);
+  s.identical.assign(static_cast<size_t>(k), 0);
+  s.first.assign(static_cast<size_t>(k * d), 0.0f);
   // Small updates are not worth waking threads for (the result is the same either way).
   const int64_t work = m.offsets[k] * d;
   const int threads = static_cast<int>(
       std::clamp<int64_t>(std::min<int64_t>(work / (1 << 16), k), 1, resolve_threads(num_threads)));
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    std::vector<double> sum(static_cast<size_t>(d));
-#pragma omp for schedule(dynamic, 4)
-    for (int64_t c = 0; c < k; ++c) {
-      const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
-      if (begin == end) continue;
-      std::fill(sum.begin(), sum.end(), 0.0);
-      const float* first = x + m.rows[begin] * d;
-      bool same = true;
-      for (int64_t r = begin; r < end; ++r) {
-        const float* row = x + m.rows[r] * d;
-        for (int64_t j = 0; j < d; ++j) sum[j] += row[j];
-        if (same && r > begin) same = std::memcmp(row, first, sizeof(float) * d) == 0;
-      }
-      const double inv = 1.0 / static_cast<double>(end - begin);
-      float* out = centroids + c * d;
-      for (int64_t j = 0; j < d; ++j) out[j] = static_cast<float>(sum[j] * inv);
-      identical[c] = same ? 1 : 0;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic, 4)
+  for (int64_t c = 0; c < k; ++c) {
+    const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
+    if (begin == end) continue;
+    double* sum = s.sums.data() + c * d;
+    const float* first = x + m.rows[begin] * d;
+    bool same = true;
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = x + m.rows[r] * d;
+      for (int64_t j = 0; j < d; ++j) sum[j] += row[j];
+      if (same && r > begin) same = std::memcmp(row, first, sizeof(float) * d) == 0;
     }
+    s.counts[c] = end - begin;
+    s.identical[c] = same ? 1 : 0;
+    std::memcpy(s.first.data() + c * d, first, sizeof(float) * d);
   }
+  return s;
+}
+
+void centroids_from_sums(const ClusterSums& s, float* centroids) {
+  const int64_t d = s.d;
+  for (int64_t c = 0; c < s.k; ++c) {
+    if (s.counts[c] == 0) continue;
+    const double inv = 1.0 / static_cast<double>(s.counts[c]);
+    const double* sum = s.sums.data() + c * d;
+    float* out = centroids + c * d;
+    for (int64_t j = 0; j < d; ++j) out[j] = static_cast<float>(sum[j] * inv);
+  }
+}
+
+void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
+                      float* centroids, int num_threads) {
+  ClusterSums sums = cluster_sums(d, x, k, *members, num_threads);
+  centroids_from_sums(sums, centroids);
+  members->identical = std::move(sums.identical);
 }
 
 int64_t split_empty_clusters(int64_t d, int64_t k, std::vector<uint8_t>* identical_ptr,

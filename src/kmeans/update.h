@@ -1,5 +1,5 @@
-// The update step of Lloyd's k-means: centroids as the means of their rows, and empty clusters
-// refilled by splitting large ones.
+// The update step of Lloyd's k-means: per-cluster sums of an assignment, centroids as the means
+// of their rows, and empty clusters refilled by splitting large ones.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +22,30 @@ struct ClusterMembers {
 // Buckets rows by label (a counting sort, so rows stay in increasing order inside a cluster).
 void group_by_label(int64_t n, int64_t k, const int32_t* labels, ClusterMembers* members);
 
-// Replaces each non-empty cluster's centroid by the mean of its rows, summed in double in row
-// order (so the result does not depend on the thread count); empty clusters keep their old
-// centroid. Also fills members->identical.
+// What the update step needs from an assignment, as a value: the statistics of separate shards
+// of the rows can be merged, and the merged value gives the update of all the rows. (Sums in
+// double depend on the order they are added in; a shard's own sums are in row order.)
+struct ClusterSums {
+  int64_t k = 0, d = 0;
+  std::vector<double> sums;        // k x d: the sum of each cluster's rows, in row order
+  std::vector<int64_t> counts;     // k: rows per cluster
+  std::vector<uint8_t> identical;  // k: 1 when every row of the cluster equals first[c]
+  std::vector<float> first;        // k x d: one row of each non-empty cluster (its first)
+
+  // Adds `other` (statistics of other rows against the same centroids) into this one.
+  void merge(const ClusterSums& other);
+};
+
+// The statistics of the assignment `members` groups, summed in double in row order inside
+// each cluster (so the result does not depend on the thread count).
+ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& members,
+                         int num_threads);
+
+// Replaces each non-empty cluster's centroid by the mean of its rows (its sum times
+// 1 / count, rounded to float); empty clusters keep their old centroid.
+void centroids_from_sums(const ClusterSums& sums, float* centroids);
+
+// cluster_sums then centroids_from_sums; also fills members->identical.
 void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
                       float* centroids, int num_threads);
 
@@ -33,8 +54,8 @@ void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* memb
 // apart by a relative 1/1024 in opposite directions; the chosen cluster's size is shared
 // between them. Clusters whose rows are all identical are not chosen while another can be
 // (their two halves would be equidistant from every row, so one would empty again).
-// `sizes` (member counts) and `identical` (from update_centroids) are kept up to date.
-// Returns the number of clusters refilled.
+// `sizes` (member counts) and `identical` are kept up to date. Returns the number of clusters
+// refilled.
 int64_t split_empty_clusters(int64_t d, int64_t k, std::vector<uint8_t>* identical,
                              std::vector<int64_t>* sizes, float* centroids, Rng& rng);
 

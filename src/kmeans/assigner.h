@@ -1,0 +1,42 @@
+// The assignment step of Lloyd's k-means as a strategy the one loop (lloyd.h) takes.
+#pragma once
+
+#include <cstdint>
+
+#include "ivftrain/kmeans.h"
+
+namespace ivftrain {
+
+// The assignment step of the loop, as a strategy: every row against all centroids, rows the
+// bounds cannot settle only (BoundedAssigner), or each row against the centroids near its group
+// (hierarchical refinement).
+class Assigner {
+ public:
+  virtual ~Assigner() = default;
+  // Writes each row's centroid to labels (n entries, holding the previous call's labels on
+  // every call after the first) and returns the objective: the sum of the rows' distances to
+  // their centroids, added in an order that does not depend on the thread count.
+  virtual double assign(const float* centroids, int32_t* labels) = 0;
+  // Rows whose distances the last call computed against every candidate (for the log).
+  virtual int64_t rows_computed() const = 0;
+};
+
+// Every row against all k centroids.
+class FullAssigner final : public Assigner {
+ public:
+  // x (n x d) and x_norms (norm_sqr of each row, or null under kInnerProduct) must outlive it.
+  FullAssigner(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
+               Metric metric, int num_threads)
+      : n_(n), d_(d), k_(k), x_(x), x_norms_(x_norms), metric_(metric), threads_(num_threads) {}
+  double assign(const float* centroids, int32_t* labels) override;
+  int64_t rows_computed() const override { return n_; }
+
+ private:
+  int64_t n_, d_, k_;
+  const float* x_;
+  const float* x_norms_;
+  Metric metric_;
+  int threads_;
+};
+
+}  // namespace ivftrain

@@ -1,0 +1,122 @@
+#include "kmeans/lloyd.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstring>
+#include <optional>
+
+#include "ivftrain/log.h"
+#include "kmeans/bounded_assign.h"
+#include "kmeans/init.h"
+#include "linalg/assign.h"
+#include "linalg/distances.h"
+#include "util/threads.h"
+
+namespace ivftrain {
+
+double FullAssigner::assign(const float* centroids, int32_t* labels) {
+  return assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_ == Metric::kInnerProduct,
+                        AssignOutput{labels, nullptr}, threads_);
+}
+
+bool converged(double prev, double objective, double tolerance) {
+  if (prev == 0) return objective >= prev;
+  return (prev - objective) / std::abs(prev) < tolerance;
+}
+
+double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoop& loop,
+                 Assigner& assigner, Rng& rng, float* centroids, int32_t* labels,
+                 double objective, std::vector<KMeansIteration>* iterations,
+                 const KMeansLog& log_as) {
+  const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
+  ClusterMembers members;
+  for (int iter = 0; iter < loop.max_iters; ++iter) {
+    const auto t0 = Clock::now();
+    group_by_label(n, k, labels, &members);
+    ClusterSums sums = cluster_sums(d, x, k, members, loop.num_threads);
+    if (loop.combine) loop.combine(sums);
+    centroids_from_sums(sums, centroids);
+    const int64_t split =
+        split_empty_clusters(d, k, &sums.identical, &sums.counts, centroids, rng);
+    const double prev = objective;
+    const auto t_assign = Clock::now();
+    objective = assigner.assign(centroids, labels);
+    const KMeansIteration& it =
+        iterations->emplace_back(iteration_record(objective, t0, t_assign, split));
+    logger().log(level,
+                 "{}: {} {}: objective {:.6g}, {} empty clusters split, {} rows assigned in full "
+                 "({:.3f} s)",
+                 log_as.label, loop.step, iter + 1, objective, split, assigner.rows_computed(),
+                 it.seconds);
+    if (loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance)) break;
+  }
+  return objective;
+}
+
+KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,
+                      const KMeansLog& log_as) {
+  const auto start = Clock::now();
+  const int threads = resolve_threads(params.num_threads);
+  const std::string& label = log_as.label;
+  auto& log = logger();
+  const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
+
+  KMeansRun run;
+  KMeansResult& result = run.result;
+  result.k = k;
+  result.d = d;
+  result.centroids.resize(static_cast<size_t>(k * d));
+  std::vector<int32_t>& labels = run.labels;
+  labels.resize(static_cast<size_t>(n));
+  if (log_as.warn_few_rows && n < kMinRowsPerCentroid * k) {
+    log.warn("{}: clustering {} rows into {} centroids; at least {} rows are recommended", label,
+             n, k, kMinRowsPerCentroid * k);
+  }
+  if (n == k) {
+    // Every row is its own centroid: the objective is 0 without iterating.
+    std::memcpy(result.centroids.data(), x, sizeof(float) * n * d);
+    log.log(level, "{}: {} rows for {} centroids: the rows are the centroids", label, n, k);
+    for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(i);
+    return run;
+  }
+
+  Rng rng(params.seed);
+  float* centroids = result.centroids.data();
+  if (params.init == KMeansInit::kKMeansPlusPlus) {
+    init_kmeans_plus_plus(n, d, x, k, rng, centroids, threads);
+  } else {
+    init_random(n, d, x, k, rng, centroids);
+  }
+
+  std::vector<float> x_norms;
+  if (params.metric == Metric::kL2) {
+    x_norms.resize(static_cast<size_t>(n));
+    row_norms_sqr(n, d, x, x_norms.data());
+  }
+  // Bounds skip the rows whose centroid cannot have changed (l2 and large k only: with few or
+  // short centroids a full assignment is cheaper than the bookkeeping).
+  std::optional<BoundedAssigner> bounded;
+  std::optional<FullAssigner> full;
+  if (params.metric == Metric::kL2 && BoundedAssigner::worthwhile(k, d)) {
+    bounded.emplace(n, d, x, x_norms.data(), k, threads);
+  } else {
+    full.emplace(n, d, x, x_norms.empty() ? nullptr : x_norms.data(), k, params.metric, threads);
+  }
+  Assigner& assigner = bounded ? static_cast<Assigner&>(*bounded) : *full;
+  const double initial = assigner.assign(centroids, labels.data());
+  log.debug("{}: initial objective {:.6g} ({:.3f} s)", label, initial, seconds_since(start));
+
+  LloydLoop loop;
+  loop.max_iters = params.max_iters;
+  loop.tolerance = params.tolerance;
+  loop.num_threads = threads;
+  result.objective = run_lloyd(n, d, x, k, loop, assigner, rng, centroids, labels.data(), initial,
+                               &result.iterations, log_as);
+  log.log(level, "{}: k-means of {} x {} rows into {} centroids: {} iterations, objective {:.6g}, "
+          "{:.2f} s",
+          label, n, d, k, result.iterations.size(), result.objective, seconds_since(start));
+  return run;
+}
+
+}  // namespace ivftrain
