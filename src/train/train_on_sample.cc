@@ -10,6 +10,7 @@
 
 #include "ivftrain/log.h"
 #include "kmeans/lloyd.h"
+#include "linalg/distances.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"
@@ -27,9 +28,7 @@ std::vector<int64_t> subset_rows(int64_t rows, int64_t wanted, uint64_t seed, ui
 std::vector<float> gather(const std::vector<float>& x, int64_t dim,
                           const std::vector<int64_t>& rows) {
   std::vector<float> out(rows.size() * static_cast<size_t>(dim));
-  for (size_t i = 0; i < rows.size(); ++i) {
-    std::copy_n(x.begin() + rows[i] * dim, dim, out.begin() + static_cast<int64_t>(i) * dim);
-  }
+  gather_rows(dim, x.data(), rows.data(), static_cast<int64_t>(rows.size()), out.data());
   return out;
 }
 
@@ -52,6 +51,93 @@ int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t e
     seen.insert(XXH3_64bits(x + i * dim, static_cast<size_t>(dim) * sizeof(float)));
   }
   return static_cast<int64_t>(seen.size());
+}
+
+// The rows IVF and PQ train on. Both subsets are chosen up front, so that the PQ rows are set
+// aside before the IVF subset is compacted in place: the sample is never held twice unless PQ
+// trains on all of it while IVF trains on a subset.
+struct TrainingRows {
+  std::vector<float> sample;     // the sample, or (compacted) the IVF subset
+  std::vector<float> ivf_copy;   // the IVF subset, when the sample must stay whole for PQ
+  std::vector<float> pq_x;       // the PQ subset (empty when PQ takes the whole sample)
+  bool pq_takes_sample = false;  // PQ trains on the whole sample once IVF is done
+
+  const std::vector<float>& ivf_x() const { return ivf_copy.empty() ? sample : ivf_copy; }
+};
+
+TrainingRows choose_training_rows(std::vector<float> sample, int64_t rows, int64_t dim,
+                                  const TrainParams& p) {
+  TrainingRows t;
+  t.sample = std::move(sample);
+  const bool pq = p.index_type == IndexType::kIvfPq;
+  const std::vector<int64_t> ivf_subset =
+      subset_rows(rows, ivf_sample_rows(p), p.seed, kSeedIvfSubset);
+  std::vector<int64_t> pq_subset;
+  if (pq) pq_subset = subset_rows(rows, quantizer_sample_rows(p), p.seed, kSeedPqSubset);
+  t.pq_takes_sample = pq && pq_subset.empty();
+  if (pq && !t.pq_takes_sample) t.pq_x = gather(t.sample, dim, pq_subset);
+  if (!ivf_subset.empty()) {
+    if (t.pq_takes_sample) {
+      t.ivf_copy = gather(t.sample, dim, ivf_subset);
+    } else {
+      compact(t.sample, dim, ivf_subset);
+    }
+  }
+  return t;
+}
+
+// IVF k-means on x (rows x dim); fills the centroids and the IVF statistics.
+Status train_ivf(const std::vector<float>& x, TrainedModels& models) {
+  const TrainParams& p = models.params;
+  const int64_t dim = models.dim, k = p.ivf.num_partitions;
+  const int64_t rows = static_cast<int64_t>(x.size()) / dim;
+  if (const int64_t distinct = count_distinct_rows(x.data(), rows, dim, k); distinct < k) {
+    return Status::FailedPrecondition(fmt::format(
+        "the sample holds only {} distinct vectors, fewer than num_partitions {}; lower it",
+        distinct, k));
+  }
+  KMeansParams kp = p.ivf.kmeans;
+  kp.metric = p.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2;
+  kp.seed = derive_seed(p.seed, kSeedIvfKMeans, 0);
+  kp.num_threads = p.num_threads;
+  KMeansLog log_as;
+  log_as.label = "ivf";
+  log_as.verbose = true;
+  logger().info("training IVF: {} partitions on {} rows x {} dims", k, rows, dim);
+  IVF_ASSIGN_OR_RETURN(KMeansResult ivf, kmeans_train_logged(rows, dim, x.data(), k, kp, log_as));
+  models.ivf_centroids = std::move(ivf.centroids);
+  models.stats.ivf_train_rows = rows;
+  models.stats.ivf_iterations = std::move(ivf.iterations);
+  models.stats.ivf_objective = ivf.objective;
+  return Status::OK();
+}
+
+// The PQ codebook, on x's residuals against the IVF centroids (l2, cosine) or on x itself (dot),
+// as Lance and FAISS train IVF_PQ. x is consumed.
+Status train_pq(std::vector<float> x, TrainedModels& models) {
+  const TrainParams& p = models.params;
+  const int64_t dim = models.dim, k = p.ivf.num_partitions;
+  const int64_t rows = static_cast<int64_t>(x.size()) / dim;
+  if (p.distance_type != DistanceType::kDot) {
+    std::vector<int32_t> labels(static_cast<size_t>(rows));
+    kmeans_assign(rows, dim, x.data(), k, models.ivf_centroids.data(), Metric::kL2, labels.data(),
+                  nullptr, p.num_threads);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* c = models.ivf_centroids.data() + static_cast<int64_t>(labels[i]) * dim;
+      float* r = x.data() + i * dim;
+      for (int64_t j = 0; j < dim; ++j) r[j] -= c[j];
+    }
+  }
+  logger().info("training PQ: {} sub-vectors x {} centroids on {} rows", p.pq.num_sub_vectors,
+                int64_t{1} << p.pq.num_bits, rows);
+  PqParams pq_params = p.pq;
+  pq_params.kmeans.seed = derive_seed(p.seed, kSeedPqKMeans, 0);
+  pq_params.kmeans.num_threads = p.num_threads;
+  IVF_ASSIGN_OR_RETURN(PqCodebook cb, pq_train(rows, dim, x.data(), pq_params));
+  models.stats.quantizer_train_rows = rows;
+  models.stats.pq_reconstruction_mse = pq_reconstruction_error(cb, rows, x.data(), p.num_threads);
+  models.pq = std::move(cb);
+  return Status::OK();
 }
 
 }  // namespace
@@ -80,83 +166,18 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
                   sample_gib, rows, dim);
   }
 
-  // Choose both subsets up front, so the PQ rows can be set aside before the IVF subset is
-  // compacted in place.
-  const bool pq = p.index_type == IndexType::kIvfPq;
-  const std::vector<int64_t> ivf_subset =
-      subset_rows(rows, ivf_sample_rows(p), p.seed, kSeedIvfSubset);
-  std::vector<int64_t> pq_subset;
-  if (pq) pq_subset = subset_rows(rows, quantizer_sample_rows(p), p.seed, kSeedPqSubset);
-  const bool pq_uses_whole_sample = pq && pq_subset.empty();
-  std::vector<float> pq_x;
-  if (pq && !pq_uses_whole_sample) pq_x = gather(sample, dim, pq_subset);
-
-  // IVF.
-  auto t_ivf = Clock::now();
-  std::vector<float> ivf_copy;
-  const std::vector<float>* ivf_x = &sample;
-  if (!ivf_subset.empty()) {
-    if (pq_uses_whole_sample) {
-      ivf_copy = gather(sample, dim, ivf_subset);
-      ivf_x = &ivf_copy;
-    } else {
-      compact(sample, dim, ivf_subset);
-    }
-  }
-  const int64_t ivf_rows = static_cast<int64_t>(ivf_x->size()) / dim;
-  if (const int64_t distinct = count_distinct_rows(ivf_x->data(), ivf_rows, dim, k);
-      distinct < k) {
-    return Status::FailedPrecondition(fmt::format(
-        "the sample holds only {} distinct vectors, fewer than num_partitions {}; lower it",
-        distinct, k));
-  }
-  KMeansParams kp = p.ivf.kmeans;
-  kp.metric = p.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2;
-  kp.seed = derive_seed(p.seed, kSeedIvfKMeans, 0);
-  kp.num_threads = p.num_threads;
-  KMeansLog log_as;
-  log_as.label = "ivf";
-  log_as.verbose = true;
-  logger().info("training IVF: {} partitions on {} rows x {} dims", k, ivf_rows, dim);
-  IVF_ASSIGN_OR_RETURN(KMeansResult ivf,
-                       kmeans_train_logged(ivf_rows, dim, ivf_x->data(), k, kp, log_as));
-  models.ivf_centroids = std::move(ivf.centroids);
-  models.stats.ivf_train_rows = ivf_rows;
-  models.stats.ivf_iterations = std::move(ivf.iterations);
-  models.stats.ivf_objective = ivf.objective;
+  TrainingRows t = choose_training_rows(std::move(sample), rows, dim, p);
+  const auto t_ivf = Clock::now();
+  IVF_RETURN_IF_ERROR(train_ivf(t.ivf_x(), models));
   models.timings.ivf_seconds = seconds_since(t_ivf);
-  ivf_copy = {};
+  t.ivf_copy = {};
 
-  auto t_quantizer = Clock::now();
-  if (pq) {
+  const auto t_quantizer = Clock::now();
+  if (p.index_type == IndexType::kIvfPq) {
     // The IVF sample is released before PQ starts; PQ keeps only its own rows.
-    if (pq_uses_whole_sample) {
-      pq_x = std::move(sample);
-    } else {
-      sample = {};
-    }
-    const int64_t pq_rows = static_cast<int64_t>(pq_x.size()) / dim;
-    if (p.distance_type != DistanceType::kDot) {
-      // Residuals against the nearest IVF centroid, as Lance and FAISS train IVF_PQ.
-      std::vector<int32_t> labels(static_cast<size_t>(pq_rows));
-      kmeans_assign(pq_rows, dim, pq_x.data(), k, models.ivf_centroids.data(), Metric::kL2,
-                    labels.data(), nullptr, p.num_threads);
-      for (int64_t i = 0; i < pq_rows; ++i) {
-        const float* c = models.ivf_centroids.data() + static_cast<int64_t>(labels[i]) * dim;
-        float* r = pq_x.data() + i * dim;
-        for (int64_t j = 0; j < dim; ++j) r[j] -= c[j];
-      }
-    }
-    logger().info("training PQ: {} sub-vectors x {} centroids on {} rows", p.pq.num_sub_vectors,
-                  int64_t{1} << p.pq.num_bits, pq_rows);
-    PqParams pq_params = p.pq;
-    pq_params.kmeans.seed = derive_seed(p.seed, kSeedPqKMeans, 0);
-    pq_params.kmeans.num_threads = p.num_threads;
-    IVF_ASSIGN_OR_RETURN(PqCodebook cb, pq_train(pq_rows, dim, pq_x.data(), pq_params));
-    models.stats.quantizer_train_rows = pq_rows;
-    models.stats.pq_reconstruction_mse =
-        pq_reconstruction_error(cb, pq_rows, pq_x.data(), p.num_threads);
-    models.pq = std::move(cb);
+    std::vector<float> pq_x = t.pq_takes_sample ? std::move(t.sample) : std::move(t.pq_x);
+    t = {};
+    IVF_RETURN_IF_ERROR(train_pq(std::move(pq_x), models));
   } else if (p.index_type == IndexType::kIvfSq) {
     models.stats.quantizer_train_rows = rows;
     models.sq = std::move(sq_bounds);
