@@ -38,6 +38,7 @@
 #include "linalg/distances.h"
 #include "util/rng.h"
 #include "util/sampling.h"
+#include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -158,6 +159,7 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
   const std::vector<int64_t> share = share_centroids(groups.sizes, k);
   groups.first.assign(static_cast<size_t>(g + 1), 0);
   for (int64_t i = 0; i < g; ++i) groups.first[i + 1] = groups.first[i] + share[i];
+  IVF_DCHECK(groups.first[g] == k, "the groups' shares must add up to k");
   groups.order.resize(static_cast<size_t>(g));
   std::iota(groups.order.begin(), groups.order.end(), 0);
   std::stable_sort(groups.order.begin(), groups.order.end(),

@@ -11,6 +11,7 @@
 #include "kmeans/init.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -36,6 +37,7 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
     group_by_label(n, k, labels, &members);
     ClusterSums sums = cluster_sums(d, x, k, members, loop.num_threads);
     if (loop.combine) loop.combine(sums);
+    IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
     centroids_from_sums(sums, centroids);
     const int64_t split =
         split_empty_clusters(d, k, &sums.identical, &sums.counts, centroids, rng);

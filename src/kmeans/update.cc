@@ -11,7 +11,10 @@ namespace ivftrain {
 void group_by_label(int64_t n, int64_t k, const int32_t* labels, ClusterMembers* members) {
   std::vector<int64_t>& offsets = members->offsets;
   offsets.assign(static_cast<size_t>(k + 1), 0);
-  for (int64_t i = 0; i < n; ++i) ++offsets[labels[i] + 1];
+  for (int64_t i = 0; i < n; ++i) {
+    IVF_DCHECK(labels[i] >= 0 && labels[i] < k, "every row must have a centroid");
+    ++offsets[labels[i] + 1];
+  }
   for (int64_t c = 0; c < k; ++c) offsets[c + 1] += offsets[c];
   members->rows.resize(static_cast<size_t>(n));
   // A second cursor array would be the textbook way; walking offsets[c] forward and shifting
