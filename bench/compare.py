@@ -181,11 +181,16 @@ def resolve_path(path, what):
 
 
 # ---------------------------------------------------------------------------------------------
+# An older build of ivftrain run beside this one (--baseline-tool); never counted as a peer.
+BASELINE = "baseline"
+
+
 # The systems. Each returns {"seconds": ..., "centroids" or "codebook": ..., ...}.
 
-def ours_kmeans(env, data_path, k, iters, seed, algorithm="flat", balance=0.0, timeout=None):
+def ours_kmeans(env, data_path, k, iters, seed, algorithm="flat", balance=0.0, timeout=None,
+                tool=None):
     out = os.path.join(env.scratch, "centroids.npy")
-    wall, stdout = timed(run, [env.tool, "kmeans", data_path, out, "--k", k, "--iters", iters,
+    wall, stdout = timed(run, [tool or env.tool, "kmeans", data_path, out, "--k", k, "--iters", iters,
                                "--seed", seed, "--tolerance", 0, "--algorithm", algorithm,
                                "--balance", balance, "--threads", 0], timeout=timeout)
     report = json.loads(stdout)
@@ -193,9 +198,9 @@ def ours_kmeans(env, data_path, k, iters, seed, algorithm="flat", balance=0.0, t
             "centroids": np.load(out), "iterations": report["iterations"]}
 
 
-def ours_pq(env, data_path, m, bits, iters, seed):
+def ours_pq(env, data_path, m, bits, iters, seed, tool=None):
     out = os.path.join(env.scratch, "codebook.npy")
-    wall, stdout = timed(run, [env.tool, "pq", data_path, out, "--m", m, "--bits", bits,
+    wall, stdout = timed(run, [tool or env.tool, "pq", data_path, out, "--m", m, "--bits", bits,
                                "--iters", iters, "--seed", seed, "--tolerance", 0,
                                "--threads", 0])
     report = json.loads(stdout)
@@ -366,7 +371,10 @@ def kmeans_comparison(env, wid, title, rows, dim, k, iters, with_sklearn):
         systems["sklearn"] = []
     runners = {"ivftrain": lambda s: ours_kmeans(env, path, k, iters, s),
                "faiss": lambda s: faiss_kmeans(x, k, iters, s),
-               "sklearn": lambda s: sklearn_kmeans(x, k, iters, s)}
+               "sklearn": lambda s: sklearn_kmeans(x, k, iters, s),
+               BASELINE: lambda s: ours_kmeans(env, path, k, iters, s, tool=env.args.baseline_tool)}
+    if env.args.baseline_tool:
+        systems[BASELINE] = []
     assign_rates, gemm_rates = [], []
     n_block = min(rows, 16384)
     for rep, seed in enumerate(env.seeds(env.reps)):
@@ -397,7 +405,7 @@ def kmeans_comparison(env, wid, title, rows, dim, k, iters, with_sklearn):
         w["notes"].append(f"sklearn stopped early on unchanged labels: iterations run {sk_iters}")
     s = w["systems"]
     ours_t, ours_q = s["ivftrain"]["median_seconds"], s["ivftrain"]["median_quality"]
-    best_peer_q = min(s[p]["median_quality"] for p in s if p != "ivftrain")
+    best_peer_q = min(s[p]["median_quality"] for p in s if p not in ("ivftrain", BASELINE))
     faiss_speedup = s["faiss"]["median_seconds"] / ours_t
     w["sgemm_gflops"] = gemm
     w["sgemm_gflops_per_rep"] = gemm_rates
@@ -453,7 +461,11 @@ def workload_3(env):
     x = np.load(path)
     systems = {"ivftrain": [], "faiss": []}
     runners = {"ivftrain": lambda s: ours_pq(env, path, m, bits, iters, s),
-               "faiss": lambda s: faiss_pq(x, m, bits, iters, s)}
+               "faiss": lambda s: faiss_pq(x, m, bits, iters, s),
+               BASELINE: lambda s: ours_pq(env, path, m, bits, iters, s,
+                                           tool=env.args.baseline_tool)}
+    if env.args.baseline_tool:
+        systems[BASELINE] = []
     for rep, seed in enumerate(env.seeds(env.reps)):
         for name in systems:
             log(f"workload 3: rep {rep + 1}/{env.reps} {name} (seed {seed})")
@@ -684,6 +696,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     ap.add_argument("--bin", default="build/release/tools/ivftrain")
     ap.add_argument("--tool", default="build/release/bench/kmeans_tool")
+    ap.add_argument("--baseline-tool", help="another build's bench/kmeans_tool, run as one more "
+                    "system ('baseline') in workloads 1-3, alternating with the others: before "
+                    "and after a change, side by side")
     ap.add_argument("--cache-dir", default="/tmp/ivftrain-bench")
     ap.add_argument("--seed", type=int, default=1, help="seed of repetition 0 (then +1, ...)")
     ap.add_argument("--with-sklearn-768", action=argparse.BooleanOptionalAction, default=True,
