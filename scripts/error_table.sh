@@ -176,8 +176,8 @@ case_ "an output path under a regular file" \
   'ivftrain train good.npy --out good.npy/model --index-type ivf_flat --num-partitions 4'
 case_ "an output directory whose parent does not exist" \
   'ivftrain train good.npy --out no-such-dir/model --index-type ivf_flat --num-partitions 4'
-case_ "a write that fails midway (IVFTRAIN_TEST_FAIL_WRITE_AFTER=2)" \
-  'IVFTRAIN_TEST_FAIL_WRITE_AFTER=2 ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 4'
+case_ "a write that fails midway (a hidden test hook: the 2nd write() call fails with ENOSPC)" \
+  'ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 4 --test-fail-write-call 2'
 case_ "gen over an existing file" 'ivftrain gen good.npy --rows 10 --dim 4'
 case_ "plan over an existing plan directory" 'ivftrain plan data.fbin --workers 2 --out plan $P'
 case_ "inspect of a directory that is not a model" 'ivftrain inspect plan'
