@@ -2,9 +2,11 @@
 // through the public API: each must be refused with the Status code its kind of fault calls for
 // (status.h: a damaged file is kCorruption, an unusable but well-formed one kInvalidArgument,
 // a missing object kNotFound, parts that do not fit together kFailedPrecondition), in a
-// message naming the file and, where there is one, the fragment or row at fault.
+// message naming the file and, where there is one, the fragment or row at fault. The fuzzers'
+// seeds in the same corpus are checked too: valid ones open, malformed ones are refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <ostream>
 #include <set>
@@ -20,7 +22,8 @@ namespace {
 
 using Code = Status::Code;
 
-std::string corpus_dir() { return IVFTRAIN_MALFORMED_DIR; }
+std::string corpus_dir() { return IVFTRAIN_CORPUS_DIR "/malformed"; }
+std::string valid_dir() { return IVFTRAIN_CORPUS_DIR "/valid"; }
 
 enum class Opener { kDataset, kSampleResult, kTask };
 
@@ -127,6 +130,46 @@ TEST(MalformedCorpus, EveryEntryHasACase) {
       const std::string entry = kind.path().filename().string() + "/" + name;
       EXPECT_TRUE(known.count(entry)) << entry << " has no case in malformed_test.cc";
     }
+  }
+}
+
+// Every file of a folder, sorted (so that failures come in a stable order).
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The fuzzers' seeds of the kinds whose input is a whole file: the valid ones open and read, the
+// malformed ones (bad_*) are refused in a message naming the file.
+TEST(FuzzSeeds, ValidVectorFilesOpenAndRead) {
+  for (const char* kind : {"npy", "fvecs", "bvecs", "fbin", "hdf5_raw"}) {
+    for (const std::string& path : files_in(valid_dir() + "/" + kind)) {
+      const Status st = open_and_read_dataset(path);
+      EXPECT_TRUE(st.ok()) << path << ": " << st.ToString();
+    }
+  }
+}
+
+TEST(FuzzSeeds, MalformedVectorFilesAreRefused) {
+  for (const char* kind : {"npy", "fvecs", "fbin", "hdf5_raw"}) {
+    for (const std::string& path : files_in(corpus_dir() + "/" + kind)) {
+      if (std::filesystem::path(path).filename().string().rfind("bad_", 0) != 0) continue;
+      const Status st = open_and_read_dataset(path);
+      ASSERT_FALSE(st.ok()) << path << " was accepted";
+      EXPECT_NE(st.message().find(path), std::string::npos) << st.message();
+    }
+  }
+}
+
+TEST(FuzzSeeds, TaskFiles) {
+  for (const std::string& path : files_in(valid_dir() + "/task_json")) {
+    const auto task = read_task_file(path);
+    EXPECT_TRUE(task.ok()) << path << ": " << task.status().ToString();
+  }
+  for (const std::string& path : files_in(corpus_dir() + "/task_json")) {
+    EXPECT_FALSE(read_task_file(path).ok()) << path << " was accepted";
   }
 }
 
