@@ -8,7 +8,7 @@
 // over files libhdf5 can parse.
 //
 // With IVFTRAIN_FUZZ_HDF5_RAW=1 in the environment the input is instead the raw file (seeds in
-// fuzz/corpus/hdf5_raw): use it to look at libhdf5's own robustness, not in CI.
+// tests/corpus/*/hdf5_raw): use it to look at libhdf5's own robustness, not in CI.
 #include <unistd.h>
 
 #include <algorithm>

@@ -2,8 +2,9 @@
 # Writes docs/errors.md: every bad input, parameter, data set and output the CLI was tried on,
 # and exactly what it answered (exit code and message), so the document stays true. Usage:
 #   scripts/error_table.sh [path/to/ivftrain] [OUTPUT.md]
-# (defaults: build/release/tools/ivftrain, docs/errors.md). The malformed files come from
-# tests/malformed; everything else is made here with `ivftrain gen` and NumPy.
+# (defaults: build/release/tools/ivftrain, docs/errors.md). The malformed files are the unit
+# tests' cases in tests/corpus/malformed; everything else is made here with `ivftrain gen` and
+# NumPy.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 IVF="$(realpath "${1:-$ROOT/build/release/tools/ivftrain}")"
@@ -24,8 +25,9 @@ ivftrain() { "$IVF" "$@"; }
 T="--out model --index-type ivf_pq --num-partitions 8 --num-sub-vectors 4"
 
 # ---- Inputs the cases use -------------------------------------------------------------------
-cp -r "$ROOT/tests/malformed/." .
-rm -f make_corpus.sh
+# The unit tests' cases, side by side (the manifests name manifest_data.fbin beside them); the
+# fuzzers' seeds (bad_*) that share their folders are left out.
+find "$ROOT/tests/corpus/malformed" -mindepth 2 -maxdepth 2 ! -name 'bad_*' -exec cp -r {} . \;
 ivftrain -q gen good.npy --rows 3000 --dim 16 --clusters 8
 ivftrain -q gen allnan.npy --rows 500 --dim 16 --nonfinite-rows 500
 ivftrain -q gen somenan.npy --rows 3000 --dim 16 --clusters 8 --nonfinite-rows 100
@@ -112,7 +114,7 @@ case_() {
   rm -rf model
 }
 
-section "Input files (tests/malformed)"
+section "Input files (tests/corpus/malformed)"
 case_ "npy: header cut short" 'ivftrain train npy_truncated.npy $T'
 case_ "npy: wrong magic" 'ivftrain train npy_bad_magic.npy $T'
 case_ "npy: declared shape beyond the file" 'ivftrain train npy_shape_beyond_file.npy $T'
@@ -176,8 +178,8 @@ case_ "an output path under a regular file" \
   'ivftrain train good.npy --out good.npy/model --index-type ivf_flat --num-partitions 4'
 case_ "an output directory whose parent does not exist" \
   'ivftrain train good.npy --out no-such-dir/model --index-type ivf_flat --num-partitions 4'
-case_ "a write that fails midway (IVFTRAIN_TEST_FAIL_WRITE_AFTER=2)" \
-  'IVFTRAIN_TEST_FAIL_WRITE_AFTER=2 ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 4'
+case_ "a write that fails midway (a hidden test hook: the 2nd write() call fails with ENOSPC)" \
+  'ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 4 --test-fail-write-call 2'
 case_ "gen over an existing file" 'ivftrain gen good.npy --rows 10 --dim 4'
 case_ "plan over an existing plan directory" 'ivftrain plan data.fbin --workers 2 --out plan $P'
 case_ "inspect of a directory that is not a model" 'ivftrain inspect plan'
@@ -201,8 +203,8 @@ CLI; the last column is exactly what the CLI printed: its `ivftrain: error:` lin
 did not fail, its warnings. In the commands, `$T` stands for
 `--out model --index-type ivf_pq --num-partitions 8 --num-sub-vectors 4` and `$P` for
 `--index-type ivf_pq --num-partitions 8 --num-sub-vectors 4 --rows-per-fragment 1000`. The
-malformed files are those of `tests/malformed` (made by its `make_corpus.sh`; the unit test
-`tests/unit/malformed_test.cc` checks the library's Status code and message for each);
+malformed files are the cases of `tests/corpus/malformed` (made by `tests/corpus/make_corpus.sh`;
+the unit test `tests/unit/malformed_test.cc` checks the library's Status code and message for each);
 `good.npy` is `ivftrain gen good.npy --rows 3000 --dim 16 --clusters 8`, `plan` a two-worker
 plan of a 4000-row `data.fbin` whose results were sampled, and `plan_*` copies of it with one
 result missing or damaged. Paths in messages are shown relative to the directory the cases ran

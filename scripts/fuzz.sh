@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the `fuzz` preset) and runs each for SECONDS (default 30) over a
-# copy of its seed corpus (fuzz/corpus/NAME: the repository's corpus is never grown) plus the
-# inputs that once crashed it (fuzz/regressions/NAME). Prints, per target, the executions and the
-# coverage libFuzzer reports, and exits non-zero when a target crashed, leaked, timed out or
+# copy of its seeds (tests/corpus/valid/NAME and tests/corpus/malformed/NAME: the repository's
+# corpus is never grown) plus the inputs that once crashed it (tests/corpus/regressions/NAME).
+# Prints, per target, the executions and the coverage libFuzzer reports, and exits non-zero when a target crashed, leaked, timed out or
 # broke an invariant (the input that did it is kept in build/fuzz/artifacts/). Usage:
 #   scripts/fuzz.sh [SECONDS] [NAME...]      e.g. scripts/fuzz.sh 60 npy manifest
 # NAME is one of the default list below, or hdf5_raw: fuzz_hdf5 on raw file bytes, which finds
@@ -39,12 +39,15 @@ for name in "${targets[@]}"; do
   env=()
   [ "$name" = hdf5_raw ] && env=(IVFTRAIN_FUZZ_HDF5_RAW=1)
   [ -x "$exe" ] || { echo "no fuzz target $name ($exe)" >&2; exit 2; }
-  mkdir -p "$work/$name"
-  cp -r "$ROOT/fuzz/corpus/$name" "$work/$name/corpus"
-  # Inputs that once crashed a target (fuzz/regressions/NAME) are replayed first: read-only, as
-  # libFuzzer writes new inputs to the first directory only.
+  mkdir -p "$work/$name/corpus"
+  for kind in valid malformed; do
+    seeds="$ROOT/tests/corpus/$kind/$name"
+    if [ -d "$seeds" ]; then cp -r "$seeds/." "$work/$name/corpus"; fi
+  done
+  # Inputs that once crashed a target (tests/corpus/regressions/NAME) are replayed first:
+  # read-only, as libFuzzer writes new inputs to the first directory only.
   dirs=("$work/$name/corpus")
-  [ -d "$ROOT/fuzz/regressions/$name" ] && dirs+=("$ROOT/fuzz/regressions/$name")
+  [ -d "$ROOT/tests/corpus/regressions/$name" ] && dirs+=("$ROOT/tests/corpus/regressions/$name")
   args=("${dirs[@]}" -max_total_time="$seconds" -print_final_stats=1
         -timeout=25 -rss_limit_mb=2048 -artifact_prefix="$artifacts/$name-")
   [ -f "$ROOT/fuzz/dict/$name.dict" ] && args+=(-dict="$ROOT/fuzz/dict/$name.dict")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: install the dependencies, build, and run
-#   1. every test (unit, CLI end to end, MPI) on the release build;
+#   1. every test (unit, CLI end to end, MPI) on the release build, then an install of it into
+#      a temporary prefix and a project outside the tree built and run against that install
+#      (tests/consumer: find_package(ivftrain), link ivftrain::ivftrain);
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (MPI tests excluded:
 #      OpenMPI's own allocations are reported as leaks);
 #   3. every libFuzzer target for a bounded time from the seed corpus (scripts/fuzz.sh).
@@ -16,6 +18,15 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 echo "== release build and tests"
 bash scripts/build.sh release
 ctest --preset release
+
+echo "== install, and tests/consumer built against the install"
+consumer_work="$(mktemp -d "${TMPDIR:-/tmp}/ivftrain-consumer-XXXXXX")"
+trap 'rm -rf "$consumer_work"' EXIT
+cmake --install build/release --prefix "$consumer_work/prefix" >/dev/null
+cmake -S tests/consumer -B "$consumer_work/build" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$consumer_work/prefix" >/dev/null
+cmake --build "$consumer_work/build"
+"$consumer_work/build/consumer"
 
 if [ "${IVFTRAIN_SKIP_ASAN:-0}" != 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"

@@ -5,6 +5,7 @@
 // throws across its API, never prints and never exits; callers decide what to do with errors.
 #pragma once
 
+#include <cassert>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,7 +21,8 @@ class Status {
     kCorruption,         // a file is malformed, truncated or fails its checksum
     kNotFound,           // a path, dataset or fragment does not exist
     kAlreadyExists,      // an output exists and overwriting was not asked for
-    kFailedPrecondition  // the inputs are valid alone but do not fit together
+    kFailedPrecondition,  // the inputs are valid alone but do not fit together
+    kInternal             // a bug in ivftrain: an invariant of its own code broke
   };
 
   Status() = default;  // OK
@@ -33,6 +35,7 @@ class Status {
   static Status FailedPrecondition(std::string msg) {
     return {Code::kFailedPrecondition, std::move(msg)};
   }
+  static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
 
   // A non-OK status of any code (for statuses that crossed a process boundary as a code).
   static Status FromCode(Code code, std::string msg) {
@@ -55,25 +58,47 @@ class Status {
   std::string message_;
 };
 
-// A value or the Status that explains why there is none. Accessing value() of a failed Result
-// is a programming error (checked by assert in debug builds).
+// A value or the non-OK Status that explains why there is none.
+//
+// Misuse is a programming error, caught by assert() in every translation unit compiled without
+// NDEBUG (in this repository: the debug preset, and the asan preset, which keeps assertions):
+//   - value(), operator* and operator-> of a Result that holds no value abort there; in a build
+//     with NDEBUG they are unchecked (undefined behaviour, as for std::optional). Test ok() first.
+//   - A Result built from an OK Status aborts there. With NDEBUG it becomes a failed Result whose
+//     status is kInternal, so the caller still sees an error rather than a Result that is neither
+//     a value nor an error.
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}                      // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) { /* must not be OK */ }  // NOLINT
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
+    assert(!status_.ok() && "a Result needs a value or a non-OK Status");
+    if (status_.ok()) {
+      status_ = Status::Internal("internal error: a Result was built from an OK Status");
+    }
+  }
 
   bool ok() const { return value_.has_value(); }
+  // OK when there is a value, else the error.
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  T& value() & { return checked(); }
+  const T& value() const& { return checked(); }
+  T&& value() && { return std::move(checked()); }
+  T& operator*() & { return checked(); }
+  const T& operator*() const& { return checked(); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &checked(); }
 
  private:
+  T& checked() {
+    assert(ok() && "value() of a failed Result: test ok() first");
+    return *value_;
+  }
+  const T& checked() const {
+    assert(ok() && "value() of a failed Result: test ok() first");
+    return *value_;
+  }
+
   Status status_;
   std::optional<T> value_;
 };

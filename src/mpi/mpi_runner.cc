@@ -4,13 +4,14 @@
 #include <mpi.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <thread>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "ivftrain/log.h"
+#include "mpi/testing.h"
 
 namespace ivftrain {
 namespace {
@@ -82,10 +83,17 @@ Status agree(const Status& mine, int rank, int size) {
                           text);
 }
 
-// Test hook: IVFTRAIN_TEST_FAIL_RANK=N makes rank N's sampling fail, to exercise the error path.
+std::atomic<int> g_failing_rank{-1};  // set by set_mpi_failing_rank_for_testing
+
+}  // namespace
+
+void set_mpi_failing_rank_for_testing(int rank) { g_failing_rank.store(rank); }
+
+namespace {
+
+// The test hook (mpi/testing.h): the chosen rank's sampling fails, to exercise the error path.
 Status injected_failure(int rank) {
-  const char* env = std::getenv("IVFTRAIN_TEST_FAIL_RANK");
-  if (env && std::atoi(env) == rank) {
+  if (g_failing_rank.load() == rank) {
     return Status::IOError(fmt::format("simulated failure of rank {} while sampling", rank));
   }
   return Status::OK();

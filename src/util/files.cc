@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -16,24 +16,17 @@ namespace fs = std::filesystem;
 namespace ivftrain {
 namespace {
 
-std::atomic<int> g_fail_after{-1};  // -1: not yet read from the environment
+// The operating system's calls.
+class PosixFileSystem : public FileSystem {
+ public:
+  ssize_t write(int fd, const void* data, size_t size) override {
+    return ::write(fd, data, size);
+  }
+  int fsync(int fd) override { return ::fsync(fd); }
+  int rename(const char* from, const char* to) override { return ::rename(from, to); }
+};
 
-// Returns true when this write must fail (the test hook).
-bool injected_failure() {
-  int n = g_fail_after.load();
-  if (n < 0) {
-    const char* env = std::getenv("IVFTRAIN_TEST_FAIL_WRITE_AFTER");
-    n = env ? std::atoi(env) : 0;
-    g_fail_after.store(n);
-  }
-  if (n == 0) return false;
-  if (n == 1) {
-    g_fail_after.store(0);
-    return true;
-  }
-  g_fail_after.store(n - 1);
-  return false;
-}
+std::atomic<FileSystem*> g_file_system{nullptr};  // nullptr: the default
 
 std::string unique_suffix() {
   static std::atomic<uint64_t> counter{0};
@@ -41,20 +34,17 @@ std::string unique_suffix() {
 }
 
 Status write_fd(int fd, std::string_view bytes, const std::string& shown_path) {
-  if (injected_failure()) {
-    return Status::IOError(fmt::format("cannot write {}: No space left on device (simulated)",
-                                       shown_path));
-  }
+  FileSystem* const fs = file_system();
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t w = fs->write(fd, bytes.data() + done, bytes.size() - done);
     if (w < 0) {
       if (errno == EINTR) continue;
       return Status::IOError(fmt::format("cannot write {}: {}", shown_path, std::strerror(errno)));
     }
     done += static_cast<size_t>(w);
   }
-  if (::fsync(fd) != 0) {
+  if (fs->fsync(fd) != 0) {
     return Status::IOError(fmt::format("cannot sync {}: {}", shown_path, std::strerror(errno)));
   }
   return Status::OK();
@@ -81,7 +71,76 @@ std::string parent_of(const std::string& path) {
 
 }  // namespace
 
-void set_write_failure_after_for_testing(int n) { g_fail_after.store(n); }
+FileSystem* default_file_system() {
+  static PosixFileSystem posix;
+  return &posix;
+}
+
+FileSystem* file_system() {
+  FileSystem* fs = g_file_system.load();
+  return fs ? fs : default_file_system();
+}
+
+FileSystem* set_file_system(FileSystem* fs) {
+  FileSystem* previous = g_file_system.exchange(fs);
+  return previous ? previous : default_file_system();
+}
+
+void FaultyFileSystem::fail_write_call(int64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  write_calls_left_ = n;
+}
+
+void FaultyFileSystem::fail_after_bytes(int64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  byte_limit_ = bytes < 0 ? -1 : bytes_written_ + bytes;
+}
+
+void FaultyFileSystem::fail_renames(bool fail) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_renames_ = fail;
+}
+
+int64_t FaultyFileSystem::bytes_written() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_written_;
+}
+
+ssize_t FaultyFileSystem::write(int fd, const void* data, size_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (write_calls_left_ > 0 && --write_calls_left_ == 0) {
+    errno = ENOSPC;
+    return -1;
+  }
+  if (byte_limit_ >= 0) {
+    const auto room = static_cast<size_t>(std::max<int64_t>(0, byte_limit_ - bytes_written_));
+    if (room == 0 && size > 0) {
+      errno = ENOSPC;
+      return -1;
+    }
+    size = std::min(size, room);
+  }
+  const ssize_t w = ::write(fd, data, size);
+  if (w > 0) bytes_written_ += w;
+  return w;
+}
+
+int FaultyFileSystem::fsync(int fd) { return ::fsync(fd); }
+
+int FaultyFileSystem::rename(const char* from, const char* to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fail_renames_) {
+    errno = EIO;
+    return -1;
+  }
+  return ::rename(from, to);
+}
+
+void set_write_failure_after_for_testing(int n) {
+  static FaultyFileSystem faulty;
+  faulty.fail_write_call(n);
+  set_file_system(n > 0 ? &faulty : nullptr);
+}
 
 Status write_file_atomic(const std::string& path, std::string_view bytes) {
   const fs::path target(path);
@@ -90,7 +149,7 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
           .string();
   Status st = write_new_file(temp, bytes, path);
   if (!st.ok()) return st;
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
+  if (file_system()->rename(temp.c_str(), path.c_str()) != 0) {
     const std::string err = std::strerror(errno);
     ::unlink(temp.c_str());
     return Status::IOError(fmt::format("cannot move {} into place: {}", path, err));
@@ -182,12 +241,12 @@ Status StagedDirectory::commit() {
     old = (fs::path(parent_of(final_path_)) /
            ("." + fs::path(final_path_).filename().string() + ".old-" + unique_suffix()))
               .string();
-    if (::rename(final_path_.c_str(), old.c_str()) != 0) {
+    if (file_system()->rename(final_path_.c_str(), old.c_str()) != 0) {
       return Status::IOError(
           fmt::format("cannot replace {}: {}", final_path_, std::strerror(errno)));
     }
   }
-  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+  if (file_system()->rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
     const std::string err = std::strerror(errno);
     if (!old.empty()) ::rename(old.c_str(), final_path_.c_str());  // put the old one back
     return Status::IOError(fmt::format("cannot move {} into place: {}", final_path_, err));
