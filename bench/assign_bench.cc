@@ -40,8 +40,8 @@ void BM_KMeansAssign(benchmark::State& state) {
   std::vector<int32_t> labels(static_cast<size_t>(n));
   std::vector<float> distances(static_cast<size_t>(n));
   for (auto _ : state) {
-    ivftrain::kmeans_assign(n, d, x.data(), k, c.data(), false, labels.data(), distances.data(),
-                            threads);
+    ivftrain::kmeans_assign(n, d, x.data(), k, c.data(), ivftrain::Metric::kL2, labels.data(),
+                            distances.data(), threads);
     benchmark::DoNotOptimize(labels.data());
   }
   set_flops(state, n, d, k);

@@ -67,6 +67,6 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x, const KM
 // distances[i] (squared l2, or -inner product) are written for i in [0, n); distances may be
 // null. Deterministic whatever the thread count.
 void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float* centroids,
-                   bool inner_product, int32_t* labels, float* distances, int num_threads = 0);
+                   Metric metric, int32_t* labels, float* distances, int num_threads = 0);
 
 }  // namespace ivftrain

@@ -52,7 +52,7 @@ TEST(Balance, CapsClustersOnSkewedData) {
   ASSERT_TRUE(r.ok());
   std::vector<float> centroids = r->centroids;
   std::vector<int32_t> labels(n);
-  kmeans_assign(n, d, x.data(), k, centroids.data(), false, labels.data(), nullptr, 1);
+  kmeans_assign(n, d, x.data(), k, centroids.data(), Metric::kL2, labels.data(), nullptr, 1);
   const std::vector<int32_t> nearest = labels;
   const auto before = sizes_of(labels, k);
   const double balance = 1.5;
@@ -60,7 +60,7 @@ TEST(Balance, CapsClustersOnSkewedData) {
   ASSERT_GT(*std::max_element(before.begin(), before.end()), cap);  // the data needs balancing
 
   const BalanceStats stats =
-      balance_clusters(n, d, x.data(), k, balance, false, 2, centroids.data(), labels.data());
+      balance_clusters(n, d, x.data(), k, balance, Metric::kL2, 2, centroids.data(), labels.data());
   const auto after = sizes_of(labels, k);
   EXPECT_LE(*std::max_element(after.begin(), after.end()), cap);
   EXPECT_EQ(stats.largest_after, *std::max_element(after.begin(), after.end()));

@@ -108,6 +108,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
   if (g < 2 || n == k) return flat_kmeans(n, d, x, params);
   const auto start = std::chrono::steady_clock::now();
   const int threads = resolve_threads(params.num_threads);
+  const Metric metric = params.inner_product ? Metric::kInnerProduct : Metric::kL2;
   const auto level = params.verbose ? spdlog::level::info : spdlog::level::debug;
   auto& log = logger();
 
@@ -135,12 +136,12 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
     coarse_centroids = std::move(flat_kmeans(rows, d, coarse_x, cp).result.centroids);
   }
   std::vector<int32_t> group(static_cast<size_t>(n));
-  assign_nearest(n, d, x, nullptr, g, coarse_centroids.data(), params.inner_product,
+  assign_nearest(n, d, x, nullptr, g, coarse_centroids.data(), metric,
                  AssignOutput{group.data(), nullptr}, threads);
   // Work in a group grows with its size squared (rows times its share of k), so one large
   // group would dominate: cap the group sizes. Rows moved to a neighbouring group find their
   // best centroid again in the refinement, which looks into neighbouring groups.
-  balance_clusters(n, d, x, g, kCoarseBalance, params.inner_product, threads,
+  balance_clusters(n, d, x, g, kCoarseBalance, metric, threads,
                    coarse_centroids.data(), group.data());
   ClusterMembers groups;
   group_by_label(n, g, group.data(), &groups);
@@ -200,7 +201,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
   std::vector<int32_t> near(static_cast<size_t>(g * p));
   std::vector<float> near_dist(static_cast<size_t>(g * p));
   nearest_candidates(d, coarse_centroids.data(), g, all_groups.data(), g, coarse_centroids.data(),
-                     params.inner_product, p, near.data(), near_dist.data(), threads);
+                     metric, p, near.data(), near_dist.data(), threads);
   std::vector<std::vector<int32_t>> neighbours(static_cast<size_t>(g));
   for (int64_t i = 0; i < g; ++i) {
     std::vector<int32_t> nb(near.begin() + i * p, near.begin() + (i + 1) * p);
@@ -235,7 +236,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, const KMeans
         local.resize(static_cast<size_t>(sizes[gi]));
         group_sums[gi] = assign_nearest(sizes[gi], d, rows_x.data(), nullptr,
                                         static_cast<int64_t>(cand_ids.size()), cand.data(),
-                                        params.inner_product, AssignOutput{local.data(), nullptr},
+                                        metric, AssignOutput{local.data(), nullptr},
                                         1);
         for (int64_t j = 0; j < sizes[gi]; ++j) labels[rows[j]] = cand_ids[local[j]];
       }

@@ -67,9 +67,9 @@ bool converged(double prev, double obj, double tolerance) {
 }  // namespace
 
 void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float* centroids,
-                   bool inner_product, int32_t* labels, float* distances, int num_threads) {
+                   Metric metric, int32_t* labels, float* distances, int num_threads) {
   if (n <= 0 || k <= 0 || d <= 0) return;
-  assign_nearest(n, d, x, nullptr, k, centroids, inner_product, AssignOutput{labels, distances},
+  assign_nearest(n, d, x, nullptr, k, centroids, metric, AssignOutput{labels, distances},
                  num_threads);
 }
 
@@ -82,6 +82,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& 
   const auto start = std::chrono::steady_clock::now();
   const int64_t k = params.k;
   const int threads = resolve_threads(params.num_threads);
+  const Metric metric = params.inner_product ? Metric::kInnerProduct : Metric::kL2;
   const std::string& label = params.label;
   auto& log = logger();
 
@@ -113,7 +114,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& 
   }
 
   std::vector<float> x_norms;
-  if (!params.inner_product) {
+  if (uses_norms(metric)) {
     x_norms.resize(static_cast<size_t>(n));
     row_norms_sqr(n, d, x, x_norms.data());
   }
@@ -123,13 +124,13 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, const KMeansParams& 
   // Bounds skip the rows whose centroid cannot have changed (l2 and large k only: with few or
   // short centroids a full assignment is cheaper than the bookkeeping).
   std::optional<BoundedAssigner> bounded;
-  if (!params.inner_product && BoundedAssigner::worthwhile(k, d)) {
+  if (metric == Metric::kL2 && BoundedAssigner::worthwhile(k, d)) {
     bounded.emplace(n, d, x, x_norms.data(), k, threads);
   }
   auto assign = [&] {
     if (bounded) return bounded->assign(centroids, labels.data());
     return assign_nearest(n, d, x, x_norms.empty() ? nullptr : x_norms.data(), k, centroids,
-                          params.inner_product, out, threads);
+                          metric, out, threads);
   };
   double objective = assign();
   log.debug("{}: initial objective {:.6g} ({:.3f} s)", label, objective, seconds_since(start));

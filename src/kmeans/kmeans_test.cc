@@ -112,7 +112,8 @@ void check_against_reference(bool inner_product) {
     EXPECT_NEAR(r->objective, ref_objective, 1e-5 * std::abs(ref_objective));
     EXPECT_EQ(r->objective, r->iterations.back().objective);
     std::vector<int32_t> labels(n);
-    kmeans_assign(n, d, x.data(), k, r->centroids.data(), inner_product, labels.data(), nullptr,
+    kmeans_assign(n, d, x.data(), k, r->centroids.data(),
+                  inner_product ? Metric::kInnerProduct : Metric::kL2, labels.data(), nullptr,
                   1);
     EXPECT_EQ(labels, ref.labels) << "iteration " << iters;
   }
@@ -176,7 +177,7 @@ TEST(KMeans, SplitsEmptyClusters) {
     for (const auto& it : r->iterations) splits += it.empty_clusters_split;
     EXPECT_GT(splits, 0) << seed;
     std::vector<int32_t> labels(n);
-    kmeans_assign(n, d, x.data(), k, r->centroids.data(), false, labels.data(), nullptr);
+    kmeans_assign(n, d, x.data(), k, r->centroids.data(), Metric::kL2, labels.data(), nullptr);
     EXPECT_EQ(std::set<int32_t>(labels.begin(), labels.end()).size(), static_cast<size_t>(k))
         << seed;
     EXPECT_NEAR(r->objective, 0.0, 1e-3) << seed;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "linalg/distances.h"
+#include "linalg/metric.h"
 #include "linalg/simd.h"
 #include "util/threads.h"
 
@@ -62,12 +63,6 @@ double for_each_block(int64_t n, int64_t flops_per_row, int num_threads, Body&& 
   return total;
 }
 
-// Turns the best ||c||^2 - 2 x.c (or -x.c) of a row into its distance.
-inline float finish_distance(bool inner_product, float x_norm, float best) {
-  if (inner_product) return best;
-  return std::max(0.0f, x_norm + best);
-}
-
 // The x norms of rows [begin, end): given, or computed into `scratch`.
 const float* block_norms(const float* x_norms, int64_t d, const float* x, int64_t begin,
                          int64_t end, std::vector<float>& scratch) {
@@ -79,12 +74,13 @@ const float* block_norms(const float* x_norms, int64_t d, const float* x, int64_
 // Turns the block's best scores into distances (written to out.distances when wanted) and
 // returns their sum.
 template <typename Scratch>
-double finish_block(bool inner_product, const float* x_norms, int64_t d, const float* x,
+double finish_block(Metric metric, const float* x_norms, int64_t d, const float* x,
                     int64_t begin, int64_t end, Scratch& s, const AssignOutput& out) {
-  const float* norms = inner_product ? nullptr : block_norms(x_norms, d, x, begin, end, s.norms);
+  const float* norms =
+      uses_norms(metric) ? block_norms(x_norms, d, x, begin, end, s.norms) : nullptr;
   double sum = 0;
   for (int64_t i = 0; i < end - begin; ++i) {
-    const float dist = finish_distance(inner_product, norms ? norms[i] : 0.0f, s.best[i]);
+    const float dist = score_to_distance(metric, norms ? norms[i] : 0.0f, s.best[i]);
     if (out.distances) out.distances[begin + i] = dist;
     sum += dist;
   }
@@ -123,7 +119,7 @@ struct GemmBody {
   const float* x_norms;
   const float* centroids;
   const float* bias;  // ||c||^2 (l2) or 0 (inner product)
-  bool inner_product;
+  Metric metric;
   AssignOutput out;
 
   struct State {
@@ -138,7 +134,7 @@ struct GemmBody {
   }
   double run(State& s, int64_t begin, int64_t end) const {
     const int64_t rows = end - begin;
-    const float alpha = inner_product ? -1.0f : -2.0f;  // exact scalings: no extra rounding
+    const float alpha = gemm_alpha(metric);
     int32_t* labels = out.labels + begin;
     std::fill(s.best.begin(), s.best.begin() + rows, kInf);
     std::fill(labels, labels + rows, 0);
@@ -153,7 +149,7 @@ struct GemmBody {
                     labels + i);
       }
     }
-    return finish_block(inner_product, x_norms, d, x, begin, end, s, out);
+    return finish_block(metric, x_norms, d, x, begin, end, s, out);
   }
 };
 
@@ -196,7 +192,7 @@ struct DirectBody {
   const float* ct;
   const float* init;
   int nv;
-  bool inner_product;
+  Metric metric;
   AssignOutput out;
 
   struct State {
@@ -209,16 +205,15 @@ struct DirectBody {
   double run(State& s, int64_t begin, int64_t end) const {
     const int64_t rows = end - begin;
     kDirectTable[static_cast<size_t>(nv - 1)](rows, d, x + begin * d, ct, init,
-                                               inner_product ? -1.0f : -2.0f, s.best.data(),
+                                               gemm_alpha(metric), s.best.data(),
                                                out.labels + begin);
-    return finish_block(inner_product, x_norms, d, x, begin, end, s, out);
+    return finish_block(metric, x_norms, d, x, begin, end, s, out);
   }
 };
 
-std::vector<float> centroid_bias(int64_t k, int64_t d, const float* centroids,
-                                 bool inner_product) {
+std::vector<float> centroid_bias(int64_t k, int64_t d, const float* centroids, Metric metric) {
   std::vector<float> bias(static_cast<size_t>(k), 0.0f);
-  if (!inner_product) row_norms_sqr(k, d, centroids, bias.data());
+  if (uses_norms(metric)) row_norms_sqr(k, d, centroids, bias.data());
   return bias;
 }
 
@@ -229,21 +224,21 @@ bool assign_uses_direct_kernel(int64_t k, int64_t d) {
 }
 
 double assign_nearest_gemm(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
-                           const float* centroids, bool inner_product, const AssignOutput& out,
+                           const float* centroids, Metric metric, const AssignOutput& out,
                            int num_threads) {
   if (n <= 0 || k <= 0) return 0;
   use_single_threaded_blas();
-  const std::vector<float> bias = centroid_bias(k, d, centroids, inner_product);
-  GemmBody body{d, k, x, x_norms, centroids, bias.data(), inner_product, out};
+  const std::vector<float> bias = centroid_bias(k, d, centroids, metric);
+  GemmBody body{d, k, x, x_norms, centroids, bias.data(), metric, out};
   return for_each_block(n, 2 * k * d, num_threads, body);
 }
 
 double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* x_norms,
-                             int64_t k, const float* centroids, bool inner_product,
+                             int64_t k, const float* centroids, Metric metric,
                              const AssignOutput& out, int num_threads) {
   if (n <= 0 || k <= 0) return 0;
   if (k > kDirectMaxK) {
-    return assign_nearest_gemm(n, d, x, x_norms, k, centroids, inner_product, out, num_threads);
+    return assign_nearest_gemm(n, d, x, x_norms, k, centroids, metric, out, num_threads);
   }
   constexpr int64_t W = simd::kWidth;
   const int64_t nv = (k + W - 1) / W;
@@ -252,19 +247,19 @@ double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* 
   for (int64_t c = 0; c < k; ++c) {
     for (int64_t j = 0; j < d; ++j) ct[j * kp + c] = centroids[c * d + j];
   }
-  std::vector<float> init = centroid_bias(k, d, centroids, inner_product);
+  std::vector<float> init = centroid_bias(k, d, centroids, metric);
   init.resize(static_cast<size_t>(kp), kInf);
-  DirectBody body{d, x, x_norms, ct.data(), init.data(), static_cast<int>(nv), inner_product, out};
+  DirectBody body{d, x, x_norms, ct.data(), init.data(), static_cast<int>(nv), metric, out};
   return for_each_block(n, 2 * k * d, num_threads, body);
 }
 
 double assign_nearest(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
-                      const float* centroids, bool inner_product, const AssignOutput& out,
+                      const float* centroids, Metric metric, const AssignOutput& out,
                       int num_threads) {
   if (assign_uses_direct_kernel(k, d)) {
-    return assign_nearest_direct(n, d, x, x_norms, k, centroids, inner_product, out, num_threads);
+    return assign_nearest_direct(n, d, x, x_norms, k, centroids, metric, out, num_threads);
   }
-  return assign_nearest_gemm(n, d, x, x_norms, k, centroids, inner_product, out, num_threads);
+  return assign_nearest_gemm(n, d, x, x_norms, k, centroids, metric, out, num_threads);
 }
 
 }  // namespace ivftrain

@@ -16,6 +16,8 @@
 
 #include <cstdint>
 
+#include "linalg/metric.h"
+
 namespace ivftrain {
 
 struct AssignOutput {
@@ -23,12 +25,13 @@ struct AssignOutput {
   float* distances = nullptr;   // n entries, optional: squared l2 (clamped at 0) or -x.c
 };
 
-// Assigns the n rows of x (n x d) to the nearest of the k centroids (k x d); with inner_product,
-// to the largest x.c. x_norms (n entries of norm_sqr, from row_norms_sqr) may be null: they are
-// then computed on the fly (pass them when assigning the same rows repeatedly). Returns the sum
-// of the distances (the k-means objective), accumulated in double in a fixed order.
+// Assigns the n rows of x (n x d) to the nearest of the k centroids (k x d); with
+// Metric::kInnerProduct, to the largest x.c. x_norms (n entries of norm_sqr, from
+// row_norms_sqr) may be null: they are then computed on the fly (pass them when assigning the
+// same rows repeatedly). Returns the sum of the distances (the k-means objective), accumulated
+// in double in a fixed order.
 double assign_nearest(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
-                      const float* centroids, bool inner_product, const AssignOutput& out,
+                      const float* centroids, Metric metric, const AssignOutput& out,
                       int num_threads);
 
 // Block size in rows of the fixed partition of the rows (exposed for tests and callers that
@@ -38,10 +41,10 @@ inline constexpr int64_t kAssignBlockRows = 512;
 // Each kernel forced, whatever the shape, for tests (the direct one falls back to SGEMM when
 // k > 256).
 double assign_nearest_gemm(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
-                           const float* centroids, bool inner_product, const AssignOutput& out,
+                           const float* centroids, Metric metric, const AssignOutput& out,
                            int num_threads);
 double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* x_norms,
-                             int64_t k, const float* centroids, bool inner_product,
+                             int64_t k, const float* centroids, Metric metric,
                              const AssignOutput& out, int num_threads);
 // True when assign_nearest uses the direct kernel for this shape.
 bool assign_uses_direct_kernel(int64_t k, int64_t d);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "linalg/distances.h"
+#include "linalg/metric.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -35,16 +36,16 @@ inline void insert_sorted(float v, int32_t j, int64_t t, float* vals, int32_t* i
 }  // namespace
 
 void nearest_candidates(int64_t d, const float* x, int64_t count, const int64_t* rows, int64_t k,
-                        const float* centroids, bool inner_product, int64_t t, int32_t* labels,
+                        const float* centroids, Metric metric, int64_t t, int32_t* labels,
                         float* distances, int num_threads) {
   if (count <= 0 || t <= 0) return;
   use_single_threaded_blas();
   std::vector<float> bias(static_cast<size_t>(k), 0.0f);
-  if (!inner_product) row_norms_sqr(k, d, centroids, bias.data());
+  if (uses_norms(metric)) row_norms_sqr(k, d, centroids, bias.data());
   const int64_t blocks = (count + kBlockRows - 1) / kBlockRows;
   const int threads =
       static_cast<int>(std::clamp<int64_t>(blocks, 1, std::max(1, resolve_threads(num_threads))));
-  const float alpha = inner_product ? -1.0f : -2.0f;
+  const float alpha = gemm_alpha(metric);
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     std::vector<float> xb(static_cast<size_t>(kBlockRows * d));
@@ -72,11 +73,12 @@ void nearest_candidates(int64_t d, const float* x, int64_t count, const int64_t*
           }
         }
       }
-      if (!inner_product) {
+      if (uses_norms(metric)) {
         for (int64_t r = 0; r < n; ++r) {
           const float norm = norm_sqr(xb.data() + r * d, d);
           for (int64_t s = 0; s < t; ++s) {
-            if (idx[r * t + s] >= 0) vals[r * t + s] = std::max(0.0f, norm + vals[r * t + s]);
+            float& v = vals[r * t + s];
+            if (idx[r * t + s] >= 0) v = score_to_distance(metric, norm, v);
           }
         }
       }
@@ -85,7 +87,7 @@ void nearest_candidates(int64_t d, const float* x, int64_t count, const int64_t*
 }
 
 void nearest_candidates_ref(int64_t d, const float* x, int64_t count, const int64_t* rows,
-                            int64_t k, const float* centroids, bool inner_product, int64_t t,
+                            int64_t k, const float* centroids, Metric metric, int64_t t,
                             int32_t* labels, float* distances) {
   for (int64_t r = 0; r < count; ++r) {
     float* vals = distances + r * t;
@@ -94,9 +96,8 @@ void nearest_candidates_ref(int64_t d, const float* x, int64_t count, const int6
     std::fill(idx, idx + t, -1);
     const float* xi = x + rows[r] * d;
     for (int64_t j = 0; j < k; ++j) {
-      const float* c = centroids + j * d;
-      const float v = inner_product ? -inner_product_ref(xi, c, d) : l2_sqr_ref(xi, c, d);
-      insert_sorted(v, static_cast<int32_t>(j), t, vals, idx);
+      insert_sorted(metric_distance_ref(metric, xi, centroids + j * d, d),
+                    static_cast<int32_t>(j), t, vals, idx);
     }
   }
 }

@@ -82,7 +82,7 @@ void encode_block(const PqCodebook& cb, const float* x, int64_t begin, int64_t e
   for (int64_t m = 0; m < M; ++m) {
     copy_sub_vectors(cb.dim, x, begin, end, m, dsub, sub);
     assign_nearest(rows, dsub, sub, nullptr, ksub, cb.centroids.data() + m * ksub * dsub,
-                   /*inner_product=*/false, AssignOutput{labels, nullptr}, 1);
+                   Metric::kL2, AssignOutput{labels, nullptr}, 1);
     for (int64_t i = 0; i < rows; ++i) codes[i * M + m] = static_cast<uint8_t>(labels[i]);
   }
 }

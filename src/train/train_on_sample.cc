@@ -147,7 +147,7 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
     if (p.distance_type != DistanceType::kDot) {
       // Residuals against the nearest IVF centroid, as Lance and FAISS train IVF_PQ.
       std::vector<int32_t> labels(static_cast<size_t>(pq_rows));
-      kmeans_assign(pq_rows, dim, pq_x.data(), k, models.ivf_centroids.data(), false,
+      kmeans_assign(pq_rows, dim, pq_x.data(), k, models.ivf_centroids.data(), Metric::kL2,
                     labels.data(), nullptr, p.num_threads);
       for (int64_t i = 0; i < pq_rows; ++i) {
         const float* c = models.ivf_centroids.data() + static_cast<int64_t>(labels[i]) * dim;
