@@ -1,9 +1,9 @@
 // Nearest-centroid assignment: the hot loop of k-means and of PQ encoding.
 //
 // Two kernels behind one entry point, chosen from the shape alone (never from the thread count):
-// - blocked SGEMM: for a fixed block of rows and a cache-sized tile of centroids, x.c^T comes
-//   from cblas_sgemm and a running argmin over ||c||^2 - 2 x.c is fused with the tile loop, so
-//   no n x k distance matrix is ever held;
+// - blocked SGEMM (gemm_tiles.h): for a fixed block of rows and a cache-sized tile of centroids,
+//   x.c^T comes from cblas_sgemm and a running argmin over ||c||^2 - 2 x.c is fused with the
+//   tile loop, so no n x k distance matrix is ever held;
 // - a direct kernel for few, short centroids (k <= 256, k * d <= 4096: PQ sub-spaces) where a
 //   GEMM of depth d would be poor: the accumulators for all centroids of one row stay in
 //   registers.
