@@ -34,22 +34,14 @@ struct Move {
 
 double labelled_objective(int64_t n, int64_t d, const float* x, const float* centroids,
                           const int32_t* labels, Metric metric, int num_threads) {
-  const int64_t blocks = (n + kObjectiveBlockRows - 1) / kObjectiveBlockRows;
-  std::vector<double> sums(static_cast<size_t>(blocks), 0.0);
-  const int threads =
-      static_cast<int>(std::clamp<int64_t>(blocks, 1, std::max(1, resolve_threads(num_threads))));
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t end = std::min(n, (b + 1) * kObjectiveBlockRows);
-    double s = 0;
-    for (int64_t i = b * kObjectiveBlockRows; i < end; ++i) {
-      s += metric_distance(metric, x + i * d, centroids + labels[i] * d, d);
-    }
-    sums[b] = s;
-  }
-  double total = 0;
-  for (double s : sums) total += s;
-  return total;
+  return parallel_blocks(n, kObjectiveBlockRows, num_threads, Work{},
+                         [&](int64_t, int64_t begin, int64_t end) {
+                           double s = 0;
+                           for (int64_t i = begin; i < end; ++i) {
+                             s += metric_distance(metric, x + i * d, centroids + labels[i] * d, d);
+                           }
+                           return s;
+                         });
 }
 
 int64_t balance_capacity(int64_t n, int64_t k, double balance) {

@@ -25,31 +25,30 @@ void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* memb
   members->identical.assign(static_cast<size_t>(k), 0);
   const ClusterMembers& m = *members;
   uint8_t* identical = members->identical.data();
-  // Small updates are not worth waking threads for (the result is the same either way).
-  const int64_t work = m.offsets[k] * d;
-  const int threads = static_cast<int>(
-      std::clamp<int64_t>(std::min<int64_t>(work / (1 << 16), k), 1, resolve_threads(num_threads)));
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    std::vector<double> sum(static_cast<size_t>(d));
-#pragma omp for schedule(dynamic, 4)
-    for (int64_t c = 0; c < k; ++c) {
-      const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
-      if (begin == end) continue;
-      std::fill(sum.begin(), sum.end(), 0.0);
-      const float* first = x + m.rows[begin] * d;
-      bool same = true;
-      for (int64_t r = begin; r < end; ++r) {
-        const float* row = x + m.rows[r] * d;
-        for (int64_t j = 0; j < d; ++j) sum[j] += row[j];
-        if (same && r > begin) same = std::memcmp(row, first, sizeof(float) * d) == 0;
-      }
-      const double inv = 1.0 / static_cast<double>(end - begin);
-      float* out = centroids + c * d;
-      for (int64_t j = 0; j < d; ++j) out[j] = static_cast<float>(sum[j] * inv);
-      identical[c] = same ? 1 : 0;
-    }
-  }
+  // Clusters are handed out 4 at a time; small updates are not worth waking threads for (the
+  // result is the same either way).
+  constexpr int64_t kClustersPerBlock = 4;
+  parallel_blocks(
+      k, kClustersPerBlock, num_threads, Work{m.offsets[k] * d, int64_t{1} << 16},
+      [d] { return std::vector<double>(static_cast<size_t>(d)); },
+      [&](std::vector<double>& sum, int64_t, int64_t first_cluster, int64_t last_cluster) {
+        for (int64_t c = first_cluster; c < last_cluster; ++c) {
+          const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
+          if (begin == end) continue;
+          std::fill(sum.begin(), sum.end(), 0.0);
+          const float* first = x + m.rows[begin] * d;
+          bool same = true;
+          for (int64_t r = begin; r < end; ++r) {
+            const float* row = x + m.rows[r] * d;
+            for (int64_t j = 0; j < d; ++j) sum[j] += row[j];
+            if (same && r > begin) same = std::memcmp(row, first, sizeof(float) * d) == 0;
+          }
+          const double inv = 1.0 / static_cast<double>(end - begin);
+          float* out = centroids + c * d;
+          for (int64_t j = 0; j < d; ++j) out[j] = static_cast<float>(sum[j] * inv);
+          identical[c] = same ? 1 : 0;
+        }
+      });
 }
 
 int64_t split_empty_clusters(int64_t d, int64_t k, std::vector<uint8_t>* identical_ptr,
