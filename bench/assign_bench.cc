@@ -54,7 +54,7 @@ void BM_Sgemm(benchmark::State& state) {
   const auto x = random_matrix(n, d, 1);
   const auto c = random_matrix(k, d, 2);
   std::vector<float> out(static_cast<size_t>(n * k));
-  // kmeans_assign makes OpenBLAS single-threaded for its own blocks; restore the count here.
+  // kmeans_assign runs OpenBLAS single-threaded only during its own calls; set the count here.
   openblas_set_num_threads(threads);
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(k),

@@ -86,7 +86,7 @@ template <typename Selector>
 double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t block_rows,
                  int64_t k, const float* centroids, const Selector& selector, int num_threads) {
   if (count <= 0 || k <= 0) return 0;
-  use_single_threaded_blas();
+  const SingleThreadedBlas blas;  // for every SGEMM below, on any thread
   const int64_t d = src.d;
   const std::vector<float> bias = centroid_bias(metric, k, d, centroids);
   const float alpha = gemm_alpha(metric);

@@ -1,10 +1,13 @@
 #include "linalg/gemm_tiles.h"
 
+#include <cblas.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
+#include "linalg/assign.h"
 #include "linalg/distances.h"
 #include "test_util.h"
 
@@ -70,6 +73,42 @@ TEST(GemmTiles, EveryScoreIsBiasPlusAlphaDotOnce) {
     check_scores(metric, false);
     check_scores(metric, true);
   }
+}
+
+// More OpenBLAS threads change SGEMM's bits (0.3.21), so the kernels run it single-threaded
+// whatever the host set, and give the host its setting back.
+TEST(GemmTiles, HostBlasThreadsChangeNothing) {
+  const int before = openblas_get_num_threads();
+  const int64_t n = 3000, k = 1100, d = 48;
+  const auto x = testing::gaussian_mixture(n, d, 40, 5);
+  const auto c = testing::random_matrix(6, k, d, 2.0);
+  std::vector<int32_t> l1(n), l2(n);
+  std::vector<float> d1(n), d2(n);
+  openblas_set_num_threads(1);
+  const double o1 = assign_nearest_gemm(n, d, x.data(), nullptr, k, c.data(), Metric::kL2,
+                                        AssignOutput{l1.data(), d1.data()}, 2);
+  EXPECT_EQ(openblas_get_num_threads(), 1);
+  openblas_set_num_threads(2);
+  const double o2 = assign_nearest_gemm(n, d, x.data(), nullptr, k, c.data(), Metric::kL2,
+                                        AssignOutput{l2.data(), d2.data()}, 1);
+  EXPECT_EQ(openblas_get_num_threads(), 2);  // the host's setting, given back
+  openblas_set_num_threads(before);
+  EXPECT_EQ(l1, l2);
+  EXPECT_EQ(0, std::memcmp(d1.data(), d2.data(), n * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(&o1, &o2, sizeof o1));
+}
+
+TEST(GemmTiles, SingleThreadedBlasNests) {
+  const int before = openblas_get_num_threads();
+  openblas_set_num_threads(2);
+  {
+    SingleThreadedBlas outer;
+    EXPECT_EQ(openblas_get_num_threads(), 1);
+    { SingleThreadedBlas inner; }
+    EXPECT_EQ(openblas_get_num_threads(), 1);  // the inner one does not give it back early
+  }
+  EXPECT_EQ(openblas_get_num_threads(), 2);
+  openblas_set_num_threads(before);
 }
 
 }  // namespace

@@ -18,8 +18,16 @@ namespace ivftrain {
 // `requested` if positive, otherwise the number of cores OpenMP reports.
 int resolve_threads(int requested);
 
-// Makes OpenBLAS single-threaded (cheap: a check when it already is).
-void use_single_threaded_blas();
+// While any SingleThreadedBlas is alive, in any thread, OpenBLAS runs single-threaded; when the
+// last one goes, OpenBLAS's thread count is what it was before the first (see threads.cc for
+// why). Hold one around every SGEMM call.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+};
 
 // Blocks of `block_size` items covering [0, n); the last may be shorter.
 inline int64_t num_blocks(int64_t n, int64_t block_size) {
