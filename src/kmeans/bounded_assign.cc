@@ -7,6 +7,7 @@
 #include "linalg/assign.h"
 #include "linalg/distances.h"
 #include "linalg/two_nearest.h"
+#include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -68,6 +69,7 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
     parallel_blocks(n, kBlockRows, threads_, Work{}, [&](int64_t, int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         const int32_t a = labels[i];
+        IVF_DCHECK(a >= 0 && a < k, "labels are those the previous call wrote");
         const float* xi = x_ + i * d;
         double lower = lower_[i] - rest;
         const float e = l2_sqr(xi, centroids + a * d, d);

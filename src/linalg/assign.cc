@@ -9,6 +9,7 @@
 #include "linalg/gemm_tiles.h"
 #include "linalg/metric.h"
 #include "linalg/simd.h"
+#include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -160,6 +161,8 @@ double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* 
   }
   std::vector<float> init = tiles::centroid_bias(metric, k, d, centroids);
   init.resize(static_cast<size_t>(kp), kInf);
+  IVF_DCHECK(nv >= 1 && nv <= static_cast<int64_t>(kDirectTable.size()),
+             "k <= kDirectMaxK: one table entry per count of 16-centroid vectors");
   const DirectFn kernel = kDirectTable[static_cast<size_t>(nv - 1)];
   const float alpha = gemm_alpha(metric);
   return parallel_blocks(

@@ -22,6 +22,7 @@
 
 #include "linalg/distances.h"
 #include "linalg/metric.h"
+#include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain::tiles {
@@ -86,6 +87,7 @@ template <typename Selector>
 double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t block_rows,
                  int64_t k, const float* centroids, const Selector& selector, int num_threads) {
   if (count <= 0 || k <= 0) return 0;
+  IVF_DCHECK(k <= std::numeric_limits<int32_t>::max(), "labels are int32");
   const SingleThreadedBlas blas;  // for every SGEMM below, on any thread
   const int64_t d = src.d;
   const std::vector<float> bias = centroid_bias(metric, k, d, centroids);

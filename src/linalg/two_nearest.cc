@@ -6,6 +6,7 @@
 #include "linalg/gemm_tiles.h"
 #include "linalg/metric.h"
 #include "linalg/simd.h"
+#include "util/status_macros.h"
 
 namespace ivftrain {
 namespace {
@@ -95,6 +96,7 @@ struct TwoMinSelector {
 void two_nearest(int64_t d, const float* x, const float* x_norms, int64_t count,
                  const int64_t* rows, int64_t k, const float* centroids, int32_t* labels,
                  float* best, float* second, int num_threads) {
+  IVF_DCHECK(x_norms != nullptr || count <= 0, "two_nearest needs the row norms");
   tiles::run_tiles(Metric::kL2, tiles::RowSource{d, x, rows}, count, kBlockRows, k, centroids,
                    TwoMinSelector{x_norms, rows, labels, best, second}, num_threads);
 }

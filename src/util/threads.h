@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "util/status_macros.h"
+
 namespace ivftrain {
 
 // `requested` if positive, otherwise the number of cores OpenMP reports.
@@ -57,6 +59,7 @@ inline int clamp_threads(int num_threads, int64_t jobs, Work work = {}) {
 template <typename MakeState, typename Body>
 double parallel_blocks(int64_t n, int64_t block_size, int num_threads, Work work,
                        MakeState&& make_state, Body&& body) {
+  IVF_DCHECK(block_size > 0, "a block holds at least one item");
   const int64_t blocks = num_blocks(n, block_size);
   if (blocks <= 0) return 0;
   const int threads = clamp_threads(num_threads, blocks, work);
