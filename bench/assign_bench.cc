@@ -40,8 +40,8 @@ void BM_KMeansAssign(benchmark::State& state) {
   std::vector<int32_t> labels(static_cast<size_t>(n));
   std::vector<float> distances(static_cast<size_t>(n));
   for (auto _ : state) {
-    ivftrain::kmeans_assign(n, d, x.data(), k, c.data(), ivftrain::Metric::kL2, labels.data(), distances.data(),
-                            threads);
+    ivftrain::kmeans_assign(n, d, x.data(), k, c.data(), ivftrain::Metric::kL2, labels.data(),
+                            distances.data(), threads);
     benchmark::DoNotOptimize(labels.data());
   }
   set_flops(state, n, d, k);
@@ -54,7 +54,7 @@ void BM_Sgemm(benchmark::State& state) {
   const auto x = random_matrix(n, d, 1);
   const auto c = random_matrix(k, d, 2);
   std::vector<float> out(static_cast<size_t>(n * k));
-  // kmeans_assign makes OpenBLAS single-threaded for its own blocks; restore the count here.
+  // kmeans_assign runs OpenBLAS single-threaded only during its own calls; set the count here.
   openblas_set_num_threads(threads);
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(k),

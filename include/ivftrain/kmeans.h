@@ -81,6 +81,13 @@ Result<KMeansResult> kmeans_train(int64_t n, int64_t d, const float* x, int64_t 
 // Assigns each row of x to its nearest centroid (or largest inner product). labels[i] and
 // distances[i] (squared l2, or -inner product) are written for i in [0, n); distances may be
 // null. Deterministic whatever the thread count.
+//
+// Threads: ivftrain runs its own OpenMP threads and calls OpenBLAS single-threaded from each
+// (OpenBLAS 0.3.21 has no per-thread setting, and more OpenBLAS threads would change the bits).
+// While this call or a training call runs SGEMM, OpenBLAS's process-wide thread count is 1; it
+// is set back to its previous value afterwards. Do not change it (openblas_set_num_threads) from
+// another thread while an ivftrain call runs; BLAS calls made meanwhile by other threads of the
+// process run single-threaded.
 void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float* centroids,
                    Metric metric, int32_t* labels, float* distances, int num_threads = 0);
 

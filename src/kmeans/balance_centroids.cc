@@ -59,9 +59,10 @@ class Balancer {
     norms_.resize(static_cast<size_t>(n_));
     row_norms_sqr(n_, d_, x_, norms_.data());
     dist_.resize(static_cast<size_t>(n_));
-    assign_nearest(n_, d_, x_, norms_.data(), k_, centroids_, false,
+    assign_nearest(n_, d_, x_, norms_.data(), k_, centroids_, Metric::kL2,
                    AssignOutput{labels_, dist_.data()}, threads_);
-    stats_.objective_before = labelled_objective(n_, d_, x_, centroids_, labels_, false, threads_);
+    stats_.objective_before =
+        labelled_objective(n_, d_, x_, centroids_, labels_, Metric::kL2, threads_);
     stats_.largest_before = stats_.largest_after = count_sizes();
     // The best state seen (least left to do) is what is returned: rounds that stall may have
     // passed the excess around and left things worse.
@@ -89,7 +90,7 @@ class Balancer {
       std::copy(best_labels.begin(), best_labels.end(), labels_);
     }
     stats_.largest_after = count_sizes();
-    stats_.objective = labelled_objective(n_, d_, x_, centroids_, labels_, false, threads_);
+    stats_.objective = labelled_objective(n_, d_, x_, centroids_, labels_, Metric::kL2, threads_);
     return stats_;
   }
 
@@ -183,7 +184,7 @@ class Balancer {
     const auto count = static_cast<int64_t>(rows.size());
     std::vector<int32_t> cand(static_cast<size_t>(count * 2));
     std::vector<float> cand_dist(static_cast<size_t>(count * 2));
-    nearest_candidates(d_, x_, count, rows.data(), k_, centroids_, false, 2, cand.data(),
+    nearest_candidates(d_, x_, count, rows.data(), k_, centroids_, Metric::kL2, 2, cand.data(),
                        cand_dist.data(), threads_);
     std::vector<int32_t> alt(static_cast<size_t>(count));  // where each row would go
     std::vector<std::pair<double, size_t>> ranked;         // (cost, index into pool)
@@ -286,7 +287,7 @@ class Balancer {
     }
     std::vector<int32_t> label(static_cast<size_t>(n_));
     std::vector<float> dist(static_cast<size_t>(n_));
-    assign_nearest(n_, d_, x_, norms_.data(), q, changed_x.data(), false,
+    assign_nearest(n_, d_, x_, norms_.data(), q, changed_x.data(), Metric::kL2,
                    AssignOutput{label.data(), dist.data()}, threads_);
     std::vector<int64_t> orphans;
     for (int64_t i = 0; i < n_; ++i) {
@@ -300,7 +301,7 @@ class Balancer {
     const auto count = static_cast<int64_t>(orphans.size());
     label.resize(static_cast<size_t>(count));
     dist.resize(static_cast<size_t>(count));
-    nearest_candidates(d_, x_, count, orphans.data(), k_, centroids_, false, 1, label.data(),
+    nearest_candidates(d_, x_, count, orphans.data(), k_, centroids_, Metric::kL2, 1, label.data(),
                        dist.data(), threads_);
     for (int64_t r = 0; r < count; ++r) {
       labels_[orphans[r]] = label[r];

@@ -7,6 +7,7 @@
 #include "linalg/assign.h"
 #include "linalg/distances.h"
 #include "linalg/two_nearest.h"
+#include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -34,8 +35,6 @@ BoundedAssigner::BoundedAssigner(int64_t n, int64_t d, const float* x, const flo
 
 double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
   const int64_t n = n_, d = d_, k = k_;
-  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
-  const int threads = static_cast<int>(std::clamp<int64_t>(blocks, 1, threads_));
   rows_.clear();
   if (first_) {
     rows_.resize(static_cast<size_t>(n));
@@ -67,11 +66,10 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
     for (int64_t r = movers; r < k; ++r) rest = std::max(rest, drift[order[r]]);
     const double max_c_norm = *std::max_element(c_norms.begin(), c_norms.end());
     const double margin_scale = kMarginPerDim * static_cast<double>(d);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t end = std::min(n, (b + 1) * kBlockRows);
-      for (int64_t i = b * kBlockRows; i < end; ++i) {
+    parallel_blocks(n, kBlockRows, threads_, Work{}, [&](int64_t, int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
         const int32_t a = labels[i];
+        IVF_DCHECK(a >= 0 && a < k, "labels are those the previous call wrote");
         const float* xi = x_ + i * d;
         double lower = lower_[i] - rest;
         const float e = l2_sqr(xi, centroids + a * d, d);
@@ -95,7 +93,7 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
           lower_[i] = lower;
         }
       }
-    }
+    });
     for (int64_t i = 0; i < n; ++i) {
       if (!skip_[i]) rows_.push_back(i);
     }
@@ -107,16 +105,12 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
   previous_.assign(centroids, centroids + k * d);
   first_ = false;
 
-  std::vector<double> sums(static_cast<size_t>(blocks), 0.0);
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t end = std::min(n, (b + 1) * kBlockRows);
+  // The objective over the same fixed blocks; one thread: a sum of n floats is not worth more.
+  return parallel_blocks(n, kBlockRows, 1, Work{}, [&](int64_t, int64_t begin, int64_t end) {
     double s = 0;
-    for (int64_t i = b * kBlockRows; i < end; ++i) s += dist_[i];
-    sums[b] = s;
-  }
-  double total = 0;
-  for (double s : sums) total += s;
-  return total;
+    for (int64_t i = begin; i < end; ++i) s += dist_[i];
+    return s;
+  });
 }
 
 }  // namespace ivftrain

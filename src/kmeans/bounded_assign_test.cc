@@ -36,7 +36,7 @@ TEST(BoundedAssigner, MatchesBruteForceAcrossLloydIterations) {
       EXPECT_EQ(assigner.rows_computed(), n);
     }
     if (iter >= 3) skipped_late += n - assigner.rows_computed();
-    assign_nearest(n, d, x.data(), norms.data(), k, centroids.data(), false,
+    assign_nearest(n, d, x.data(), norms.data(), k, centroids.data(), Metric::kL2,
                    AssignOutput{plain.data(), nullptr}, 1);
     double expected = 0;
     int64_t clear = 0;

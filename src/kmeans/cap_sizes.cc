@@ -10,6 +10,7 @@
 #include "kmeans/update.h"
 #include "linalg/candidates.h"
 #include "linalg/distances.h"
+#include "linalg/metric.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -18,10 +19,6 @@ namespace {
 // Next-nearest centroids computed per row to move; rows needing more fall back to a full scan.
 constexpr int64_t kCandidates = 8;
 constexpr int64_t kObjectiveBlockRows = 4096;
-
-float distance(const float* a, const float* b, int64_t d, bool dot) {
-  return dot ? -inner_product(a, b, d) : l2_sqr(a, b, d);
-}
 
 // A possible move of `row` to its candidate number `slot`, `cost` being the distance it adds.
 struct Move {
@@ -36,23 +33,15 @@ struct Move {
 }  // namespace
 
 double labelled_objective(int64_t n, int64_t d, const float* x, const float* centroids,
-                          const int32_t* labels, bool inner_product, int num_threads) {
-  const int64_t blocks = (n + kObjectiveBlockRows - 1) / kObjectiveBlockRows;
-  std::vector<double> sums(static_cast<size_t>(blocks), 0.0);
-  const int threads =
-      static_cast<int>(std::clamp<int64_t>(blocks, 1, std::max(1, resolve_threads(num_threads))));
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t end = std::min(n, (b + 1) * kObjectiveBlockRows);
-    double s = 0;
-    for (int64_t i = b * kObjectiveBlockRows; i < end; ++i) {
-      s += distance(x + i * d, centroids + labels[i] * d, d, inner_product);
-    }
-    sums[b] = s;
-  }
-  double total = 0;
-  for (double s : sums) total += s;
-  return total;
+                          const int32_t* labels, Metric metric, int num_threads) {
+  return parallel_blocks(n, kObjectiveBlockRows, num_threads, Work{},
+                         [&](int64_t, int64_t begin, int64_t end) {
+                           double s = 0;
+                           for (int64_t i = begin; i < end; ++i) {
+                             s += metric_distance(metric, x + i * d, centroids + labels[i] * d, d);
+                           }
+                           return s;
+                         });
 }
 
 int64_t balance_capacity(int64_t n, int64_t k, double balance) {
@@ -63,7 +52,7 @@ int64_t balance_capacity(int64_t n, int64_t k, double balance) {
 }
 
 BalanceStats balance_clusters(int64_t n, int64_t d, const float* x, int64_t k, double balance,
-                              bool inner_product, int num_threads, float* centroids,
+                              Metric metric, int num_threads, float* centroids,
                               int32_t* labels) {
   BalanceStats stats;
   stats.capacity = balance_capacity(n, k, balance);
@@ -80,11 +69,11 @@ BalanceStats balance_clusters(int64_t n, int64_t d, const float* x, int64_t k, d
     const int64_t t = std::min(kCandidates, k);
     std::vector<int32_t> cand(static_cast<size_t>(count * t));
     std::vector<float> cand_dist(static_cast<size_t>(count * t));
-    nearest_candidates(d, x, count, rows.data(), k, centroids, inner_product, t, cand.data(),
+    nearest_candidates(d, x, count, rows.data(), k, centroids, metric, t, cand.data(),
                        cand_dist.data(), num_threads);
     std::vector<float> own(static_cast<size_t>(count));
     for (int64_t r = 0; r < count; ++r) {
-      own[r] = distance(x + rows[r] * d, centroids + labels[rows[r]] * d, d, inner_product);
+      own[r] = metric_distance(metric, x + rows[r] * d, centroids + labels[rows[r]] * d, d);
     }
     // Moves in increasing added distance; `r` indexes `rows` (increasing row order).
     std::priority_queue<Move, std::vector<Move>, std::greater<Move>> heap;
@@ -129,7 +118,7 @@ BalanceStats balance_clusters(int64_t n, int64_t d, const float* x, int64_t k, d
       int32_t best_c = -1;
       for (int64_t c = 0; c < k; ++c) {
         if (sizes[c] >= stats.capacity) continue;
-        const float dist = distance(x + i * d, centroids + c * d, d, inner_product);
+        const float dist = metric_distance(metric, x + i * d, centroids + c * d, d);
         if (best_c < 0 || dist < best) {
           best = dist;
           best_c = static_cast<int32_t>(c);
@@ -146,7 +135,7 @@ BalanceStats balance_clusters(int64_t n, int64_t d, const float* x, int64_t k, d
     update_centroids(d, x, k, &members, centroids, num_threads);
   }
   stats.largest_after = *std::max_element(sizes.begin(), sizes.end());
-  stats.objective = labelled_objective(n, d, x, centroids, labels, inner_product, num_threads);
+  stats.objective = labelled_objective(n, d, x, centroids, labels, metric, num_threads);
   return stats;
 }
 

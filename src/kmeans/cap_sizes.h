@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "linalg/metric.h"
+
 namespace ivftrain {
 
 struct BalanceStats {
@@ -29,14 +31,14 @@ int64_t balance_capacity(int64_t n, int64_t k, double balance);
 // of its rows again. labels (n) and centroids (k x d) are updated in place. Sequential decisions
 // over candidates computed in fixed blocks: the result does not depend on the thread count.
 BalanceStats balance_clusters(int64_t n, int64_t d, const float* x, int64_t k, double balance,
-                              bool inner_product, int num_threads, float* centroids,
+                              Metric metric, int num_threads, float* centroids,
                               int32_t* labels);
 
 // The objective of given labels (sum of squared l2 distances, or of -inner products), each
 // distance computed directly rather than through GEMM, summed over fixed row blocks in block
 // order: the same whatever the thread count.
 double labelled_objective(int64_t n, int64_t d, const float* x, const float* centroids,
-                          const int32_t* labels, bool inner_product, int num_threads);
+                          const int32_t* labels, Metric metric, int num_threads);
 
 struct CentroidBalanceStats {
   int64_t capacity = 0;  // the cap on cluster sizes (balance_capacity)

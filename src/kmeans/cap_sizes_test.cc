@@ -59,7 +59,7 @@ TEST(Balance, CapsClustersOnSkewedData) {
   ASSERT_GT(*std::max_element(before.begin(), before.end()), cap);  // the data needs balancing
 
   const BalanceStats stats =
-      balance_clusters(n, d, x.data(), k, balance, false, 2, centroids.data(), labels.data());
+      balance_clusters(n, d, x.data(), k, balance, Metric::kL2, 2, centroids.data(), labels.data());
   const auto after = sizes_of(labels, k);
   EXPECT_LE(*std::max_element(after.begin(), after.end()), cap);
   EXPECT_EQ(stats.largest_after, *std::max_element(after.begin(), after.end()));

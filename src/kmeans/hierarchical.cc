@@ -144,14 +144,13 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
     }
     groups.centroids = std::move(flat_kmeans(rows, d, coarse_x, g, cp, coarse_log).result.centroids);
   }
-  const bool inner_product = params.metric == Metric::kInnerProduct;
   std::vector<int32_t> group(static_cast<size_t>(n));
-  assign_nearest(n, d, x, nullptr, g, groups.centroids.data(), inner_product,
+  assign_nearest(n, d, x, nullptr, g, groups.centroids.data(), params.metric,
                  AssignOutput{group.data(), nullptr}, threads);
   // Work in a group grows with its size squared (rows times its share of k), so one large
   // group would dominate: cap the group sizes. Rows moved to a neighbouring group find their
   // best centroid again in the refinement, which looks into neighbouring groups.
-  balance_clusters(n, d, x, g, kCoarseBalance, inner_product, threads, groups.centroids.data(),
+  balance_clusters(n, d, x, g, kCoarseBalance, params.metric, threads, groups.centroids.data(),
                    group.data());
   group_by_label(n, g, group.data(), &groups.members);
   groups.sizes.resize(static_cast<size_t>(g));
@@ -218,7 +217,7 @@ class NeighbourGroupAssigner final : public Assigner {
     std::vector<int32_t> near(static_cast<size_t>(g * p));
     std::vector<float> near_dist(static_cast<size_t>(g * p));
     nearest_candidates(d, groups.centroids.data(), g, all_groups.data(), g,
-                       groups.centroids.data(), metric == Metric::kInnerProduct, p, near.data(),
+                       groups.centroids.data(), metric, p, near.data(),
                        near_dist.data(), threads);
     for (int64_t i = 0; i < g; ++i) {
       std::vector<int32_t> nb(near.begin() + i * p, near.begin() + (i + 1) * p);
@@ -257,8 +256,7 @@ class NeighbourGroupAssigner final : public Assigner {
         local.resize(static_cast<size_t>(size));
         sums_[gi] = assign_nearest(size, d, rows_x.data(), nullptr,
                                    static_cast<int64_t>(cand_ids.size()), cand.data(),
-                                   metric_ == Metric::kInnerProduct,
-                                   AssignOutput{local.data(), nullptr}, 1);
+                                   metric_, AssignOutput{local.data(), nullptr}, 1);
         for (int64_t j = 0; j < size; ++j) labels[rows[j]] = cand_ids[local[j]];
       }
     }

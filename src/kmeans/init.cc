@@ -25,28 +25,26 @@ void init_random(int64_t n, int64_t d, const float* x, int64_t k, Rng& rng, floa
 
 void init_kmeans_plus_plus(int64_t n, int64_t d, const float* x, int64_t k, Rng& rng,
                            float* centroids, int num_threads) {
-  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
+  const int64_t blocks = num_blocks(n, kBlockRows);
   std::vector<float> nearest(static_cast<size_t>(n), std::numeric_limits<float>::infinity());
   std::vector<double> block_sums(static_cast<size_t>(blocks), 0.0);
-  const int threads = static_cast<int>(std::min<int64_t>(resolve_threads(num_threads), blocks));
 
   int64_t pick = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(n)));
   for (int64_t c = 0; c < k; ++c) {
     float* centroid = centroids + c * d;
     std::memcpy(centroid, x + pick * d, sizeof(float) * d);
     if (c + 1 == k) break;
-#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t end = std::min(n, (b + 1) * kBlockRows);
-      double sum = 0;
-      for (int64_t i = b * kBlockRows; i < end; ++i) {
-        nearest[i] = std::min(nearest[i], l2_sqr(x + i * d, centroid, d));
-        sum += nearest[i];
-      }
-      block_sums[b] = sum;
-    }
-    double total = 0;
-    for (double s : block_sums) total += s;
+    // The block sums are kept: the draw below walks them to find the block of its row.
+    const double total = parallel_blocks(
+        n, kBlockRows, num_threads, Work{}, [&](int64_t b, int64_t begin, int64_t end) {
+          double sum = 0;
+          for (int64_t i = begin; i < end; ++i) {
+            nearest[i] = std::min(nearest[i], l2_sqr(x + i * d, centroid, d));
+            sum += nearest[i];
+          }
+          block_sums[b] = sum;
+          return sum;
+        });
     if (!(total > 0)) {
       // Every row sits on a centroid already (fewer distinct rows than k): any row will do,
       // and the empty-cluster splitting of the Lloyd iterations copes with the duplicates.

@@ -83,8 +83,7 @@ Result<KMeansAlgorithm> parse_kmeans_algorithm(std::string_view s) {
 void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float* centroids,
                    Metric metric, int32_t* labels, float* distances, int num_threads) {
   if (n <= 0 || k <= 0 || d <= 0) return;
-  assign_nearest(n, d, x, nullptr, k, centroids, metric == Metric::kInnerProduct,
-                 AssignOutput{labels, distances},
+  assign_nearest(n, d, x, nullptr, k, centroids, metric, AssignOutput{labels, distances},
                  num_threads);
 }
 

@@ -17,8 +17,8 @@
 namespace ivftrain {
 
 double FullAssigner::assign(const float* centroids, int32_t* labels) {
-  return assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_ == Metric::kInnerProduct,
-                        AssignOutput{labels, nullptr}, threads_);
+  return assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_, AssignOutput{labels, nullptr},
+                        threads_);
 }
 
 bool converged(double prev, double objective, double tolerance) {

@@ -52,26 +52,29 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
   s.counts.assign(static_cast<size_t>(k), 0);
   s.identical.assign(static_cast<size_t>(k), 0);
   s.first.assign(static_cast<size_t>(k * d), 0.0f);
-  // Small updates are not worth waking threads for (the result is the same either way).
-  const int64_t work = m.offsets[k] * d;
-  const int threads = static_cast<int>(
-      std::clamp<int64_t>(std::min<int64_t>(work / (1 << 16), k), 1, resolve_threads(num_threads)));
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic, 4)
-  for (int64_t c = 0; c < k; ++c) {
-    const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
-    if (begin == end) continue;
-    double* sum = s.sums.data() + c * d;
-    const float* first = x + m.rows[begin] * d;
-    bool same = true;
-    for (int64_t r = begin; r < end; ++r) {
-      const float* row = x + m.rows[r] * d;
-      for (int64_t j = 0; j < d; ++j) sum[j] += row[j];
-      if (same && r > begin) same = std::memcmp(row, first, sizeof(float) * d) == 0;
-    }
-    s.counts[c] = end - begin;
-    s.identical[c] = same ? 1 : 0;
-    std::memcpy(s.first.data() + c * d, first, sizeof(float) * d);
-  }
+  // Clusters are handed out 4 at a time; small updates are not worth waking threads for (the
+  // result is the same either way).
+  constexpr int64_t kClustersPerBlock = 4;
+  parallel_blocks(k, kClustersPerBlock, num_threads, Work{m.offsets[k] * d, int64_t{1} << 16},
+                  [&](int64_t, int64_t first_cluster, int64_t last_cluster) {
+                    for (int64_t c = first_cluster; c < last_cluster; ++c) {
+                      const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
+                      if (begin == end) continue;
+                      double* sum = s.sums.data() + c * d;
+                      const float* first = x + m.rows[begin] * d;
+                      bool same = true;
+                      for (int64_t r = begin; r < end; ++r) {
+                        const float* row = x + m.rows[r] * d;
+                        for (int64_t j = 0; j < d; ++j) sum[j] += row[j];
+                        if (same && r > begin) {
+                          same = std::memcmp(row, first, sizeof(float) * d) == 0;
+                        }
+                      }
+                      s.counts[c] = end - begin;
+                      s.identical[c] = same ? 1 : 0;
+                      std::memcpy(s.first.data() + c * d, first, sizeof(float) * d);
+                    }
+                  });
   return s;
 }
 

@@ -25,7 +25,7 @@ struct Reference {
 };
 
 Reference brute_force(int64_t n, int64_t d, const float* x, int64_t k, const float* c,
-                      bool inner_product) {
+                      Metric metric) {
   Reference r;
   r.labels.assign(n, 0);
   r.best.assign(n, std::numeric_limits<double>::infinity());
@@ -35,7 +35,7 @@ Reference brute_force(int64_t n, int64_t d, const float* x, int64_t k, const flo
       double dist = 0;
       for (int64_t t = 0; t < d; ++t) {
         const double a = x[i * d + t], b = c[j * d + t];
-        dist += inner_product ? -a * b : (a - b) * (a - b);
+        dist += metric == Metric::kInnerProduct ? -a * b : (a - b) * (a - b);
       }
       if (dist < r.best[i]) {
         r.second[i] = r.best[i];
@@ -52,10 +52,10 @@ Reference brute_force(int64_t n, int64_t d, const float* x, int64_t k, const flo
 // Float rounding of ||x||^2 + ||c||^2 - 2 x.c is about 2^-24 * d * (||x||^2 + ||c||^2); labels
 // must agree wherever the two best centroids are further apart than that.
 void expect_matches_reference(int64_t n, int64_t d, const std::vector<float>& x, int64_t k,
-                              const std::vector<float>& c, bool inner_product,
+                              const std::vector<float>& c, Metric metric,
                               const std::vector<int32_t>& labels,
                               const std::vector<float>& distances, double objective) {
-  const Reference ref = brute_force(n, d, x.data(), k, c.data(), inner_product);
+  const Reference ref = brute_force(n, d, x.data(), k, c.data(), metric);
   double max_norm = 0;
   for (int64_t i = 0; i < n; ++i) {
     double s = 0;
@@ -86,9 +86,10 @@ void expect_matches_reference(int64_t n, int64_t d, const std::vector<float>& x,
 }
 
 using Kernel = double (*)(int64_t, int64_t, const float*, const float*, int64_t, const float*,
-                          bool, const AssignOutput&, int);
+                          Metric, const AssignOutput&, int);
 
-void check_kernel(Kernel kernel, Shape s, bool inner_product, uint64_t seed) {
+
+void check_kernel(Kernel kernel, Shape s, Metric metric, uint64_t seed) {
   // Centroids spread wide, points near them: clear winners for most rows.
   const auto c = testing::random_matrix(seed, s.k, s.d, 3.0);
   auto x = testing::random_matrix(seed + 1, s.n, s.d, 0.3);
@@ -99,11 +100,11 @@ void check_kernel(Kernel kernel, Shape s, bool inner_product, uint64_t seed) {
   }
   std::vector<int32_t> labels(s.n, -1);
   std::vector<float> distances(s.n, -1);
-  const double obj = kernel(s.n, s.d, x.data(), nullptr, s.k, c.data(), inner_product,
+  const double obj = kernel(s.n, s.d, x.data(), nullptr, s.k, c.data(), metric,
                             AssignOutput{labels.data(), distances.data()}, 2);
   SCOPED_TRACE(::testing::Message() << "n=" << s.n << " k=" << s.k << " d=" << s.d
-                                    << " ip=" << inner_product);
-  expect_matches_reference(s.n, s.d, x, s.k, c, inner_product, labels, distances, obj);
+                                    << " ip=" << (metric == Metric::kInnerProduct));
+  expect_matches_reference(s.n, s.d, x, s.k, c, metric, labels, distances, obj);
 }
 
 const Shape kShapes[] = {
@@ -113,21 +114,21 @@ const Shape kShapes[] = {
 
 TEST(Assign, GemmKernelMatchesBruteForce) {
   for (const Shape& s : kShapes) {
-    check_kernel(&assign_nearest_gemm, s, false, 11);
-    check_kernel(&assign_nearest_gemm, s, true, 12);
+    check_kernel(&assign_nearest_gemm, s, Metric::kL2, 11);
+    check_kernel(&assign_nearest_gemm, s, Metric::kInnerProduct, 12);
   }
 }
 
 TEST(Assign, DirectKernelMatchesBruteForce) {
   for (const Shape& s : kShapes) {
     if (s.k > 256) continue;
-    check_kernel(&assign_nearest_direct, s, false, 13);
-    check_kernel(&assign_nearest_direct, s, true, 14);
+    check_kernel(&assign_nearest_direct, s, Metric::kL2, 13);
+    check_kernel(&assign_nearest_direct, s, Metric::kInnerProduct, 14);
   }
 }
 
 TEST(Assign, DispatchMatchesBruteForce) {
-  for (const Shape& s : kShapes) check_kernel(&assign_nearest, s, false, 15);
+  for (const Shape& s : kShapes) check_kernel(&assign_nearest, s, Metric::kL2, 15);
   EXPECT_TRUE(assign_uses_direct_kernel(256, 8));
   EXPECT_FALSE(assign_uses_direct_kernel(1024, 8));
   EXPECT_FALSE(assign_uses_direct_kernel(256, 32));
@@ -142,9 +143,9 @@ TEST(Assign, GivenNormsGiveTheSameBits) {
   row_norms_sqr(n, d, x.data(), given.data());
   std::vector<int32_t> l1(n), l2(n);
   std::vector<float> d1(n), d2(n);
-  const double o1 = assign_nearest(n, d, x.data(), nullptr, k, c.data(), false,
+  const double o1 = assign_nearest(n, d, x.data(), nullptr, k, c.data(), Metric::kL2,
                                    AssignOutput{l1.data(), d1.data()}, 1);
-  const double o2 = assign_nearest(n, d, x.data(), given.data(), k, c.data(), false,
+  const double o2 = assign_nearest(n, d, x.data(), given.data(), k, c.data(), Metric::kL2,
                                    AssignOutput{l2.data(), d2.data()}, 1);
   EXPECT_EQ(l1, l2);
   EXPECT_EQ(0, std::memcmp(d1.data(), d2.data(), n * sizeof(float)));
@@ -161,10 +162,11 @@ TEST(Assign, TiesGoToTheSmallestIndex) {
     std::vector<float> x;
     for (int64_t j : {31, 3, 35, 9}) x.insert(x.end(), c.begin() + j * d, c.begin() + (j + 1) * d);
     for (Kernel kernel : {&assign_nearest_gemm, &assign_nearest_direct}) {
-      for (bool ip : {false, true}) {
+      for (Metric metric : {Metric::kL2, Metric::kInnerProduct}) {
         std::vector<int32_t> labels(4);
-        kernel(4, d, x.data(), nullptr, k, c.data(), ip, AssignOutput{labels.data(), nullptr}, 1);
-        if (!ip) {
+        kernel(4, d, x.data(), nullptr, k, c.data(), metric, AssignOutput{labels.data(), nullptr},
+               1);
+        if (metric == Metric::kL2) {
           EXPECT_EQ(labels, (std::vector<int32_t>{3, 3, 9, 9})) << d;
         }
         // Inner product: whichever centroid wins, a duplicate never beats its original.
@@ -180,9 +182,9 @@ TEST(Assign, BitIdenticalWhateverTheThreadCount) {
     const auto c = testing::random_matrix(10, s.k, s.d, 4.0);
     std::vector<int32_t> labels1(s.n), labels3(s.n);
     std::vector<float> dist1(s.n), dist3(s.n);
-    const double o1 = assign_nearest(s.n, s.d, x.data(), nullptr, s.k, c.data(), false,
+    const double o1 = assign_nearest(s.n, s.d, x.data(), nullptr, s.k, c.data(), Metric::kL2,
                                      AssignOutput{labels1.data(), dist1.data()}, 1);
-    const double o3 = assign_nearest(s.n, s.d, x.data(), nullptr, s.k, c.data(), false,
+    const double o3 = assign_nearest(s.n, s.d, x.data(), nullptr, s.k, c.data(), Metric::kL2,
                                      AssignOutput{labels3.data(), dist3.data()}, 3);
     EXPECT_EQ(0, std::memcmp(labels1.data(), labels3.data(), s.n * sizeof(int32_t)));
     EXPECT_EQ(0, std::memcmp(dist1.data(), dist3.data(), s.n * sizeof(float)));

@@ -1,21 +1,16 @@
 #include "linalg/candidates.h"
 
-#include <cblas.h>
-
 #include <algorithm>
-#include <cstring>
-#include <limits>
-#include <vector>
 
 #include "linalg/distances.h"
-#include "util/threads.h"
+#include "linalg/gemm_tiles.h"
+#include "linalg/metric.h"
 
 namespace ivftrain {
 namespace {
 
 constexpr int64_t kBlockRows = 256;
-constexpr int64_t kCentroidTile = 512;
-constexpr float kInf = std::numeric_limits<float>::infinity();
+using tiles::kInf;
 
 // Inserts (v, j) into the sorted list (vals, idx) of length t when it beats the last entry.
 // Candidates arrive in increasing j, and equal values go after those already there, so ties
@@ -32,60 +27,62 @@ inline void insert_sorted(float v, int32_t j, int64_t t, float* vals, int32_t* i
   idx[p] = j;
 }
 
+// The top-t selector of the tile loop: each row's sorted list lives in the output itself.
+struct TopSelector {
+  Metric metric;
+  int64_t d, t;
+  int32_t* labels;
+  float* distances;
+
+  struct State {
+    float* vals = nullptr;  // the block's slice of the output
+    int32_t* idx = nullptr;
+  };
+  State make_state() const { return State{}; }
+  void start(State& s, int64_t begin, int64_t end) const {
+    s.vals = distances + begin * t;
+    s.idx = labels + begin * t;
+    std::fill(s.vals, s.vals + (end - begin) * t, kInf);
+    std::fill(s.idx, s.idx + (end - begin) * t, -1);
+  }
+  void select(State& s, int64_t r, const tiles::TileRow& row) const {
+    for (int64_t j = 0; j < row.size; ++j) {
+      insert_sorted(row.score(j), static_cast<int32_t>(row.base + j), t, s.vals + r * t,
+                    s.idx + r * t);
+    }
+  }
+  double finish(State& s, int64_t begin, int64_t end, const float* xb) const {
+    if (!uses_norms(metric)) return 0;
+    for (int64_t r = 0; r < end - begin; ++r) {
+      const float norm = norm_sqr(xb + r * d, d);
+      for (int64_t q = 0; q < t; ++q) {
+        float& v = s.vals[r * t + q];
+        if (s.idx[r * t + q] >= 0) v = score_to_distance(metric, norm, v);
+      }
+    }
+    return 0;
+  }
+};
+
 }  // namespace
 
 void nearest_candidates(int64_t d, const float* x, int64_t count, const int64_t* rows, int64_t k,
-                        const float* centroids, bool inner_product, int64_t t, int32_t* labels,
+                        const float* centroids, Metric metric, int64_t t, int32_t* labels,
                         float* distances, int num_threads) {
   if (count <= 0 || t <= 0) return;
-  use_single_threaded_blas();
-  std::vector<float> bias(static_cast<size_t>(k), 0.0f);
-  if (!inner_product) row_norms_sqr(k, d, centroids, bias.data());
-  const int64_t blocks = (count + kBlockRows - 1) / kBlockRows;
-  const int threads =
-      static_cast<int>(std::clamp<int64_t>(blocks, 1, std::max(1, resolve_threads(num_threads))));
-  const float alpha = inner_product ? -1.0f : -2.0f;
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    std::vector<float> xb(static_cast<size_t>(kBlockRows * d));
-    std::vector<float> dots(static_cast<size_t>(kBlockRows * std::min(k, kCentroidTile)));
-#pragma omp for schedule(dynamic)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t begin = b * kBlockRows, end = std::min(count, begin + kBlockRows);
-      const int64_t n = end - begin;
-      gather_rows(d, x, rows + begin, n, xb.data());
-      float* vals = distances + begin * t;
-      int32_t* idx = labels + begin * t;
-      std::fill(vals, vals + n * t, kInf);
-      std::fill(idx, idx + n * t, -1);
-      for (int64_t c0 = 0; c0 < k; c0 += kCentroidTile) {
-        const int64_t kc = std::min(kCentroidTile, k - c0);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n),
-                    static_cast<int>(kc), static_cast<int>(d), alpha, xb.data(),
-                    static_cast<int>(d), centroids + c0 * d, static_cast<int>(d), 0.0f,
-                    dots.data(), static_cast<int>(kc));
-        for (int64_t r = 0; r < n; ++r) {
-          const float* row = dots.data() + r * kc;
-          for (int64_t j = 0; j < kc; ++j) {
-            insert_sorted(row[j] + bias[c0 + j], static_cast<int32_t>(c0 + j), t, vals + r * t,
-                          idx + r * t);
-          }
-        }
-      }
-      if (!inner_product) {
-        for (int64_t r = 0; r < n; ++r) {
-          const float norm = norm_sqr(xb.data() + r * d, d);
-          for (int64_t s = 0; s < t; ++s) {
-            if (idx[r * t + s] >= 0) vals[r * t + s] = std::max(0.0f, norm + vals[r * t + s]);
-          }
-        }
-      }
-    }
+  const TopSelector selector{metric, d, t, labels, distances};
+  if (k <= 0) {
+    // No centroid: every slot stays empty (the tile loop does not run).
+    TopSelector::State s;
+    selector.start(s, 0, count);
+    return;
   }
+  tiles::run_tiles(metric, tiles::RowSource{d, x, rows}, count, kBlockRows, k, centroids,
+                   selector, num_threads);
 }
 
 void nearest_candidates_ref(int64_t d, const float* x, int64_t count, const int64_t* rows,
-                            int64_t k, const float* centroids, bool inner_product, int64_t t,
+                            int64_t k, const float* centroids, Metric metric, int64_t t,
                             int32_t* labels, float* distances) {
   for (int64_t r = 0; r < count; ++r) {
     float* vals = distances + r * t;
@@ -94,9 +91,8 @@ void nearest_candidates_ref(int64_t d, const float* x, int64_t count, const int6
     std::fill(idx, idx + t, -1);
     const float* xi = x + rows[r] * d;
     for (int64_t j = 0; j < k; ++j) {
-      const float* c = centroids + j * d;
-      const float v = inner_product ? -inner_product_ref(xi, c, d) : l2_sqr_ref(xi, c, d);
-      insert_sorted(v, static_cast<int32_t>(j), t, vals, idx);
+      insert_sorted(metric_distance_ref(metric, xi, centroids + j * d, d),
+                    static_cast<int32_t>(j), t, vals, idx);
     }
   }
 }

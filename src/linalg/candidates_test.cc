@@ -12,6 +12,7 @@ namespace ivftrain {
 namespace {
 
 void check(int64_t n, int64_t k, int64_t d, int64_t t, bool ip) {
+  const Metric metric = ip ? Metric::kInnerProduct : Metric::kL2;
   SCOPED_TRACE(::testing::Message() << "n=" << n << " k=" << k << " d=" << d << " t=" << t
                                     << " ip=" << ip);
   const auto x = testing::random_matrix(1, n, d, 1.0), c = testing::random_matrix(2, k, d, 1.0);
@@ -21,9 +22,9 @@ void check(int64_t n, int64_t k, int64_t d, int64_t t, bool ip) {
   const auto count = static_cast<int64_t>(rows.size());
   std::vector<int32_t> labels(count * t), ref_labels(count * t);
   std::vector<float> dist(count * t), ref_dist(count * t);
-  nearest_candidates(d, x.data(), count, rows.data(), k, c.data(), ip, t, labels.data(),
+  nearest_candidates(d, x.data(), count, rows.data(), k, c.data(), metric, t, labels.data(),
                      dist.data(), 2);
-  nearest_candidates_ref(d, x.data(), count, rows.data(), k, c.data(), ip, t, ref_labels.data(),
+  nearest_candidates_ref(d, x.data(), count, rows.data(), k, c.data(), metric, t, ref_labels.data(),
                          ref_dist.data());
   const double tol = 1e-4 * (d + 4);
   int64_t checked = 0;
@@ -69,8 +70,10 @@ TEST(NearestCandidates, BitIdenticalWhateverTheThreadCount) {
   std::iota(rows.begin(), rows.end(), 0);
   std::vector<int32_t> l1(n * t), l3(n * t);
   std::vector<float> d1(n * t), d3(n * t);
-  nearest_candidates(d, x.data(), n, rows.data(), k, c.data(), false, t, l1.data(), d1.data(), 1);
-  nearest_candidates(d, x.data(), n, rows.data(), k, c.data(), false, t, l3.data(), d3.data(), 3);
+  nearest_candidates(d, x.data(), n, rows.data(), k, c.data(), Metric::kL2, t, l1.data(), d1.data(),
+                     1);
+  nearest_candidates(d, x.data(), n, rows.data(), k, c.data(), Metric::kL2, t, l3.data(), d3.data(),
+                     3);
   EXPECT_EQ(l1, l3);
   EXPECT_EQ(d1, d3);
 }

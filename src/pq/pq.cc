@@ -31,24 +31,29 @@ void copy_sub_vectors(int64_t d, const float* x, int64_t begin, int64_t end, int
   }
 }
 
-// Runs body(begin, end, labels, sub) over fixed row blocks in parallel; each block's code is
-// computed by single-threaded assignments, so any thread gives the same bytes.
+// Scratch of one thread encoding blocks of rows.
+struct EncodeScratch {
+  std::vector<uint8_t> codes;
+  std::vector<float> sub;
+  std::vector<int32_t> labels;
+};
+
+// Runs body(scratch, begin, end) over fixed row blocks in parallel and returns the sum of what
+// it returns, in block order; each block's code is computed by single-threaded assignments, so
+// any thread gives the same bytes.
 template <typename Body>
-void for_each_encode_block(const PqCodebook& cb, int64_t n, int num_threads, Body&& body) {
-  const int64_t blocks = (n + kEncodeBlockRows - 1) / kEncodeBlockRows;
-  const int threads =
-      static_cast<int>(std::clamp<int64_t>(blocks, 1, std::max(1, resolve_threads(num_threads))));
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    std::vector<uint8_t> codes(static_cast<size_t>(kEncodeBlockRows * cb.num_sub_vectors));
-    std::vector<float> sub(static_cast<size_t>(kEncodeBlockRows * cb.dsub()));
-    std::vector<int32_t> labels(static_cast<size_t>(kEncodeBlockRows));
-#pragma omp for schedule(dynamic)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t begin = b * kEncodeBlockRows, end = std::min(n, begin + kEncodeBlockRows);
-      body(b, begin, end, codes.data(), sub.data(), labels.data());
-    }
-  }
+double for_each_encode_block(const PqCodebook& cb, int64_t n, int num_threads, Body&& body) {
+  return parallel_blocks(
+      n, kEncodeBlockRows, num_threads, Work{},
+      [&cb] {
+        return EncodeScratch{
+            std::vector<uint8_t>(static_cast<size_t>(kEncodeBlockRows * cb.num_sub_vectors)),
+            std::vector<float>(static_cast<size_t>(kEncodeBlockRows * cb.dsub())),
+            std::vector<int32_t>(static_cast<size_t>(kEncodeBlockRows))};
+      },
+      [&body](EncodeScratch& s, int64_t, int64_t begin, int64_t end) {
+        return body(s, begin, end);
+      });
 }
 
 // Codes of rows [begin, end) of x into codes (row-major, M bytes per row).
@@ -58,7 +63,7 @@ void encode_block(const PqCodebook& cb, const float* x, int64_t begin, int64_t e
   for (int64_t m = 0; m < M; ++m) {
     copy_sub_vectors(cb.dim, x, begin, end, m, dsub, sub);
     assign_nearest(rows, dsub, sub, nullptr, ksub, cb.centroids.data() + m * ksub * dsub,
-                   /*inner_product=*/false, AssignOutput{labels, nullptr}, 1);
+                   Metric::kL2, AssignOutput{labels, nullptr}, 1);
     for (int64_t i = 0; i < rows; ++i) codes[i * M + m] = static_cast<uint8_t>(labels[i]);
   }
 }
@@ -121,30 +126,25 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
   // One single-threaded k-means per sub-space, sub-spaces in parallel: M independent jobs keep
   // the cores busier than threads inside small k-means would, and each job is the same
   // whatever thread runs it.
-  const int threads =
-      static_cast<int>(std::clamp<int64_t>(M, 1, std::max(1, resolve_threads(num_threads))));
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    std::vector<float> sub(static_cast<size_t>(n * dsub));
-#pragma omp for schedule(dynamic)
-    for (int64_t m = 0; m < M; ++m) {
-      copy_sub_vectors(d, x, 0, n, m, dsub, sub.data());
-      KMeansParams kp = params.kmeans;
-      kp.seed = derive_seed(seed, kSeedPqKMeans, static_cast<uint64_t>(m));
-      kp.num_threads = 1;
-      KMeansLog log_as;
-      log_as.label = fmt::format("pq[{}]", m);
-      log_as.warn_few_rows = false;  // warned once above
-      Result<KMeansResult> r = kmeans_train_logged(n, dsub, sub.data(), ksub, kp, log_as);
-      if (!r.ok()) {
-        errors[m] = r.status();
-        continue;
-      }
-      std::copy(r->centroids.begin(), r->centroids.end(),
-                cb.centroids.begin() + m * ksub * dsub);
-      cb.iterations[m] = std::move(r->iterations);
-    }
-  }
+  parallel_blocks(
+      M, 1, num_threads, Work{}, [&] { return std::vector<float>(static_cast<size_t>(n * dsub)); },
+      [&](std::vector<float>& sub, int64_t m, int64_t, int64_t) {
+        copy_sub_vectors(d, x, 0, n, m, dsub, sub.data());
+        KMeansParams kp = params.kmeans;
+        kp.seed = derive_seed(seed, kSeedPqKMeans, static_cast<uint64_t>(m));
+        kp.num_threads = 1;
+        KMeansLog log_as;
+        log_as.label = fmt::format("pq[{}]", m);
+        log_as.warn_few_rows = false;  // warned once above
+        Result<KMeansResult> r = kmeans_train_logged(n, dsub, sub.data(), ksub, kp, log_as);
+        if (!r.ok()) {
+          errors[m] = r.status();
+          return;
+        }
+        std::copy(r->centroids.begin(), r->centroids.end(),
+                  cb.centroids.begin() + m * ksub * dsub);
+        cb.iterations[m] = std::move(r->iterations);
+      });
   for (const Status& s : errors) IVF_RETURN_IF_ERROR(s);
   return cb;
 }
@@ -153,11 +153,9 @@ void pq_encode(const PqCodebook& cb, int64_t n, const float* x, uint8_t* codes,
                int num_threads) {
   if (n <= 0 || cb.num_sub_vectors <= 0) return;
   const int64_t M = cb.num_sub_vectors;
-  for_each_encode_block(cb, n, num_threads,
-                        [&](int64_t, int64_t begin, int64_t end, uint8_t*, float* sub,
-                            int32_t* labels) {
-                          encode_block(cb, x, begin, end, codes + begin * M, sub, labels);
-                        });
+  for_each_encode_block(cb, n, num_threads, [&](EncodeScratch& s, int64_t begin, int64_t end) {
+    encode_block(cb, x, begin, end, codes + begin * M, s.sub.data(), s.labels.data());
+  });
 }
 
 void pq_decode(const PqCodebook& cb, int64_t n, const uint8_t* codes, float* x) {
@@ -174,22 +172,18 @@ double pq_reconstruction_error(const PqCodebook& cb, int64_t n, const float* x,
                                int num_threads) {
   if (n <= 0 || cb.num_sub_vectors <= 0) return 0;
   const int64_t M = cb.num_sub_vectors, d = cb.dim;
-  const int64_t blocks = (n + kEncodeBlockRows - 1) / kEncodeBlockRows;
-  std::vector<double> sums(static_cast<size_t>(blocks), 0.0);
-  for_each_encode_block(cb, n, num_threads,
-                        [&](int64_t b, int64_t begin, int64_t end, uint8_t* codes, float* sub,
-                            int32_t* labels) {
-                          encode_block(cb, x, begin, end, codes, sub, labels);
-                          std::vector<float> decoded(static_cast<size_t>(d));
-                          double sum = 0;
-                          for (int64_t i = begin; i < end; ++i) {
-                            pq_decode(cb, 1, codes + (i - begin) * M, decoded.data());
-                            sum += l2_sqr(x + i * d, decoded.data(), d);
-                          }
-                          sums[b] = sum;
-                        });
-  double total = 0;
-  for (double s : sums) total += s;  // block order: independent of the thread count
+  // Summed in block order: independent of the thread count.
+  const double total =
+      for_each_encode_block(cb, n, num_threads, [&](EncodeScratch& s, int64_t begin, int64_t end) {
+        encode_block(cb, x, begin, end, s.codes.data(), s.sub.data(), s.labels.data());
+        std::vector<float> decoded(static_cast<size_t>(d));
+        double sum = 0;
+        for (int64_t i = begin; i < end; ++i) {
+          pq_decode(cb, 1, s.codes.data() + (i - begin) * M, decoded.data());
+          sum += l2_sqr(x + i * d, decoded.data(), d);
+        }
+        return sum;
+      });
   return total / static_cast<double>(n);
 }
 
