@@ -163,7 +163,7 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
   std::iota(groups.order.begin(), groups.order.end(), 0);
   std::stable_sort(groups.order.begin(), groups.order.end(),
                    [&](int64_t a, int64_t b) { return groups.sizes[a] > groups.sizes[b]; });
-  groups.threads = static_cast<int>(std::clamp<int64_t>(g, 1, threads));
+  groups.threads = clamp_threads(threads, g);
   return groups;
 }
 
@@ -177,13 +177,12 @@ void train_groups(int64_t d, const float* x, const Groups& groups, const KMeansP
   gp.num_threads = 1;
   KMeansLog group_log;
   group_log.warn_few_rows = false;
-#pragma omp parallel num_threads(groups.threads) if (groups.threads > 1)
-  {
-    std::vector<float> rows_x;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t o = 0; o < groups.g; ++o) {
+  // One job per group, largest first; each job is the same whatever thread runs it.
+  parallel_blocks(
+      groups.g, 1, groups.threads, Work{}, [] { return std::vector<float>(); },
+      [&](std::vector<float>& rows_x, int64_t o, int64_t, int64_t) {
       const int64_t gi = groups.order[o];
-      if (groups.share(gi) == 0) continue;
+      if (groups.share(gi) == 0) return;
       const int64_t size = groups.sizes[gi];
       const int64_t* rows = groups.rows(gi);
       rows_x.resize(static_cast<size_t>(size * d));
@@ -198,8 +197,7 @@ void train_groups(int64_t d, const float* x, const Groups& groups, const KMeansP
       for (int64_t j = 0; j < size; ++j) {
         labels[rows[j]] = static_cast<int32_t>(groups.first[gi] + r.labels[j]);
       }
-    }
-  }
+      });
 }
 
 // Step 3's assignment: the rows of each group against the centroids of its kNeighbourGroups
@@ -232,16 +230,20 @@ class NeighbourGroupAssigner final : public Assigner {
   double assign(const float* centroids, int32_t* labels) override {
     const Groups& gr = groups_;
     const int64_t d = d_;
-#pragma omp parallel num_threads(gr.threads) if (gr.threads > 1)
-    {
+    struct Scratch {
       std::vector<float> rows_x, cand;
       std::vector<int32_t> cand_ids, local;
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t o = 0; o < gr.g; ++o) {
+    };
+    // One job per group, largest first. The objective is added in group order below, not in
+    // job order, as it always was.
+    parallel_blocks(
+        gr.g, 1, gr.threads, Work{}, [] { return Scratch{}; },
+        [&](Scratch& sc, int64_t o, int64_t, int64_t) {
+        auto& [rows_x, cand, cand_ids, local] = sc;
         const int64_t gi = gr.order[o];
         sums_[gi] = 0;
         const int64_t size = gr.sizes[gi];
-        if (size == 0) continue;
+        if (size == 0) return;
         const int64_t* rows = gr.rows(gi);
         rows_x.resize(static_cast<size_t>(size * d));
         gather_rows(d, x_, rows, size, rows_x.data());
@@ -258,8 +260,7 @@ class NeighbourGroupAssigner final : public Assigner {
                                    static_cast<int64_t>(cand_ids.size()), cand.data(),
                                    metric_, AssignOutput{local.data(), nullptr}, 1);
         for (int64_t j = 0; j < size; ++j) labels[rows[j]] = cand_ids[local[j]];
-      }
-    }
+        });
     double total = 0;
     for (double s : sums_) total += s;  // group order: independent of the threads
     return total;
