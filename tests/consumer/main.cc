@@ -22,13 +22,12 @@ int main() {
     }
   }
   ivftrain::KMeansParams params;
-  params.k = 3;
   params.max_iters = 20;
   params.init = ivftrain::KMeansInit::kKMeansPlusPlus;  // random starts may share a group
   params.seed = 7;
   params.num_threads = 1;
   const int64_t n = static_cast<int64_t>(x.size()) / d;
-  ivftrain::Result<ivftrain::KMeansResult> result = ivftrain::kmeans_train(n, d, x.data(), params);
+  ivftrain::Result<ivftrain::KMeansResult> result = ivftrain::kmeans_train(n, d, x.data(), 3, params);
   if (!result.ok()) {
     std::fprintf(stderr, "kmeans_train failed: %s\n", result.status().ToString().c_str());
     return 1;
@@ -50,8 +49,7 @@ int main() {
     }
   }
   // Also an error through the public API: k larger than n is refused with a Status.
-  params.k = n + 1;
-  if (ivftrain::kmeans_train(n, d, x.data(), params).ok()) {
+  if (ivftrain::kmeans_train(n, d, x.data(), n + 1, params).ok()) {
     std::fprintf(stderr, "k > n was accepted\n");
     return 1;
   }
