@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ivftrain/log.h"
+#include "ivftrain/model_dir.h"
 
 namespace ivftrain::cli {
 

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "ivftrain/model_dir.h"
 #include "util/files.h"
 
 namespace ivftrain::cli {

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "ivftrain/log.h"
+#include "ivftrain/plan_files.h"
 
 namespace ivftrain::cli {
 namespace {

@@ -10,6 +10,8 @@
 
 #include "cli.h"
 #include "ivftrain/log.h"
+#include "ivftrain/model_dir.h"
+#include "ivftrain/plan_files.h"
 #include "ivftrain/train.h"
 #ifdef IVFTRAIN_HAVE_MPI
 #include "ivftrain/mpi.h"

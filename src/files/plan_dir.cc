@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "ivftrain/plan_files.h"
 #include "train/params_json.h"
-#include "ivftrain/distributed.h"
 #include "util/files.h"
 #include "util/status_macros.h"
 

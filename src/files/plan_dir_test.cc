@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "ivftrain/distributed.h"
+#include "ivftrain/plan_files.h"
 #include "test_util.h"
 
 namespace ivftrain {

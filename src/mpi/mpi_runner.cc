@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ivftrain/log.h"
+#include "ivftrain/model_dir.h"
+#include "ivftrain/plan_files.h"
 
 namespace ivftrain {
 namespace {
