@@ -6,8 +6,7 @@
 //   task-NNNN.json     one task per worker (JSON that a person or an orchestrator may template);
 //   task-NNNN.result   once a worker has run its task: its sample result (binary), by default.
 // The flow: write_plan_dir (phase 1) → each worker read_task_file, execute_sample_task,
-// write_sample_result (phase 2) → read_plan_dir and read_sample_result, then
-// train_from_samples (phase 3).
+// write_sample_result (phase 2) → read_plan_results, then train_from_samples (phase 3).
 #pragma once
 
 #include <string>
@@ -65,5 +64,33 @@ std::string serialize_sample_result(const SampleResult& result);
 Result<SampleResult> parse_sample_result(const std::string& bytes, const std::string& source_name);
 Status write_sample_result(const std::string& path, const SampleResult& result);
 Result<SampleResult> read_sample_result(const std::string& path);
+
+// ---- Collecting a plan's results (phase 3's input) --------------------------------------------
+
+// A task whose result file cannot be used; its task must be run again.
+struct UnusableResult {
+  enum class Reason {
+    kMissing,  // no result file
+    kCorrupt,  // unreadable, truncated or corrupted
+    kForeign   // a valid result of another plan or another worker
+  };
+  int worker = 0;
+  std::string task_path;    // PLAN_DIR/task-NNNN.json, the task to run again
+  std::string result_path;  // PLAN_DIR/task-NNNN.result
+  Reason reason = Reason::kMissing;
+  std::string problem;      // one sentence naming the result file
+};
+
+struct PlanResults {
+  PlanDir plan;
+  // Every task's result, by worker, when all can be used (`unusable` empty); empty otherwise.
+  std::vector<SampleResult> results;
+  std::vector<UnusableResult> unusable;  // by worker
+};
+
+// Reads the plan directory and the default result file (task-NNNN.result) of every task. Every
+// unusable result is listed, not only the first, so that one rerun of those tasks completes the
+// plan. Fails only when the plan directory itself cannot be read (read_plan_dir's errors).
+Result<PlanResults> read_plan_results(const std::string& plan_dir);
 
 }  // namespace ivftrain
