@@ -127,8 +127,7 @@ std::string summary_json(const TrainedModels& m, const std::string& out_dir) {
       if (!value.is_array()) j[key] = value;
     }
   }
-  const TrainingStats& s = m.stats;
-  j["ivf_mse"] = s.ivf_train_rows ? s.ivf_objective / static_cast<double>(s.ivf_train_rows) : 0.0;
+  j["ivf_mse"] = m.stats.ivf_mse();
   return j.dump();
 }
 
@@ -138,8 +137,7 @@ void log_summary(const TrainedModels& m, const std::string& out_dir) {
                 s.sample_rows, s.rows_available, s.rows_dropped_nonfinite,
                 s.rows_dropped_zero_norm);
   logger().info("IVF: {} partitions, {} iterations, mean squared distance {:.6g}",
-                m.params.ivf.num_partitions, s.ivf_iterations.size(),
-                s.ivf_train_rows ? s.ivf_objective / static_cast<double>(s.ivf_train_rows) : 0.0);
+                m.params.ivf.num_partitions, s.ivf_iterations.size(), s.ivf_mse());
   if (m.pq) logger().info("PQ: reconstruction mse {:.6g} on {} rows", s.pq_reconstruction_mse,
                           s.quantizer_train_rows);
   if (m.sq) logger().info("SQ bounds: [{}, {}]{}", m.sq->lower.front(), m.sq->upper.front(),

@@ -16,8 +16,7 @@ void print_summary(const TrainedModels& m, const std::string& dir) {
   std::cout << fmt::format("index       {} ({} distance), dim {}\n", to_string(m.params.index_type),
                            to_string(m.params.distance_type), m.dim);
   std::cout << fmt::format("ivf         {} partitions, {} iterations, mean squared distance {:.6g}\n",
-                           m.params.ivf.num_partitions, s.ivf_iterations.size(),
-                           s.ivf_train_rows ? s.ivf_objective / double(s.ivf_train_rows) : 0.0);
+                           m.params.ivf.num_partitions, s.ivf_iterations.size(), s.ivf_mse());
   if (m.pq) {
     std::cout << fmt::format("pq          {} sub-vectors x {} centroids ({} bits, {} dims each), "
                              "reconstruction mse {:.6g}\n",

@@ -26,6 +26,11 @@ struct TrainingStats {
   std::vector<KMeansIteration> ivf_iterations;
   double ivf_objective = 0;            // final IVF objective (sum over ivf_train_rows)
   double pq_reconstruction_mse = 0;    // on the PQ training rows, for ivf_pq
+
+  // The IVF k-means' mean squared distance to the nearest centroid (0 without training rows).
+  double ivf_mse() const {
+    return ivf_train_rows ? ivf_objective / static_cast<double>(ivf_train_rows) : 0.0;
+  }
 };
 
 struct PhaseTimings {
