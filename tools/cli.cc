@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -108,6 +109,36 @@ Result<Assignment> assignment_from_flags(const TrainFlags& f) {
   return Status::InvalidArgument(
       fmt::format("unknown --assign '{}' (expected balanced or round-robin)", f.assign));
 }
+
+namespace {
+
+std::shared_ptr<spdlog::logger> cli_logger;
+
+spdlog::level::level_enum to_spdlog(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return spdlog::level::debug;
+    case LogLevel::kInfo: return spdlog::level::info;
+    case LogLevel::kWarning: return spdlog::level::warn;
+    case LogLevel::kError: return spdlog::level::err;
+  }
+  return spdlog::level::err;
+}
+
+}  // namespace
+
+void setup_logging(bool verbose, bool quiet) {
+  const LogLevel level = quiet ? LogLevel::kWarning : verbose ? LogLevel::kDebug : LogLevel::kInfo;
+  cli_logger = spdlog::stderr_color_mt("ivftrain");
+  cli_logger->set_pattern("%^[%H:%M:%S.%e %l]%$ %v");
+  cli_logger->set_level(to_spdlog(level));
+  // The library's messages take the same way out, so both read as one log.
+  set_log_level(level);
+  set_log_sink([](LogLevel level, std::string_view message) {
+    cli_logger->log(to_spdlog(level), message);
+  });
+}
+
+spdlog::logger& logger() { return *cli_logger; }
 
 int fail(const Status& status) {
   std::cerr << "ivftrain: error: " << status.ToString() << std::endl;

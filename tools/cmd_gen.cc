@@ -9,7 +9,6 @@
 
 #include "cli.h"
 #include "io/vector_writer.h"
-#include "ivftrain/log.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 

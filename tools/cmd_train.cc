@@ -86,6 +86,8 @@ int run_train(const TrainCommand& c) {
     if (!assignment.ok()) return fail(assignment.status());
     MpiTrainRequest req{c.dataset, options, *params, *ids, *assignment, c.out, c.overwrite};
     MpiSession session;
+    // Only rank 0 logs, so that the output reads as one run.
+    if (session.rank() != 0) set_log_sink(nullptr);
     MpiTrainOutcome outcome = mpi_train(session, req);
     if (!outcome.status.ok()) {
       // Rank 0 reports first; only then may any rank exit non-zero (mpirun ends the job then).

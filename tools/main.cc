@@ -1,11 +1,7 @@
 // ivftrain: the command line, a thin layer over the library (include/ivftrain/).
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <CLI/CLI.hpp>
 
 #include "cli.h"
-#include "ivftrain/log.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
@@ -29,10 +25,6 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
-  auto logger = spdlog::stderr_color_mt("ivftrain");
-  logger->set_pattern("%^[%H:%M:%S.%e %l]%$ %v");
-  logger->set_level(quiet ? spdlog::level::warn
-                          : verbose ? spdlog::level::debug : spdlog::level::info);
-  ivftrain::set_logger(logger);
+  ivftrain::cli::setup_logging(verbose, quiet);
   return run();
 }

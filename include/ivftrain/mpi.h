@@ -52,7 +52,8 @@ class MpiSession {
   int rank_ = 0, size_ = 1;
 };
 
-// Runs the three phases; call on every rank while a session is open.
+// Runs the three phases; call on every rank while a session is open. Every rank logs through
+// its own process's sink (log.h): to read one run's progress, install a sink on rank 0 only.
 MpiTrainOutcome mpi_train(const MpiSession& session, const MpiTrainRequest& request);
 
 }  // namespace ivftrain

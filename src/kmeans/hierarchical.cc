@@ -28,7 +28,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "ivftrain/log.h"
+#include "util/log.h"
 #include "kmeans/cap_sizes.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"

@@ -6,13 +6,13 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <thread>
 
-#include "ivftrain/log.h"
 #include "ivftrain/model_dir.h"
 #include "ivftrain/plan_files.h"
+#include "util/log.h"
 
 namespace ivftrain {
 namespace {
@@ -213,8 +213,6 @@ void MpiSession::barrier() const {
 }
 
 MpiTrainOutcome mpi_train(const MpiSession& session, const MpiTrainRequest& request) {
-  // Only rank 0 logs progress, so the output reads as one run.
-  if (session.rank() != 0) set_logger(nullptr);
   return run(request, session.rank(), session.size());
 }
 

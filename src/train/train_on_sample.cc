@@ -8,7 +8,7 @@
 #include <chrono>
 #include <unordered_set>
 
-#include "ivftrain/log.h"
+#include "util/log.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"
