@@ -1,11 +1,12 @@
 // ivftrain inspect MODEL_DIR [--json]
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli.h"
 #include "ivftrain/model_dir.h"
-#include "util/files.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -61,10 +62,12 @@ void register_inspect(CLI::App& app, std::function<int()>& run) {
       auto model = read_model_dir(*dir);
       if (!model.ok()) return fail(model.status());
       if (*json) {
-        // The file itself, so that nothing is lost in a round trip.
-        auto text = read_file(*dir + "/model.json");
-        if (!text.ok()) return fail(text.status());
-        std::cout << *text;
+        // The file itself, not model_json(*model): read_model_dir does not read back every
+        // statistic (per-iteration seconds, PQ iterations per sub-space), and nothing may be
+        // lost in a round trip.
+        std::ifstream file(std::filesystem::path(*dir) / "model.json", std::ios::binary);
+        if (!file) return fail(Status::IOError(fmt::format("cannot read {}/model.json", *dir)));
+        std::cout << file.rdbuf();
       } else {
         print_summary(*model, *dir);
       }
