@@ -133,8 +133,8 @@ void setup_logging(bool verbose, bool quiet) {
   cli_logger->set_level(to_spdlog(level));
   // The library's messages take the same way out, so both read as one log.
   set_log_level(level);
-  set_log_sink([](LogLevel level, std::string_view message) {
-    cli_logger->log(to_spdlog(level), message);
+  set_log_sink([](LogLevel message_level, std::string_view message) {
+    cli_logger->log(to_spdlog(message_level), message);
   });
 }
 
