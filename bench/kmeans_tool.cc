@@ -10,15 +10,13 @@
 // OUT.npy holds the centroids (k, d) or the codebook (M, 2^bits, d / M). The JSON on stdout has
 // load_seconds, train_seconds (the call alone), objective and the per-iteration statistics. On
 // error it prints one line to stderr and exits with status 1.
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/npy.h"
@@ -143,9 +141,11 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1], in_path = argv[2], out_path = argv[3];
   const auto flags = parse_flags(argc, argv, 4);
   // Warnings (few rows per centroid, ...) go to stderr; stdout is the JSON alone.
-  auto log = spdlog::stderr_color_mt("kmeans_tool");
-  log->set_level(flag(flags, "verbose", "0") == "1" ? spdlog::level::debug : spdlog::level::warn);
-  ivftrain::set_logger(log);
+  ivftrain::set_log_level(flag(flags, "verbose", "0") == "1" ? ivftrain::LogLevel::kDebug
+                                                              : ivftrain::LogLevel::kWarning);
+  ivftrain::set_log_sink([](ivftrain::LogLevel, std::string_view message) {
+    std::fprintf(stderr, "kmeans_tool: %.*s\n", static_cast<int>(message.size()), message.data());
+  });
 
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<int64_t> shape;

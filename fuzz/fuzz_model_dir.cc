@@ -13,7 +13,7 @@
 
 #include "fuzz_util.h"
 #include "io/npy.h"
-#include "ivftrain/models.h"
+#include "ivftrain/model_dir.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "ivftrain/distributed.h"
+#include "ivftrain/plan_files.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ivftrain;

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "testing/synthetic.h"
 #include "util/rng.h"
 
 namespace ivftrain::testing {
@@ -44,17 +45,13 @@ std::vector<float> random_matrix(uint64_t seed, int64_t rows, int64_t d, double 
 }
 
 std::vector<float> gaussian_mixture(int64_t n, int64_t dim, int64_t clusters, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<float> centres(static_cast<size_t>(clusters * dim));
-  for (auto& c : centres) c = static_cast<float>(rng.normal() * 4.0);
-  std::vector<float> out(static_cast<size_t>(n * dim));
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t c = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(clusters)));
-    for (int64_t j = 0; j < dim; ++j) {
-      out[i * dim + j] = centres[c * dim + j] + static_cast<float>(rng.normal());
-    }
-  }
-  return out;
+  MixtureSpec spec;
+  spec.rows = n;
+  spec.dim = dim;
+  spec.clusters = clusters;
+  spec.seed = seed;
+  spec.streams = MixtureStreams::kSequential;  // the data the tests' thresholds were set on
+  return gaussian_mixture(spec);
 }
 
 TwoNearest brute_two_nearest(const float* row, const float* centroids, int64_t k, int64_t d) {

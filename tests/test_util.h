@@ -28,7 +28,8 @@ std::string read_bytes(const std::string& path);
 // rows x d float32 values drawn from N(0, scale^2) (deterministic for a seed).
 std::vector<float> random_matrix(uint64_t seed, int64_t rows, int64_t d, double scale);
 
-// n x dim float32 rows: a Gaussian mixture of `clusters` centres (deterministic for a seed).
+// n x dim float32 rows: a Gaussian mixture of `clusters` centres with spread 4, drawn from one
+// sequential stream (testing::gaussian_mixture with MixtureStreams::kSequential).
 std::vector<float> gaussian_mixture(int64_t n, int64_t dim, int64_t clusters, uint64_t seed);
 
 // A row's nearest and second-nearest centroid by brute force, one squared l2 distance at a time

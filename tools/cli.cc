@@ -1,12 +1,14 @@
 #include "cli.h"
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "ivftrain/log.h"
+#include "ivftrain/model_dir.h"
 
 namespace ivftrain::cli {
 
@@ -128,6 +130,36 @@ Result<Assignment> assignment_from_flags(const TrainFlags& f) {
       fmt::format("unknown --assign '{}' (expected balanced or round-robin)", f.assign));
 }
 
+namespace {
+
+std::shared_ptr<spdlog::logger> cli_logger;
+
+spdlog::level::level_enum to_spdlog(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return spdlog::level::debug;
+    case LogLevel::kInfo: return spdlog::level::info;
+    case LogLevel::kWarning: return spdlog::level::warn;
+    case LogLevel::kError: return spdlog::level::err;
+  }
+  return spdlog::level::err;
+}
+
+}  // namespace
+
+void setup_logging(bool verbose, bool quiet) {
+  const LogLevel level = quiet ? LogLevel::kWarning : verbose ? LogLevel::kDebug : LogLevel::kInfo;
+  cli_logger = spdlog::stderr_color_mt("ivftrain");
+  cli_logger->set_pattern("%^[%H:%M:%S.%e %l]%$ %v");
+  cli_logger->set_level(to_spdlog(level));
+  // The library's messages take the same way out, so both read as one log.
+  set_log_level(level);
+  set_log_sink([](LogLevel message_level, std::string_view message) {
+    cli_logger->log(to_spdlog(message_level), message);
+  });
+}
+
+spdlog::logger& logger() { return *cli_logger; }
+
 int fail(const Status& status) {
   std::cerr << "ivftrain: error: " << in_flag_names(status.ToString()) << std::endl;
   return 1;
@@ -146,8 +178,7 @@ std::string summary_json(const TrainedModels& m, const std::string& out_dir) {
       if (!value.is_array()) j[key] = value;
     }
   }
-  const TrainingStats& s = m.stats;
-  j["ivf_mse"] = s.ivf_train_rows ? s.ivf_objective / static_cast<double>(s.ivf_train_rows) : 0.0;
+  j["ivf_mse"] = m.stats.ivf_mse();
   return j.dump();
 }
 
@@ -157,8 +188,7 @@ void log_summary(const TrainedModels& m, const std::string& out_dir) {
                 s.sample_rows, s.rows_available, s.rows_dropped_nonfinite,
                 s.rows_dropped_zero_norm);
   logger().info("IVF: {} partitions, {} iterations, mean squared distance {:.6g}",
-                m.params.ivf.num_partitions, s.ivf_iterations.size(),
-                s.ivf_train_rows ? s.ivf_objective / static_cast<double>(s.ivf_train_rows) : 0.0);
+                m.params.ivf.num_partitions, s.ivf_iterations.size(), s.ivf_mse());
   if (m.pq) logger().info("PQ: reconstruction mse {:.6g} on {} rows", s.pq_reconstruction_mse,
                           s.quantizer_train_rows);
   if (m.sq) logger().info("SQ bounds: [{}, {}]{}", m.sq->lower.front(), m.sq->upper.front(),

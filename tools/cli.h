@@ -2,6 +2,8 @@
 // takes, and how errors and summaries reach the user.
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
@@ -38,6 +40,13 @@ Result<TrainParams> params_from_flags(const TrainFlags& flags);
 DatasetOptions dataset_options_from_flags(const TrainFlags& flags);
 Result<std::vector<int64_t>> fragment_ids_from_flags(const TrainFlags& flags);
 Result<Assignment> assignment_from_flags(const TrainFlags& flags);
+
+// Logs the CLI's messages and the library's on stderr as "[HH:MM:SS.mmm level] message", the
+// level coloured on a terminal: info and above, warnings and above when `quiet`, debug too when
+// `verbose`.
+void setup_logging(bool verbose, bool quiet);
+// The CLI's logger (set up by setup_logging).
+spdlog::logger& logger();
 
 // The library's message with parameter names spelled as this tool's flags (num_partitions ->
 // --num-partitions): the one place where the command line renames them.

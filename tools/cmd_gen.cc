@@ -1,17 +1,13 @@
 // ivftrain gen OUT --rows N --dim D: a Gaussian-mixture dataset, so that the main job, the tests
 // and the benchmarks need no download.
 #include <fmt/format.h>
-#include <omp.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <limits>
+#include <sstream>
 
 #include "cli.h"
-#include "io/vector_writer.h"
-#include "ivftrain/log.h"
-#include "util/rng.h"
-#include "util/sampling.h"
+#include "testing/synthetic.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -28,35 +24,6 @@ struct GenFlags {
   int64_t nonfinite_rows = 0;
   double spread = 4.0;
 };
-
-// Row i of the mixture depends only on (seed, i): generation is parallel and reproducible.
-void generate(const GenFlags& f, std::vector<float>& out) {
-  Rng centre_rng(derive_seed(f.seed, 100, 0));
-  std::vector<float> centres(static_cast<size_t>(f.clusters * f.dim));
-  for (auto& c : centres) c = static_cast<float>(centre_rng.normal() * f.spread);
-  out.resize(static_cast<size_t>(f.rows * f.dim));
-  constexpr int64_t kBlock = 4096;
-  const int64_t blocks = (f.rows + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t b = 0; b < blocks; ++b) {
-    Rng rng(derive_seed(f.seed, 101, static_cast<uint64_t>(b)));
-    for (int64_t i = b * kBlock; i < std::min(f.rows, (b + 1) * kBlock); ++i) {
-      const int64_t c = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(f.clusters)));
-      for (int64_t j = 0; j < f.dim; ++j) {
-        out[i * f.dim + j] = centres[c * f.dim + j] + static_cast<float>(rng.normal());
-      }
-    }
-  }
-  if (f.nonfinite_rows > 0) {
-    Rng rng(derive_seed(f.seed, 102, 0));
-    const auto bad = choose_sorted(rng, f.rows, std::min(f.nonfinite_rows, f.rows));
-    for (size_t k = 0; k < bad.size(); ++k) {
-      const int64_t j = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(f.dim)));
-      out[bad[k] * f.dim + j] = (k % 2 == 0) ? std::numeric_limits<float>::quiet_NaN()
-                                             : std::numeric_limits<float>::infinity();
-    }
-  }
-}
 
 Result<std::vector<int64_t>> fragment_sizes(const GenFlags& f) {
   std::vector<int64_t> sizes;
@@ -99,9 +66,10 @@ int run_gen(const GenFlags& f) {
   // The format follows OUT's extension; --format must agree with it (or name it, for a
   // directory of fragments).
   const std::string ext = std::filesystem::path(f.out).extension().string();
-  auto from_ext = ext.empty() ? Result<FileFormat>(Status::NotFound("")) : parse_file_format(ext.substr(1));
-  auto format = f.format.empty() ? (from_ext.ok() ? from_ext : parse_file_format("npy"))
-                                 : parse_file_format(f.format);
+  auto from_ext = ext.empty() ? Result<std::string>(Status::NotFound(""))
+                              : testing::vector_format_name(ext.substr(1));
+  auto format = f.format.empty() ? (from_ext.ok() ? from_ext : testing::vector_format_name("npy"))
+                                 : testing::vector_format_name(f.format);
   if (!format.ok()) return fail(format.status());
   if (from_ext.ok() && *from_ext != *format) {
     return fail(Status::InvalidArgument(fmt::format(
@@ -119,33 +87,16 @@ int run_gen(const GenFlags& f) {
   if (std::filesystem::exists(f.out, ec)) {
     return fail(Status::AlreadyExists(fmt::format("{} already exists", f.out)));
   }
-  std::vector<float> data;
-  generate(f, data);
-  if (sizes->size() == 1) {
-    Status st = write_vector_file(f.out, *format, f.rows, f.dim, data.data());
-    if (!st.ok()) return fail(st);
-  } else {
-    // A directory of fragment files; written under a temporary name, then renamed.
-    const std::string temp = f.out + ".tmp-gen";
-    std::filesystem::remove_all(temp, ec);
-    if (!std::filesystem::create_directories(temp, ec)) {
-      return fail(Status::IOError(fmt::format("cannot create directory {}: {}", f.out,
-                                              ec.message())));
-    }
-    int64_t first = 0;
-    for (size_t i = 0; i < sizes->size(); ++i) {
-      const std::string path =
-          fmt::format("{}/part-{:05d}{}", temp, i, file_extension(*format));
-      Status st = write_vector_file(path, *format, (*sizes)[i], f.dim, data.data() + first * f.dim);
-      if (!st.ok()) {
-        std::filesystem::remove_all(temp, ec);
-        return fail(st);
-      }
-      first += (*sizes)[i];
-    }
-    std::filesystem::rename(temp, f.out, ec);
-    if (ec) return fail(Status::IOError(fmt::format("cannot create {}: {}", f.out, ec.message())));
-  }
+  testing::MixtureSpec spec;
+  spec.rows = f.rows;
+  spec.dim = f.dim;
+  spec.clusters = f.clusters;
+  spec.spread = f.spread;
+  spec.seed = f.seed;
+  spec.nonfinite_rows = f.nonfinite_rows;
+  const std::vector<float> data = testing::gaussian_mixture(spec);
+  Status st = testing::write_vector_files(f.out, *format, f.dim, data.data(), *sizes);
+  if (!st.ok()) return fail(st);
   logger().info("wrote {}: {} rows x {} dims, {} clusters, {} fragment(s), {} non-finite rows",
                 f.out, f.rows, f.dim, f.clusters, sizes->size(), f.nonfinite_rows);
   return 0;

@@ -1,10 +1,12 @@
 // ivftrain inspect MODEL_DIR [--json]
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli.h"
-#include "util/files.h"
+#include "ivftrain/model_dir.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -15,8 +17,7 @@ void print_summary(const TrainedModels& m, const std::string& dir) {
   std::cout << fmt::format("index       {} ({} distance), dim {}\n", to_string(m.params.index_type),
                            to_string(m.params.distance_type), m.dim);
   std::cout << fmt::format("ivf         {} partitions, {} iterations, mean squared distance {:.6g}\n",
-                           m.params.ivf.num_partitions, s.ivf_iterations.size(),
-                           s.ivf_train_rows ? s.ivf_objective / double(s.ivf_train_rows) : 0.0);
+                           m.params.ivf.num_partitions, s.ivf_iterations.size(), s.ivf_mse());
   if (m.pq) {
     std::cout << fmt::format("pq          {} sub-vectors x {} centroids ({} bits, {} dims each), "
                              "reconstruction mse {:.6g}\n",
@@ -61,10 +62,12 @@ void register_inspect(CLI::App& app, std::function<int()>& run) {
       auto model = read_model_dir(*dir);
       if (!model.ok()) return fail(model.status());
       if (*json) {
-        // The file itself, so that nothing is lost in a round trip.
-        auto text = read_file(*dir + "/model.json");
-        if (!text.ok()) return fail(text.status());
-        std::cout << *text;
+        // The file itself, not model_json(*model): read_model_dir does not read back every
+        // statistic (per-iteration seconds, PQ iterations per sub-space), and nothing may be
+        // lost in a round trip.
+        std::ifstream file(std::filesystem::path(*dir) / "model.json", std::ios::binary);
+        if (!file) return fail(Status::IOError(fmt::format("cannot read {}/model.json", *dir)));
+        std::cout << file.rdbuf();
       } else {
         print_summary(*model, *dir);
       }

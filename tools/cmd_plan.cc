@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli.h"
-#include "ivftrain/log.h"
+#include "ivftrain/plan_files.h"
 
 namespace ivftrain::cli {
 namespace {

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "cli.h"
-#include "ivftrain/log.h"
+#include "ivftrain/plan_files.h"
 
 namespace ivftrain::cli {
 namespace {

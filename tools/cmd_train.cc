@@ -5,11 +5,12 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 #include <iostream>
 
 #include "cli.h"
 #include "ivftrain/log.h"
+#include "ivftrain/model_dir.h"
+#include "ivftrain/plan_files.h"
 #include "ivftrain/train.h"
 #ifdef IVFTRAIN_HAVE_MPI
 #include "ivftrain/mpi.h"
@@ -38,49 +39,24 @@ int finish(const TrainedModels& models, const TrainCommand& c) {
   return 0;
 }
 
-// Reads every result of a plan directory; lists all missing or unusable tasks at once.
+// Trains on every result of a plan directory; lists all missing or unusable tasks at once.
 int train_from_plan_dir(const TrainCommand& c) {
-  auto plan = read_plan_dir(c.from_samples);
-  if (!plan.ok()) return fail(plan.status());
-  std::vector<SampleResult> results;
-  std::vector<std::string> problems;
-  for (const TaskFile& tf : plan->tasks) {
-    const std::string path =
-        (std::filesystem::path(c.from_samples) / result_file_name(tf.task.worker)).string();
-    if (!std::filesystem::exists(path)) {
-      problems.push_back(fmt::format("{} is missing", path));
-      continue;
-    }
-    auto r = read_sample_result(path);
-    if (!r.ok()) {
-      problems.push_back(r.status().message());
-      continue;
-    }
-    if (r->plan_id != plan->plan_id || r->worker != tf.task.worker) {
-      problems.push_back(fmt::format("{} belongs to plan {} worker {}, not to this plan's task {}",
-                                     path, r->plan_id, r->worker, tf.task.worker));
-      continue;
-    }
-    results.push_back(std::move(*r));
-  }
-  if (!problems.empty()) {
+  auto collected = read_plan_results(c.from_samples);
+  if (!collected.ok()) return fail(collected.status());
+  if (!collected->unusable.empty()) {
+    std::vector<std::string> problems;
     std::string tasks;
-    for (const TaskFile& tf : plan->tasks) {
-      const std::string name = result_file_name(tf.task.worker);
-      for (const auto& p : problems) {
-        if (p.find(name) != std::string::npos) {
-          tasks += fmt::format(" {}/{}", c.from_samples, task_file_name(tf.task.worker));
-          break;
-        }
-      }
+    for (const UnusableResult& u : collected->unusable) {
+      problems.push_back(u.problem);
+      tasks += " " + u.task_path;
     }
     return fail(Status::FailedPrecondition(fmt::format(
         "{} of {} sample results cannot be used ({}); rerun `ivftrain sample` for:{}",
-        problems.size(), plan->tasks.size(), fmt::join(problems, "; "), tasks)));
+        problems.size(), collected->plan.tasks.size(), fmt::join(problems, "; "), tasks)));
   }
-  TrainParams params = plan->params;
+  TrainParams params = collected->plan.params;
   if (c.threads_given) params.num_threads = c.flags.params.num_threads;
-  auto models = train_from_samples(std::move(results), params);
+  auto models = train_from_samples(std::move(collected->results), params);
   if (!models.ok()) return fail(models.status());
   return finish(*models, c);
 }
@@ -110,6 +86,8 @@ int run_train(const TrainCommand& c) {
     if (!assignment.ok()) return fail(assignment.status());
     MpiTrainRequest req{c.dataset, options, *params, *ids, *assignment, c.out, c.overwrite};
     MpiSession session;
+    // Only rank 0 logs, so that the output reads as one run.
+    if (session.rank() != 0) set_log_sink(nullptr);
     MpiTrainOutcome outcome = mpi_train(session, req);
     if (!outcome.status.ok()) {
       // Rank 0 reports first; only then may any rank exit non-zero (mpirun ends the job then).

@@ -1,15 +1,8 @@
 // ivftrain: the command line, a thin layer over the library (include/ivftrain/).
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <CLI/CLI.hpp>
 
 #include "cli.h"
-#include "ivftrain/log.h"
-#include "util/files.h"
-#ifdef IVFTRAIN_HAVE_MPI
-#include "mpi/testing.h"
-#endif
+#include "testing/faults.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
@@ -39,18 +32,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
-  auto logger = spdlog::stderr_color_mt("ivftrain");
-  logger->set_pattern("%^[%H:%M:%S.%e %l]%$ %v");
-  logger->set_level(quiet ? spdlog::level::warn
-                          : verbose ? spdlog::level::debug : spdlog::level::info);
-  ivftrain::set_logger(logger);
-  static ivftrain::FaultyFileSystem faulty_file_system;
-  if (fail_write_call > 0) {
-    faulty_file_system.fail_write_call(fail_write_call);
-    ivftrain::set_file_system(&faulty_file_system);
-  }
-#ifdef IVFTRAIN_HAVE_MPI
-  ivftrain::set_mpi_failing_rank_for_testing(fail_rank);
-#endif
+  ivftrain::cli::setup_logging(verbose, quiet);
+  ivftrain::testing::fail_write_call(fail_write_call);
+  ivftrain::testing::fail_mpi_rank(fail_rank);
   return run();
 }

@@ -59,9 +59,8 @@ class Dataset {
   // Reads `count` consecutive rows starting at `first` (fragment-relative).
   Status read_range(int64_t fragment_id, int64_t first, int64_t count, float* out) const;
 
-  struct Impl;
-
  private:
+  struct Impl;  // the opened files, shared by copies of a Dataset
   explicit Dataset(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };

@@ -5,6 +5,9 @@
 //      IVF trained, then PQ on residuals. The models equal train_local's, byte for byte.
 // How many rows a fragment gives and which rows depend only on the seed, the fragment id and the
 // selected fragments' sizes, never on the worker count or assignment.
+//
+// The phases exchange plain values. To run them as separate processes, plan_files.h writes and
+// reads tasks, plan directories and sample results as files; mpi.h runs them under MPI.
 #pragma once
 
 #include <cstdint>
@@ -79,42 +82,5 @@ Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTas
 Result<TrainedModels> train_from_samples(std::vector<SampleResult> results,
                                          const TrainParams& params);
 
-
-// ---- Files for orchestrators ------------------------------------------------------------------
-// A plan directory holds plan.json (the dataset path, parameters, plan id, workers) and one
-// task-NNNN.json per worker. Results default to task-NNNN.result beside their task.
-
-std::string task_to_json(const SampleTask& task, const std::string& dataset_path,
-                         const DatasetOptions& options);
-// Parses a task; also returns the dataset path and options it names.
-struct TaskFile {
-  SampleTask task;
-  std::string dataset_path;
-  DatasetOptions dataset_options;
-};
-Result<TaskFile> parse_task_json(const std::string& text, const std::string& source_name);
-Result<TaskFile> read_task_file(const std::string& path);
-
-// Writes plan.json and every task file, atomically (the directory appears complete or not at
-// all). An existing directory is refused unless overwrite.
-Status write_plan_dir(const std::string& dir, const std::vector<SampleTask>& tasks,
-                      const std::string& dataset_path, const DatasetOptions& options,
-                      bool overwrite);
-struct PlanDir {
-  std::vector<TaskFile> tasks;  // by worker
-  std::string plan_id;
-  TrainParams params;
-};
-Result<PlanDir> read_plan_dir(const std::string& dir);
-std::string task_file_name(int worker);    // "task-0003.json"
-std::string result_file_name(int worker);  // "task-0003.result"
-
-// Sample-result files: magic "IVFSMPL\0", format version, plan id, worker, shapes, stats, SQ
-// bounds, the arrays and an xxHash64 checksum of everything before it. Written atomically.
-// A truncated, corrupted or foreign file is refused with kCorruption naming the file.
-std::string serialize_sample_result(const SampleResult& result);
-Result<SampleResult> parse_sample_result(const std::string& bytes, const std::string& source_name);
-Status write_sample_result(const std::string& path, const SampleResult& result);
-Result<SampleResult> read_sample_result(const std::string& path);
 
 }  // namespace ivftrain

@@ -10,13 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "ivftrain/metric.h"
 #include "ivftrain/status.h"
 
 namespace ivftrain {
-
-// What "nearest" means for assignment: the smallest squared l2 distance, or the largest inner
-// product (dot distance). Cosine is l2 on normalised vectors.
-enum class Metric { kL2, kInnerProduct };
 
 enum class KMeansInit {
   kRandom,         // k distinct rows chosen by the seed (Lance, FAISS)

@@ -1,27 +1,15 @@
-// Trained models and the model directory.
-//
-// The model directory (written atomically: a temporary sibling directory, then a rename):
-//   model.json        index type, distance type, dim, partitions, PQ/SQ settings, SQ bounds,
-//                     the parameters and seed, statistics, and (under "timings") seconds per
-//                     phase;
-//   ivf_centroids.npy float32 (num_partitions, dim);
-//   pq_codebook.npy   float32 (num_sub_vectors, 2^num_bits, dim / num_sub_vectors)  [ivf_pq];
-//   sq_bounds.npy     float32 (2,) global or (2, dim) per dimension, row 0 the lower bounds
-//                     [ivf_sq].
-// Same dataset, parameters and seed give byte-identical .npy files and a byte-identical
-// model.json apart from its "timings" object, whatever the strategy, workers or threads.
+// Trained models: the IVF centroids, the PQ codebook or SQ bounds, the parameters that made
+// them, and statistics and timings of the run. model_dir.h writes and reads them as files.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "ivftrain/kmeans.h"
 #include "ivftrain/params.h"
 #include "ivftrain/pq.h"
 #include "ivftrain/sq.h"
-#include "ivftrain/status.h"
 
 namespace ivftrain {
 
@@ -38,6 +26,11 @@ struct TrainingStats {
   std::vector<KMeansIteration> ivf_iterations;
   double ivf_objective = 0;            // final IVF objective (sum over ivf_train_rows)
   double pq_reconstruction_mse = 0;    // on the PQ training rows, for ivf_pq
+
+  // The IVF k-means' mean squared distance to the nearest centroid (0 without training rows).
+  double ivf_mse() const {
+    return ivf_train_rows ? ivf_objective / static_cast<double>(ivf_train_rows) : 0.0;
+  }
 };
 
 struct PhaseTimings {
@@ -53,16 +46,5 @@ struct TrainedModels {
   TrainingStats stats;
   PhaseTimings timings;
 };
-
-// Writes the model directory atomically. An existing `dir` is an error unless `overwrite`; with
-// it, the old directory is replaced only once the new one is complete.
-Status write_model_dir(const TrainedModels& models, const std::string& dir, bool overwrite);
-
-// Reads a model directory written by write_model_dir (parameters, arrays and statistics; the
-// per-iteration objectives are read back too).
-Result<TrainedModels> read_model_dir(const std::string& dir);
-
-// model.json's content, as a JSON text (for `inspect --json` and --json summaries).
-std::string model_json(const TrainedModels& models);
 
 }  // namespace ivftrain

@@ -1,12 +1,14 @@
-// The MPI runner: the three phases across the ranks of MPI_COMM_WORLD.
+// Training under MPI: the three phases (distributed.h) across the ranks of MPI_COMM_WORLD, in a
+// program started by `mpirun -n W`. Link ivftrain::mpi (built when MPI is found).
 //
 // Rank 0 plans; every rank samples its own task; SQ bounds are reduced with MPI_MIN/MPI_MAX and
-// the samples gathered to rank 0, which trains and writes the model. Every phase ends with a
-// collective agreement on success, so an error on any rank (an unreadable fragment, a bad
-// parameter) ends every rank with that error instead of a hang. The model is byte-identical to
-// train_local's.
+// the samples gathered to rank 0, which trains and writes the model directory (model_dir.h).
+// Every phase ends with a collective agreement on success, so an error on any rank (an
+// unreadable fragment, a bad parameter) ends every rank with that error instead of a hang. The
+// model is byte-identical to train_local's, whatever the number of ranks.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,17 +16,20 @@
 #include "ivftrain/dataset.h"
 #include "ivftrain/distributed.h"
 #include "ivftrain/models.h"
+#include "ivftrain/params.h"
+#include "ivftrain/status.h"
 
 namespace ivftrain {
 
+// What to train, the same on every rank.
 struct MpiTrainRequest {
-  std::string dataset_path;
+  std::string dataset_path;  // every rank opens it: a path every node can read
   DatasetOptions dataset_options;
   TrainParams params;
   std::vector<int64_t> fragment_ids;  // empty: all
   Assignment assignment = Assignment::kBalanced;
-  std::string out_dir;
-  bool overwrite = false;
+  std::string out_dir;     // the model directory rank 0 writes
+  bool overwrite = false;  // replace an existing out_dir
 };
 
 struct MpiTrainOutcome {
@@ -52,7 +57,8 @@ class MpiSession {
   int rank_ = 0, size_ = 1;
 };
 
-// Runs the three phases; call on every rank while a session is open.
+// Runs the three phases; call on every rank while a session is open. Every rank logs through
+// its own process's sink (log.h): to read one run's progress, install a sink on rank 0 only.
 MpiTrainOutcome mpi_train(const MpiSession& session, const MpiTrainRequest& request);
 
 }  // namespace ivftrain

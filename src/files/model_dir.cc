@@ -1,13 +1,13 @@
-// The model directory: model.json and the .npy arrays (see include/ivftrain/models.h).
+// The model directory: model.json and the .npy arrays (see include/ivftrain/model_dir.h).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "train/params_json.h"
 #include "io/npy.h"
-#include "ivftrain/models.h"
+#include "ivftrain/model_dir.h"
+#include "train/params_json.h"
 #include "util/files.h"
 #include "util/status_macros.h"
 

@@ -1,11 +1,12 @@
-// Task and plan files: JSON that a person or an orchestrator can read and template.
+// Task and plan files: JSON that a person or an orchestrator can read and template; and the
+// collection of a plan's sample results.
 #include <fmt/format.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "ivftrain/plan_files.h"
 #include "train/params_json.h"
-#include "ivftrain/distributed.h"
 #include "util/files.h"
 #include "util/status_macros.h"
 
@@ -182,6 +183,44 @@ Result<PlanDir> read_plan_dir(const std::string& dir) {
     }
     out.tasks.push_back(std::move(tf));
   }
+  return out;
+}
+
+Result<PlanResults> read_plan_results(const std::string& plan_dir) {
+  PlanResults out;
+  IVF_ASSIGN_OR_RETURN(out.plan, read_plan_dir(plan_dir));
+  for (const TaskFile& tf : out.plan.tasks) {
+    const int worker = tf.task.worker;
+    UnusableResult unusable;
+    unusable.worker = worker;
+    unusable.task_path = (fs::path(plan_dir) / task_file_name(worker)).string();
+    unusable.result_path = (fs::path(plan_dir) / result_file_name(worker)).string();
+    const std::string& path = unusable.result_path;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      unusable.reason = UnusableResult::Reason::kMissing;
+      unusable.problem = fmt::format("{} is missing", path);
+      out.unusable.push_back(std::move(unusable));
+      continue;
+    }
+    Result<SampleResult> r = read_sample_result(path);
+    if (!r.ok()) {
+      unusable.reason = UnusableResult::Reason::kCorrupt;
+      unusable.problem = r.status().message();
+      out.unusable.push_back(std::move(unusable));
+      continue;
+    }
+    if (r->plan_id != out.plan.plan_id || r->worker != worker) {
+      unusable.reason = UnusableResult::Reason::kForeign;
+      unusable.problem = fmt::format("{} belongs to plan {} worker {}, not to this plan's task {}",
+                                     path, r->plan_id, r->worker, worker);
+      out.unusable.push_back(std::move(unusable));
+      continue;
+    }
+    // Once one result is unusable, the others are checked but not kept: they will not train.
+    if (out.unusable.empty()) out.results.push_back(std::move(*r));
+  }
+  if (!out.unusable.empty()) out.results.clear();
   return out;
 }
 

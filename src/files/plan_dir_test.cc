@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "ivftrain/distributed.h"
+#include "ivftrain/plan_files.h"
 #include "test_util.h"
 
 namespace ivftrain {
@@ -88,6 +88,93 @@ TEST(PlanDir, WriteReadAndRefuseExisting) {
   auto broken = read_plan_dir(plan);
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("task-0001.json"), std::string::npos);
+}
+
+// A result of `task` with one sampled row (what execute_sample_task would give, in small).
+SampleResult result_of(const SampleTask& task) {
+  SampleResult r;
+  r.plan_id = task.plan_id;
+  r.worker = task.worker;
+  r.num_workers = task.num_workers;
+  r.params_hash = params_fingerprint(task.params);
+  r.dim = task.dim;
+  r.rows_available = task.rows_available;
+  r.sample_rows_planned = task.sample_rows_planned;
+  r.fragments_in_plan = task.fragments_in_plan;
+  r.vectors.assign(static_cast<size_t>(task.dim), 1.0f);
+  r.fragment_ids = {task.fragments.front().id};
+  r.rows = {0};
+  r.rows_read = 1;
+  r.sq_bounds = SqBounds::empty(SqBoundsMode::kGlobal, task.dim);
+  r.sq_bounds.update(1, task.dim, r.vectors.data());
+  return r;
+}
+
+class PlanResultsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int w = 0; w < 3; ++w) {
+      tasks_.push_back(make_task(w));
+      tasks_.back().num_workers = 3;
+    }
+    ASSERT_TRUE(write_plan_dir(plan_, tasks_, "data.npy", {}, false).ok());
+  }
+  void write_result(int worker, SampleResult r) {
+    ASSERT_TRUE(write_sample_result(plan_ + "/" + result_file_name(worker), r).ok());
+  }
+
+  testing::TempDir dir_;
+  const std::string plan_ = dir_.file("plan");
+  std::vector<SampleTask> tasks_;
+};
+
+TEST_F(PlanResultsTest, EveryResultUsable) {
+  for (int w = 0; w < 3; ++w) write_result(w, result_of(tasks_[w]));
+  auto collected = read_plan_results(plan_);
+  ASSERT_TRUE(collected.ok()) << collected.status().ToString();
+  EXPECT_TRUE(collected->unusable.empty());
+  ASSERT_EQ(collected->results.size(), 3u);
+  for (int w = 0; w < 3; ++w) EXPECT_EQ(collected->results[w].worker, w);
+  EXPECT_EQ(collected->plan.plan_id, "00000000deadbeef");
+  EXPECT_EQ(collected->plan.tasks.size(), 3u);
+}
+
+TEST_F(PlanResultsTest, ListsEveryUnusableResultWithItsTask) {
+  // Worker 0 has no result, worker 1 a corrupted one, worker 2 the result of worker 1.
+  write_result(1, result_of(tasks_[1]));
+  const std::string result1 = plan_ + "/task-0001.result";
+  std::string bytes = testing::read_bytes(result1);
+  bytes[bytes.size() / 2] ^= 0x01;
+  testing::write_bytes(result1, bytes);
+  write_result(2, result_of(tasks_[1]));
+
+  auto collected = read_plan_results(plan_);
+  ASSERT_TRUE(collected.ok()) << collected.status().ToString();
+  EXPECT_TRUE(collected->results.empty());
+  ASSERT_EQ(collected->unusable.size(), 3u);
+  const auto& u = collected->unusable;
+  using Reason = UnusableResult::Reason;
+  EXPECT_EQ(u[0].reason, Reason::kMissing);
+  EXPECT_EQ(u[1].reason, Reason::kCorrupt);
+  EXPECT_EQ(u[2].reason, Reason::kForeign);
+  for (int w = 0; w < 3; ++w) {
+    SCOPED_TRACE(u[w].problem);
+    EXPECT_EQ(u[w].worker, w);
+    EXPECT_EQ(u[w].task_path, plan_ + "/" + task_file_name(w));
+    EXPECT_EQ(u[w].result_path, plan_ + "/" + result_file_name(w));
+    // The problem names the result file, so a reader knows which one.
+    EXPECT_NE(u[w].problem.find(u[w].result_path), std::string::npos);
+  }
+  EXPECT_EQ(u[0].problem, plan_ + "/task-0000.result is missing");
+  EXPECT_NE(u[1].problem.find("checksum"), std::string::npos);
+  EXPECT_EQ(u[2].problem, plan_ + "/task-0002.result belongs to plan 00000000deadbeef worker 1, "
+                                  "not to this plan's task 2");
+}
+
+TEST_F(PlanResultsTest, AnUnreadablePlanIsAnError) {
+  auto collected = read_plan_results(dir_.file("no-such-plan"));
+  ASSERT_FALSE(collected.ok());
+  EXPECT_EQ(collected.status().code(), Status::Code::kNotFound);
 }
 
 }  // namespace

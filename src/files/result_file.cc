@@ -13,7 +13,7 @@
 #include <cstring>
 #include <limits>
 
-#include "ivftrain/distributed.h"
+#include "ivftrain/plan_files.h"
 #include "util/files.h"
 #include "util/status_macros.h"
 

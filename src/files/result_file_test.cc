@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "ivftrain/distributed.h"
+#include "ivftrain/plan_files.h"
 #include "test_util.h"
 
 namespace ivftrain {

@@ -15,7 +15,10 @@ namespace ivftrain {
 
 namespace fs = std::filesystem;
 
-struct Dataset::Impl {
+namespace {
+
+// Dataset::Impl's content, at namespace scope so that the helpers below may fill it.
+struct DatasetContents {
   std::string path;
   int64_t dim = 0;
   int64_t num_rows = 0;
@@ -30,8 +33,6 @@ struct Dataset::Impl {
   }
 };
 
-namespace {
-
 using FilePtr = std::shared_ptr<const VectorFile>;
 
 Result<FilePtr> open_shared(const std::string& spec, const DatasetOptions& options) {
@@ -41,7 +42,7 @@ Result<FilePtr> open_shared(const std::string& spec, const DatasetOptions& optio
 }
 
 Status open_single_file(const std::string& path, const DatasetOptions& options,
-                        Dataset::Impl* impl) {
+                        DatasetContents* impl) {
   IVF_ASSIGN_OR_RETURN(FilePtr file, open_shared(path, options));
   impl->dim = file->dim();
   const int64_t n = file->num_rows(), step = options.rows_per_fragment;
@@ -52,7 +53,7 @@ Status open_single_file(const std::string& path, const DatasetOptions& options,
 }
 
 Status open_directory(const std::string& dir, const DatasetOptions& options,
-                      Dataset::Impl* impl) {
+                      DatasetContents* impl) {
   std::vector<std::string> names;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -83,7 +84,7 @@ Status open_directory(const std::string& dir, const DatasetOptions& options,
 }
 
 Status open_manifest(const std::string& manifest, const DatasetOptions& options,
-                     Dataset::Impl* impl) {
+                     DatasetContents* impl) {
   IVF_ASSIGN_OR_RETURN(const std::string text, read_file(manifest));
   IVF_ASSIGN_OR_RETURN(std::vector<ManifestEntry> entries, parse_manifest(text, manifest));
   std::sort(entries.begin(), entries.end(),
@@ -118,6 +119,8 @@ Status open_manifest(const std::string& manifest, const DatasetOptions& options,
 }
 
 }  // namespace
+
+struct Dataset::Impl : DatasetContents {};
 
 Result<Dataset> Dataset::open(const std::string& path, const DatasetOptions& options) {
   if (options.rows_per_fragment < 1) {

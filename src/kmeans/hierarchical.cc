@@ -28,8 +28,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "ivftrain/log.h"
 #include "kmeans/assigner.h"
+#include "util/log.h"
 #include "kmeans/cap_sizes.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"

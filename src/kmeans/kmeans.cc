@@ -8,7 +8,7 @@
 #include <cstring>
 #include <optional>
 
-#include "ivftrain/log.h"
+#include "util/log.h"
 #include "kmeans/cap_sizes.h"
 #include "kmeans/bounded_assign.h"
 #include "kmeans/init.h"

@@ -1,14 +1,13 @@
 #include "ivftrain/kmeans.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <set>
-#include <sstream>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "ivftrain/log.h"
@@ -266,16 +265,17 @@ TEST(KMeans, RejectsBadParameters) {
 }
 
 TEST(KMeans, WarnsWhenFewRowsPerCentroid) {
-  std::ostringstream log_text;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
-  auto test_logger = std::make_shared<spdlog::logger>("test", sink);
-  test_logger->set_level(spdlog::level::debug);
-  set_logger(test_logger);
+  std::string text;
+  set_log_level(LogLevel::kDebug);
+  set_log_sink([&text](LogLevel, std::string_view message) {
+    text.append(message);
+    text += '\n';
+  });
   const auto x = gaussian_mixture(300, 4, 3, 1);
   KMeansParams p = params_for(2, 1);
   ASSERT_TRUE(kmeans_train(300, 4, x.data(), 10, p).ok());
-  set_logger(nullptr);
-  const std::string text = log_text.str();
+  set_log_sink(nullptr);
+  set_log_level(LogLevel::kInfo);
   EXPECT_NE(text.find("at least 390 rows"), std::string::npos) << text;
   EXPECT_NE(text.find("kmeans: iteration 2"), std::string::npos) << text;
 }

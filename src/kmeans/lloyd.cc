@@ -6,11 +6,11 @@
 #include <cstring>
 #include <optional>
 
-#include "ivftrain/log.h"
 #include "kmeans/bounded_assign.h"
 #include "kmeans/init.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "util/log.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
 

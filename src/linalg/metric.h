@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "ivftrain/kmeans.h"
+#include "ivftrain/metric.h"
 #include "linalg/distances.h"
 
 namespace ivftrain {

@@ -6,12 +6,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <thread>
 
-#include "ivftrain/log.h"
+#include "ivftrain/model_dir.h"
+#include "ivftrain/plan_files.h"
 #include "mpi/testing.h"
+#include "util/log.h"
+#include "util/status_macros.h"
 
 namespace ivftrain {
 namespace {
@@ -99,56 +102,67 @@ Status injected_failure(int rank) {
   return Status::OK();
 }
 
+// Phase 1, on rank 0: the tasks, as an array of the task JSON texts the file protocol uses.
+Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
+  IVF_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(req.dataset_path, req.dataset_options));
+  IVF_ASSIGN_OR_RETURN(
+      std::vector<SampleTask> tasks,
+      create_sample_tasks(dataset, req.params, size, req.fragment_ids, req.assignment));
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& t : tasks) all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
+  logger().info("plan {}: {} sample rows from {} fragments over {} ranks", tasks.front().plan_id,
+                tasks.front().sample_rows_planned, tasks.front().fragments_in_plan, size);
+  return all.dump();
+}
+
+// Phase 2, on every rank: this rank's task of the plan.
+Result<SampleResult> sample_own_task(const MpiTrainRequest& req, const std::string& tasks_json,
+                                     int rank) {
+  const auto all = nlohmann::json::parse(tasks_json);
+  IVF_ASSIGN_OR_RETURN(TaskFile task,
+                       parse_task_json(all.at(static_cast<size_t>(rank)).get<std::string>(),
+                                       fmt::format("task of rank {}", rank)));
+  IVF_RETURN_IF_ERROR(injected_failure(rank));
+  IVF_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(req.dataset_path, req.dataset_options));
+  task.task.params.num_threads = req.params.num_threads;
+  return execute_sample_task(dataset, task.task);
+}
+
+// Phase 3, on rank 0: receives the other ranks' samples in rank order (every one, even after an
+// error, so that no rank stays blocked in its send), trains and writes the model. `own` carries
+// the reduced SQ bounds; the received samples' bounds are emptied so they are merged once.
+Result<TrainedModels> gather_and_train(const MpiTrainRequest& req, SampleResult own, int size) {
+  std::vector<SampleResult> results;
+  results.push_back(std::move(own));
+  Status received_all;
+  for (int r = 1; r < size; ++r) {
+    const std::string bytes = recv_string(r);
+    if (!received_all.ok()) continue;
+    auto received = parse_sample_result(bytes, fmt::format("the sample of rank {}", r));
+    if (!received.ok()) {
+      received_all = received.status();
+      continue;
+    }
+    received->sq_bounds = SqBounds::empty(received->sq_bounds.mode, received->dim);
+    results.push_back(std::move(*received));
+  }
+  IVF_RETURN_IF_ERROR(received_all);
+  IVF_ASSIGN_OR_RETURN(TrainedModels models, train_from_samples(std::move(results), req.params));
+  IVF_RETURN_IF_ERROR(write_model_dir(models, req.out_dir, req.overwrite));
+  return models;
+}
+
+// Each phase ends with agree(), so that every rank stops at the first error of any rank.
 MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
   MpiTrainOutcome outcome;
   outcome.is_root = rank == 0;
 
-  // Phase 1 on rank 0; the tasks travel as the same JSON the file protocol uses.
-  std::string tasks_json;
-  Status st;
-  if (rank == 0) {
-    auto dataset = Dataset::open(req.dataset_path, req.dataset_options);
-    if (!dataset.ok()) {
-      st = dataset.status();
-    } else {
-      auto tasks = create_sample_tasks(*dataset, req.params, size, req.fragment_ids, req.assignment);
-      if (!tasks.ok()) {
-        st = tasks.status();
-      } else {
-        nlohmann::json all = nlohmann::json::array();
-        for (const auto& t : *tasks) {
-          all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
-        }
-        tasks_json = all.dump();
-        logger().info("plan {}: {} sample rows from {} fragments over {} ranks",
-                      tasks->front().plan_id, tasks->front().sample_rows_planned,
-                      tasks->front().fragments_in_plan, size);
-      }
-    }
-  }
-  if (outcome.status = agree(st, rank, size); !outcome.status.ok()) return outcome;
-  bcast_string(tasks_json, 0);
+  Result<std::string> tasks_json = rank == 0 ? plan_tasks(req, size) : std::string();
+  if (outcome.status = agree(tasks_json.status(), rank, size); !outcome.status.ok()) return outcome;
+  bcast_string(*tasks_json, 0);
 
-  // Phase 2 on every rank.
-  Result<SampleResult> sample = Status::FailedPrecondition("not sampled");
-  {
-    const auto all = nlohmann::json::parse(tasks_json);
-    auto task = parse_task_json(all.at(static_cast<size_t>(rank)).get<std::string>(),
-                                fmt::format("task of rank {}", rank));
-    st = task.status();
-    if (task.ok()) st = injected_failure(rank);
-    if (st.ok()) {
-      auto dataset = Dataset::open(req.dataset_path, req.dataset_options);
-      if (!dataset.ok()) {
-        st = dataset.status();
-      } else {
-        task->task.params.num_threads = req.params.num_threads;
-        sample = execute_sample_task(*dataset, task->task);
-        st = sample.status();
-      }
-    }
-  }
-  if (outcome.status = agree(st, rank, size); !outcome.status.ok()) return outcome;
+  Result<SampleResult> sample = sample_own_task(req, *tasks_json, rank);
+  if (outcome.status = agree(sample.status(), rank, size); !outcome.status.ok()) return outcome;
 
   // SQ bounds reduced with MPI's min and max onto rank 0; the other ranks send their bounds
   // as the identity so train_from_samples merges the reduced ones only.
@@ -158,36 +172,17 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
   MPI_Reduce(bounds.lower.data(), lower.data(), len, MPI_FLOAT, MPI_MIN, 0, MPI_COMM_WORLD);
   MPI_Reduce(bounds.upper.data(), upper.data(), len, MPI_FLOAT, MPI_MAX, 0, MPI_COMM_WORLD);
 
-  // Gather the samples on rank 0, rank by rank.
+  Status st;
   if (rank != 0) {
     bounds = SqBounds::empty(bounds.mode, sample->dim);
     send_string(serialize_sample_result(*sample), 0);
-    sample = Status::FailedPrecondition("sent to rank 0");
+    sample = Status::FailedPrecondition("sent to rank 0");  // its memory is not needed any more
   } else {
     bounds.lower = std::move(lower);
     bounds.upper = std::move(upper);
-    std::vector<SampleResult> results;
-    results.push_back(std::move(*sample));
-    for (int r = 1; r < size && st.ok(); ++r) {
-      auto received = parse_sample_result(recv_string(r), fmt::format("the sample of rank {}", r));
-      if (!received.ok()) {
-        st = received.status();
-        // Drain the remaining ranks so none blocks in its send.
-        for (int rest = r + 1; rest < size; ++rest) recv_string(rest);
-        break;
-      }
-      received->sq_bounds = SqBounds::empty(received->sq_bounds.mode, received->dim);
-      results.push_back(std::move(*received));
-    }
-    if (st.ok()) {
-      auto models = train_from_samples(std::move(results), req.params);
-      if (!models.ok()) {
-        st = models.status();
-      } else {
-        st = write_model_dir(*models, req.out_dir, req.overwrite);
-        if (st.ok()) outcome.models = std::move(*models);
-      }
-    }
+    Result<TrainedModels> models = gather_and_train(req, std::move(*sample), size);
+    st = models.status();
+    if (models.ok()) outcome.models = std::move(*models);
   }
   outcome.status = agree(st, rank, size);
   if (!outcome.status.ok()) outcome.models.reset();
@@ -219,8 +214,6 @@ void MpiSession::barrier() const {
 }
 
 MpiTrainOutcome mpi_train(const MpiSession& session, const MpiTrainRequest& request) {
-  // Only rank 0 logs progress, so the output reads as one run.
-  if (session.rank() != 0) set_logger(nullptr);
   return run(request, session.rank(), session.size());
 }
 

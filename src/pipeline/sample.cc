@@ -7,7 +7,7 @@
 
 #include "pipeline/plan.h"
 #include "ivftrain/distributed.h"
-#include "ivftrain/log.h"
+#include "util/log.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
 

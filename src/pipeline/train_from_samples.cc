@@ -7,7 +7,7 @@
 
 #include "train/train_on_sample.h"
 #include "ivftrain/distributed.h"
-#include "ivftrain/log.h"
+#include "util/log.h"
 #include "util/status_macros.h"
 
 namespace ivftrain {

@@ -5,6 +5,7 @@
 
 #include "io/vector_writer.h"
 #include "ivftrain/distributed.h"
+#include "ivftrain/model_dir.h"
 #include "ivftrain/train.h"
 #include "test_util.h"
 #include "util/files.h"

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "ivftrain/log.h"
+#include "util/log.h"
 
 #include <fmt/format.h>
 

@@ -8,9 +8,9 @@
 #include <chrono>
 #include <unordered_set>
 
-#include "ivftrain/log.h"
 #include "kmeans/lloyd.h"
 #include "linalg/distances.h"
+#include "util/log.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "ivftrain/dataset.h"
-#include "ivftrain/distributed.h"
+#include "ivftrain/plan_files.h"
 #include "ivftrain/status.h"
 
 namespace ivftrain {
