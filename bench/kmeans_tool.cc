@@ -118,17 +118,18 @@ json run_pq(int64_t n, int64_t d, const float* x, const std::string& out_path,
   const double train_seconds = seconds_since(t0);
   fail_if_error(cb.status());
   fail_if_error(ivftrain::write_file_atomic(
-      out_path,
-      ivftrain::npy_bytes_f32({cb->num_sub_vectors, cb->ksub(), cb->dsub()}, cb->centroids.data())));
+      out_path, ivftrain::npy_bytes_f32({cb->num_sub_vectors, cb->ksub(), cb->dsub()},
+                                        cb->centroids.data())));
   json subspaces = json::array();
   for (const auto& its : cb->iterations) subspaces.push_back(iterations_json(its));
-  return {{"mode", "pq"},
-          {"num_sub_vectors", p.num_sub_vectors},
-          {"num_bits", p.num_bits},
-          {"train_seconds", train_seconds},
-          // The library's own figure, a cross-check of the harness's numpy one.
-          {"reconstruction_error", ivftrain::pq_reconstruction_error(*cb, n, x, p.kmeans.num_threads)},
-          {"subspace_iterations", subspaces}};
+  return {
+      {"mode", "pq"},
+      {"num_sub_vectors", p.num_sub_vectors},
+      {"num_bits", p.num_bits},
+      {"train_seconds", train_seconds},
+      // The library's own figure, a cross-check of the harness's numpy one.
+      {"reconstruction_error", ivftrain::pq_reconstruction_error(*cb, n, x, p.kmeans.num_threads)},
+      {"subspace_iterations", subspaces}};
 }
 
 }  // namespace
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
   const auto flags = parse_flags(argc, argv, 4);
   // Warnings (few rows per centroid, ...) go to stderr; stdout is the JSON alone.
   ivftrain::set_log_level(flag(flags, "verbose", "0") == "1" ? ivftrain::LogLevel::kDebug
-                                                              : ivftrain::LogLevel::kWarning);
+                                                             : ivftrain::LogLevel::kWarning);
   ivftrain::set_log_sink([](ivftrain::LogLevel, std::string_view message) {
     std::fprintf(stderr, "kmeans_tool: %.*s\n", static_cast<int>(message.size()), message.data());
   });

@@ -143,13 +143,14 @@ std::string write_described_file(Input& in, const std::string& path,
     H5Lcreate_soft("/nowhere", file.get(), "train", H5P_DEFAULT, H5P_DEFAULT);
     return spec;
   }
-  H5Handle set(H5Dcreate2(file.get(), name, type.get(), space.get(), links.get(), dcpl.get(),
-                          H5P_DEFAULT),
-               H5Dclose);
+  H5Handle set(
+      H5Dcreate2(file.get(), name, type.get(), space.get(), links.get(), dcpl.get(), H5P_DEFAULT),
+      H5Dclose);
   if (!set.valid()) return spec;  // e.g. compact storage too large: the file has no dataset
   // Data from the rest of the input (cycled) when the array is small; large ones stay sparse.
   hsize_t elements = space_kind == 5 ? 0 : 1;
-  for (const hsize_t d : dims) elements = d && elements > UINT64_MAX / d ? UINT64_MAX : elements * d;
+  for (const hsize_t d : dims)
+    elements = d && elements > UINT64_MAX / d ? UINT64_MAX : elements * d;
   const size_t bytes = static_cast<size_t>(elements) * H5Tget_size(type.get());
   if ((layout & 0x80) && elements > 0 && elements <= 4096 && in.rest_size() > 0 &&
       H5Tget_class(type.get()) != H5T_STRING) {

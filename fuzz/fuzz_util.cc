@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 std::string make_scratch_dir() {
   // scripts/fuzz.sh names a base it removes afterwards, as a crash skips the clean-up at exit.
   const char* env = std::getenv("IVFTRAIN_FUZZ_SCRATCH");
-  const fs::path base = env && *env                      ? fs::path(env)
+  const fs::path base = env && *env                    ? fs::path(env)
                         : fs::is_directory("/dev/shm") ? fs::path("/dev/shm")
                                                        : fs::temp_directory_path();
   const fs::path dir = base / ("ivftrain-fuzz-" + std::to_string(::getpid()));
@@ -41,7 +41,8 @@ void read_rows_bounded(int64_t num_rows, int64_t dim, int64_t max_elements, Read
                        ReadRows read_rows) {
   if (num_rows < 1 || dim < 1) invariant_failed("a file opened with no rows or dimension 0");
   if (dim > max_elements) return;
-  const int64_t chunk_rows = std::max<int64_t>(1, std::min<int64_t>(4096 / dim + 1, max_elements / dim));
+  const int64_t chunk_rows =
+      std::max<int64_t>(1, std::min<int64_t>(4096 / dim + 1, max_elements / dim));
   const int64_t rows_to_read = std::min(num_rows, max_elements / dim);
   std::vector<float> buf(static_cast<size_t>(chunk_rows * dim) + 1);
   for (int64_t first = 0; first < rows_to_read; first += chunk_rows) {

@@ -1,7 +1,7 @@
 // One libFuzzer target per memory-mapped vector-file format, built from this file with
-// IVFTRAIN_FUZZ_EXT set to the extension (".npy", ".fvecs", ...); HDF5 has fuzz_hdf5.cc. The input is the whole file. With
-// IVFTRAIN_FUZZ_EXT_ALT set too, the first input byte chooses between the two extensions (the
-// .u8bin and .i8bin readers share their code) and the rest is the file.
+// IVFTRAIN_FUZZ_EXT set to the extension (".npy", ".fvecs", ...); HDF5 has fuzz_hdf5.cc. The input
+// is the whole file. With IVFTRAIN_FUZZ_EXT_ALT set too, the first input byte chooses between the
+// two extensions (the .u8bin and .i8bin readers share their code) and the rest is the file.
 #include <unistd.h>
 
 #include <cstddef>

@@ -14,8 +14,7 @@ namespace ivftrain::cli {
 
 void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
   TrainParams& p = f.params;
-  app.add_option("--index-type", f.index_type, "ivf_pq, ivf_sq or ivf_flat")
-      ->capture_default_str();
+  app.add_option("--index-type", f.index_type, "ivf_pq, ivf_sq or ivf_flat")->capture_default_str();
   auto* k = app.add_option("--num-partitions", p.ivf.num_partitions, "IVF partitions (k)");
   if (partitions_required) k->required();
   app.add_option("--num-sub-vectors", p.pq.num_sub_vectors, "PQ sub-vectors (must divide dim)")
@@ -51,8 +50,7 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
   app.add_option("--threads", p.num_threads,
                  "threads; 0 uses all cores (the model does not change)")
       ->capture_default_str();
-  app.add_option("--assign", f.assign,
-                 "fragments to workers: balanced (by rows) or round-robin")
+  app.add_option("--assign", f.assign, "fragments to workers: balanced (by rows) or round-robin")
       ->capture_default_str();
 }
 
@@ -97,10 +95,14 @@ std::string in_flag_names(const std::string& message) {
   // line's flags are the same names spelled --num-partitions. Names with an underscore cannot
   // be mistaken for prose and are renamed anywhere; plain words only at the start.
   static const std::pair<std::string_view, std::string_view> kNames[] = {
-      {"num_partitions", "--num-partitions"}, {"num_sub_vectors", "--num-sub-vectors"},
-      {"num_bits", "--num-bits"},             {"max_iters", "--max-iters"},
-      {"sample_rate", "--sample-rate"},       {"distance_type", "--distance-type"},
-      {"index_type", "--index-type"},         {"num_threads", "--threads"}};
+      {"num_partitions", "--num-partitions"},
+      {"num_sub_vectors", "--num-sub-vectors"},
+      {"num_bits", "--num-bits"},
+      {"max_iters", "--max-iters"},
+      {"sample_rate", "--sample-rate"},
+      {"distance_type", "--distance-type"},
+      {"index_type", "--index-type"},
+      {"num_threads", "--threads"}};
   static const std::pair<std::string_view, std::string_view> kLeadingWords[] = {
       {"balance ", "--balance "}, {"tolerance ", "--tolerance "}, {"seed ", "--seed "}};
   std::string out = message;
@@ -109,7 +111,9 @@ std::string in_flag_names(const std::string& message) {
   }
   for (const auto& [name, flag] : kNames) {
     for (size_t at = out.find(name); at != std::string::npos; at = out.find(name, at)) {
-      const auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+      const auto is_word = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      };
       const size_t end = at + name.size();
       if ((at > 0 && (is_word(out[at - 1]) || out[at - 1] == '-')) ||
           (end < out.size() && is_word(out[end]))) {
@@ -184,18 +188,19 @@ std::string summary_json(const TrainedModels& m, const std::string& out_dir) {
 
 void log_summary(const TrainedModels& m, const std::string& out_dir) {
   const TrainingStats& s = m.stats;
-  logger().info("sampled {} of {} rows ({} dropped as non-finite, {} zero vectors)",
-                s.sample_rows, s.rows_available, s.rows_dropped_nonfinite,
-                s.rows_dropped_zero_norm);
+  logger().info("sampled {} of {} rows ({} dropped as non-finite, {} zero vectors)", s.sample_rows,
+                s.rows_available, s.rows_dropped_nonfinite, s.rows_dropped_zero_norm);
   logger().info("IVF: {} partitions, {} iterations, mean squared distance {:.6g}",
                 m.params.ivf.num_partitions, s.ivf_iterations.size(), s.ivf_mse());
-  if (m.pq) logger().info("PQ: reconstruction mse {:.6g} on {} rows", s.pq_reconstruction_mse,
-                          s.quantizer_train_rows);
-  if (m.sq) logger().info("SQ bounds: [{}, {}]{}", m.sq->lower.front(), m.sq->upper.front(),
-                          m.sq->lower.size() > 1 ? " (first dimension)" : "");
-  logger().info("wrote {} in {:.2f} s (sample {:.2f} s, IVF {:.2f} s, quantizer {:.2f} s)",
-                out_dir, m.timings.total_seconds, m.timings.sample_seconds,
-                m.timings.ivf_seconds, m.timings.quantizer_seconds);
+  if (m.pq)
+    logger().info("PQ: reconstruction mse {:.6g} on {} rows", s.pq_reconstruction_mse,
+                  s.quantizer_train_rows);
+  if (m.sq)
+    logger().info("SQ bounds: [{}, {}]{}", m.sq->lower.front(), m.sq->upper.front(),
+                  m.sq->lower.size() > 1 ? " (first dimension)" : "");
+  logger().info("wrote {} in {:.2f} s (sample {:.2f} s, IVF {:.2f} s, quantizer {:.2f} s)", out_dir,
+                m.timings.total_seconds, m.timings.sample_seconds, m.timings.ivf_seconds,
+                m.timings.quantizer_seconds);
 }
 
 }  // namespace ivftrain::cli

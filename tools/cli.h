@@ -20,9 +20,9 @@ namespace ivftrain::cli {
 // parameter structs, so their defaults are the library's; enum flags start from the names of
 // the library's defaults.
 struct TrainFlags {
-  TrainParams params;         // --max-iters, --tolerance, --sample-rate, --num-bits set IVF's and
-                              // are copied to PQ/SQ by params_from_flags
-  DatasetOptions dataset;     // --rows-per-fragment, --hdf5-dataset
+  TrainParams params;      // --max-iters, --tolerance, --sample-rate, --num-bits set IVF's and
+                           // are copied to PQ/SQ by params_from_flags
+  DatasetOptions dataset;  // --rows-per-fragment, --hdf5-dataset
   std::string index_type{to_string(params.index_type)};
   std::string distance_type{to_string(params.distance_type)};
   std::string init{to_string(params.ivf.kmeans.init)};
@@ -52,7 +52,8 @@ spdlog::logger& logger();
 // --num-partitions): the one place where the command line renames them.
 std::string in_flag_names(const std::string& message);
 
-// Prints "ivftrain: error: <message>" (in flag names) on stderr and returns the exit code for it (1).
+// Prints "ivftrain: error: <message>" (in flag names) on stderr and returns the exit code for it
+// (1).
 int fail(const Status& status);
 
 // The one-line JSON summary `train --json` prints.

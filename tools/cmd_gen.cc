@@ -44,8 +44,8 @@ Result<std::vector<int64_t>> fragment_sizes(const GenFlags& f) {
       }
     }
     if (total != f.rows) {
-      return Status::InvalidArgument(fmt::format(
-          "--fragment-rows adds up to {} rows, but --rows is {}", total, f.rows));
+      return Status::InvalidArgument(
+          fmt::format("--fragment-rows adds up to {} rows, but --rows is {}", total, f.rows));
     }
     return sizes;
   }
@@ -72,8 +72,8 @@ int run_gen(const GenFlags& f) {
                                  : testing::vector_format_name(f.format);
   if (!format.ok()) return fail(format.status());
   if (from_ext.ok() && *from_ext != *format) {
-    return fail(Status::InvalidArgument(fmt::format(
-        "{} has the extension of another format than --format {}", f.out, f.format)));
+    return fail(Status::InvalidArgument(
+        fmt::format("{} has the extension of another format than --format {}", f.out, f.format)));
   }
   auto sizes = fragment_sizes(f);
   if (!sizes.ok()) return fail(sizes.status());

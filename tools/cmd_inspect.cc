@@ -16,13 +16,14 @@ void print_summary(const TrainedModels& m, const std::string& dir) {
   std::cout << fmt::format("model       {}\n", dir);
   std::cout << fmt::format("index       {} ({} distance), dim {}\n", to_string(m.params.index_type),
                            to_string(m.params.distance_type), m.dim);
-  std::cout << fmt::format("ivf         {} partitions, {} iterations, mean squared distance {:.6g}\n",
-                           m.params.ivf.num_partitions, s.ivf_iterations.size(), s.ivf_mse());
+  std::cout << fmt::format(
+      "ivf         {} partitions, {} iterations, mean squared distance {:.6g}\n",
+      m.params.ivf.num_partitions, s.ivf_iterations.size(), s.ivf_mse());
   if (m.pq) {
-    std::cout << fmt::format("pq          {} sub-vectors x {} centroids ({} bits, {} dims each), "
-                             "reconstruction mse {:.6g}\n",
-                             m.pq->num_sub_vectors, m.pq->ksub(), m.pq->num_bits, m.pq->dsub(),
-                             s.pq_reconstruction_mse);
+    std::cout << fmt::format(
+        "pq          {} sub-vectors x {} centroids ({} bits, {} dims each), "
+        "reconstruction mse {:.6g}\n",
+        m.pq->num_sub_vectors, m.pq->ksub(), m.pq->num_bits, m.pq->dsub(), s.pq_reconstruction_mse);
   }
   if (m.sq) {
     if (m.sq->mode == SqBoundsMode::kGlobal) {
@@ -38,15 +39,17 @@ void print_summary(const TrainedModels& m, const std::string& dir) {
                                m.params.sq.num_bits, lo, hi);
     }
   }
-  std::cout << fmt::format("sample      {} rows kept of {} read ({} non-finite, {} zero vectors); "
-                           "{} rows available in {} fragments\n",
-                           s.sample_rows, s.rows_read, s.rows_dropped_nonfinite,
-                           s.rows_dropped_zero_norm, s.rows_available, s.fragments_used);
+  std::cout << fmt::format(
+      "sample      {} rows kept of {} read ({} non-finite, {} zero vectors); "
+      "{} rows available in {} fragments\n",
+      s.sample_rows, s.rows_read, s.rows_dropped_nonfinite, s.rows_dropped_zero_norm,
+      s.rows_available, s.fragments_used);
   std::cout << fmt::format("trained on  IVF {} rows, quantizer {} rows; seed {}\n",
                            s.ivf_train_rows, s.quantizer_train_rows, m.params.seed);
-  std::cout << fmt::format("seconds     total {:.2f}: sample {:.2f}, IVF {:.2f}, quantizer {:.2f}\n",
-                           m.timings.total_seconds, m.timings.sample_seconds,
-                           m.timings.ivf_seconds, m.timings.quantizer_seconds);
+  std::cout << fmt::format(
+      "seconds     total {:.2f}: sample {:.2f}, IVF {:.2f}, quantizer {:.2f}\n",
+      m.timings.total_seconds, m.timings.sample_seconds, m.timings.ivf_seconds,
+      m.timings.quantizer_seconds);
 }
 
 }  // namespace

@@ -32,8 +32,8 @@ int run_plan(const PlanCommand& c) {
   if (!st.ok()) return fail(st);
   const SampleTask& t = tasks->front();
   logger().info("plan {}: {} sample rows from {} fragments ({} rows) over {} workers, in {}",
-                t.plan_id, t.sample_rows_planned, t.fragments_in_plan, t.rows_available,
-                c.workers, c.out);
+                t.plan_id, t.sample_rows_planned, t.fragments_in_plan, t.rows_available, c.workers,
+                c.out);
   return 0;
 }
 

@@ -26,13 +26,13 @@ int run_sample(const SampleCommand& c) {
   if (!result.ok()) return fail(result.status());
   std::string out = c.out;
   if (out.empty()) {
-    out = (std::filesystem::path(c.task).parent_path() / result_file_name(tf->task.worker))
-              .string();
+    out =
+        (std::filesystem::path(c.task).parent_path() / result_file_name(tf->task.worker)).string();
   }
   Status st = write_sample_result(out, *result);
   if (!st.ok()) return fail(st);
-  logger().info("task {} of plan {}: {} rows from {} fragments ({} dropped) -> {}",
-                tf->task.worker, tf->task.plan_id, result->size(), tf->task.fragments.size(),
+  logger().info("task {} of plan {}: {} rows from {} fragments ({} dropped) -> {}", tf->task.worker,
+                tf->task.plan_id, result->size(), tf->task.fragments.size(),
                 result->rows_dropped_nonfinite + result->rows_dropped_zero_norm, out);
   return 0;
 }

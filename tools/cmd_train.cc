@@ -64,8 +64,8 @@ int train_from_plan_dir(const TrainCommand& c) {
 int run_train(const TrainCommand& c) {
   if (!c.from_samples.empty()) {
     if (!c.dataset.empty()) {
-      return fail(Status::InvalidArgument(
-          "give either a DATASET or --from-samples PLAN_DIR, not both"));
+      return fail(
+          Status::InvalidArgument("give either a DATASET or --from-samples PLAN_DIR, not both"));
     }
     return train_from_plan_dir(c);
   }
@@ -116,7 +116,8 @@ int run_train(const TrainCommand& c) {
 }  // namespace
 
 void register_train(CLI::App& app, std::function<int()>& run) {
-  auto* cmd = app.add_subcommand("train", "Train a model from a dataset, from samples, or under MPI");
+  auto* cmd =
+      app.add_subcommand("train", "Train a model from a dataset, from samples, or under MPI");
   auto c = std::make_shared<TrainCommand>();
   cmd->add_option("DATASET", c->dataset, "file, directory or manifest .json");
   cmd->add_option("--out", c->out, "model directory to write")->required();

@@ -47,7 +47,7 @@ class Dataset {
 
   const std::string& path() const;
   int64_t dim() const;
-  int64_t num_rows() const;  // over all fragments
+  int64_t num_rows() const;                            // over all fragments
   const std::vector<FragmentInfo>& fragments() const;  // ordered by id, ids unique
   // The fragment with this id, or nullptr.
   const FragmentInfo* find_fragment(int64_t id) const;

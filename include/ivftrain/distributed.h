@@ -55,9 +55,9 @@ struct SampleResult {
   int64_t rows_available = 0;
   int64_t sample_rows_planned = 0;
   int64_t fragments_in_plan = 0;
-  std::vector<float> vectors;          // n x dim, normalised under cosine
-  std::vector<int64_t> fragment_ids;   // n, canonical order (fragment id, row)
-  std::vector<int64_t> rows;           // n, fragment-relative
+  std::vector<float> vectors;         // n x dim, normalised under cosine
+  std::vector<int64_t> fragment_ids;  // n, canonical order (fragment id, row)
+  std::vector<int64_t> rows;          // n, fragment-relative
   int64_t rows_read = 0;
   int64_t rows_dropped_nonfinite = 0;
   int64_t rows_dropped_zero_norm = 0;
@@ -81,6 +81,5 @@ Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTas
 // says which worker. Consumes the results (their memory is released as training proceeds).
 Result<TrainedModels> train_from_samples(std::vector<SampleResult> results,
                                          const TrainParams& params);
-
 
 }  // namespace ivftrain

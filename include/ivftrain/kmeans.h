@@ -55,7 +55,7 @@ struct KMeansParams {
 struct KMeansIteration {
   double objective = 0;  // sum of squared distances (l2) or of -inner products (dot)
   double seconds = 0;
-  double assign_seconds = 0;  // the part of `seconds` spent assigning rows to centroids
+  double assign_seconds = 0;         // the part of `seconds` spent assigning rows to centroids
   int64_t empty_clusters_split = 0;  // empty clusters refilled after this iteration's update
 };
 

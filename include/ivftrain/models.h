@@ -24,8 +24,8 @@ struct TrainingStats {
   int64_t ivf_train_rows = 0;          // rows the IVF k-means trained on
   int64_t quantizer_train_rows = 0;    // rows the PQ k-means trained on, or the SQ bounds saw
   std::vector<KMeansIteration> ivf_iterations;
-  double ivf_objective = 0;            // final IVF objective (sum over ivf_train_rows)
-  double pq_reconstruction_mse = 0;    // on the PQ training rows, for ivf_pq
+  double ivf_objective = 0;          // final IVF objective (sum over ivf_train_rows)
+  double pq_reconstruction_mse = 0;  // on the PQ training rows, for ivf_pq
 
   // The IVF k-means' mean squared distance to the nearest centroid (0 without training rows).
   double ivf_mse() const {

@@ -78,7 +78,7 @@ struct UnusableResult {
   std::string task_path;    // PLAN_DIR/task-NNNN.json, the task to run again
   std::string result_path;  // PLAN_DIR/task-NNNN.result
   Reason reason = Reason::kMissing;
-  std::string problem;      // one sentence naming the result file
+  std::string problem;  // one sentence naming the result file
 };
 
 struct PlanResults {

@@ -16,18 +16,20 @@ class Status {
  public:
   enum class Code {
     kOk = 0,
-    kInvalidArgument,    // a parameter or an input is not acceptable
-    kIOError,            // the operating system refused a read or a write
-    kCorruption,         // a file is malformed, truncated or fails its checksum
-    kNotFound,           // a path, dataset or fragment does not exist
-    kAlreadyExists,      // an output exists and overwriting was not asked for
+    kInvalidArgument,     // a parameter or an input is not acceptable
+    kIOError,             // the operating system refused a read or a write
+    kCorruption,          // a file is malformed, truncated or fails its checksum
+    kNotFound,            // a path, dataset or fragment does not exist
+    kAlreadyExists,       // an output exists and overwriting was not asked for
     kFailedPrecondition,  // the inputs are valid alone but do not fit together
     kInternal             // a bug in ivftrain: an invariant of its own code broke
   };
 
   Status() = default;  // OK
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
@@ -70,7 +72,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "a Result needs a value or a non-OK Status");
     if (status_.ok()) {

@@ -1,4 +1,6 @@
 // The model directory: model.json and the .npy arrays (see include/ivftrain/model_dir.h).
+#include "ivftrain/model_dir.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -6,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "io/npy.h"
-#include "ivftrain/model_dir.h"
 #include "train/params_json.h"
 #include "util/files.h"
 #include "util/status_macros.h"
@@ -18,8 +19,9 @@ constexpr const char* kModelFormat = "ivftrain-model";
 constexpr int kModelFormatVersion = 1;
 
 std::vector<int64_t> sq_shape(const SqBounds& b) {
-  return b.mode == SqBoundsMode::kGlobal ? std::vector<int64_t>{2}
-                                         : std::vector<int64_t>{2, static_cast<int64_t>(b.lower.size())};
+  return b.mode == SqBoundsMode::kGlobal
+             ? std::vector<int64_t>{2}
+             : std::vector<int64_t>{2, static_cast<int64_t>(b.lower.size())};
 }
 
 ordered_json to_json(const TrainedModels& m) {
@@ -113,8 +115,7 @@ Status read_stats(const nlohmann::json& j, const std::string& source, TrainedMod
   }
   IVF_ASSIGN_OR_RETURN(st.ivf_objective, json_number(s, "ivf_objective", source));
   if (s.contains("pq_reconstruction_mse")) {
-    IVF_ASSIGN_OR_RETURN(st.pq_reconstruction_mse,
-                         json_number(s, "pq_reconstruction_mse", source));
+    IVF_ASSIGN_OR_RETURN(st.pq_reconstruction_mse, json_number(s, "pq_reconstruction_mse", source));
   }
   if (!s.contains("ivf_objective_per_iteration") || !s["ivf_objective_per_iteration"].is_array()) {
     return Status::Corruption(
@@ -150,12 +151,12 @@ Status write_model_dir(const TrainedModels& m, const std::string& dir, bool over
     return Status::InvalidArgument("cannot write a model whose centroids do not match its shape");
   }
   IVF_ASSIGN_OR_RETURN(StagedDirectory staged, StagedDirectory::create(dir, overwrite));
-  IVF_RETURN_IF_ERROR(staged.write("ivf_centroids.npy",
-                                   npy_bytes_f32({k, m.dim}, m.ivf_centroids.data())));
+  IVF_RETURN_IF_ERROR(
+      staged.write("ivf_centroids.npy", npy_bytes_f32({k, m.dim}, m.ivf_centroids.data())));
   if (m.pq) {
     IVF_RETURN_IF_ERROR(staged.write(
-        "pq_codebook.npy",
-        npy_bytes_f32({m.pq->num_sub_vectors, m.pq->ksub(), m.pq->dsub()}, m.pq->centroids.data())));
+        "pq_codebook.npy", npy_bytes_f32({m.pq->num_sub_vectors, m.pq->ksub(), m.pq->dsub()},
+                                         m.pq->centroids.data())));
   }
   if (m.sq) {
     std::vector<float> both = m.sq->lower;
@@ -176,7 +177,8 @@ Result<TrainedModels> read_model_dir(const std::string& dir) {
   IVF_ASSIGN_OR_RETURN(nlohmann::json j, parse_json(text, json_path));
   IVF_RETURN_IF_ERROR(check_json_format(j, kModelFormat, kModelFormatVersion, json_path));
   TrainedModels m;
-  if (!j.contains("params")) return Status::Corruption(fmt::format("{}: 'params' is missing", json_path));
+  if (!j.contains("params"))
+    return Status::Corruption(fmt::format("{}: 'params' is missing", json_path));
   IVF_ASSIGN_OR_RETURN(m.params, params_from_json(j["params"], json_path));
   IVF_ASSIGN_OR_RETURN(m.dim, json_int(j, "dim", json_path));
   if (m.dim < 1) return Status::Corruption(fmt::format("{}: 'dim' must be at least 1", json_path));
@@ -185,7 +187,8 @@ Result<TrainedModels> read_model_dir(const std::string& dir) {
   }
   const int64_t k = m.params.ivf.num_partitions;
 
-  auto load = [&](const char* name, const std::vector<int64_t>& expected) -> Result<std::vector<float>> {
+  auto load = [&](const char* name,
+                  const std::vector<int64_t>& expected) -> Result<std::vector<float>> {
     const std::string path = (fs::path(dir) / name).string();
     std::vector<int64_t> shape;
     IVF_ASSIGN_OR_RETURN(std::vector<float> data, read_npy_f32(path, &shape));

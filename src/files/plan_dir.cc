@@ -20,8 +20,8 @@ constexpr const char* kPlanFormat = "ivftrain-plan";
 constexpr int kFormatVersion = 1;
 
 ordered_json dataset_json(const std::string& path, const DatasetOptions& o) {
-  return {{"path", path}, {"rows_per_fragment", o.rows_per_fragment},
-          {"hdf5_dataset", o.hdf5_dataset}};
+  return {
+      {"path", path}, {"rows_per_fragment", o.rows_per_fragment}, {"hdf5_dataset", o.hdf5_dataset}};
 }
 
 Status parse_dataset(const nlohmann::json& j, const std::string& source, std::string* path,
@@ -91,7 +91,8 @@ Result<TaskFile> parse_task_json(const std::string& text, const std::string& sou
   IVF_ASSIGN_OR_RETURN(t.rows_available, json_int(j, "rows_available", source));
   IVF_ASSIGN_OR_RETURN(t.sample_rows_planned, json_int(j, "sample_rows_planned", source));
   IVF_ASSIGN_OR_RETURN(t.fragments_in_plan, json_int(j, "fragments_in_plan", source));
-  if (!j.contains("params")) return Status::Corruption(fmt::format("{}: 'params' is missing", source));
+  if (!j.contains("params"))
+    return Status::Corruption(fmt::format("{}: 'params' is missing", source));
   IVF_ASSIGN_OR_RETURN(t.params, params_from_json(j["params"], source));
   if (t.dim < 1) return Status::Corruption(fmt::format("{}: 'dim' must be at least 1", source));
   if (Status st = validate(t.params, t.dim); !st.ok()) {
@@ -108,13 +109,12 @@ Result<TaskFile> parse_task_json(const std::string& text, const std::string& sou
     IVF_ASSIGN_OR_RETURN(tf.num_rows, json_int(f, "num_rows", source));
     IVF_ASSIGN_OR_RETURN(tf.quota, json_int(f, "quota", source));
     if (!first && tf.id <= previous) {
-      return Status::Corruption(
-          fmt::format("{}: fragment ids must be increasing (fragment {} follows {})", source,
-                      tf.id, previous));
+      return Status::Corruption(fmt::format(
+          "{}: fragment ids must be increasing (fragment {} follows {})", source, tf.id, previous));
     }
     if (tf.num_rows < 0 || tf.quota < 0 || tf.quota > tf.num_rows) {
-      return Status::Corruption(fmt::format(
-          "{}: fragment {} has quota {} outside [0, {}]", source, tf.id, tf.quota, tf.num_rows));
+      return Status::Corruption(fmt::format("{}: fragment {} has quota {} outside [0, {}]", source,
+                                            tf.id, tf.quota, tf.num_rows));
     }
     first = false;
     previous = tf.id;
@@ -178,8 +178,8 @@ Result<PlanDir> read_plan_dir(const std::string& dir) {
     const std::string task_path = (fs::path(dir) / task_file_name(w)).string();
     IVF_ASSIGN_OR_RETURN(TaskFile tf, read_task_file(task_path));
     if (tf.task.plan_id != out.plan_id || tf.task.worker != w) {
-      return Status::Corruption(fmt::format("{} does not belong to plan {} as worker {}",
-                                            task_path, out.plan_id, w));
+      return Status::Corruption(
+          fmt::format("{} does not belong to plan {} as worker {}", task_path, out.plan_id, w));
     }
     out.tasks.push_back(std::move(tf));
   }

@@ -51,10 +51,9 @@ TEST(TaskFile, MalformedTasksAreRefusedWithTheFileName) {
       {"[]", "not an ivftrain-task"},
       {std::string(good).replace(good.find("\"worker\": 0"), 11, "\"worker\": 9"), "outside"},
       {std::string(good).replace(good.find("\"quota\": 20"), 11, "\"quota\": 99"), "quota"},
-      {std::string(good).replace(good.find("\"l2\"") == std::string::npos
-                                     ? good.find("\"cosine\"")
-                                     : good.find("\"l2\""),
-                                 8, "\"manhattan\""),
+      {std::string(good).replace(
+           good.find("\"l2\"") == std::string::npos ? good.find("\"cosine\"") : good.find("\"l2\""),
+           8, "\"manhattan\""),
        "distance type"},
   };
   for (const auto& [text, expected] : cases) {
@@ -167,8 +166,9 @@ TEST_F(PlanResultsTest, ListsEveryUnusableResultWithItsTask) {
   }
   EXPECT_EQ(u[0].problem, plan_ + "/task-0000.result is missing");
   EXPECT_NE(u[1].problem.find("checksum"), std::string::npos);
-  EXPECT_EQ(u[2].problem, plan_ + "/task-0002.result belongs to plan 00000000deadbeef worker 1, "
-                                  "not to this plan's task 2");
+  EXPECT_EQ(u[2].problem, plan_ +
+                              "/task-0002.result belongs to plan 00000000deadbeef worker 1, "
+                              "not to this plan's task 2");
 }
 
 TEST_F(PlanResultsTest, AnUnreadablePlanIsAnError) {

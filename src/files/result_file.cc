@@ -127,8 +127,8 @@ Result<SampleResult> parse_sample_result(const std::string& bytes, const std::st
   const uint64_t payload = bytes.size() - kHeaderBytes - 8;
   constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max() / 16;
   if (r.dim < 1 || n < 0 || sq_len < 0 || static_cast<uint64_t>(r.dim) > kMax ||
-      static_cast<uint64_t>(n) > kMax || static_cast<uint64_t>(sq_len) > kMax ||
-      sq_mode > 1 || r.worker < 0 || r.num_workers < 1 || r.worker >= r.num_workers) {
+      static_cast<uint64_t>(n) > kMax || static_cast<uint64_t>(sq_len) > kMax || sq_mode > 1 ||
+      r.worker < 0 || r.num_workers < 1 || r.worker >= r.num_workers) {
     return corrupt("its header holds impossible values");
   }
   const uint64_t un = static_cast<uint64_t>(n), ud = static_cast<uint64_t>(r.dim);

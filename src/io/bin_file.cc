@@ -1,8 +1,9 @@
 // .fbin / .u8bin / .i8bin (big-ann-benchmarks): a header of uint32 row count and int32
 // dimension, then the rows as float32, uint8 or int8.
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "io/formats.h"
 #include "io/mapped_vector_file.h"
@@ -22,7 +23,8 @@ Result<VectorFilePtr> open_bin_file(const std::string& path, ElementType type) {
   int32_t dim = 0;
   std::memcpy(&rows, map.data(), 4);
   std::memcpy(&dim, map.data() + 4, 4);
-  if (dim < 0) return Status::Corruption(fmt::format("{}: header declares dimension {}", path, dim));
+  if (dim < 0)
+    return Status::Corruption(fmt::format("{}: header declares dimension {}", path, dim));
   const std::optional<int64_t> declared =
       checked_product(rows, dim, static_cast<int64_t>(element_size(type)));
   const int64_t data_bytes = declared.value_or(INT64_MAX - kHeader);

@@ -1,9 +1,10 @@
 #include "ivftrain/dataset.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fmt/format.h>
 #include <map>
 
 #include "io/manifest.h"
@@ -66,7 +67,8 @@ Status open_directory(const std::string& dir, const DatasetOptions& options,
   if (names.empty()) {
     return Status::InvalidArgument(fmt::format(
         "{}: directory has no supported vector file (.npy, .fvecs, .bvecs, .fbin, .u8bin, "
-        ".i8bin, .hdf5, .h5)", dir));
+        ".i8bin, .hdf5, .h5)",
+        dir));
   }
   std::sort(names.begin(), names.end());
   for (size_t i = 0; i < names.size(); ++i) {
@@ -74,9 +76,9 @@ Status open_directory(const std::string& dir, const DatasetOptions& options,
     if (i == 0) {
       impl->dim = file->dim();
     } else if (file->dim() != impl->dim) {
-      return Status::FailedPrecondition(fmt::format(
-          "{}: {} has dimension {} but {} has dimension {}", dir, file->path(), file->dim(),
-          impl->fragments[0].path, impl->dim));
+      return Status::FailedPrecondition(
+          fmt::format("{}: {} has dimension {} but {} has dimension {}", dir, file->path(),
+                      file->dim(), impl->fragments[0].path, impl->dim));
     }
     impl->add({static_cast<int64_t>(i), file->num_rows(), file->path(), 0}, file);
   }
@@ -133,7 +135,8 @@ Result<Dataset> Dataset::open(const std::string& path, const DatasetOptions& opt
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (fs::is_directory(st)) {
     IVF_RETURN_IF_ERROR(open_directory(path, options, impl.get()));
   } else if (ext == ".json") {
@@ -145,7 +148,8 @@ Result<Dataset> Dataset::open(const std::string& path, const DatasetOptions& opt
   } else {
     return Status::InvalidArgument(fmt::format(
         "{}: not a directory, a manifest (.json) or a supported vector file (.npy, .fvecs, "
-        ".bvecs, .fbin, .u8bin, .i8bin, .hdf5, .h5)", path));
+        ".bvecs, .fbin, .u8bin, .i8bin, .hdf5, .h5)",
+        path));
   }
   return Dataset(std::move(impl));
 }
@@ -171,9 +175,8 @@ Status Dataset::read_rows(int64_t fragment_id, std::span<const int64_t> rows, fl
   for (const int64_t r : rows) {
     if (r < 0 || r >= f->num_rows || r <= previous) {
       return Status::InvalidArgument(fmt::format(
-          "{}: fragment {}: row {} is {} (rows must be strictly increasing and < {})",
-          impl_->path, fragment_id, r, r <= previous && r >= 0 ? "out of order" : "out of range",
-          f->num_rows));
+          "{}: fragment {}: row {} is {} (rows must be strictly increasing and < {})", impl_->path,
+          fragment_id, r, r <= previous && r >= 0 ? "out of order" : "out of range", f->num_rows));
     }
     previous = r;
   }
@@ -190,9 +193,9 @@ Status Dataset::read_range(int64_t fragment_id, int64_t first, int64_t count, fl
     return Status::InvalidArgument(fmt::format("{}: no fragment {}", impl_->path, fragment_id));
   }
   if (first < 0 || count < 0 || first > f->num_rows - count) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: fragment {}: rows {}..{} are out of range (the fragment has {} rows)", impl_->path,
-        fragment_id, first, first + count, f->num_rows));
+    return Status::InvalidArgument(
+        fmt::format("{}: fragment {}: rows {}..{} are out of range (the fragment has {} rows)",
+                    impl_->path, fragment_id, first, first + count, f->num_rows));
   }
   const VectorFile& file = *impl_->files[static_cast<size_t>(f - impl_->fragments.data())];
   return file.read_range(f->first_row + first, count, out);

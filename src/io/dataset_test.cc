@@ -92,7 +92,8 @@ TEST(Dataset, SingleFileSplitsIntoFragments) {
 
 TEST(Dataset, OpenRefusesBadPathsAndOptions) {
   testing::TempDir dir;
-  expect_error(Dataset::open(dir.file("nothing.fvecs")), Code::kNotFound, dir.file("nothing.fvecs"));
+  expect_error(Dataset::open(dir.file("nothing.fvecs")), Code::kNotFound,
+               dir.file("nothing.fvecs"));
   expect_error(Dataset::open(dir.file("nothing")), Code::kNotFound, dir.file("nothing"));
   expect_error(Dataset::open(dir.file("nothing.json")), Code::kNotFound, dir.file("nothing.json"));
   testing::write_bytes(dir.file("notes.txt"), "hello");
@@ -210,8 +211,8 @@ TEST(Dataset, ManifestErrors) {
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
     EXPECT_EQ(r.status().message(), m + ": fragment 3 rows 0..50 exceed a.fbin's 40 rows");
   }
-  expect_error(open_with(R"({"id": 4, "path": "a.fbin", "first_row": 40})"),
-               Code::kInvalidArgument, m + ": fragment 4 rows 40..40 exceed a.fbin's 40 rows");
+  expect_error(open_with(R"({"id": 4, "path": "a.fbin", "first_row": 40})"), Code::kInvalidArgument,
+               m + ": fragment 4 rows 40..40 exceed a.fbin's 40 rows");
   expect_error(open_with(R"({"id": 1, "path": "a.fbin"}, {"id": 2, "path": "b.fbin"})"),
                Code::kFailedPrecondition,
                m + ": fragment 2 (b.fbin) has dimension 3 but fragment 1 (a.fbin) has dimension 2");
@@ -220,8 +221,8 @@ TEST(Dataset, ManifestErrors) {
   expect_error(open_with(R"({"id": 1, "path": "gone.fbin"})"), Code::kNotFound, "fragment 1");
   expect_error(open_with(R"({"id": -1, "path": "a.fbin"})"), Code::kInvalidArgument, m);
   expect_error(open_with(R"({"id": 1.5, "path": "a.fbin"})"), Code::kInvalidArgument, m);
-  expect_error(open_with(R"({"id": 1, "path": "a.fbin", "first_row": -2})"),
-               Code::kInvalidArgument, "first_row");
+  expect_error(open_with(R"({"id": 1, "path": "a.fbin", "first_row": -2})"), Code::kInvalidArgument,
+               "first_row");
   expect_error(open_with(R"({"id": 1, "path": "a.fbin", "num_rows": 0})"), Code::kInvalidArgument,
                "num_rows");
   expect_error(open_with(R"({"id": 1, "path": "a.fbin", "num_row": 3})"), Code::kInvalidArgument,
@@ -252,9 +253,17 @@ TEST(ParseFragmentList, ParsesIdsAndRanges) {
 
 TEST(ParseFragmentList, NamesTheBadToken) {
   const std::pair<const char*, const char*> cases[] = {
-      {"a", "'a'"},        {"5-3", "'5-3'"},   {"", "''"},      {"1,,2", "''"},
-      {"-1", "'-1'"},      {"1-", "'1-'"},     {"3-x", "'3-x'"}, {"1,2,", "''"},
-      {"+4", "'+4'"},      {"1.5", "'1.5'"},   {"0-99999999999", "'0-99999999999'"},
+      {"a", "'a'"},
+      {"5-3", "'5-3'"},
+      {"", "''"},
+      {"1,,2", "''"},
+      {"-1", "'-1'"},
+      {"1-", "'1-'"},
+      {"3-x", "'3-x'"},
+      {"1,2,", "''"},
+      {"+4", "'+4'"},
+      {"1.5", "'1.5'"},
+      {"0-99999999999", "'0-99999999999'"},
   };
   for (const auto& [text, token] : cases) {
     auto r = parse_fragment_list(text);

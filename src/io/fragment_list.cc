@@ -1,7 +1,8 @@
 // parse_fragment_list: "0,3,7-9" -> {0, 3, 7, 8, 9}.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
-#include <fmt/format.h>
 #include <string_view>
 
 #include "ivftrain/dataset.h"

@@ -1,6 +1,7 @@
 // HDF5 vector files (ann-benchmarks' layout: a 2-D dataset, "train" by default), read and
 // written through the HDF5 C API. HDF5 converts any numeric element type to float32 on read.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 #include <vector>
 
 #include "io/formats.h"
@@ -74,8 +74,7 @@ class Hdf5VectorFile final : public VectorFile {
       hsize_t total = 0;
       for (size_t i = begin; i < end; ++i) {
         const hsize_t start[2] = {static_cast<hsize_t>(runs[i].first), 0};
-        const hsize_t count[2] = {static_cast<hsize_t>(runs[i].count),
-                                  static_cast<hsize_t>(dim_)};
+        const hsize_t count[2] = {static_cast<hsize_t>(runs[i].count), static_cast<hsize_t>(dim_)};
         if (H5Sselect_hyperslab(file_space.get(), i == begin ? H5S_SELECT_SET : H5S_SELECT_OR,
                                 start, nullptr, count, nullptr) < 0) {
           return read_error(runs[i].first);
@@ -130,7 +129,8 @@ ElementType element_type_of(hid_t type) {
     if (size == 8) return ElementType::kFloat64;
     return ElementType::kFloat32;
   }
-  if (size == 1) return H5Tget_sign(type) == H5T_SGN_NONE ? ElementType::kUInt8 : ElementType::kInt8;
+  if (size == 1)
+    return H5Tget_sign(type) == H5T_SGN_NONE ? ElementType::kUInt8 : ElementType::kInt8;
   return ElementType::kFloat32;  // wider integers: HDF5 converts them; no closer enum value
 }
 
@@ -156,9 +156,10 @@ Result<VectorFilePtr> open_hdf5_file(const std::string& path, const std::string&
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid()) {
     // The usual cause on cluster file systems is HDF5's file locking.
-    return Status::IOError(fmt::format(
-        "HDF5 cannot open {} (on a file system without locking, set "
-        "HDF5_USE_FILE_LOCKING=FALSE)", path));
+    return Status::IOError(
+        fmt::format("HDF5 cannot open {} (on a file system without locking, set "
+                    "HDF5_USE_FILE_LOCKING=FALSE)",
+                    path));
   }
   if (!link_exists(file.get(), dataset)) {
     return Status::NotFound(fmt::format("{} has no dataset '{}' (at its root: {})", path, dataset,
@@ -173,9 +174,8 @@ Result<VectorFilePtr> open_hdf5_file(const std::string& path, const std::string&
   if (rank != 2) {
     std::vector<hsize_t> dims(rank > 0 ? static_cast<size_t>(rank) : 0);
     if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-    return Status::InvalidArgument(
-        fmt::format("{}: expected a 2-D dataset (rows, dim), found shape ({})", spec,
-                    fmt::join(dims, ", ")));
+    return Status::InvalidArgument(fmt::format(
+        "{}: expected a 2-D dataset (rows, dim), found shape ({})", spec, fmt::join(dims, ", ")));
   }
   hsize_t dims[2] = {0, 0};
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
@@ -186,9 +186,9 @@ Result<VectorFilePtr> open_hdf5_file(const std::string& path, const std::string&
         fmt::format("{}: elements are not numbers (integer or floating point)", spec));
   }
   const ElementType element = element_type_of(type.get());
-  return VectorFilePtr(std::make_unique<Hdf5VectorFile>(
-      spec, std::move(file), std::move(data), static_cast<int64_t>(dims[0]),
-      static_cast<int64_t>(dims[1]), element));
+  return VectorFilePtr(std::make_unique<Hdf5VectorFile>(spec, std::move(file), std::move(data),
+                                                        static_cast<int64_t>(dims[0]),
+                                                        static_cast<int64_t>(dims[1]), element));
 }
 
 Status write_hdf5_file(const std::string& path, int64_t n, int64_t dim, const float* data,
@@ -197,8 +197,8 @@ Status write_hdf5_file(const std::string& path, int64_t n, int64_t dim, const fl
   static std::atomic<uint64_t> counter{0};
   const fs::path target(path);
   const std::string temp =
-      (target.parent_path() / fmt::format(".{}.tmp-{}-{}", target.filename().string(),
-                                          ::getpid(), counter.fetch_add(1)))
+      (target.parent_path() /
+       fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), counter.fetch_add(1)))
           .string();
   {
     Hdf5Lock lock;

@@ -1,8 +1,9 @@
 #include "io/manifest.h"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <filesystem>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -16,9 +17,9 @@ Status read_count(const json& entry, const char* key, const std::string& where,
                   std::optional<int64_t>* out) {
   const auto it = entry.find(key);
   if (it == entry.end()) return Status::OK();
-  const bool fits = it->is_number_integer() &&
-                    (it->is_number_unsigned() ? it->get<uint64_t>() <= INT64_MAX
-                                              : it->get<int64_t>() >= 0);
+  const bool fits =
+      it->is_number_integer() &&
+      (it->is_number_unsigned() ? it->get<uint64_t>() <= INT64_MAX : it->get<int64_t>() >= 0);
   if (!fits) {
     return Status::InvalidArgument(
         fmt::format("{}: \"{}\" must be a non-negative integer, found {}", where, key, it->dump()));
@@ -41,8 +42,8 @@ Result<std::vector<ManifestEntry>> parse_manifest(const std::string& json_text,
     return Status::InvalidArgument(fmt::format("{}: not valid JSON: {}", manifest_path, what));
   }
   if (!doc.is_object() || !doc.contains("fragments") || !doc["fragments"].is_array()) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: expected an object with a \"fragments\" array", manifest_path));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected an object with a \"fragments\" array", manifest_path));
   }
   const json& list = doc["fragments"];
   if (list.empty()) {

@@ -1,7 +1,8 @@
 #include "io/mapped_vector_file.h"
 
-#include <cstring>
 #include <fmt/format.h>
+
+#include <cstring>
 
 #include "io/formats.h"
 #include "util/status_macros.h"

@@ -1,8 +1,9 @@
 #include "io/npy.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstring>
-#include <fmt/format.h>
 #include <string_view>
 
 #include "io/formats.h"
@@ -139,8 +140,8 @@ std::string npy_shape_text(const std::vector<int64_t>& shape) {
   return fmt::format("({})", fmt::join(shape, ", "));
 }
 
-std::string npy_bytes(const std::vector<int64_t>& shape, const std::string& descr,
-                      const void* data, size_t element_size) {
+std::string npy_bytes(const std::vector<int64_t>& shape, const std::string& descr, const void* data,
+                      size_t element_size) {
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
                                    descr, npy_shape_text(shape));
   // NumPy aligns the data to 64 bytes: magic (6) + version (2) + length (2) + header + '\n'.
@@ -165,26 +166,29 @@ std::string npy_bytes(const std::vector<int64_t>& shape, const std::string& desc
 
 Result<NpyHeader> parse_npy_header(const char* bytes, size_t size, const std::string& name) {
   if (size < kMagicLen + 4) {
-    return Status::Corruption(fmt::format("{}: too short to be a .npy file ({} bytes)", name, size));
+    return Status::Corruption(
+        fmt::format("{}: too short to be a .npy file ({} bytes)", name, size));
   }
   if (std::memcmp(bytes, kMagic, kMagicLen) != 0) {
     return Status::Corruption(fmt::format("{}: not a .npy file (bad magic)", name));
   }
   const int major = static_cast<uint8_t>(bytes[6]), minor = static_cast<uint8_t>(bytes[7]);
   if (major < 1 || major > 3 || minor != 0) {
-    return Status::Corruption(fmt::format("{}: unsupported .npy version {}.{}", name, major, minor));
+    return Status::Corruption(
+        fmt::format("{}: unsupported .npy version {}.{}", name, major, minor));
   }
   // Version 1 has a 2-byte header length; versions 2 and 3 a 4-byte one.
   const size_t len_bytes = major == 1 ? 2 : 4;
   const size_t start = kMagicLen + 2 + len_bytes;
   if (size < start) {
-    return Status::Corruption(fmt::format("{}: too short to be a .npy file ({} bytes)", name, size));
+    return Status::Corruption(
+        fmt::format("{}: too short to be a .npy file ({} bytes)", name, size));
   }
   const size_t header_len = read_le(bytes + kMagicLen + 2, len_bytes);
   if (header_len > size - start) {
-    return Status::Corruption(fmt::format(
-        "{}: .npy header of {} bytes runs past the end of the file ({} bytes)", name, header_len,
-        size));
+    return Status::Corruption(
+        fmt::format("{}: .npy header of {} bytes runs past the end of the file ({} bytes)", name,
+                    header_len, size));
   }
   NpyHeader h;
   const std::string_view text(bytes + start, header_len);
@@ -202,9 +206,9 @@ Result<std::vector<float>> read_npy_f32(const std::string& path, std::vector<int
   IVF_ASSIGN_OR_RETURN(const std::string bytes, read_file(path));
   IVF_ASSIGN_OR_RETURN(const NpyHeader h, parse_npy_header(bytes.data(), bytes.size(), path));
   if (h.descr != "<f4" || h.fortran_order) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: expected a C-order float32 array ('<f4'), found '{}'{}", path, h.descr,
-        h.fortran_order ? " in Fortran order" : ""));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected a C-order float32 array ('<f4'), found '{}'{}", path, h.descr,
+                    h.fortran_order ? " in Fortran order" : ""));
   }
   const std::optional<int64_t> count = [&]() -> std::optional<int64_t> {
     int64_t n = 1;
@@ -217,13 +221,13 @@ Result<std::vector<float>> read_npy_f32(const std::string& path, std::vector<int
   }();
   const size_t available = bytes.size() - h.data_offset;
   if (!count || static_cast<uint64_t>(*count) != available) {
-    return Status::Corruption(fmt::format("{}: shape {} needs {} bytes of data but the file holds {}",
-                                          path, npy_shape_text(h.shape),
-                                          count ? fmt::format("{}", *count) : "too many",
-                                          available));
+    return Status::Corruption(fmt::format(
+        "{}: shape {} needs {} bytes of data but the file holds {}", path, npy_shape_text(h.shape),
+        count ? fmt::format("{}", *count) : "too many", available));
   }
   std::vector<float> out(static_cast<size_t>(*count) / sizeof(float));
-  if (!out.empty()) std::memcpy(out.data(), bytes.data() + h.data_offset, static_cast<size_t>(*count));
+  if (!out.empty())
+    std::memcpy(out.data(), bytes.data() + h.data_offset, static_cast<size_t>(*count));
   if (shape) *shape = h.shape;
   return out;
 }

@@ -12,8 +12,8 @@ namespace ivftrain {
 
 // The bytes of a C-order .npy file holding `data` with `shape`. `descr` is the NumPy type string
 // ("<f4", "<f2", "<f8", "|u1", "|i1"); data holds product(shape) elements of that type.
-std::string npy_bytes(const std::vector<int64_t>& shape, const std::string& descr,
-                      const void* data, size_t element_size);
+std::string npy_bytes(const std::vector<int64_t>& shape, const std::string& descr, const void* data,
+                      size_t element_size);
 inline std::string npy_bytes_f32(const std::vector<int64_t>& shape, const float* data) {
   return npy_bytes(shape, "<f4", data, sizeof(float));
 }

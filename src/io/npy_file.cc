@@ -30,13 +30,14 @@ Result<VectorFilePtr> open_npy_file(const std::string& path) {
         "{}: unsupported dtype '{}' (supported: <f4, <f2, <f8, |u1, |i1)", path, h.descr));
   }
   if (h.fortran_order) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: Fortran-order arrays are not supported; save it in C order "
-        "(numpy.ascontiguousarray)", path));
+    return Status::InvalidArgument(
+        fmt::format("{}: Fortran-order arrays are not supported; save it in C order "
+                    "(numpy.ascontiguousarray)",
+                    path));
   }
   if (h.shape.size() != 2) {
-    return Status::InvalidArgument(fmt::format("{}: expected a 2-D array (rows, dim), found shape {}",
-                                               path, npy_shape_text(h.shape)));
+    return Status::InvalidArgument(fmt::format(
+        "{}: expected a 2-D array (rows, dim), found shape {}", path, npy_shape_text(h.shape)));
   }
   const int64_t rows = h.shape[0], dim = h.shape[1];
   const std::optional<int64_t> bytes =
@@ -44,8 +45,7 @@ Result<VectorFilePtr> open_npy_file(const std::string& path) {
   const uint64_t available = map.size() - h.data_offset;
   if (!bytes || static_cast<uint64_t>(*bytes) > available) {
     return Status::Corruption(fmt::format(
-        "{} is truncated: shape {} of '{}' needs {} bytes of data but the file holds {}",
-        path,
+        "{} is truncated: shape {} of '{}' needs {} bytes of data but the file holds {}", path,
         npy_shape_text(h.shape), h.descr, bytes ? fmt::format("{}", *bytes) : "too many",
         available));
   }

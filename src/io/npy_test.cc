@@ -63,7 +63,8 @@ TEST(ParseNpyHeader, ReadsRoundTripAndVariants) {
   EXPECT_EQ(h->shape, (std::vector<int64_t>{5}));
 
   // Double quotes, another key order, no trailing comma, Fortran order, version 2.
-  const std::string v2 = raw_npy("{\"shape\": (7, 2), \"fortran_order\": True, \"descr\": \"<f2\"}", 2);
+  const std::string v2 =
+      raw_npy("{\"shape\": (7, 2), \"fortran_order\": True, \"descr\": \"<f2\"}", 2);
   h = parse_npy_header(v2.data(), v2.size(), "b.npy");
   ASSERT_TRUE(h.ok()) << h.status().ToString();
   EXPECT_EQ(h->descr, "<f2");
@@ -101,21 +102,21 @@ TEST(ParseNpyHeader, RefusesMalformedHeaders) {
   expect_corrupt(long_header, "declared header length beyond the file");
 
   const char* bad_dicts[] = {
-      "{'descr': '<f4', 'fortran_order': False}",                              // no shape
-      "{'fortran_order': False, 'shape': (2, 3), }",                           // no descr
-      "{'descr': '<f4', 'shape': (2, 3), }",                                   // no fortran_order
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}",     // unknown key
+      "{'descr': '<f4', 'fortran_order': False}",                           // no shape
+      "{'fortran_order': False, 'shape': (2, 3), }",                        // no descr
+      "{'descr': '<f4', 'shape': (2, 3), }",                                // no fortran_order
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}",  // unknown key
       "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}",  // repeated
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2)}",                // int, not tuple
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3)}",            // negative
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3.5)}",           // not an int
-      "{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3]}",             // a list
-      "{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3)}",                 // not a bool
-      "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}",      // structured
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)} junk",        // trailing text
-      "{'descr': '<f4' 'fortran_order': False, 'shape': (2, 3)}",              // missing comma
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2)}",                   // int, not tuple
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3)}",               // negative
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3.5)}",              // not an int
+      "{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3]}",                // a list
+      "{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3)}",                    // not a bool
+      "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}",         // structured
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)} junk",           // trailing text
+      "{'descr': '<f4' 'fortran_order': False, 'shape': (2, 3)}",                 // missing comma
       "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 3)}",
-      "'descr': '<f4'",                                                         // not a dict
+      "'descr': '<f4'",  // not a dict
   };
   for (const char* dict : bad_dicts) expect_corrupt(raw_npy(dict), dict);
 }

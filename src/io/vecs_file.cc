@@ -1,8 +1,9 @@
 // .fvecs / .bvecs (the TEXMEX corpus format): every row is an int32 dimension followed by that
 // many float32 (fvecs) or uint8 (bvecs) values. There is no file header: the row count follows
 // from the file size and the first row's dimension.
-#include <cstring>
 #include <fmt/format.h>
+
+#include <cstring>
 
 #include "io/formats.h"
 #include "io/mapped_vector_file.h"

@@ -1,9 +1,10 @@
 #include "io/vector_file.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
-#include <fmt/format.h>
 #include <numeric>
 #include <vector>
 
@@ -26,8 +27,8 @@ std::string extension_of(const std::string& path) {
 bool is_hdf5_extension(const std::string& ext) { return ext == ".hdf5" || ext == ".h5"; }
 
 bool is_known_extension(const std::string& ext) {
-  return ext == ".npy" || ext == ".fvecs" || ext == ".bvecs" || ext == ".fbin" ||
-         ext == ".u8bin" || ext == ".i8bin" || is_hdf5_extension(ext);
+  return ext == ".npy" || ext == ".fvecs" || ext == ".bvecs" || ext == ".fbin" || ext == ".u8bin" ||
+         ext == ".i8bin" || is_hdf5_extension(ext);
 }
 
 constexpr const char* kSupported = ".npy, .fvecs, .bvecs, .fbin, .u8bin, .i8bin, .hdf5, .h5";
@@ -93,8 +94,9 @@ Result<std::unique_ptr<VectorFile>> open_vector_file(const std::string& spec,
 
 Status VectorFile::read_range(int64_t first, int64_t count, float* out) const {
   if (first < 0 || count < 0 || first > num_rows_ - count) {
-    return Status::InvalidArgument(fmt::format("{}: rows {}..{} are out of range (the file has {} rows)",
-                                               path_, first, first + count, num_rows_));
+    return Status::InvalidArgument(
+        fmt::format("{}: rows {}..{} are out of range (the file has {} rows)", path_, first,
+                    first + count, num_rows_));
   }
   std::vector<int64_t> rows(static_cast<size_t>(count));
   std::iota(rows.begin(), rows.end(), first);

@@ -1,7 +1,6 @@
 #include "io/vector_file.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -31,7 +30,8 @@ std::vector<float> sample_rows(int64_t n, int64_t dim, bool bytes_only, bool non
   return v;
 }
 
-std::vector<float> pick(const std::vector<float>& all, int64_t dim, const std::vector<int64_t>& rows) {
+std::vector<float> pick(const std::vector<float>& all, int64_t dim,
+                        const std::vector<int64_t>& rows) {
   std::vector<float> out;
   for (int64_t r : rows) out.insert(out.end(), all.begin() + r * dim, all.begin() + (r + 1) * dim);
   return out;
@@ -137,9 +137,17 @@ TEST(VectorFile, NpyElementTypesConvertExactly) {
     std::vector<float> expected;
   };
   const Case cases[] = {
-      {"f2.npy", "<f2", f2, 2, ElementType::kFloat16,
+      {"f2.npy",
+       "<f2",
+       f2,
+       2,
+       ElementType::kFloat16,
        {1.0f, -2.0f, 0.5f, 65504.0f, std::ldexp(1.0f, -24), -0.0f}},
-      {"f8.npy", "<f8", f8, 8, ElementType::kFloat64,
+      {"f8.npy",
+       "<f8",
+       f8,
+       8,
+       ElementType::kFloat64,
        {static_cast<float>(0.1), -1e10f, 3.5f, static_cast<float>(1e-3), 0.0f, -7.0f}},
       {"u1.npy", "|u1", u1, 1, ElementType::kUInt8, {0, 1, 127, 128, 200, 255}},
       {"u1le.npy", "<u1", u1, 1, ElementType::kUInt8, {0, 1, 127, 128, 200, 255}},
@@ -159,7 +167,8 @@ TEST(VectorFile, NpyElementTypesConvertExactly) {
     }
     std::vector<float> two(4);
     ASSERT_TRUE((*f)->read_rows(std::vector<int64_t>{0, 2}, two.data()).ok());
-    EXPECT_EQ(two, (std::vector<float>{c.expected[0], c.expected[1], c.expected[4], c.expected[5]}));
+    EXPECT_EQ(two,
+              (std::vector<float>{c.expected[0], c.expected[1], c.expected[4], c.expected[5]}));
   }
 }
 
@@ -443,7 +452,8 @@ TEST(VectorFileWriter, FormatsAndRefusals) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ((*f)->num_rows(), 2);
   int entries = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) entries += !e.is_directory();
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    entries += !e.is_directory();
   EXPECT_EQ(entries, 1);
   expect_error(write_vector_file(dir.file("nodir/x.hdf5"), FileFormat::kHdf5, 1, 1, &v),
                Code::kIOError, dir.file("nodir/x.hdf5"));

@@ -1,9 +1,10 @@
 #include "io/vector_writer.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fmt/format.h>
 #include <limits>
 
 #include "io/formats.h"

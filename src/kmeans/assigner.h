@@ -25,8 +25,8 @@ class Assigner {
 class FullAssigner final : public Assigner {
  public:
   // x (n x d) and x_norms (norm_sqr of each row, or null under kInnerProduct) must outlive it.
-  FullAssigner(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
-               Metric metric, int num_threads)
+  FullAssigner(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k, Metric metric,
+               int num_threads)
       : n_(n), d_(d), k_(k), x_(x), x_norms_(x_norms), metric_(metric), threads_(num_threads) {}
   double assign(const float* centroids, int32_t* labels) override;
   int64_t rows_computed() const override { return n_; }

@@ -48,10 +48,10 @@ class Balancer {
  public:
   Balancer(int64_t n, int64_t d, const float* x, int64_t k, double balance, uint64_t seed,
            int num_threads, float* centroids, int32_t* labels)
-      : n_(n), d_(d), k_(k), x_(x), seed_(seed),
-        threads_(resolve_threads(num_threads)), centroids_(centroids), labels_(labels),
-        mean_(static_cast<double>(n) / static_cast<double>(k)),
-        sizes_(static_cast<size_t>(k)), role_(static_cast<size_t>(k)) {
+      : n_(n), d_(d), k_(k), x_(x), seed_(seed), threads_(resolve_threads(num_threads)),
+        centroids_(centroids), labels_(labels),
+        mean_(static_cast<double>(n) / static_cast<double>(k)), sizes_(static_cast<size_t>(k)),
+        role_(static_cast<size_t>(k)) {
     stats_.capacity = balance_capacity(n, k, balance);
   }
 
@@ -111,9 +111,7 @@ class Balancer {
     return t;
   }
 
-  const int64_t* rows_of(int64_t c) const {
-    return members_.rows.data() + members_.offsets[c];
-  }
+  const int64_t* rows_of(int64_t c) const { return members_.rows.data() + members_.offsets[c]; }
 
   // False for a cluster whose rows are all identical: no centroid can split them. Asked
   // afresh each round, as the rows of a cluster change.
@@ -249,9 +247,9 @@ class Balancer {
         KMeansParams p;
         p.max_iters = kCutIters;
         p.tolerance = 0;
-        p.seed = derive_seed(seed_, kSeedBalanceCut,
-                             static_cast<uint64_t>(round) * static_cast<uint64_t>(k_) +
-                                 static_cast<uint64_t>(c));
+        p.seed = derive_seed(
+            seed_, kSeedBalanceCut,
+            static_cast<uint64_t>(round) * static_cast<uint64_t>(k_) + static_cast<uint64_t>(c));
         p.num_threads = 1;
         KMeansLog log_as;
         log_as.label = "balance";

@@ -46,14 +46,13 @@ double labelled_objective(int64_t n, int64_t d, const float* x, const float* cen
 
 int64_t balance_capacity(int64_t n, int64_t k, double balance) {
   const int64_t fit = (n + k - 1) / k;
-  const auto cap = static_cast<int64_t>(std::floor(balance * static_cast<double>(n) /
-                                                   static_cast<double>(k)));
+  const auto cap =
+      static_cast<int64_t>(std::floor(balance * static_cast<double>(n) / static_cast<double>(k)));
   return std::max(fit, cap);
 }
 
 BalanceStats balance_clusters(int64_t n, int64_t d, const float* x, int64_t k, double balance,
-                              Metric metric, int num_threads, float* centroids,
-                              int32_t* labels) {
+                              Metric metric, int num_threads, float* centroids, int32_t* labels) {
   BalanceStats stats;
   stats.capacity = balance_capacity(n, k, balance);
   std::vector<int64_t> sizes(static_cast<size_t>(k), 0);

@@ -83,7 +83,8 @@ TEST(Balance, CapsClustersOnSkewedData) {
       for (int64_t j = 0; j < d; ++j) mean[j] += x[i * d + j];
     }
     for (int64_t j = 0; j < d; ++j) {
-      EXPECT_NEAR(centroids[c * d + j], mean[j] / after[c], 1e-4 * (1 + std::abs(mean[j] / after[c])));
+      EXPECT_NEAR(centroids[c * d + j], mean[j] / after[c],
+                  1e-4 * (1 + std::abs(mean[j] / after[c])));
     }
   }
   for (int64_t i = 0; i < n; ++i) {

@@ -29,13 +29,13 @@
 #include <numeric>
 
 #include "kmeans/assigner.h"
-#include "util/log.h"
 #include "kmeans/cap_sizes.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/candidates.h"
 #include "linalg/distances.h"
+#include "util/log.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"
@@ -142,7 +142,8 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
       gather_rows(d, x, chosen.data(), rows, sample.data());
       coarse_x = sample.data();
     }
-    groups.centroids = std::move(flat_kmeans(rows, d, coarse_x, g, cp, coarse_log).result.centroids);
+    groups.centroids =
+        std::move(flat_kmeans(rows, d, coarse_x, g, cp, coarse_log).result.centroids);
   }
   std::vector<int32_t> group(static_cast<size_t>(n));
   assign_nearest(n, d, x, nullptr, g, groups.centroids.data(), params.metric,
@@ -181,22 +182,22 @@ void train_groups(int64_t d, const float* x, const Groups& groups, const KMeansP
   parallel_blocks(
       groups.g, 1, groups.threads, Work{}, [] { return std::vector<float>(); },
       [&](std::vector<float>& rows_x, int64_t o, int64_t, int64_t) {
-      const int64_t gi = groups.order[o];
-      if (groups.share(gi) == 0) return;
-      const int64_t size = groups.sizes[gi];
-      const int64_t* rows = groups.rows(gi);
-      rows_x.resize(static_cast<size_t>(size * d));
-      gather_rows(d, x, rows, size, rows_x.data());
-      KMeansParams p = gp;
-      p.seed = derive_seed(params.seed, kSeedGroup, static_cast<uint64_t>(gi));
-      KMeansLog l = group_log;
-      l.label = fmt::format("{}/group[{}]", log_as.label, gi);
-      const KMeansRun r = flat_kmeans(size, d, rows_x.data(), groups.share(gi), p, l);
-      std::copy(r.result.centroids.begin(), r.result.centroids.end(),
-                centroids + groups.first[gi] * d);
-      for (int64_t j = 0; j < size; ++j) {
-        labels[rows[j]] = static_cast<int32_t>(groups.first[gi] + r.labels[j]);
-      }
+        const int64_t gi = groups.order[o];
+        if (groups.share(gi) == 0) return;
+        const int64_t size = groups.sizes[gi];
+        const int64_t* rows = groups.rows(gi);
+        rows_x.resize(static_cast<size_t>(size * d));
+        gather_rows(d, x, rows, size, rows_x.data());
+        KMeansParams p = gp;
+        p.seed = derive_seed(params.seed, kSeedGroup, static_cast<uint64_t>(gi));
+        KMeansLog l = group_log;
+        l.label = fmt::format("{}/group[{}]", log_as.label, gi);
+        const KMeansRun r = flat_kmeans(size, d, rows_x.data(), groups.share(gi), p, l);
+        std::copy(r.result.centroids.begin(), r.result.centroids.end(),
+                  centroids + groups.first[gi] * d);
+        for (int64_t j = 0; j < size; ++j) {
+          labels[rows[j]] = static_cast<int32_t>(groups.first[gi] + r.labels[j]);
+        }
       });
 }
 
@@ -207,16 +208,15 @@ class NeighbourGroupAssigner final : public Assigner {
  public:
   NeighbourGroupAssigner(int64_t d, const float* x, const Groups& groups, Metric metric,
                          int threads)
-      : d_(d), x_(x), groups_(groups), metric_(metric),
-        neighbours_(static_cast<size_t>(groups.g)), sums_(static_cast<size_t>(groups.g)) {
+      : d_(d), x_(x), groups_(groups), metric_(metric), neighbours_(static_cast<size_t>(groups.g)),
+        sums_(static_cast<size_t>(groups.g)) {
     const int64_t g = groups.g, p = std::min(kNeighbourGroups, g);
     std::vector<int64_t> all_groups(static_cast<size_t>(g));
     std::iota(all_groups.begin(), all_groups.end(), 0);
     std::vector<int32_t> near(static_cast<size_t>(g * p));
     std::vector<float> near_dist(static_cast<size_t>(g * p));
-    nearest_candidates(d, groups.centroids.data(), g, all_groups.data(), g,
-                       groups.centroids.data(), metric, p, near.data(),
-                       near_dist.data(), threads);
+    nearest_candidates(d, groups.centroids.data(), g, all_groups.data(), g, groups.centroids.data(),
+                       metric, p, near.data(), near_dist.data(), threads);
     for (int64_t i = 0; i < g; ++i) {
       std::vector<int32_t> nb(near.begin() + i * p, near.begin() + (i + 1) * p);
       if (std::find(nb.begin(), nb.end(), static_cast<int32_t>(i)) == nb.end()) {
@@ -239,27 +239,27 @@ class NeighbourGroupAssigner final : public Assigner {
     parallel_blocks(
         gr.g, 1, gr.threads, Work{}, [] { return Scratch{}; },
         [&](Scratch& sc, int64_t o, int64_t, int64_t) {
-        auto& [rows_x, cand, cand_ids, local] = sc;
-        const int64_t gi = gr.order[o];
-        sums_[gi] = 0;
-        const int64_t size = gr.sizes[gi];
-        if (size == 0) return;
-        const int64_t* rows = gr.rows(gi);
-        rows_x.resize(static_cast<size_t>(size * d));
-        gather_rows(d, x_, rows, size, rows_x.data());
-        cand.clear();
-        cand_ids.clear();
-        for (int32_t h : neighbours_[gi]) {
-          cand.insert(cand.end(), centroids + gr.first[h] * d, centroids + gr.first[h + 1] * d);
-          for (int64_t c = gr.first[h]; c < gr.first[h + 1]; ++c) {
-            cand_ids.push_back(static_cast<int32_t>(c));
+          auto& [rows_x, cand, cand_ids, local] = sc;
+          const int64_t gi = gr.order[o];
+          sums_[gi] = 0;
+          const int64_t size = gr.sizes[gi];
+          if (size == 0) return;
+          const int64_t* rows = gr.rows(gi);
+          rows_x.resize(static_cast<size_t>(size * d));
+          gather_rows(d, x_, rows, size, rows_x.data());
+          cand.clear();
+          cand_ids.clear();
+          for (int32_t h : neighbours_[gi]) {
+            cand.insert(cand.end(), centroids + gr.first[h] * d, centroids + gr.first[h + 1] * d);
+            for (int64_t c = gr.first[h]; c < gr.first[h + 1]; ++c) {
+              cand_ids.push_back(static_cast<int32_t>(c));
+            }
           }
-        }
-        local.resize(static_cast<size_t>(size));
-        sums_[gi] = assign_nearest(size, d, rows_x.data(), nullptr,
-                                   static_cast<int64_t>(cand_ids.size()), cand.data(),
-                                   metric_, AssignOutput{local.data(), nullptr}, 1);
-        for (int64_t j = 0; j < size; ++j) labels[rows[j]] = cand_ids[local[j]];
+          local.resize(static_cast<size_t>(size));
+          sums_[gi] =
+              assign_nearest(size, d, rows_x.data(), nullptr, static_cast<int64_t>(cand_ids.size()),
+                             cand.data(), metric_, AssignOutput{local.data(), nullptr}, 1);
+          for (int64_t j = 0; j < size; ++j) labels[rows[j]] = cand_ids[local[j]];
         });
     double total = 0;
     for (double s : sums_) total += s;  // group order: independent of the threads
@@ -290,8 +290,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   const Groups groups = coarse_groups(n, d, x, k, g, params, log_as, threads);
   logger().log(level, "{}: hierarchical k-means: {} groups of {} to {} rows ({:.3f} s)",
                log_as.label, g, *std::min_element(groups.sizes.begin(), groups.sizes.end()),
-               *std::max_element(groups.sizes.begin(), groups.sizes.end()),
-               seconds_since(start));
+               *std::max_element(groups.sizes.begin(), groups.sizes.end()), seconds_since(start));
 
   KMeansRun run;
   KMeansResult& result = run.result;
@@ -305,9 +304,9 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   NeighbourGroupAssigner assigner(d, x, groups, params.metric, threads);
   const auto t_assign = Clock::now();
   const double objective = assigner.assign(result.centroids.data(), run.labels.data());
-  logger().log(level, "{}: groups trained: objective {:.6g} ({:.3f} s)", log_as.label, objective,
-               result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0))
-                   .seconds);
+  logger().log(
+      level, "{}: groups trained: objective {:.6g} ({:.3f} s)", log_as.label, objective,
+      result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0)).seconds);
   LloydLoop loop;
   loop.max_iters = kRefineIters;
   loop.tolerance = params.tolerance;

@@ -56,7 +56,8 @@ TEST(ShareCentroids, ConstraintsHold) {
       nonempty += s > 0;
     }
     if (n == 0) continue;
-    const int64_t k = nonempty + static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(n - nonempty + 1)));
+    const int64_t k =
+        nonempty + static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(n - nonempty + 1)));
     check_shares(sizes, k);
   }
 }

@@ -8,15 +8,15 @@
 #include <cstring>
 #include <optional>
 
-#include "util/log.h"
-#include "kmeans/cap_sizes.h"
 #include "kmeans/bounded_assign.h"
+#include "kmeans/cap_sizes.h"
 #include "kmeans/init.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
 #include "util/enum_names.h"
+#include "util/log.h"
 #include "util/rng.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
@@ -40,7 +40,8 @@ Status validate_shape(int64_t n, int64_t d, int64_t k) {
 
 Status validate(const KMeansParams& p) {
   if (p.max_iters < 1) {
-    return Status::InvalidArgument(fmt::format("max_iters must be at least 1 (got {})", p.max_iters));
+    return Status::InvalidArgument(
+        fmt::format("max_iters must be at least 1 (got {})", p.max_iters));
   }
   if (!(p.tolerance >= 0)) {
     return Status::InvalidArgument(
@@ -104,13 +105,14 @@ Result<KMeansResult> kmeans_train_logged(int64_t n, int64_t d, const float* x, i
                  "{}: balanced: largest cluster {} -> {} rows (cap {}) in {} rounds, {} clusters "
                  "cut, {} slots given to pieces; objective {:.6g} -> {:.6g} ({:.3f} s)",
                  log_as.label, stats.largest_before, stats.largest_after, stats.capacity,
-                 stats.rounds, stats.clusters_split, stats.clusters_merged,
-                 stats.objective_before, stats.objective, seconds_since(t0));
+                 stats.rounds, stats.clusters_split, stats.clusters_merged, stats.objective_before,
+                 stats.objective, seconds_since(t0));
     if (stats.largest_after > stats.capacity) {
-      logger().warn("{}: balance {} not reached after {} rounds: the largest cluster has {} "
-                    "rows, {:.2f} times the mean (identical rows cannot be cut)",
-                    log_as.label, params.balance, stats.rounds, stats.largest_after,
-                    static_cast<double>(stats.largest_after) * k / n);
+      logger().warn(
+          "{}: balance {} not reached after {} rounds: the largest cluster has {} "
+          "rows, {:.2f} times the mean (identical rows cannot be cut)",
+          log_as.label, params.balance, stats.rounds, stats.largest_after,
+          static_cast<double>(stats.largest_after) * k / n);
     }
   }
   return std::move(run.result);

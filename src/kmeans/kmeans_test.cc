@@ -83,7 +83,8 @@ void check_against_reference(bool inner_product) {
     for (int64_t i = 0; i < n; ++i) {
       double s = 0;
       for (int64_t j = 0; j < d; ++j) s += double(x[i * d + j]) * x[i * d + j];
-      for (int64_t j = 0; j < d; ++j) x[i * d + j] = static_cast<float>(x[i * d + j] / std::sqrt(s));
+      for (int64_t j = 0; j < d; ++j)
+        x[i * d + j] = static_cast<float>(x[i * d + j] / std::sqrt(s));
     }
   }
 
@@ -111,8 +112,7 @@ void check_against_reference(bool inner_product) {
     EXPECT_EQ(r->objective, r->iterations.back().objective);
     std::vector<int32_t> labels(n);
     kmeans_assign(n, d, x.data(), k, r->centroids.data(),
-                  inner_product ? Metric::kInnerProduct : Metric::kL2, labels.data(), nullptr,
-                  1);
+                  inner_product ? Metric::kInnerProduct : Metric::kL2, labels.data(), nullptr, 1);
     EXPECT_EQ(labels, ref.labels) << "iteration " << iters;
   }
 }
@@ -149,7 +149,9 @@ TEST(KMeans, StopsEarlyAtTolerance) {
   ASSERT_GE(it.size(), 2u);
   ASSERT_LT(it.size(), 100u);
   // The last iteration's relative improvement is below tolerance, the previous ones are not.
-  auto improvement = [&](size_t i) { return (it[i - 1].objective - it[i].objective) / it[i - 1].objective; };
+  auto improvement = [&](size_t i) {
+    return (it[i - 1].objective - it[i].objective) / it[i - 1].objective;
+  };
   EXPECT_LT(improvement(it.size() - 1), p.tolerance);
   for (size_t i = 1; i + 1 < it.size(); ++i) EXPECT_GE(improvement(i), p.tolerance) << i;
 

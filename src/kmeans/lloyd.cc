@@ -27,9 +27,8 @@ bool converged(double prev, double objective, double tolerance) {
 }
 
 double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoop& loop,
-                 Assigner& assigner, Rng& rng, float* centroids, int32_t* labels,
-                 double objective, std::vector<KMeansIteration>* iterations,
-                 const KMeansLog& log_as) {
+                 Assigner& assigner, Rng& rng, float* centroids, int32_t* labels, double objective,
+                 std::vector<KMeansIteration>* iterations, const KMeansLog& log_as) {
   const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
   ClusterMembers members;
   for (int iter = 0; iter < loop.max_iters; ++iter) {
@@ -39,8 +38,7 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
     centroids_from_sums(sums, centroids);
-    const int64_t split =
-        split_empty_clusters(d, k, &sums.identical, &sums.counts, centroids, rng);
+    const int64_t split = split_empty_clusters(d, k, &sums.identical, &sums.counts, centroids, rng);
     const double prev = objective;
     const auto t_assign = Clock::now();
     objective = assigner.assign(centroids, labels);
@@ -72,8 +70,8 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   std::vector<int32_t>& labels = run.labels;
   labels.resize(static_cast<size_t>(n));
   if (log_as.warn_few_rows && n < kMinRowsPerCentroid * k) {
-    log.warn("{}: clustering {} rows into {} centroids; at least {} rows are recommended", label,
-             n, k, kMinRowsPerCentroid * k);
+    log.warn("{}: clustering {} rows into {} centroids; at least {} rows are recommended", label, n,
+             k, kMinRowsPerCentroid * k);
   }
   if (n == k) {
     // Every row is its own centroid: the objective is 0 without iterating.
@@ -115,7 +113,8 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   loop.num_threads = threads;
   result.objective = run_lloyd(n, d, x, k, loop, assigner, rng, centroids, labels.data(), initial,
                                &result.iterations, log_as);
-  log.log(level, "{}: k-means of {} x {} rows into {} centroids: {} iterations, objective {:.6g}, "
+  log.log(level,
+          "{}: k-means of {} x {} rows into {} centroids: {} iterations, objective {:.6g}, "
           "{:.2f} s",
           label, n, d, k, result.iterations.size(), result.objective, seconds_since(start));
   return run;

@@ -81,9 +81,8 @@ bool converged(double prev, double objective, double tolerance);
 // reported objective lags the centroids by one update. Appends one record per iteration to
 // `iterations` and returns the final objective.
 double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoop& loop,
-                 Assigner& assigner, Rng& rng, float* centroids, int32_t* labels,
-                 double objective, std::vector<KMeansIteration>* iterations,
-                 const KMeansLog& log_as);
+                 Assigner& assigner, Rng& rng, float* centroids, int32_t* labels, double objective,
+                 std::vector<KMeansIteration>* iterations, const KMeansLog& log_as);
 
 // Lloyd's k-means over all k centroids (params.algorithm and params.balance are ignored).
 // Parameters must have been validated.

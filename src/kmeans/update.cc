@@ -35,8 +35,8 @@ void ClusterSums::merge(const ClusterSums& other) {
       std::memcpy(f, of, sizeof(float) * d);
       identical[c] = other.identical[c];
     } else {
-      identical[c] = identical[c] && other.identical[c] &&
-                     std::memcmp(f, of, sizeof(float) * d) == 0;
+      identical[c] =
+          identical[c] && other.identical[c] && std::memcmp(f, of, sizeof(float) * d) == 0;
     }
     counts[c] += oc;
     for (int64_t j = 0; j < d; ++j) sums[c * d + j] += other.sums[c * d + j];

@@ -39,8 +39,8 @@ BlockScratch make_scratch() {
 
 // Turns the best scores of rows [begin, end) of x into distances (written to out.distances when
 // wanted) and returns their sum. The row norms are x_norms when given, else computed here.
-double finish_block(Metric metric, const float* x_norms, int64_t d, const float* x,
-                    int64_t begin, int64_t end, BlockScratch& s, const AssignOutput& out) {
+double finish_block(Metric metric, const float* x_norms, int64_t d, const float* x, int64_t begin,
+                    int64_t end, BlockScratch& s, const AssignOutput& out) {
   const float* norms = nullptr;
   if (uses_norms(metric)) {
     if (x_norms) {
@@ -122,8 +122,8 @@ void direct_rows(int64_t rows, int64_t d, const float* x, const float* ct, const
   }
 }
 
-using DirectFn = void (*)(int64_t, int64_t, const float*, const float*, const float*, float,
-                          float*, int32_t*);
+using DirectFn = void (*)(int64_t, int64_t, const float*, const float*, const float*, float, float*,
+                          int32_t*);
 
 template <int... NV>
 constexpr auto make_direct_table(std::integer_sequence<int, NV...>) {
@@ -145,9 +145,9 @@ double assign_nearest_gemm(int64_t n, int64_t d, const float* x, const float* x_
                           ArgMinSelector{metric, d, x, x_norms, out}, num_threads);
 }
 
-double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* x_norms,
-                             int64_t k, const float* centroids, Metric metric,
-                             const AssignOutput& out, int num_threads) {
+double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
+                             const float* centroids, Metric metric, const AssignOutput& out,
+                             int num_threads) {
   if (n <= 0 || k <= 0) return 0;
   if (k > kDirectMaxK) {
     return assign_nearest_gemm(n, d, x, x_norms, k, centroids, metric, out, num_threads);
@@ -165,13 +165,13 @@ double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* 
              "k <= kDirectMaxK: one table entry per count of 16-centroid vectors");
   const DirectFn kernel = kDirectTable[static_cast<size_t>(nv - 1)];
   const float alpha = gemm_alpha(metric);
-  return parallel_blocks(
-      n, kAssignBlockRows, num_threads, Work{n * 2 * k * d, tiles::kMinFlopsPerThread},
-      make_scratch, [&](BlockScratch& s, int64_t, int64_t begin, int64_t end) {
-        kernel(end - begin, d, x + begin * d, ct.data(), init.data(), alpha, s.best.data(),
-               out.labels + begin);
-        return finish_block(metric, x_norms, d, x, begin, end, s, out);
-      });
+  return parallel_blocks(n, kAssignBlockRows, num_threads,
+                         Work{n * 2 * k * d, tiles::kMinFlopsPerThread}, make_scratch,
+                         [&](BlockScratch& s, int64_t, int64_t begin, int64_t end) {
+                           kernel(end - begin, d, x + begin * d, ct.data(), init.data(), alpha,
+                                  s.best.data(), out.labels + begin);
+                           return finish_block(metric, x_norms, d, x, begin, end, s, out);
+                         });
 }
 
 double assign_nearest(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,

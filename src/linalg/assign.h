@@ -21,8 +21,8 @@
 namespace ivftrain {
 
 struct AssignOutput {
-  int32_t* labels = nullptr;    // n entries, required
-  float* distances = nullptr;   // n entries, optional: squared l2 (clamped at 0) or -x.c
+  int32_t* labels = nullptr;   // n entries, required
+  float* distances = nullptr;  // n entries, optional: squared l2 (clamped at 0) or -x.c
 };
 
 // Assigns the n rows of x (n x d) to the nearest of the k centroids (k x d); with
@@ -43,9 +43,9 @@ inline constexpr int64_t kAssignBlockRows = 512;
 double assign_nearest_gemm(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
                            const float* centroids, Metric metric, const AssignOutput& out,
                            int num_threads);
-double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* x_norms,
-                             int64_t k, const float* centroids, Metric metric,
-                             const AssignOutput& out, int num_threads);
+double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
+                             const float* centroids, Metric metric, const AssignOutput& out,
+                             int num_threads);
 // True when assign_nearest uses the direct kernel for this shape.
 bool assign_uses_direct_kernel(int64_t k, int64_t d);
 

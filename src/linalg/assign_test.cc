@@ -88,7 +88,6 @@ void expect_matches_reference(int64_t n, int64_t d, const std::vector<float>& x,
 using Kernel = double (*)(int64_t, int64_t, const float*, const float*, int64_t, const float*,
                           Metric, const AssignOutput&, int);
 
-
 void check_kernel(Kernel kernel, Shape s, Metric metric, uint64_t seed) {
   // Centroids spread wide, points near them: clear winners for most rows.
   const auto c = testing::random_matrix(seed, s.k, s.d, 3.0);
@@ -108,8 +107,8 @@ void check_kernel(Kernel kernel, Shape s, Metric metric, uint64_t seed) {
 }
 
 const Shape kShapes[] = {
-    {1, 1, 1},      {100, 1, 7},    {300, 5, 1},     {1000, 16, 8},   {1025, 37, 5},
-    {700, 256, 4},  {513, 100, 32}, {1500, 300, 40}, {700, 1100, 20}, {1100, 513, 64},
+    {1, 1, 1},     {100, 1, 7},    {300, 5, 1},     {1000, 16, 8},   {1025, 37, 5},
+    {700, 256, 4}, {513, 100, 32}, {1500, 300, 40}, {700, 1100, 20}, {1100, 513, 64},
 };
 
 TEST(Assign, GemmKernelMatchesBruteForce) {

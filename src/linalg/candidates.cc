@@ -77,8 +77,8 @@ void nearest_candidates(int64_t d, const float* x, int64_t count, const int64_t*
     selector.start(s, 0, count);
     return;
   }
-  tiles::run_tiles(metric, tiles::RowSource{d, x, rows}, count, kBlockRows, k, centroids,
-                   selector, num_threads);
+  tiles::run_tiles(metric, tiles::RowSource{d, x, rows}, count, kBlockRows, k, centroids, selector,
+                   num_threads);
 }
 
 void nearest_candidates_ref(int64_t d, const float* x, int64_t count, const int64_t* rows,
@@ -91,8 +91,8 @@ void nearest_candidates_ref(int64_t d, const float* x, int64_t count, const int6
     std::fill(idx, idx + t, -1);
     const float* xi = x + rows[r] * d;
     for (int64_t j = 0; j < k; ++j) {
-      insert_sorted(metric_distance_ref(metric, xi, centroids + j * d, d),
-                    static_cast<int32_t>(j), t, vals, idx);
+      insert_sorted(metric_distance_ref(metric, xi, centroids + j * d, d), static_cast<int32_t>(j),
+                    t, vals, idx);
     }
   }
 }

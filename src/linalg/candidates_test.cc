@@ -13,8 +13,8 @@ namespace {
 
 void check(int64_t n, int64_t k, int64_t d, int64_t t, bool ip) {
   const Metric metric = ip ? Metric::kInnerProduct : Metric::kL2;
-  SCOPED_TRACE(::testing::Message() << "n=" << n << " k=" << k << " d=" << d << " t=" << t
-                                    << " ip=" << ip);
+  SCOPED_TRACE(::testing::Message()
+               << "n=" << n << " k=" << k << " d=" << d << " t=" << t << " ip=" << ip);
   const auto x = testing::random_matrix(1, n, d, 1.0), c = testing::random_matrix(2, k, d, 1.0);
   // Every third row, from the last backwards: an arbitrary selection.
   std::vector<int64_t> rows;

@@ -84,8 +84,8 @@ struct RowSource {
 // Runs the tile loop over `count` rows of `src` in blocks of block_rows, in parallel, and
 // returns the sum of the blocks' finish() results, in block order.
 template <typename Selector>
-double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t block_rows,
-                 int64_t k, const float* centroids, const Selector& selector, int num_threads) {
+double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t block_rows, int64_t k,
+                 const float* centroids, const Selector& selector, int num_threads) {
   if (count <= 0 || k <= 0) return 0;
   IVF_DCHECK(k <= std::numeric_limits<int32_t>::max(), "labels are int32");
   const SingleThreadedBlas blas;  // for every SGEMM below, on any thread
@@ -99,8 +99,7 @@ double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t blo
   };
   auto make_state = [&] {
     return State{std::vector<float>(src.rows ? static_cast<size_t>(block_rows * d) : 0),
-                 std::vector<float>(static_cast<size_t>(block_rows * tile)),
-                 selector.make_state()};
+                 std::vector<float>(static_cast<size_t>(block_rows * tile)), selector.make_state()};
   };
   auto body = [&](State& s, int64_t, int64_t begin, int64_t end) {
     const int64_t n = end - begin;
@@ -117,9 +116,9 @@ double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t blo
                   centroids + t * d, static_cast<int>(d), 0.0f, s.dots.data(),
                   static_cast<int>(kc));
       for (int64_t r = 0; r < n; ++r) {
-        selector.select(s.selection, r,
-                        TileRow{s.dots.data() + r * kc, bias.data() + t, kc,
-                                static_cast<int32_t>(t)});
+        selector.select(
+            s.selection, r,
+            TileRow{s.dots.data() + r * kc, bias.data() + t, kc, static_cast<int32_t>(t)});
       }
     }
     return selector.finish(s.selection, begin, end, xb);

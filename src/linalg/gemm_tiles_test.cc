@@ -17,9 +17,9 @@ namespace {
 // A selector that records every score the tile loop hands out, and how often.
 struct RecordingSelector {
   int64_t k;
-  const int64_t* rows;  // null: contiguous
-  std::vector<float>* scores;   // count x k
-  std::vector<int>* visits;     // count x k
+  const int64_t* rows;         // null: contiguous
+  std::vector<float>* scores;  // count x k
+  std::vector<int>* visits;    // count x k
 
   struct State {
     int64_t begin = 0;
@@ -41,8 +41,8 @@ struct RecordingSelector {
 
 void check_scores(Metric metric, bool gathered) {
   const int64_t n = 700, k = 1100, d = 20;  // several row blocks and centroid tiles
-  SCOPED_TRACE(::testing::Message() << "ip=" << (metric == Metric::kInnerProduct)
-                                    << " gathered=" << gathered);
+  SCOPED_TRACE(::testing::Message()
+               << "ip=" << (metric == Metric::kInnerProduct) << " gathered=" << gathered);
   const auto x = testing::random_matrix(3, n, d, 1.0), c = testing::random_matrix(4, k, d, 1.0);
   std::vector<int64_t> rows;
   for (int64_t i = n - 1; i >= 0; i -= 3) rows.push_back(i);  // any order

@@ -49,8 +49,8 @@ void check(int64_t n, int64_t k, int64_t d) {
 TEST(TwoNearest, MatchesBruteForce) {
   check(1, 1, 5);
   check(300, 1, 8);
-  check(1500, 37, 24);    // scalar tail of a tile, several row blocks
-  check(700, 1100, 16);   // several centroid tiles
+  check(1500, 37, 24);   // scalar tail of a tile, several row blocks
+  check(700, 1100, 16);  // several centroid tiles
   check(600, 512, 130);
 }
 

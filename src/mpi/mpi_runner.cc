@@ -1,5 +1,3 @@
-#include "ivftrain/mpi.h"
-
 #include <fmt/format.h>
 #include <mpi.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +9,7 @@
 #include <thread>
 
 #include "ivftrain/model_dir.h"
+#include "ivftrain/mpi.h"
 #include "ivftrain/plan_files.h"
 #include "mpi/testing.h"
 #include "util/log.h"

@@ -15,8 +15,8 @@ namespace ivftrain {
 
 __extension__ typedef __int128 int128;  // exact S * N_i for any sizes
 
-std::vector<int64_t> allocate_quotas(const std::vector<int64_t>& fragment_rows,
-                                     int64_t sample_rows, uint64_t seed) {
+std::vector<int64_t> allocate_quotas(const std::vector<int64_t>& fragment_rows, int64_t sample_rows,
+                                     uint64_t seed) {
   const int128 total = std::accumulate(fragment_rows.begin(), fragment_rows.end(), int128{0});
   std::vector<int64_t> quotas(fragment_rows.size(), 0);
   if (total == 0 || sample_rows <= 0) return quotas;
@@ -99,10 +99,10 @@ Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
     for (int64_t id : ids) {
       const FragmentInfo* f = dataset.find_fragment(id);
       if (!f) {
-        return Status::NotFound(fmt::format(
-            "fragment {} is not in dataset {} (it has {} fragments, ids {}..{})", id,
-            dataset.path(), dataset.fragments().size(), dataset.fragments().front().id,
-            dataset.fragments().back().id));
+        return Status::NotFound(
+            fmt::format("fragment {} is not in dataset {} (it has {} fragments, ids {}..{})", id,
+                        dataset.path(), dataset.fragments().size(), dataset.fragments().front().id,
+                        dataset.fragments().back().id));
       }
       selected.push_back(f);
     }
@@ -114,9 +114,9 @@ Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
   const std::vector<int64_t> quotas = allocate_quotas(rows, sample, params.seed);
 
   // The plan id names this exact plan: dataset layout, parameters, workers and assignment.
-  std::string identity = fmt::format("dim={};workers={};assign={};params={:016x};", dataset.dim(),
-                                     num_workers, static_cast<int>(assignment),
-                                     params_fingerprint(params));
+  std::string identity =
+      fmt::format("dim={};workers={};assign={};params={:016x};", dataset.dim(), num_workers,
+                  static_cast<int>(assignment), params_fingerprint(params));
   for (const auto* f : selected) {
     identity += fmt::format("{}:{}:{}:{};", f->id, f->num_rows, f->path, f->first_row);
   }

@@ -1,17 +1,16 @@
 // Phase 2: a worker samples its fragments.
 #include <fmt/format.h>
 #include <omp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "pipeline/plan.h"
 #include "ivftrain/distributed.h"
+#include "pipeline/plan.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
-
-#include <spdlog/spdlog.h>
 
 namespace ivftrain {
 namespace {
@@ -93,9 +92,10 @@ Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTas
           frag.id, info->num_rows, dataset.path(), frag.num_rows));
     }
     if (frag.quota < 0 || frag.quota > frag.num_rows) {
-      return Status::InvalidArgument(fmt::format("fragment {} of task {} has quota {} outside "
-                                                 "[0, {}]",
-                                                 frag.id, task.worker, frag.quota, frag.num_rows));
+      return Status::InvalidArgument(
+          fmt::format("fragment {} of task {} has quota {} outside "
+                      "[0, {}]",
+                      frag.id, task.worker, frag.quota, frag.num_rows));
     }
   }
 
@@ -124,9 +124,9 @@ Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTas
   const int threads = resolve_threads(task.params.num_threads);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (size_t i = 0; i < task.fragments.size(); ++i) {
-    parts[i] = sample_fragment(dataset, task, task.fragments[i],
-                               result.vectors.data() + offsets[i] * dim,
-                               result.rows.data() + offsets[i]);
+    parts[i] =
+        sample_fragment(dataset, task, task.fragments[i], result.vectors.data() + offsets[i] * dim,
+                        result.rows.data() + offsets[i]);
   }
   int64_t kept = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -136,9 +136,10 @@ Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTas
     result.rows_dropped_nonfinite += p.nonfinite;
     result.rows_dropped_zero_norm += p.zero_norm;
     if (p.read > 0 && p.kept == 0) {
-      logger().warn("fragment {}: all {} sampled rows were dropped ({} holding NaN or Inf, {} "
-                    "zero vectors under cosine)",
-                    task.fragments[i].id, p.read, p.nonfinite, p.zero_norm);
+      logger().warn(
+          "fragment {}: all {} sampled rows were dropped ({} holding NaN or Inf, {} "
+          "zero vectors under cosine)",
+          task.fragments[i].id, p.read, p.nonfinite, p.zero_norm);
     } else if (p.nonfinite > 0) {
       logger().debug("fragment {}: dropped {} of {} sampled rows holding NaN or Inf",
                      task.fragments[i].id, p.nonfinite, p.read);

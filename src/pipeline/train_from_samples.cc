@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "train/train_on_sample.h"
 #include "ivftrain/distributed.h"
+#include "train/train_on_sample.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -31,9 +31,9 @@ Status check_whole_plan(const std::vector<SampleResult>& results, const TrainPar
           r.worker, r.plan_id, first.plan_id, r.worker));
     }
     if (r.num_workers != first.num_workers || r.worker < 0 || r.worker >= first.num_workers) {
-      return Status::FailedPrecondition(fmt::format(
-          "the result of worker {} says the plan has {} workers, another says {}", r.worker,
-          r.num_workers, first.num_workers));
+      return Status::FailedPrecondition(
+          fmt::format("the result of worker {} says the plan has {} workers, another says {}",
+                      r.worker, r.num_workers, first.num_workers));
     }
     if (r.params_hash != fingerprint) {
       return Status::FailedPrecondition(fmt::format(
@@ -44,14 +44,14 @@ Status check_whole_plan(const std::vector<SampleResult>& results, const TrainPar
     if (r.rows_available != first.rows_available ||
         r.sample_rows_planned != first.sample_rows_planned ||
         r.fragments_in_plan != first.fragments_in_plan) {
-      return Status::FailedPrecondition(fmt::format(
-          "the result of worker {} disagrees with worker {} on the plan's totals", r.worker,
-          first.worker));
+      return Status::FailedPrecondition(
+          fmt::format("the result of worker {} disagrees with worker {} on the plan's totals",
+                      r.worker, first.worker));
     }
     if (r.dim != first.dim) {
-      return Status::FailedPrecondition(fmt::format(
-          "the result of worker {} has dimension {}, worker {} has {}", r.worker, r.dim,
-          first.worker, first.dim));
+      return Status::FailedPrecondition(
+          fmt::format("the result of worker {} has dimension {}, worker {} has {}", r.worker, r.dim,
+                      first.worker, first.dim));
     }
     if (++seen[static_cast<size_t>(r.worker)] > 1) {
       return Status::FailedPrecondition(
@@ -133,8 +133,7 @@ Result<TrainedModels> train_from_samples(std::vector<SampleResult> results,
     int64_t at = 0;
     for (const Segment& s : segments) {
       const auto& src = results[s.result].vectors;
-      std::copy(src.begin() + s.begin * dim, src.begin() + s.end * dim,
-                sample.begin() + at * dim);
+      std::copy(src.begin() + s.begin * dim, src.begin() + s.end * dim, sample.begin() + at * dim);
       at += s.end - s.begin;
     }
   }

@@ -1,8 +1,7 @@
-#include "ivftrain/train.h"
-
 #include <chrono>
 
 #include "ivftrain/distributed.h"
+#include "ivftrain/train.h"
 #include "util/status_macros.h"
 
 namespace ivftrain {

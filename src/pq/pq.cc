@@ -1,10 +1,7 @@
 #include "ivftrain/pq.h"
 
-#include <spdlog/spdlog.h>
-
-#include "util/log.h"
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
@@ -13,6 +10,7 @@
 #include "kmeans/lloyd.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "util/log.h"
 #include "util/rng.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
@@ -57,8 +55,8 @@ double for_each_encode_block(const PqCodebook& cb, int64_t n, int num_threads, B
 }
 
 // Codes of rows [begin, end) of x into codes (row-major, M bytes per row).
-void encode_block(const PqCodebook& cb, const float* x, int64_t begin, int64_t end,
-                  uint8_t* codes, float* sub, int32_t* labels) {
+void encode_block(const PqCodebook& cb, const float* x, int64_t begin, int64_t end, uint8_t* codes,
+                  float* sub, int32_t* labels) {
   const int64_t M = cb.num_sub_vectors, ksub = cb.ksub(), dsub = cb.dsub(), rows = end - begin;
   for (int64_t m = 0; m < M; ++m) {
     copy_sub_vectors(cb.dim, x, begin, end, m, dsub, sub);
@@ -76,8 +74,8 @@ Status validate(const PqParams& p, int64_t dim) {
         fmt::format("num_sub_vectors must be at least 1 (got {})", p.num_sub_vectors));
   }
   if (dim > 0 && dim % p.num_sub_vectors != 0) {
-    return Status::InvalidArgument(fmt::format(
-        "num_sub_vectors {} does not divide the dimension {}", p.num_sub_vectors, dim));
+    return Status::InvalidArgument(
+        fmt::format("num_sub_vectors {} does not divide the dimension {}", p.num_sub_vectors, dim));
   }
   if (p.num_bits != 4 && p.num_bits != 8) {
     return Status::InvalidArgument(
@@ -103,9 +101,9 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
   IVF_RETURN_IF_ERROR(validate(params, d));
   const int64_t min_rows = int64_t{1} << params.num_bits;
   if (n < min_rows) {
-    return Status::InvalidArgument(fmt::format(
-        "PQ with num_bits {} needs at least {} training rows, got {}", params.num_bits, min_rows,
-        n));
+    return Status::InvalidArgument(
+        fmt::format("PQ with num_bits {} needs at least {} training rows, got {}", params.num_bits,
+                    min_rows, n));
   }
   const uint64_t seed = params.kmeans.seed;
   const int num_threads = params.kmeans.num_threads;
@@ -119,9 +117,10 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
   std::vector<Status> errors(static_cast<size_t>(M));
 
   if (n < kMinRowsPerCentroid * ksub) {
-    logger().warn("pq: training {} rows into {} centroids per sub-space; at least {} rows ({} "
-                  "per centroid) are recommended",
-                  n, ksub, kMinRowsPerCentroid * ksub, kMinRowsPerCentroid);
+    logger().warn(
+        "pq: training {} rows into {} centroids per sub-space; at least {} rows ({} "
+        "per centroid) are recommended",
+        n, ksub, kMinRowsPerCentroid * ksub, kMinRowsPerCentroid);
   }
   // One single-threaded k-means per sub-space, sub-spaces in parallel: M independent jobs keep
   // the cores busier than threads inside small k-means would, and each job is the same
@@ -141,16 +140,14 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
           errors[m] = r.status();
           return;
         }
-        std::copy(r->centroids.begin(), r->centroids.end(),
-                  cb.centroids.begin() + m * ksub * dsub);
+        std::copy(r->centroids.begin(), r->centroids.end(), cb.centroids.begin() + m * ksub * dsub);
         cb.iterations[m] = std::move(r->iterations);
       });
   for (const Status& s : errors) IVF_RETURN_IF_ERROR(s);
   return cb;
 }
 
-void pq_encode(const PqCodebook& cb, int64_t n, const float* x, uint8_t* codes,
-               int num_threads) {
+void pq_encode(const PqCodebook& cb, int64_t n, const float* x, uint8_t* codes, int num_threads) {
   if (n <= 0 || cb.num_sub_vectors <= 0) return;
   const int64_t M = cb.num_sub_vectors;
   for_each_encode_block(cb, n, num_threads, [&](EncodeScratch& s, int64_t begin, int64_t end) {
@@ -168,8 +165,7 @@ void pq_decode(const PqCodebook& cb, int64_t n, const uint8_t* codes, float* x) 
   }
 }
 
-double pq_reconstruction_error(const PqCodebook& cb, int64_t n, const float* x,
-                               int num_threads) {
+double pq_reconstruction_error(const PqCodebook& cb, int64_t n, const float* x, int num_threads) {
   if (n <= 0 || cb.num_sub_vectors <= 0) return 0;
   const int64_t M = cb.num_sub_vectors, d = cb.dim;
   // Summed in block order: independent of the thread count.

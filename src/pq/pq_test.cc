@@ -112,7 +112,8 @@ TEST(Pq, EncodeFindsNearestCentroidPerSubSpace) {
       for (int64_t c = 0; c < 256; ++c) {
         double dist = 0;
         for (int64_t j = 0; j < dsub; ++j) {
-          const double t = double(x[i * d + m * dsub + j]) - cb->centroids[(m * 256 + c) * dsub + j];
+          const double t =
+              double(x[i * d + m * dsub + j]) - cb->centroids[(m * 256 + c) * dsub + j];
           dist += t * t;
         }
         best = std::min(best, dist);
@@ -139,7 +140,8 @@ TEST(Pq, RoundTrip) {
   pq_encode(*cb, n, decoded.data(), codes_again.data());
   EXPECT_EQ(codes, codes_again);
   double err = 0;
-  for (int64_t i = 0; i < n * d; ++i) err += (double(x[i]) - decoded[i]) * (double(x[i]) - decoded[i]);
+  for (int64_t i = 0; i < n * d; ++i)
+    err += (double(x[i]) - decoded[i]) * (double(x[i]) - decoded[i]);
   EXPECT_NEAR(pq_reconstruction_error(*cb, n, x.data()), err / n, 1e-4 * err / n);
 }
 
@@ -177,7 +179,8 @@ TEST(Pq, RejectsBadParameters) {
     EXPECT_FALSE(r.ok());
     return r.status().message();
   };
-  EXPECT_EQ(message(300, 128, small_params(12, 8)), "num_sub_vectors 12 does not divide the dimension 128");
+  EXPECT_EQ(message(300, 128, small_params(12, 8)),
+            "num_sub_vectors 12 does not divide the dimension 128");
   PqParams hierarchical = small_params(16, 8);
   hierarchical.kmeans.algorithm = KMeansAlgorithm::kHierarchical;
   EXPECT_NE(message(300, 128, hierarchical).find("flat l2 k-means"), std::string::npos);

@@ -19,10 +19,10 @@ enum class MixtureStreams {
 };
 
 struct MixtureSpec {
-  int64_t rows = 0;            // >= 1
-  int64_t dim = 0;             // >= 1
-  int64_t clusters = 64;       // mixture components, >= 1, each chosen with equal probability
-  double spread = 4.0;         // standard deviation of the centres; the rows' around them is 1
+  int64_t rows = 0;       // >= 1
+  int64_t dim = 0;        // >= 1
+  int64_t clusters = 64;  // mixture components, >= 1, each chosen with equal probability
+  double spread = 4.0;    // standard deviation of the centres; the rows' around them is 1
   uint64_t seed = 42;
   int64_t nonfinite_rows = 0;  // rows given one NaN or Inf value (alternately), at most `rows`
   MixtureStreams streams = MixtureStreams::kPerBlock;

@@ -37,12 +37,9 @@ int64_t ivf_sample_rows(const TrainParams& p) { return p.ivf.sample_rate * p.ivf
 
 int64_t quantizer_sample_rows(const TrainParams& p) {
   switch (p.index_type) {
-    case IndexType::kIvfPq:
-      return p.pq.sample_rate * (int64_t{1} << p.pq.num_bits);
-    case IndexType::kIvfSq:
-      return p.sq.sample_rate * (int64_t{1} << p.sq.num_bits);
-    case IndexType::kIvfFlat:
-      return 0;
+    case IndexType::kIvfPq: return p.pq.sample_rate * (int64_t{1} << p.pq.num_bits);
+    case IndexType::kIvfSq: return p.sq.sample_rate * (int64_t{1} << p.sq.num_bits);
+    case IndexType::kIvfFlat: return 0;
   }
   return 0;
 }

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-
 #include <xxhash.h>
 
 #include <chrono>
@@ -161,9 +160,10 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
   }
   const double sample_gib = static_cast<double>(sample.size()) * sizeof(float) / (1u << 30);
   if (sample_gib > 4.0) {
-    logger().warn("the training sample holds {:.1f} GiB ({} rows x {} dims); lower "
-                  "sample_rate to use less memory",
-                  sample_gib, rows, dim);
+    logger().warn(
+        "the training sample holds {:.1f} GiB ({} rows x {} dims); lower "
+        "sample_rate to use less memory",
+        sample_gib, rows, dim);
   }
 
   TrainingRows t = choose_training_rows(std::move(sample), rows, dim, p);

@@ -1,6 +1,7 @@
 #include "util/files.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 
 namespace fs = std::filesystem;
 
@@ -19,9 +19,7 @@ namespace {
 // The operating system's calls.
 class PosixFileSystem : public FileSystem {
  public:
-  ssize_t write(int fd, const void* data, size_t size) override {
-    return ::write(fd, data, size);
-  }
+  ssize_t write(int fd, const void* data, size_t size) override { return ::write(fd, data, size); }
   int fsync(int fd) override { return ::fsync(fd); }
   int rename(const char* from, const char* to) override { return ::rename(from, to); }
 };
@@ -203,8 +201,7 @@ Result<StagedDirectory> StagedDirectory::create(const std::string& final_path, b
   const std::string name = fs::path(final_path).filename().string();
   const std::string temp = (fs::path(parent) / ("." + name + ".tmp-" + unique_suffix())).string();
   if (::mkdir(temp.c_str(), 0755) != 0) {
-    return Status::IOError(
-        fmt::format("cannot create {}: {}", final_path, std::strerror(errno)));
+    return Status::IOError(fmt::format("cannot create {}: {}", final_path, std::strerror(errno)));
   }
   return StagedDirectory(final_path, temp, overwrite);
 }

@@ -165,8 +165,7 @@ TEST_F(FilesTest, StagedDirectoryFailedCommitKeepsTheOldOne) {
 }
 
 TEST_F(FilesTest, StagedDirectoryNeedsAnExistingParentDirectory) {
-  EXPECT_EQ(StagedDirectory::create(dir_.file("no/model"), false).status().code(),
-            Code::kNotFound);
+  EXPECT_EQ(StagedDirectory::create(dir_.file("no/model"), false).status().code(), Code::kNotFound);
   testing::write_bytes(dir_.file("plain"), "x");
   EXPECT_EQ(StagedDirectory::create(dir_.file("plain/model"), false).status().code(),
             Code::kInvalidArgument);

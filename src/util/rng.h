@@ -26,12 +26,12 @@ inline uint64_t derive_seed(uint64_t seed, uint64_t purpose, uint64_t stream) {
 
 // Purposes for derive_seed.
 enum : uint64_t {
-  kSeedFragmentRows = 1,  // rows chosen inside a fragment
-  kSeedQuotaRounding = 2, // the plan's rounding of fragment quotas
-  kSeedIvfSubset = 3,     // the subset of the sample IVF trains on
-  kSeedPqSubset = 4,      // the subset of the sample PQ trains on
-  kSeedIvfKMeans = 5,     // IVF k-means
-  kSeedPqKMeans = 6,      // PQ k-means, stream = sub-space
+  kSeedFragmentRows = 1,   // rows chosen inside a fragment
+  kSeedQuotaRounding = 2,  // the plan's rounding of fragment quotas
+  kSeedIvfSubset = 3,      // the subset of the sample IVF trains on
+  kSeedPqSubset = 4,       // the subset of the sample PQ trains on
+  kSeedIvfKMeans = 5,      // IVF k-means
+  kSeedPqKMeans = 6,       // PQ k-means, stream = sub-space
   // Inside one k-means run, derived from its seed:
   kSeedCoarseSample = 101,  // hierarchical: the rows the coarse k-means trains on
   kSeedCoarse = 102,        // hierarchical: the coarse k-means

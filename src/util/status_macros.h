@@ -6,10 +6,10 @@
 #define IVF_CONCAT_INNER(a, b) a##b
 #define IVF_CONCAT(a, b) IVF_CONCAT_INNER(a, b)
 
-#define IVF_RETURN_IF_ERROR(expr)               \
-  do {                                          \
-    ::ivftrain::Status ivf_status_ = (expr);    \
-    if (!ivf_status_.ok()) return ivf_status_;  \
+#define IVF_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::ivftrain::Status ivf_status_ = (expr);   \
+    if (!ivf_status_.ok()) return ivf_status_; \
   } while (0)
 
 #define IVF_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -31,13 +31,12 @@
     (void)sizeof(!(cond));    \
   } while (0)
 #else
-#define IVF_DCHECK(cond, why)                                               \
-  do {                                                                      \
+#define IVF_DCHECK(cond, why)                                                         \
+  do {                                                                                \
     if (!(cond)) ::ivftrain::internal::dcheck_failed(#cond, why, __FILE__, __LINE__); \
   } while (0)
 #endif
 
 namespace ivftrain::internal {
-[[noreturn]] void dcheck_failed(const char* condition, const char* why, const char* file,
-                                int line);
+[[noreturn]] void dcheck_failed(const char* condition, const char* why, const char* file, int line);
 }  // namespace ivftrain::internal

@@ -9,9 +9,7 @@ extern "C" int openblas_get_num_threads(void);
 
 namespace ivftrain {
 
-int resolve_threads(int requested) {
-  return requested > 0 ? requested : omp_get_max_threads();
-}
+int resolve_threads(int requested) { return requested > 0 ? requested : omp_get_max_threads(); }
 
 // ivftrain parallelises over row blocks with OpenMP and calls SGEMM from every thread, so
 // OpenBLAS must run single-threaded inside those calls: for speed (no oversubscription), and

@@ -64,8 +64,8 @@ double parallel_blocks(int64_t n, int64_t block_size, int num_threads, Work work
   if (blocks <= 0) return 0;
   const int threads = clamp_threads(num_threads, blocks, work);
   using State = decltype(make_state());
-  constexpr bool kSums = !std::is_void_v<
-      std::invoke_result_t<Body&, State&, int64_t, int64_t, int64_t>>;
+  constexpr bool kSums =
+      !std::is_void_v<std::invoke_result_t<Body&, State&, int64_t, int64_t, int64_t>>;
   std::vector<double> sums(kSums ? static_cast<size_t>(blocks) : 0, 0.0);
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {

@@ -11,8 +11,8 @@ namespace {
 
 TEST(Threads, ClampThreads) {
   EXPECT_EQ(clamp_threads(4, 10), 4);
-  EXPECT_EQ(clamp_threads(4, 3), 3);   // no more threads than jobs
-  EXPECT_EQ(clamp_threads(4, 0), 1);   // at least one
+  EXPECT_EQ(clamp_threads(4, 3), 3);                      // no more threads than jobs
+  EXPECT_EQ(clamp_threads(4, 0), 1);                      // at least one
   EXPECT_EQ(clamp_threads(8, 100, Work{3000, 1000}), 3);  // no more than the work justifies
   EXPECT_EQ(clamp_threads(8, 100, Work{10, 1000}), 1);
   EXPECT_GE(clamp_threads(0, 1000), 1);  // 0: all cores

@@ -27,7 +27,8 @@ int main() {
   params.seed = 7;
   params.num_threads = 1;
   const int64_t n = static_cast<int64_t>(x.size()) / d;
-  ivftrain::Result<ivftrain::KMeansResult> result = ivftrain::kmeans_train(n, d, x.data(), 3, params);
+  ivftrain::Result<ivftrain::KMeansResult> result =
+      ivftrain::kmeans_train(n, d, x.data(), 3, params);
   if (!result.ok()) {
     std::fprintf(stderr, "kmeans_train failed: %s\n", result.status().ToString().c_str());
     return 1;
