@@ -6,6 +6,8 @@
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (MPI tests excluded:
 #      OpenMPI's own allocations are reported as leaks);
 #   3. every libFuzzer target for a bounded time from the seed corpus (scripts/fuzz.sh).
+# Before building, two checks of the source: every #include points down the floors of the flow
+# (scripts/check_layers.py) and every .cc/.h file is formatted (scripts/format.sh --check).
 # `.ci/run` calls this script. Set IVFTRAIN_SKIP_ASAN=1 or IVFTRAIN_SKIP_FUZZ=1 to skip a stage
 # locally; FUZZ_SECONDS sets the time per fuzz target (default 20).
 set -euo pipefail
@@ -14,6 +16,10 @@ bash scripts/install-deps.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # OpenMPI's shared-memory transport complains in containers without a usable /dev/shm size.
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
+
+echo "== source checks: include layers, formatting"
+python3 scripts/check_layers.py
+bash scripts/format.sh --check
 
 echo "== release build and tests"
 bash scripts/build.sh release
