@@ -51,9 +51,9 @@ int64_t balance_capacity(int64_t n, int64_t k, double balance) {
   return std::max(fit, cap);
 }
 
-BalanceStats balance_clusters(int64_t n, int64_t d, const float* x, int64_t k, double balance,
-                              Metric metric, int num_threads, float* centroids, int32_t* labels) {
-  BalanceStats stats;
+CapStats cap_cluster_sizes(int64_t n, int64_t d, const float* x, int64_t k, double balance,
+                           Metric metric, int num_threads, float* centroids, int32_t* labels) {
+  CapStats stats;
   stats.capacity = balance_capacity(n, k, balance);
   std::vector<int64_t> sizes(static_cast<size_t>(k), 0);
   for (int64_t i = 0; i < n; ++i) ++sizes[labels[i]];

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ivftrain/kmeans.h"
+#include "kmeans/rebalance.h"
 #include "test_util.h"
 #include "util/rng.h"
 
@@ -58,8 +59,8 @@ TEST(Balance, CapsClustersOnSkewedData) {
   const int64_t cap = balance_capacity(n, k, balance);
   ASSERT_GT(*std::max_element(before.begin(), before.end()), cap);  // the data needs balancing
 
-  const BalanceStats stats =
-      balance_clusters(n, d, x.data(), k, balance, Metric::kL2, 2, centroids.data(), labels.data());
+  const CapStats stats = cap_cluster_sizes(n, d, x.data(), k, balance, Metric::kL2, 2,
+                                           centroids.data(), labels.data());
   const auto after = sizes_of(labels, k);
   EXPECT_LE(*std::max_element(after.begin(), after.end()), cap);
   EXPECT_EQ(stats.largest_after, *std::max_element(after.begin(), after.end()));
@@ -138,8 +139,8 @@ void check_balanced(const std::vector<float>& x, int64_t d, int64_t k, double ba
   ASSERT_GT(largest(before.labels, k), cap);  // the data needs balancing
   std::vector<float> c = plain->centroids;
   std::vector<int32_t> labels(n);
-  const CentroidBalanceStats s =
-      balance_centroids(n, d, x.data(), k, balance, 7, 2, c.data(), labels.data());
+  const RebalanceStats s =
+      rebalance_centroids(n, d, x.data(), k, balance, 7, 2, c.data(), labels.data());
   // The labels returned are the nearest-centroid ones; every cluster is within the cap and
   // none is empty.
   const Nearest after = brute_nearest(x, d, c);
@@ -210,8 +211,7 @@ TEST(BalanceCentroids, AlreadyBalancedCentroidsAreLeftAlone) {
   std::vector<float> c = plain->centroids;
   std::vector<int32_t> labels(n);
   ASSERT_LE(largest(brute_nearest(x, d, c).labels, k), balance_capacity(n, k, 3));
-  const CentroidBalanceStats s =
-      balance_centroids(n, d, x.data(), k, 3, 1, 1, c.data(), labels.data());
+  const RebalanceStats s = rebalance_centroids(n, d, x.data(), k, 3, 1, 1, c.data(), labels.data());
   EXPECT_EQ(c, plain->centroids);
   EXPECT_EQ(s.rounds, 0);
   EXPECT_EQ(s.largest_before, s.largest_after);
@@ -229,11 +229,10 @@ TEST(BalanceCentroids, IdenticalRowsCannotBeCutAndEndTheLoop) {
   ASSERT_TRUE(plain.ok());
   std::vector<float> c = plain->centroids;
   std::vector<int32_t> labels(n);
-  const CentroidBalanceStats s =
-      balance_centroids(n, d, x.data(), k, 2, 1, 2, c.data(), labels.data());
+  const RebalanceStats s = rebalance_centroids(n, d, x.data(), k, 2, 1, 2, c.data(), labels.data());
   EXPECT_GE(s.largest_after, 600);
   EXPECT_GT(s.largest_after, s.capacity);
-  EXPECT_LT(s.rounds, kMaxBalanceRounds);
+  EXPECT_LT(s.rounds, kMaxRebalanceRounds);
   EXPECT_EQ(labels, brute_nearest(x, d, c).labels);
 }
 

@@ -151,8 +151,8 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
   // Work in a group grows with its size squared (rows times its share of k), so one large
   // group would dominate: cap the group sizes. Rows moved to a neighbouring group find their
   // best centroid again in the refinement, which looks into neighbouring groups.
-  balance_clusters(n, d, x, g, kCoarseBalance, params.metric, threads, groups.centroids.data(),
-                   group.data());
+  cap_cluster_sizes(n, d, x, g, kCoarseBalance, params.metric, threads, groups.centroids.data(),
+                    group.data());
   group_by_label(n, g, group.data(), &groups.members);
   groups.sizes.resize(static_cast<size_t>(g));
   for (int64_t i = 0; i < g; ++i) groups.sizes[i] = groups.members.size(i);

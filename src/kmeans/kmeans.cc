@@ -12,6 +12,7 @@
 #include "kmeans/cap_sizes.h"
 #include "kmeans/init.h"
 #include "kmeans/lloyd.h"
+#include "kmeans/rebalance.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
@@ -97,15 +98,15 @@ Result<KMeansResult> kmeans_train_logged(int64_t n, int64_t d, const float* x, i
                       : flat_kmeans(n, d, x, k, params, log_as);
   if (params.balance > 0) {
     const auto t0 = std::chrono::steady_clock::now();
-    const CentroidBalanceStats stats =
-        balance_centroids(n, d, x, k, params.balance, params.seed, params.num_threads,
-                          run.result.centroids.data(), run.labels.data());
+    const RebalanceStats stats =
+        rebalance_centroids(n, d, x, k, params.balance, params.seed, params.num_threads,
+                            run.result.centroids.data(), run.labels.data());
     run.result.objective = stats.objective;
     logger().log(log_as.verbose ? spdlog::level::info : spdlog::level::debug,
                  "{}: balanced: largest cluster {} -> {} rows (cap {}) in {} rounds, {} clusters "
                  "cut, {} slots given to pieces; objective {:.6g} -> {:.6g} ({:.3f} s)",
                  log_as.label, stats.largest_before, stats.largest_after, stats.capacity,
-                 stats.rounds, stats.clusters_split, stats.clusters_merged, stats.objective_before,
+                 stats.rounds, stats.clusters_split, stats.slots_given, stats.objective_before,
                  stats.objective, seconds_since(t0));
     if (stats.largest_after > stats.capacity) {
       logger().warn(

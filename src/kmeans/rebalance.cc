@@ -1,6 +1,8 @@
-// balance_centroids: rounds of cutting oversized clusters, each piece taking the centroid slot of
-// a cluster that costs little to give up, with an exact but incremental reassignment after each
-// round. See balance.h.
+// rebalance_centroids: rounds of cutting oversized clusters, each piece taking the centroid slot
+// of a cluster that costs little to give up, with an exact but incremental reassignment after
+// each round. See rebalance.h.
+#include "kmeans/rebalance.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -55,7 +57,7 @@ class Balancer {
     stats_.capacity = balance_capacity(n, k, balance);
   }
 
-  CentroidBalanceStats run() {
+  RebalanceStats run() {
     norms_.resize(static_cast<size_t>(n_));
     row_norms_sqr(n_, d_, x_, norms_.data());
     dist_.resize(static_cast<size_t>(n_));
@@ -70,7 +72,7 @@ class Balancer {
     std::vector<float> best_centroids;
     std::vector<int32_t> best_labels;
     int stalled = 0;
-    for (int round = 0; round < kMaxBalanceRounds && best > 0 && stalled < kPatience; ++round) {
+    for (int round = 0; round < kMaxRebalanceRounds && best > 0 && stalled < kPatience; ++round) {
       const std::vector<Cut> cuts = plan();
       if (cuts.empty()) break;
       if (stalled == 0) {
@@ -264,7 +266,7 @@ class Balancer {
         }
       }
     }
-    for (const Cut& cut : cuts) stats_.clusters_merged += static_cast<int64_t>(cut.slots.size());
+    for (const Cut& cut : cuts) stats_.slots_given += static_cast<int64_t>(cut.slots.size());
     stats_.clusters_split += static_cast<int64_t>(cuts.size());
   }
 
@@ -314,7 +316,7 @@ class Balancer {
   float* centroids_;
   int32_t* labels_;
   const double mean_;
-  CentroidBalanceStats stats_;
+  RebalanceStats stats_;
   std::vector<float> norms_, dist_;  // per row: norm_sqr; squared distance to its centroid
   std::vector<int64_t> sizes_;
   std::vector<uint8_t> role_;
@@ -323,9 +325,9 @@ class Balancer {
 
 }  // namespace
 
-CentroidBalanceStats balance_centroids(int64_t n, int64_t d, const float* x, int64_t k,
-                                       double balance, uint64_t seed, int num_threads,
-                                       float* centroids, int32_t* labels) {
+RebalanceStats rebalance_centroids(int64_t n, int64_t d, const float* x, int64_t k, double balance,
+                                   uint64_t seed, int num_threads, float* centroids,
+                                   int32_t* labels) {
   return Balancer(n, d, x, k, balance, seed, num_threads, centroids, labels).run();
 }
 
