@@ -4,23 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cmath>
-#include <cstring>
-#include <optional>
 
-#include "kmeans/bounded_assign.h"
-#include "kmeans/cap_sizes.h"
-#include "kmeans/init.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/rebalance.h"
-#include "kmeans/update.h"
 #include "linalg/assign.h"
-#include "linalg/distances.h"
 #include "util/enum_names.h"
 #include "util/log.h"
-#include "util/rng.h"
 #include "util/status_macros.h"
-#include "util/threads.h"
 
 namespace ivftrain {
 namespace {
