@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
 #include "cli.h"
 #include "testing/synthetic.h"
+#include "util/checked_math.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -63,6 +65,18 @@ int run_gen(const GenFlags& f) {
   if (f.rows < 1) return fail(Status::InvalidArgument("--rows must be at least 1"));
   if (f.dim < 1) return fail(Status::InvalidArgument("--dim must be at least 1"));
   if (f.clusters < 1) return fail(Status::InvalidArgument("--clusters must be at least 1"));
+  if (!checked_mul({f.rows, f.dim, 4})) {
+    return fail(Status::InvalidArgument(fmt::format(
+        "--rows {} times --dim {} float32 values is too large a dataset to count", f.rows, f.dim)));
+  }
+  if (!std::isfinite(f.spread) || f.spread < 0) {
+    return fail(Status::InvalidArgument(
+        fmt::format("--spread must be a finite number, 0 or more (got {})", f.spread)));
+  }
+  if (f.nonfinite_rows < 0 || f.nonfinite_rows > f.rows) {
+    return fail(Status::InvalidArgument(
+        fmt::format("--nonfinite-rows must be between 0 and --rows (got {})", f.nonfinite_rows)));
+  }
   // The format follows OUT's extension; --format must agree with it (or name it, for a
   // directory of fragments).
   const std::string ext = std::filesystem::path(f.out).extension().string();
@@ -119,7 +133,7 @@ void register_gen(CLI::App& app, std::function<int()>& run) {
       ->capture_default_str();
   cmd->add_option("--fragment-rows", f->fragment_rows,
                   "explicit fragment sizes, e.g. 5000,1,20000 (must add up to --rows)");
-  cmd->add_option("--seed", f->seed, "seed")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "seed")->check(not_negative())->capture_default_str();
   cmd->add_option("--nonfinite-rows", f->nonfinite_rows, "rows given one NaN or Inf value")
       ->capture_default_str();
   cmd->add_option("--spread", f->spread, "standard deviation of the cluster centres")
