@@ -193,6 +193,7 @@ case_ "balance inf" 'ivftrain train good.npy $T --balance inf'
 case_ "tolerance nan" 'ivftrain train good.npy $T --tolerance nan'
 case_ "a negative seed" 'ivftrain train good.npy $T --seed -1'
 case_ "gen: rows x dim overflows 64 bits" 'ivftrain gen gx.npy --rows 4611686018427387904 --dim 4'
+case_ "gen: more clusters than rows" 'ivftrain gen gx.npy --rows 100 --dim 4 --clusters 4611686018427387904'
 case_ "plan: 2000000000 workers" 'ivftrain plan good.npy --workers 2000000000 --out p0 --index-type ivf_flat --num-partitions 8'
 case_ "plan: training needs more than --max-memory" \
   'ivftrain plan good.npy --workers 2 --out p0 $P --max-memory 100K'

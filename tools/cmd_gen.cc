@@ -39,7 +39,10 @@ Result<std::vector<int64_t>> fragment_sizes(const GenFlags& f) {
         const int64_t v = std::stoll(tok, &used);
         if (used != tok.size() || v < 1) throw std::invalid_argument(tok);
         sizes.push_back(v);
-        total += v;
+        if (__builtin_add_overflow(total, v, &total)) {
+          return Status::InvalidArgument(
+              "--fragment-rows adds up to more rows than can be counted");
+        }
       } catch (const std::exception&) {
         return Status::InvalidArgument(
             fmt::format("--fragment-rows: '{}' is not a positive row count", tok));
@@ -65,6 +68,11 @@ int run_gen(const GenFlags& f) {
   if (f.rows < 1) return fail(Status::InvalidArgument("--rows must be at least 1"));
   if (f.dim < 1) return fail(Status::InvalidArgument("--dim must be at least 1"));
   if (f.clusters < 1) return fail(Status::InvalidArgument("--clusters must be at least 1"));
+  // More components than rows is pointless, and their centres are held in memory.
+  if (f.clusters > std::max<int64_t>(f.rows, 64)) {
+    return fail(Status::InvalidArgument(fmt::format(
+        "--clusters must be at most --rows (or 64) (got {} for {} rows)", f.clusters, f.rows)));
+  }
   if (!checked_mul({f.rows, f.dim, 4})) {
     return fail(Status::InvalidArgument(fmt::format(
         "--rows {} times --dim {} float32 values is too large a dataset to count", f.rows, f.dim)));

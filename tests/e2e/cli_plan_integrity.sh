@@ -106,6 +106,10 @@ expect_no_crash "--workers must be between 1 and 1000000" \
 expect_no_crash "--spread must be a finite number" "$IVF" gen g.npy --rows 10 --dim 2 --spread inf
 expect_no_crash "--nonfinite-rows must be between 0 and --rows" \
   "$IVF" gen g.npy --rows 10 --dim 2 --nonfinite-rows 11
+expect_no_crash "--clusters must be at most --rows" \
+  "$IVF" gen g.npy --rows 10 --dim 2 --clusters 4611686018427387904
+expect_no_crash "--fragment-rows adds up to more rows than can be counted" \
+  "$IVF" gen g.npy --rows 10 --dim 2 --fragment-rows 9223372036854775807,9223372036854775807,12
 test ! -e m7 && test ! -e p7 && test ! -e gx.npy && test ! -e g.npy \
   && pass "nothing written" || fail "a refused command wrote its output"
 
