@@ -248,6 +248,10 @@ Result<TaskFile> parse_task_json(const std::string& text, const std::string& sou
     IVF_ASSIGN_OR_RETURN(tf.file.size, json_int(file, "size", source));
     IVF_ASSIGN_OR_RETURN(tf.file.mtime_ns, json_int(file, "mtime_ns", source));
     IVF_ASSIGN_OR_RETURN(tf.file.content_hash, json_hex(file, "content_hash", source));
+    if (tf.file.path.empty()) {
+      return Status::Corruption(
+          fmt::format("{}: fragment {} has an empty file path in its fingerprint", source, tf.id));
+    }
     if (!first && tf.id <= previous) {
       return Status::Corruption(fmt::format(
           "{}: fragment ids must be increasing (fragment {} follows {})", source, tf.id, previous));

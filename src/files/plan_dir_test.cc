@@ -63,6 +63,7 @@ TEST(TaskFile, MalformedTasksAreRefusedWithTheFileName) {
       {std::string(good).replace(good.find("\"quota\": 40"), 11, "\"quota\": 99"), "quota"},
       {std::string(good).replace(good.find("\"content_hash\""), 14, "\"content_hush\""),
        "content_hash"},
+      {std::string(good).replace(good.find("\"/d/f0.npy\""), 11, "\"\""), "empty file path"},
       {std::string(good).replace(good.find("\"format_version\": 2"), 19, "\"format_version\": 1"),
        "older ivftrain"},
       {std::string(good).replace(

@@ -222,6 +222,13 @@ Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
                                                     const TrainParams& params, int num_workers,
                                                     const std::vector<int64_t>& fragment_ids,
                                                     Assignment assignment) {
+  return plan_sample_tasks(dataset, params, num_workers, fragment_ids, assignment, true);
+}
+
+Result<std::vector<SampleTask>> plan_sample_tasks(const Dataset& dataset, const TrainParams& params,
+                                                  int num_workers,
+                                                  const std::vector<int64_t>& fragment_ids,
+                                                  Assignment assignment, bool fingerprint_files) {
   IVF_RETURN_IF_ERROR(validate(params, dataset.dim()));
   if (num_workers < 1 || num_workers > kMaxWorkers) {
     return Status::InvalidArgument(
@@ -260,7 +267,9 @@ Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
       files[i] = files[i - 1];
       continue;
     }
-    IVF_ASSIGN_OR_RETURN(files[i], fingerprint_file(selected[i]->path));
+    if (fingerprint_files) {
+      IVF_ASSIGN_OR_RETURN(files[i], fingerprint_file(selected[i]->path));
+    }
   }
   const int64_t dataset_fragments = static_cast<int64_t>(dataset.fragments().size());
   const uint64_t layout = dataset_layout_hash(dataset.fragments(), dataset.fragments().size());

@@ -89,7 +89,8 @@ Status check_dataset_unchanged(const Dataset& dataset, const SampleTask& task) {
           frag.id, task.worker, dataset.path()));
     }
     const std::string path = absolute_normal(info->path);
-    if (path != frag.file.path || info->first_row != frag.first_row) {
+    const bool unplanned_file = frag.file.path.empty();  // train_local: no fingerprint
+    if ((!unplanned_file && path != frag.file.path) || info->first_row != frag.first_row) {
       return Status::FailedPrecondition(fmt::format(
           "fragment {} of dataset {} is now {} (from row {}), but the plan has {} (from row {}): "
           "the dataset changed since planning; plan again",
@@ -105,7 +106,7 @@ Status check_dataset_unchanged(const Dataset& dataset, const SampleTask& task) {
   // Fingerprints last: they read the files. Each file once.
   for (size_t i = 0; i < task.fragments.size(); ++i) {
     const TaskFragment& frag = task.fragments[i];
-    if (i > 0 && task.fragments[i - 1].file == frag.file) continue;
+    if (frag.file.path.empty() || (i > 0 && task.fragments[i - 1].file == frag.file)) continue;
     IVF_ASSIGN_OR_RETURN(FileFingerprint seen,
                          fingerprint_file(dataset.find_fragment(frag.id)->path));
     std::string what;
