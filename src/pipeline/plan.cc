@@ -62,12 +62,6 @@ std::vector<int64_t> fragment_sample_rows(uint64_t seed, int64_t fragment_id, in
 
 namespace {
 
-std::string absolute_normal(const std::string& path) {
-  std::error_code ec;
-  const std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  return ec ? path : abs.lexically_normal().string();
-}
-
 // Hashes the whole file when small, else its first 64 KiB (every format's header, and the first
 // rows), 16 pages at evenly spread offsets and the last page: about 128 KiB read whatever the
 // file's size, so planning stays cheap, while a header rewritten, a file truncated, extended or
@@ -155,13 +149,19 @@ std::vector<std::vector<size_t>> assign_fragments(const std::vector<const Fragme
 
 }  // namespace
 
+std::string absolute_normal_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
 Result<FileFingerprint> fingerprint_file(const std::string& fragment_path) {
   std::string file = fragment_path;
   if (!std::filesystem::exists(file)) {
     if (auto h5 = split_hdf5_spec(fragment_path)) file = h5->file;
   }
   FileFingerprint out;
-  out.path = absolute_normal(fragment_path);
+  out.path = absolute_normal_path(fragment_path);
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) {
     return Status::IOError(
@@ -189,7 +189,7 @@ uint64_t dataset_layout_hash(const std::vector<FragmentInfo>& fragments, size_t 
   for (size_t i = 0; i < std::min(count, fragments.size()); ++i) {
     const FragmentInfo& f = fragments[i];
     const std::string item =
-        fmt::format("{}:{}:{}:{};", f.id, f.num_rows, f.first_row, absolute_normal(f.path));
+        fmt::format("{}:{}:{}:{};", f.id, f.num_rows, f.first_row, absolute_normal_path(f.path));
     XXH3_64bits_update(state, item.data(), item.size());
   }
   const uint64_t hash = XXH3_64bits_digest(state);

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include "ivftrain/distributed.h"
 #include "pipeline/plan.h"
@@ -15,12 +14,6 @@
 
 namespace ivftrain {
 namespace {
-
-std::string absolute_normal(const std::string& path) {
-  std::error_code ec;
-  const std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  return ec ? path : abs.lexically_normal().string();
-}
 
 // Rows read per call into the dataset: bounds the staging buffer.
 constexpr int64_t kReadChunkRows = 16384;
@@ -88,7 +81,7 @@ Status check_dataset_unchanged(const Dataset& dataset, const SampleTask& task) {
           "planning; plan again",
           frag.id, task.worker, dataset.path()));
     }
-    const std::string path = absolute_normal(info->path);
+    const std::string path = absolute_normal_path(info->path);
     const bool unplanned_file = frag.file.path.empty();  // train_local: no fingerprint
     if ((!unplanned_file && path != frag.file.path) || info->first_row != frag.first_row) {
       return Status::FailedPrecondition(fmt::format(
