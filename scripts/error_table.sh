@@ -112,6 +112,23 @@ t = json.load(open("plan/task-0000.json"))
 t["params"]["pq"]["num_bits"] = 7
 json.dump(t, open("task_bad_bits.json", "w"))
 PY
+# Hostile inputs for the readers: a FIFO, control characters in a header and a manifest, values
+# whose squared distances overflow float32, a valid HDF5 file past the open-file limit.
+mkfifo fifo.npy fifo.json
+ln -s /dev/zero zero.npy
+"$PY" - <<'PY'
+import numpy as np
+header = b"{'descr': '<f4\x1b[31mFAKE', 'fortran_order': False, 'shape': (2, 2), }"
+header += b" " * (118 - len(header)) + b"\n"
+open("esc.npy", "wb").write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+                            + b"\0" * 16)
+open("ctl.json", "w").write('{"fragments": [{"id": 0, "path": "good.npy", "\\u001b]0;x\\u0007": 1}]}')
+x = np.random.default_rng(1).normal(size=(500, 8)).astype(np.float32) * np.float32(1e20)
+np.save("huge.npy", x)
+PY
+mkdir many_h5
+ivftrain -q gen many_h5/a.h5 --rows 100 --dim 4
+for i in $(seq 1 40); do cp many_h5/a.h5 "many_h5/f$i.h5"; done
 
 # ---- The table --------------------------------------------------------------------------------
 rows=()
@@ -163,6 +180,13 @@ case_ "task: a field missing" 'ivftrain sample task_missing_field.json'
 case_ "task: num_bits 7 in its parameters" 'ivftrain sample task_bad_bits.json'
 case_ "model.json: a statistic of the wrong type" 'ivftrain inspect model_bad_stats'
 case_ "sample result: a flipped byte" 'ivftrain train --from-samples plan_flipped --out model'
+case_ "a FIFO as dataset" 'ivftrain train fifo.npy $T'
+case_ "a FIFO as manifest" 'ivftrain train fifo.json $T'
+case_ "a character device as dataset (a link to /dev/zero)" 'ivftrain train zero.npy $T'
+case_ "npy: an escape sequence in the header" 'ivftrain train esc.npy $T'
+case_ "manifest: an escape sequence in a key" 'ivftrain train ctl.json $T'
+case_ "a valid HDF5 file past the open-file limit (ulimit -n 24, 41 files)" \
+  'ulimit -n 24 && ivftrain train many_h5 --out model --index-type ivf_flat --num-partitions 2'
 
 section "Parameters"
 case_ "num_partitions 0" 'ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 0'
@@ -210,6 +234,9 @@ case_ "cosine: every row a zero vector" 'ivftrain train all_zero.npy $T --distan
 case_ "l2: every row a zero vector" 'ivftrain train all_zero.npy $T'
 case_ "fewer distinct points (3) than partitions (8)" \
   'ivftrain train three_distinct.npy --out model --index-type ivf_flat --num-partitions 8'
+case_ "values around 1e20 (squared distances overflow float32)" 'ivftrain train huge.npy $T'
+case_ "a sample larger than the memory the process may use (a hidden test hook: 100 kB)" \
+  'ivftrain train good.npy $T --test-memory-limit 100000'
 
 section "Output"
 case_ "an existing model directory without --overwrite" \

@@ -116,8 +116,15 @@ int run_gen(const GenFlags& f) {
   spec.spread = f.spread;
   spec.seed = f.seed;
   spec.nonfinite_rows = f.nonfinite_rows;
-  const std::vector<float> data = testing::gaussian_mixture(spec);
-  Status st = testing::write_vector_files(f.out, *format, f.dim, data.data(), *sizes);
+  // Generated as it is written, a few MiB at a time: gen's memory does not grow with --rows.
+  const testing::MixtureRows mixture(spec);
+  Status st = testing::write_vector_files(
+      f.out, *format, f.dim,
+      [&mixture](int64_t first, int64_t count, float* out) {
+        mixture.rows(first, count, out);
+        return Status::OK();
+      },
+      *sizes);
   if (!st.ok()) return fail(st);
   logger().info("wrote {}: {} rows x {} dims, {} clusters, {} fragment(s), {} non-finite rows",
                 f.out, f.rows, f.dim, f.clusters, sizes->size(), f.nonfinite_rows);

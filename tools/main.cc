@@ -1,8 +1,12 @@
 // ivftrain: the command line, a thin layer over the library (include/ivftrain/).
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
+#include <new>
 
 #include "cli.h"
 #include "testing/faults.h"
+#include "util/memory.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
@@ -17,6 +21,8 @@ int main(int argc, char** argv) {
   int fail_rank = -1;           // under --mpi, this rank's sampling fails
   app.add_option("--test-fail-write-call", fail_write_call)->group("");
   app.add_option("--test-fail-rank", fail_rank)->group("");
+  int64_t memory_limit = 0;  // bytes the process may use, as if ulimit -v said so (0: the system's)
+  app.add_option("--test-memory-limit", memory_limit)->group("");
 
   std::function<int()> run;
   ivftrain::cli::register_gen(app, run);
@@ -35,5 +41,15 @@ int main(int argc, char** argv) {
   ivftrain::cli::setup_logging(verbose, quiet);
   ivftrain::testing::fail_write_call(fail_write_call);
   ivftrain::testing::fail_mpi_rank(fail_rank);
-  return run();
+  ivftrain::set_memory_limit_for_testing(memory_limit);
+  // The library refuses the allocations it can foresee (the sample) with a sentence; any other
+  // that the system refuses ends here, as an error rather than std::terminate (exit 134).
+  try {
+    return run();
+  } catch (const std::bad_alloc&) {
+    return ivftrain::cli::fail(ivftrain::Status::FailedPrecondition(fmt::format(
+        "out of memory while running ivftrain {}: lower sample_rate or num_partitions, or train "
+        "on fewer fragments",
+        app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name())));
+  }
 }

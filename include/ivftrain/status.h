@@ -12,6 +12,15 @@
 
 namespace ivftrain {
 
+namespace internal {
+// `text` with every byte a terminal could act on made visible: C0 control characters (ESC, BEL,
+// ...) and DEL as \xNN (\n, \r, \t as such), C1 controls as \u0080..\u009f, bytes that are
+// not UTF-8 as \xNN; printable text, including UTF-8, unchanged. Backslashes are kept as they
+// are, so that escaping twice changes nothing. Messages quote file names, headers and manifest
+// entries, which anyone can fill with escape sequences.
+std::string printable(std::string text);
+}  // namespace internal
+
 class Status {
  public:
   enum class Code {
@@ -55,7 +64,8 @@ class Status {
   std::string ToString() const { return ok() ? std::string("OK") : message_; }
 
  private:
-  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
+  // Every message passes here: whatever a file put into it is escaped once, for all callers.
+  Status(Code code, std::string msg) : code_(code), message_(internal::printable(std::move(msg))) {}
   Code code_ = Code::kOk;
   std::string message_;
 };

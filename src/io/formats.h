@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/vector_file.h"
+#include "io/vector_writer.h"
 
 namespace ivftrain {
 
@@ -18,9 +19,9 @@ Result<VectorFilePtr> open_npy_file(const std::string& path);
 Result<VectorFilePtr> open_vecs_file(const std::string& path, ElementType type);  // fvecs, bvecs
 Result<VectorFilePtr> open_bin_file(const std::string& path, ElementType type);   // *bin
 Result<VectorFilePtr> open_hdf5_file(const std::string& path, const std::string& dataset);
-// Writes n x dim float32 rows as `dataset` of a new HDF5 file, atomically (temporary sibling,
-// fsync, rename).
-Status write_hdf5_file(const std::string& path, int64_t n, int64_t dim, const float* data,
+// Writes n x dim float32 rows, asked of `rows` a block at a time, as `dataset` of a new HDF5
+// file, atomically (temporary sibling, fsync, rename).
+Status write_hdf5_file(const std::string& path, int64_t n, int64_t dim, const RowSource& rows,
                        const std::string& dataset);
 
 // "file.hdf5:NAME" split into its file and dataset name; nullopt when `spec` has no ":NAME".

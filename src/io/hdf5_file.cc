@@ -5,27 +5,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 #include "io/formats.h"
 #include "io/hdf5_util.h"
+#include "util/open_file.h"
 
 namespace ivftrain {
 namespace {
 
 class Hdf5VectorFile final : public VectorFile {
  public:
-  Hdf5VectorFile(std::string spec, H5Handle file, H5Handle dataset, int64_t rows, int64_t dim,
-                 ElementType type)
+  // `chunk_cache_bytes`: the chunk cache a read needs to decompress each chunk once (0: the
+  // dataset is not chunked, HDF5's default cache).
+  Hdf5VectorFile(std::string spec, H5Handle file, std::string dataset, int64_t rows, int64_t dim,
+                 ElementType type, size_t chunk_cache_bytes, size_t chunk_cache_slots)
       : VectorFile(std::move(spec), rows, dim, type), file_(std::move(file)),
-        dataset_(std::move(dataset)) {}
+        dataset_name_(std::move(dataset)), chunk_cache_bytes_(chunk_cache_bytes),
+        chunk_cache_slots_(chunk_cache_slots) {}
   ~Hdf5VectorFile() override {
     Hdf5Lock lock;
-    dataset_.reset();
     file_.reset();
   }
 
@@ -64,12 +69,27 @@ class Hdf5VectorFile final : public VectorFile {
   // proportional to the blocks already in it, so the runs are read in small batches: for 90k
   // random rows of 200k x 64, one selection took 75 s, batches of 256 runs 0.16 s, of 16
   // runs 0.026 s, one run per read 0.09 s.
+  //
+  // Each read decompresses every chunk it touches unless the chunk cache holds them: HDF5's
+  // default cache (1 MiB) holds no chunk of a large compressed dataset, and sampling then
+  // decompressed a chunk once per batch of runs (2,048 rows of a 100,000 x 64 gzip file stored
+  // as one chunk: 20 s). The dataset is opened for each call with a cache that holds the chunks
+  // a row band spans, and closed after it, so the cache's memory is held only while reading.
   Status read_runs(std::span<const Run> runs, float* out) const {
     constexpr size_t kRunsPerRead = 16;
     Hdf5Lock lock;
+    H5Handle access(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+    if (!access.valid() ||
+        (chunk_cache_bytes_ > 0 &&
+         // w0 = 1: a chunk read whole is evicted first (rows are read in increasing order).
+         H5Pset_chunk_cache(access.get(), chunk_cache_slots_, chunk_cache_bytes_, 1.0) < 0)) {
+      return read_error(runs.empty() ? 0 : runs.front().first);
+    }
+    H5Handle dataset(H5Dopen2(file_.get(), dataset_name_.c_str(), access.get()), H5Dclose);
+    if (!dataset.valid()) return read_error(runs.empty() ? 0 : runs.front().first);
     for (size_t begin = 0; begin < runs.size(); begin += kRunsPerRead) {
       const size_t end = std::min(runs.size(), begin + kRunsPerRead);
-      H5Handle file_space(H5Dget_space(dataset_.get()), H5Sclose);
+      H5Handle file_space(H5Dget_space(dataset.get()), H5Sclose);
       if (!file_space.valid()) return read_error(runs[begin].first);
       hsize_t total = 0;
       for (size_t i = begin; i < end; ++i) {
@@ -83,7 +103,7 @@ class Hdf5VectorFile final : public VectorFile {
       }
       const hsize_t mem_dims[2] = {total, static_cast<hsize_t>(dim_)};
       H5Handle mem_space(H5Screate_simple(2, mem_dims, nullptr), H5Sclose);
-      if (!mem_space.valid() || H5Dread(dataset_.get(), H5T_NATIVE_FLOAT, mem_space.get(),
+      if (!mem_space.valid() || H5Dread(dataset.get(), H5T_NATIVE_FLOAT, mem_space.get(),
                                         file_space.get(), H5P_DEFAULT, out) < 0) {
         return read_error(runs[begin].first);
       }
@@ -96,7 +116,9 @@ class Hdf5VectorFile final : public VectorFile {
     return Status::IOError(fmt::format("{}: HDF5 failed to read rows from row {}", path_, row));
   }
 
-  H5Handle file_, dataset_;
+  H5Handle file_;
+  std::string dataset_name_;
+  size_t chunk_cache_bytes_ = 0, chunk_cache_slots_ = 0;
 };
 
 // The names of the objects at the root of a file, to help someone who named the wrong one.
@@ -121,6 +143,24 @@ bool link_exists(hid_t file, const std::string& name) {
   }
 }
 
+// The chunk cache (bytes, hash slots) that holds every chunk of two row bands of a chunked
+// 2-D dataset (a read of sorted rows then decompresses each chunk once), or {0, 0} when the
+// dataset is not chunked. Capped: a chunk larger than the cap is decompressed again per read.
+std::pair<size_t, size_t> chunk_cache_for(hid_t dataset, hsize_t dim, size_t element_bytes) {
+  constexpr size_t kMaxCacheBytes = size_t{512} << 20;
+  H5Handle create(H5Dget_create_plist(dataset), H5Pclose);
+  if (!create.valid() || H5Pget_layout(create.get()) != H5D_CHUNKED) return {0, 0};
+  hsize_t chunk[2] = {0, 0};
+  if (H5Pget_chunk(create.get(), 2, chunk) != 2 || chunk[0] == 0 || chunk[1] == 0) return {0, 0};
+  const hsize_t per_band = (dim + chunk[1] - 1) / chunk[1];
+  const long double bytes =
+      2.0L * per_band * static_cast<long double>(chunk[0]) * chunk[1] * element_bytes;
+  const size_t cache = static_cast<size_t>(std::min<long double>(bytes, kMaxCacheBytes));
+  // HDF5 suggests about 100 hash slots per cached chunk (a prime would be better; any works).
+  const size_t slots = static_cast<size_t>(std::min<hsize_t>(200 * per_band + 1, 1 << 20));
+  return {std::max<size_t>(cache, size_t{1} << 20), std::max<size_t>(slots, 521)};
+}
+
 ElementType element_type_of(hid_t type) {
   const H5T_class_t cls = H5Tget_class(type);
   const size_t size = H5Tget_size(type);
@@ -138,23 +178,22 @@ ElementType element_type_of(hid_t type) {
 
 Result<VectorFilePtr> open_hdf5_file(const std::string& path, const std::string& dataset) {
   const std::string spec = path + ":" + dataset;
-  struct stat sb {};
-  if (::stat(path.c_str(), &sb) != 0) {
-    if (errno == ENOENT) return Status::NotFound(fmt::format("{} does not exist", path));
-    return Status::IOError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    return Status::InvalidArgument(fmt::format("{} is not a regular file", path));
-  }
+  // Refuses a FIFO before HDF5 blocks in its open, and says why a file cannot be opened (too
+  // many open files) before HDF5 could report it as "not an HDF5 file".
+  if (Status st = check_readable_regular_file(path); !st.ok()) return st;
   if (dataset.empty()) {
     return Status::InvalidArgument(fmt::format("{}: empty HDF5 dataset name", path));
   }
   Hdf5Lock lock;
-  if (H5Fis_hdf5(path.c_str()) <= 0) {
-    return Status::Corruption(fmt::format("{} is not an HDF5 file", path));
-  }
+  errno = 0;
+  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+  // A failure to open is not a verdict on the bytes (the check above opened it a moment ago).
+  if (is_hdf5 < 0 && (errno == EMFILE || errno == ENFILE)) return open_error(path, errno);
+  if (is_hdf5 <= 0) return Status::Corruption(fmt::format("{} is not an HDF5 file", path));
+  errno = 0;
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.valid()) {
+    if (errno == EMFILE || errno == ENFILE) return open_error(path, errno);
     // The usual cause on cluster file systems is HDF5's file locking.
     return Status::IOError(
         fmt::format("HDF5 cannot open {} (on a file system without locking, set "
@@ -186,12 +225,16 @@ Result<VectorFilePtr> open_hdf5_file(const std::string& path, const std::string&
         fmt::format("{}: elements are not numbers (integer or floating point)", spec));
   }
   const ElementType element = element_type_of(type.get());
-  return VectorFilePtr(std::make_unique<Hdf5VectorFile>(spec, std::move(file), std::move(data),
-                                                        static_cast<int64_t>(dims[0]),
-                                                        static_cast<int64_t>(dims[1]), element));
+  const auto [cache_bytes, cache_slots] =
+      chunk_cache_for(data.get(), dims[1], H5Tget_size(type.get()));
+  // Closed now: each read opens it with the chunk cache it needs (see read_runs).
+  data.reset();
+  return VectorFilePtr(std::make_unique<Hdf5VectorFile>(
+      spec, std::move(file), dataset, static_cast<int64_t>(dims[0]), static_cast<int64_t>(dims[1]),
+      element, cache_bytes, cache_slots));
 }
 
-Status write_hdf5_file(const std::string& path, int64_t n, int64_t dim, const float* data,
+Status write_hdf5_file(const std::string& path, int64_t n, int64_t dim, const RowSource& rows,
                        const std::string& dataset) {
   namespace fs = std::filesystem;
   static std::atomic<uint64_t> counter{0};
@@ -211,12 +254,31 @@ Status write_hdf5_file(const std::string& path, int64_t n, int64_t dim, const fl
     H5Handle set(H5Dcreate2(file.get(), dataset.c_str(), H5T_IEEE_F32LE, space.get(), links.get(),
                             H5P_DEFAULT, H5P_DEFAULT),
                  H5Dclose);
-    bool ok = set.valid() &&
-              H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0;
+    bool ok = set.valid();
+    Status source_status;
+    // A block of rows at a time, each written to its hyperslab of the (contiguous) dataset.
+    const int64_t block = write_block_rows(dim);
+    std::vector<float> buffer;
+    for (int64_t first = 0; ok && first < n; first += block) {
+      const int64_t count = std::min(block, n - first);
+      buffer.resize(static_cast<size_t>(count * dim));
+      source_status = rows(first, count, buffer.data());
+      if (!source_status.ok()) break;
+      const hsize_t start[2] = {static_cast<hsize_t>(first), 0};
+      const hsize_t shape[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(dim)};
+      H5Handle file_space(H5Dget_space(set.get()), H5Sclose);
+      H5Handle mem_space(H5Screate_simple(2, shape, nullptr), H5Sclose);
+      ok = file_space.valid() && mem_space.valid() &&
+           H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, shape, nullptr) >=
+               0 &&
+           H5Dwrite(set.get(), H5T_NATIVE_FLOAT, mem_space.get(), file_space.get(), H5P_DEFAULT,
+                    buffer.data()) >= 0;
+    }
     ok = set.reset() && ok;
     ok = file.reset() && ok;
-    if (!ok) {
+    if (!ok || !source_status.ok()) {
       ::unlink(temp.c_str());
+      if (!source_status.ok()) return source_status;
       return Status::IOError(fmt::format("HDF5 cannot write dataset '{}' of {}", dataset, path));
     }
   }

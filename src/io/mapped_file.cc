@@ -8,34 +8,85 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csetjmp>
+#include <csignal>
 #include <cstring>
+#include <mutex>
+
+#include "util/open_file.h"
+#include "util/status_macros.h"
 
 namespace ivftrain {
+namespace {
+
+// SIGBUS is how the kernel reports a read of a mapped page that the file no longer has (it was
+// truncated by someone else). Rather than read through pread (a system call per row, and the
+// end of the page-cache sampling the mapping gives), the reads of a mapping run under a guard:
+// a SIGBUS inside the guarded range jumps back out of the read, which then fails with a
+// sentence. Any other SIGBUS goes to the handler that was there before, or kills the process
+// as it would have.
+struct Guard {
+  sigjmp_buf* jump;
+  const char* begin;
+  const char* end;
+  const char* volatile fault;  // set by the handler, read after the jump
+};
+thread_local Guard* t_guard = nullptr;  // the calling thread's active guard: the fault is its own
+struct sigaction g_previous_sigbus;
+
+void on_sigbus(int sig, siginfo_t* info, void* context) {
+  Guard* g = t_guard;
+  const char* addr = static_cast<const char*>(info->si_addr);
+  if (g != nullptr && addr >= g->begin && addr < g->end) {
+    g->fault = addr;
+    t_guard = nullptr;
+    siglongjmp(*g->jump, 1);
+  }
+  if ((g_previous_sigbus.sa_flags & SA_SIGINFO) != 0 && g_previous_sigbus.sa_sigaction) {
+    g_previous_sigbus.sa_sigaction(sig, info, context);
+  } else if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN) {
+    g_previous_sigbus.sa_handler(sig);
+  } else {
+    // Returning retries the access, which now ends the process as if there were no handler.
+    ::signal(SIGBUS, SIG_DFL);
+  }
+}
+
+void install_sigbus_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, &g_previous_sigbus);
+  });
+}
+
+}  // namespace
+
+std::optional<size_t> MappedFile::guarded_read_impl(void (*read)(void*), void* arg) const {
+  install_sigbus_handler();
+  sigjmp_buf jump;
+  Guard guard{&jump, data_, data_ + size_, nullptr};
+  Guard* const outer = t_guard;
+  // savemask = 1: the jump out of the handler must unblock SIGBUS again.
+  if (sigsetjmp(jump, 1) != 0) {
+    t_guard = outer;
+    return static_cast<size_t>(guard.fault - data_);
+  }
+  t_guard = &guard;
+  read(arg);
+  t_guard = outer;
+  return std::nullopt;
+}
 
 Result<MappedFile> MappedFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(fmt::format("{} does not exist", path));
-    return Status::IOError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-  }
-  struct stat sb {};
-  if (::fstat(fd, &sb) != 0) {
-    const std::string err = std::strerror(errno);
-    ::close(fd);
-    return Status::IOError(fmt::format("cannot stat {}: {}", path, err));
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    ::close(fd);
-    return Status::InvalidArgument(fmt::format("{} is not a regular file", path));
-  }
-  if (sb.st_size == 0) {
-    ::close(fd);
-    return Status::Corruption(fmt::format("{} is empty", path));
-  }
-  const size_t size = static_cast<size_t>(sb.st_size);
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int mmap_errno = errno;
-  ::close(fd);  // the mapping keeps the file alive
+  IVF_ASSIGN_OR_RETURN(const ReadOnlyFile file, ReadOnlyFile::open(path));
+  if (file.size() == 0) return Status::Corruption(fmt::format("{} is empty", path));
+  const size_t size = static_cast<size_t>(file.size());
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+  const int mmap_errno = errno;  // the descriptor is closed on return: the mapping keeps the file
   if (p == MAP_FAILED) {
     return Status::IOError(fmt::format("cannot map {}: {}", path, std::strerror(mmap_errno)));
   }

@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 #include "ivftrain/status.h"
 
@@ -25,6 +27,18 @@ class MappedFile {
   const char* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Runs `read`, which reads from data(). A file truncated while mapped makes such a read fault
+  // (SIGBUS), which would kill the process; here the fault ends `read` early instead, and the
+  // offset (in the file) it touched is returned, so the caller can name the file. nullopt: `read`
+  // ran to its end. `read` must neither allocate nor take locks (a fault may abandon it at any
+  // point) and must not call guarded_read itself.
+  template <typename F>
+  std::optional<size_t> guarded_read(F&& read) const {
+    using Fn = std::remove_reference_t<F>;
+    return guarded_read_impl([](void* f) { (*static_cast<Fn*>(f))(); },
+                             const_cast<void*>(static_cast<const void*>(&read)));
+  }
+
   // Hints that bytes [offset, offset + length) will be read soon (sequential reads benefit
   // from read-ahead, which the mapping otherwise disables because sampling reads at random).
   void will_need(size_t offset, size_t length) const;
@@ -35,6 +49,7 @@ class MappedFile {
 
  private:
   MappedFile(const char* data, size_t size) : data_(data), size_(size) {}
+  std::optional<size_t> guarded_read_impl(void (*read)(void*), void* arg) const;
   // madvise over the whole pages covering [offset, offset + length), clipped to the file.
   void advise(size_t offset, size_t length, int advice) const;
   const char* data_ = nullptr;

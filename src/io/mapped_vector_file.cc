@@ -9,20 +9,40 @@
 
 namespace ivftrain {
 
-Status MappedVectorFile::copy_row(int64_t row, float* out) const {
-  const char* src = map_.data() + layout_.data_offset + row * layout_.row_stride;
-  if (layout_.dim_prefix) {
-    // Only the first row's dimension was checked at open: a file mixing dimensions can still
-    // have the right total size, so every row read checks its own.
-    int32_t d;
-    std::memcpy(&d, src, sizeof d);
-    if (d != dim_) {
-      return Status::Corruption(
-          fmt::format("{}: row {} has dimension {}, expected {}", path_, row, d, dim_));
+template <typename RowAt>
+Status MappedVectorFile::copy_rows(int64_t count, RowAt row_at, float* out) const {
+  // Only the first row's dimension was checked at open: a file mixing dimensions can still
+  // have the right total size, so every row read checks its own.
+  int64_t bad_row = -1;
+  int32_t bad_dim = 0;
+  const std::optional<size_t> fault = map_.guarded_read([&] {
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t row = row_at(i);
+      const char* src = map_.data() + layout_.data_offset + row * layout_.row_stride;
+      if (layout_.dim_prefix) {
+        int32_t d;
+        std::memcpy(&d, src, sizeof d);
+        if (d != dim_) {
+          bad_row = row;
+          bad_dim = d;
+          return;
+        }
+        src += sizeof d;
+      }
+      convert_to_float(type_, src, dim_, out + i * dim_);
     }
-    src += sizeof d;
+  });
+  if (fault) {
+    const int64_t row = (static_cast<int64_t>(*fault) - layout_.data_offset) / layout_.row_stride;
+    return Status::IOError(fmt::format(
+        "{}: cannot read row {}: the file was truncated while being read (byte {} of the {} it "
+        "had when opened is gone)",
+        path_, row, *fault, map_.size()));
   }
-  convert_to_float(type_, src, dim_, out);
+  if (bad_row >= 0) {
+    return Status::Corruption(
+        fmt::format("{}: row {} has dimension {}, expected {}", path_, bad_row, bad_dim, dim_));
+  }
   return Status::OK();
 }
 
@@ -37,9 +57,9 @@ Status MappedVectorFile::read_rows(std::span<const int64_t> rows, float* out) co
     map_.will_need(static_cast<size_t>(layout_.data_offset + rows.front() * layout_.row_stride),
                    static_cast<size_t>(span_bytes));
   }
-  for (size_t i = 0; i < rows.size(); ++i) {
-    IVF_RETURN_IF_ERROR(copy_row(rows[i], out + static_cast<int64_t>(i) * dim_));
-  }
+  IVF_RETURN_IF_ERROR(copy_rows(
+      static_cast<int64_t>(rows.size()), [&](int64_t i) { return rows[static_cast<size_t>(i)]; },
+      out));
   map_.done_with(static_cast<size_t>(layout_.data_offset + rows.front() * layout_.row_stride),
                  static_cast<size_t>(span_bytes));
   return Status::OK();
@@ -53,9 +73,8 @@ Status MappedVectorFile::read_range(int64_t first, int64_t count, float* out) co
   }
   map_.will_need(static_cast<size_t>(layout_.data_offset + first * layout_.row_stride),
                  static_cast<size_t>(count * layout_.row_stride));
-  for (int64_t i = 0; i < count; ++i) {
-    IVF_RETURN_IF_ERROR(copy_row(first + i, out + i * dim_));
-  }
+  IVF_RETURN_IF_ERROR(copy_rows(
+      count, [first](int64_t i) { return first + i; }, out));
   map_.done_with(static_cast<size_t>(layout_.data_offset + first * layout_.row_stride),
                  static_cast<size_t>(count * layout_.row_stride));
   return Status::OK();

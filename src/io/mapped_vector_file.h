@@ -28,7 +28,10 @@ class MappedVectorFile final : public VectorFile {
   Status read_range(int64_t first, int64_t count, float* out) const override;
 
  private:
-  Status copy_row(int64_t row, float* out) const;
+  // Copies rows row_at(0..count-1) of the file to out, each converted to float32; a file
+  // truncated meanwhile is an error naming it, not a SIGBUS.
+  template <typename RowAt>
+  Status copy_rows(int64_t count, RowAt row_at, float* out) const;
   MappedFile map_;
   Layout layout_;
 };

@@ -1,15 +1,24 @@
 #include "io/vector_writer.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <limits>
+#include <string_view>
+#include <vector>
 
 #include "io/formats.h"
 #include "io/npy.h"
 #include "util/files.h"
+#include "util/status_macros.h"
 
 namespace ivftrain {
 namespace {
@@ -50,26 +59,68 @@ void append_row(std::string* out, const float* data, int64_t count) {
   }
 }
 
-template <typename T>
-std::string vecs_bytes(int64_t n, int64_t dim, const float* data) {
-  std::string out;
-  out.reserve(static_cast<size_t>(n * (4 + dim * static_cast<int64_t>(sizeof(T)))));
-  for (int64_t i = 0; i < n; ++i) {
-    append(&out, static_cast<int32_t>(dim));
-    append_row<T>(&out, data + i * dim, dim);
+// A new file written under a temporary sibling name and renamed into place by commit(), through
+// the file system the other writers use (util/files.h), so that a full disk or an injected
+// fault fails it the same way. Destroyed without commit(), it removes the temporary file.
+class StreamedFile {
+ public:
+  explicit StreamedFile(std::string path) : path_(std::move(path)) {}
+  ~StreamedFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
   }
-  return out;
-}
+  StreamedFile(const StreamedFile&) = delete;
+  StreamedFile& operator=(const StreamedFile&) = delete;
 
-template <typename T>
-std::string bin_bytes(int64_t n, int64_t dim, const float* data) {
-  std::string out;
-  out.reserve(static_cast<size_t>(8 + n * dim * static_cast<int64_t>(sizeof(T))));
-  append(&out, static_cast<uint32_t>(n));
-  append(&out, static_cast<int32_t>(dim));
-  append_row<T>(&out, data, n * dim);
-  return out;
-}
+  Status create() {
+    static std::atomic<uint64_t> counter{0};
+    const std::filesystem::path target(path_);
+    const std::string temp =
+        (target.parent_path() /
+         fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), counter.fetch_add(1)))
+            .string();
+    fd_ = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      return Status::IOError(fmt::format("cannot create {}: {}", path_, std::strerror(errno)));
+    }
+    temp_ = temp;
+    return Status::OK();
+  }
+
+  Status append(std::string_view bytes) {
+    FileSystem* const fs = file_system();
+    while (!bytes.empty()) {
+      const ssize_t w = fs->write(fd_, bytes.data(), bytes.size());
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return Status::IOError(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+      }
+      bytes.remove_prefix(static_cast<size_t>(w));
+    }
+    return Status::OK();
+  }
+
+  Status commit() {
+    if (file_system()->fsync(fd_) != 0) {
+      return Status::IOError(fmt::format("cannot sync {}: {}", path_, std::strerror(errno)));
+    }
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) {
+      return Status::IOError(fmt::format("cannot close {}: {}", path_, std::strerror(errno)));
+    }
+    if (file_system()->rename(temp_.c_str(), path_.c_str()) != 0) {
+      return Status::IOError(
+          fmt::format("cannot move {} into place: {}", path_, std::strerror(errno)));
+    }
+    temp_.clear();
+    return Status::OK();
+  }
+
+ private:
+  std::string path_, temp_;
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -89,8 +140,9 @@ const char* file_extension(FileFormat f) {
   return "";
 }
 
-Status write_vector_file(const std::string& path, FileFormat format, int64_t n, int64_t dim,
-                         const float* data, const std::string& hdf5_dataset) {
+namespace {
+
+Status check_shape(const std::string& path, FileFormat format, int64_t n, int64_t dim) {
   // The readers refuse empty arrays, so writing one would only defer the error.
   if (n < 1 || dim < 1) {
     return Status::InvalidArgument(
@@ -105,17 +157,82 @@ Status write_vector_file(const std::string& path, FileFormat format, int64_t n, 
         "cannot write {}: {} rows of dimension {} do not fit the format's 32-bit header", path, n,
         dim));
   }
-  std::string bytes;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status write_vector_file(const std::string& path, FileFormat format, int64_t n, int64_t dim,
+                         const float* data, const std::string& hdf5_dataset) {
+  return write_vector_file(
+      path, format, n, dim,
+      [data, dim](int64_t first, int64_t count, float* out) {
+        std::copy_n(data + first * dim, count * dim, out);
+        return Status::OK();
+      },
+      hdf5_dataset);
+}
+
+int64_t write_block_rows(int64_t dim) {
+  constexpr int64_t kBlockBytes = int64_t{4} << 20;
+  return std::max<int64_t>(1, kBlockBytes / (std::max<int64_t>(dim, 1) * int64_t{sizeof(float)}));
+}
+
+Status write_vector_file(const std::string& path, FileFormat format, int64_t n, int64_t dim,
+                         const RowSource& rows, const std::string& hdf5_dataset) {
+  IVF_RETURN_IF_ERROR(check_shape(path, format, n, dim));
+  if (format == FileFormat::kHdf5) return write_hdf5_file(path, n, dim, rows, hdf5_dataset);
+  StreamedFile file(path);
+  IVF_RETURN_IF_ERROR(file.create());
   switch (format) {
-    case FileFormat::kNpy: bytes = npy_bytes_f32({n, dim}, data); break;
-    case FileFormat::kFvecs: bytes = vecs_bytes<float>(n, dim, data); break;
-    case FileFormat::kBvecs: bytes = vecs_bytes<uint8_t>(n, dim, data); break;
-    case FileFormat::kFbin: bytes = bin_bytes<float>(n, dim, data); break;
-    case FileFormat::kU8bin: bytes = bin_bytes<uint8_t>(n, dim, data); break;
-    case FileFormat::kI8bin: bytes = bin_bytes<int8_t>(n, dim, data); break;
-    case FileFormat::kHdf5: return write_hdf5_file(path, n, dim, data, hdf5_dataset);
+    case FileFormat::kNpy: {
+      // The header alone: npy_bytes of an array with no elements, then given the real shape.
+      const float none = 0;
+      std::string header = npy_bytes({n, dim}, "<f4", &none, 0);
+      IVF_RETURN_IF_ERROR(file.append(header));
+      break;
+    }
+    case FileFormat::kFbin:
+    case FileFormat::kU8bin:
+    case FileFormat::kI8bin: {
+      std::string header;
+      append(&header, static_cast<uint32_t>(n));
+      append(&header, static_cast<int32_t>(dim));
+      IVF_RETURN_IF_ERROR(file.append(header));
+      break;
+    }
+    default: break;  // vecs: every row carries its own dimension
   }
-  return write_file_atomic(path, bytes);
+  const int64_t block = write_block_rows(dim);
+  std::vector<float> values;
+  std::string bytes;
+  for (int64_t first = 0; first < n; first += block) {
+    const int64_t count = std::min(block, n - first);
+    values.resize(static_cast<size_t>(count * dim));
+    IVF_RETURN_IF_ERROR(rows(first, count, values.data()));
+    bytes.clear();
+    const float* v = values.data();
+    switch (format) {
+      case FileFormat::kNpy:
+      case FileFormat::kFbin: append_row<float>(&bytes, v, count * dim); break;
+      case FileFormat::kU8bin: append_row<uint8_t>(&bytes, v, count * dim); break;
+      case FileFormat::kI8bin: append_row<int8_t>(&bytes, v, count * dim); break;
+      case FileFormat::kFvecs:
+      case FileFormat::kBvecs:
+        for (int64_t i = 0; i < count; ++i) {
+          append(&bytes, static_cast<int32_t>(dim));
+          if (format == FileFormat::kFvecs) {
+            append_row<float>(&bytes, v + i * dim, dim);
+          } else {
+            append_row<uint8_t>(&bytes, v + i * dim, dim);
+          }
+        }
+        break;
+      case FileFormat::kHdf5: break;
+    }
+    IVF_RETURN_IF_ERROR(file.append(bytes));
+  }
+  return file.commit();
 }
 
 }  // namespace ivftrain

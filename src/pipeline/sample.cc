@@ -9,6 +9,7 @@
 #include "ivftrain/distributed.h"
 #include "pipeline/plan.h"
 #include "util/log.h"
+#include "util/memory.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
 
@@ -222,6 +223,14 @@ Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTas
   result.fragments_in_plan = task.fragments_in_plan;
   result.sq_bounds = SqBounds::empty(task.params.sq.bounds, task.dim);
   const int64_t dim = task.dim;
+  // Refused with a sentence before the allocation, rather than std::bad_alloc in it.
+  int64_t sample_bytes = -1;
+  if (__builtin_mul_overflow(offsets.back(), dim * int64_t{sizeof(float)} + 8, &sample_bytes)) {
+    sample_bytes = -1;
+  }
+  IVF_RETURN_IF_ERROR(check_memory_for(
+      sample_bytes,
+      fmt::format("the sample of task {} ({} rows x {} dims)", task.worker, offsets.back(), dim)));
   result.vectors.resize(static_cast<size_t>(offsets.back() * dim));
   result.rows.resize(static_cast<size_t>(offsets.back()));
 

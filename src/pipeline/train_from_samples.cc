@@ -8,6 +8,7 @@
 #include "ivftrain/distributed.h"
 #include "train/train_on_sample.h"
 #include "util/log.h"
+#include "util/memory.h"
 #include "util/status_macros.h"
 
 namespace ivftrain {
@@ -129,6 +130,9 @@ Result<TrainedModels> train_from_samples(std::vector<SampleResult> results,
       if (r.size() > 0) sample = std::move(r.vectors);
     }
   } else {
+    IVF_RETURN_IF_ERROR(
+        check_memory_for(total * dim * int64_t{sizeof(float)},
+                         fmt::format("gathering the sample ({} rows x {} dims)", total, dim)));
     sample.resize(static_cast<size_t>(total * dim));
     int64_t at = 0;
     for (const Segment& s : segments) {

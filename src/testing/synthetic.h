@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/vector_writer.h"
 #include "ivftrain/status.h"
 
 namespace ivftrain::testing {
@@ -31,6 +32,24 @@ struct MixtureSpec {
 // rows x dim float32 values, row-major; deterministic for a spec, whatever the thread count.
 std::vector<float> gaussian_mixture(const MixtureSpec& spec);
 
+// The rows of gaussian_mixture(spec) for a kPerBlock spec, any range of them at a time, so that
+// a dataset larger than memory can be generated as it is written.
+class MixtureRows {
+ public:
+  explicit MixtureRows(const MixtureSpec& spec);
+  // Rows [first, first + count) into out (count x dim), as gaussian_mixture(spec) has them.
+  void rows(int64_t first, int64_t count, float* out) const;
+
+ private:
+  MixtureSpec spec_;
+  std::vector<float> centres_;
+  struct Bad {
+    int64_t row, column;
+    float value;
+  };
+  std::vector<Bad> nonfinite_;  // sorted by row
+};
+
 // The name of a vector-file format ("npy", "fvecs", "bvecs", "fbin", "u8bin", "i8bin", "hdf5")
 // given by its name or extension ("fbin", ".fbin", "h5"). An unknown one is an error naming it.
 Result<std::string> vector_format_name(const std::string& name_or_extension);
@@ -41,5 +60,9 @@ Result<std::string> vector_format_name(const std::string& name_or_extension);
 // renamed, so that it appears complete or not at all.
 Status write_vector_files(const std::string& path, const std::string& format, int64_t dim,
                           const float* data, const std::vector<int64_t>& fragment_rows);
+// The same, the rows asked of `rows` (rows [first, first + count) of the whole dataset) a block
+// at a time as they are written: memory holds a block, not the dataset.
+Status write_vector_files(const std::string& path, const std::string& format, int64_t dim,
+                          const RowSource& rows, const std::vector<int64_t>& fragment_rows);
 
 }  // namespace ivftrain::testing

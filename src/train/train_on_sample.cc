@@ -4,7 +4,10 @@
 #include <spdlog/spdlog.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <unordered_set>
 
 #include "kmeans/lloyd.h"
@@ -139,6 +142,65 @@ Status train_pq(std::vector<float> x, TrainedModels& models) {
   return Status::OK();
 }
 
+// Distances are computed in float32 (||x||^2 + ||c||^2 - 2 x.c, each term at most the largest
+// squared norm, a centroid being a mean of rows): a sample whose rows have squared norms beyond
+// FLT_MAX / 8 can overflow them to inf, and k-means would then write an infinite objective (and
+// a model `inspect` refuses). FAISS checks only for NaN and Inf and overflows silently on such
+// data; it is refused here, with a sentence, before any training. Real embeddings are many
+// orders of magnitude below the limit (norms up to about 6.5e18).
+Status check_magnitudes(const std::vector<float>& x, int64_t rows, int64_t dim) {
+  constexpr double kMaxSquaredNorm = std::numeric_limits<float>::max() / 8.0;
+  double largest = 0;
+  float largest_value = 0;
+  int64_t at = -1;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* r = x.data() + i * dim;
+    double n2 = 0;
+    for (int64_t j = 0; j < dim; ++j) n2 += static_cast<double>(r[j]) * r[j];
+    if (n2 > largest) {
+      largest = n2, at = i;
+      largest_value =
+          *std::max_element(r, r + dim, [](float a, float b) { return std::abs(a) < std::abs(b); });
+    }
+  }
+  if (largest <= kMaxSquaredNorm) return Status::OK();
+  return Status::InvalidArgument(fmt::format(
+      "the sample holds values too large to train on in float32: row {} of the sample has norm "
+      "{:.3g} (a value of {:.3g}), and squared distances overflow beyond norms of {:.3g}; scale "
+      "the data down",
+      at, std::sqrt(largest), largest_value, std::sqrt(kMaxSquaredNorm)));
+}
+
+// A model is written only when every number in it is finite: model.json cannot hold inf or NaN
+// (it would say null, and `inspect` refuses such a model). Reaching this is a bug or data the
+// magnitude check above did not foresee, never a model to keep.
+Status check_finite(const TrainedModels& m) {
+  const auto all_finite = [](const std::vector<float>& v) {
+    return std::all_of(v.begin(), v.end(), [](float f) { return std::isfinite(f); });
+  };
+  const char* bad = nullptr;
+  if (!std::isfinite(m.stats.ivf_objective)) bad = "the IVF objective";
+  for (const KMeansIteration& it : m.stats.ivf_iterations) {
+    if (!std::isfinite(it.objective)) bad = "an IVF iteration's objective";
+  }
+  if (!all_finite(m.ivf_centroids)) bad = "the IVF centroids";
+  if (m.pq) {
+    if (!all_finite(m.pq->centroids)) bad = "the PQ codebook";
+    for (const auto& sub : m.pq->iterations) {
+      for (const KMeansIteration& it : sub) {
+        if (!std::isfinite(it.objective)) bad = "a PQ sub-space's objective";
+      }
+    }
+    if (!std::isfinite(m.stats.pq_reconstruction_mse)) bad = "the PQ reconstruction error";
+  }
+  if (m.sq && (!all_finite(m.sq->lower) || !all_finite(m.sq->upper))) bad = "the SQ bounds";
+  if (bad == nullptr) return Status::OK();
+  return Status::FailedPrecondition(fmt::format(
+      "training produced a non-finite value in {} (an overflow in float32); no model is written: "
+      "scale the data down",
+      bad));
+}
+
 }  // namespace
 
 Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_bounds,
@@ -166,6 +228,8 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
         sample_gib, rows, dim);
   }
 
+  IVF_RETURN_IF_ERROR(check_magnitudes(sample, rows, dim));
+
   TrainingRows t = choose_training_rows(std::move(sample), rows, dim, p);
   const auto t_ivf = Clock::now();
   IVF_RETURN_IF_ERROR(train_ivf(t.ivf_x(), models));
@@ -183,7 +247,7 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
     models.sq = std::move(sq_bounds);
   }
   models.timings.quantizer_seconds = seconds_since(t_quantizer);
-  return Status::OK();
+  return check_finite(models);
 }
 
 }  // namespace ivftrain

@@ -11,6 +11,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "util/open_file.h"
+#include "util/status_macros.h"
+
 namespace fs = std::filesystem;
 
 namespace ivftrain {
@@ -156,30 +159,19 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
 }
 
 Result<std::string> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(fmt::format("{} does not exist", path));
-    return Status::IOError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-  }
-  struct stat sb {};
-  if (::fstat(fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
-    ::close(fd);
-    return Status::InvalidArgument(fmt::format("{} is not a regular file", path));
-  }
+  IVF_ASSIGN_OR_RETURN(const ReadOnlyFile file, ReadOnlyFile::open(path));
   std::string out;
-  out.resize(static_cast<size_t>(sb.st_size));
+  out.resize(static_cast<size_t>(file.size()));
   size_t done = 0;
   while (done < out.size()) {
-    const ssize_t r = ::read(fd, out.data() + done, out.size() - done);
+    const ssize_t r = ::read(file.fd(), out.data() + done, out.size() - done);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
       const std::string err = r < 0 ? std::strerror(errno) : "file shrank while reading";
-      ::close(fd);
       return Status::IOError(fmt::format("cannot read {}: {}", path, err));
     }
     done += static_cast<size_t>(r);
   }
-  ::close(fd);
   return out;
 }
 

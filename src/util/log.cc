@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "ivftrain/log.h"
+#include "ivftrain/status.h"
 
 namespace ivftrain {
 namespace {
@@ -42,7 +43,9 @@ class CallbackSink final : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     if (!sink_) return;
-    sink_(from_spdlog(msg.level), std::string_view(msg.payload.data(), msg.payload.size()));
+    // Messages quote file names and file contents: escape what a terminal would act on.
+    sink_(from_spdlog(msg.level),
+          internal::printable(std::string(msg.payload.data(), msg.payload.size())));
   }
   void flush_() override {}
 
