@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "testing/synthetic.h"
+#include "util/files.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -83,10 +84,15 @@ int run_gen(const GenFlags& f) {
         ".hdf5), or use --fragments for a directory",
         f.out)));
   }
-  std::error_code ec;
-  if (std::filesystem::exists(f.out, ec)) {
-    return fail(Status::AlreadyExists(fmt::format("{} already exists", f.out)));
-  }
+  // The output before any work: gen never replaces anything (and a concurrent gen to the same
+  // path that commits first makes this one's commit fail the same way).
+  const auto gen_status = [&f](const Status& st) {
+    return st.code() == Status::Code::kAlreadyExists
+               ? Status::AlreadyExists(
+                     fmt::format("{} already exists; gen does not replace it", f.out))
+               : st;
+  };
+  if (Status st = check_output(f.out, false, {}); !st.ok()) return fail(gen_status(st));
   testing::MixtureSpec spec;
   spec.rows = f.rows;
   spec.dim = f.dim;
@@ -96,7 +102,7 @@ int run_gen(const GenFlags& f) {
   spec.nonfinite_rows = f.nonfinite_rows;
   const std::vector<float> data = testing::gaussian_mixture(spec);
   Status st = testing::write_vector_files(f.out, *format, f.dim, data.data(), *sizes);
-  if (!st.ok()) return fail(st);
+  if (!st.ok()) return fail(gen_status(st));
   logger().info("wrote {}: {} rows x {} dims, {} clusters, {} fragment(s), {} non-finite rows",
                 f.out, f.rows, f.dim, f.clusters, sizes->size(), f.nonfinite_rows);
   return 0;

@@ -4,6 +4,8 @@
 
 #include "cli.h"
 #include "ivftrain/plan_files.h"
+#include "outputs.h"
+#include "util/files.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -24,8 +26,14 @@ int run_plan(const PlanCommand& c) {
   auto assignment = assignment_from_flags(c.flags);
   if (!assignment.ok()) return fail(assignment.status());
   const DatasetOptions options = dataset_options_from_flags(c.flags);
+  if (Status st = check_output_apart_from_inputs(c.out, {c.dataset}); !st.ok()) return fail(st);
+  if (Status st = check_plan_dir_output(c.out, c.overwrite); !st.ok()) return fail(st);
   auto dataset = Dataset::open(c.dataset, options);
   if (!dataset.ok()) return fail(dataset.status());
+  if (Status st = check_output_apart_from_inputs(c.out, dataset_inputs(c.dataset, &*dataset));
+      !st.ok()) {
+    return fail(st);
+  }
   auto tasks = create_sample_tasks(*dataset, *params, c.workers, *ids, *assignment);
   if (!tasks.ok()) return fail(tasks.status());
   Status st = write_plan_dir(c.out, *tasks, c.dataset, options, c.overwrite);

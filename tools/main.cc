@@ -1,10 +1,13 @@
 // ivftrain: the command line, a thin layer over the library (include/ivftrain/).
 #include <CLI/CLI.hpp>
+#include <csignal>
 
 #include "cli.h"
+#include "signals.h"
 #include "testing/faults.h"
 
 int main(int argc, char** argv) {
+  ivftrain::cli::remove_staging_on_signals();
   CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
   app.require_subcommand(1);
   app.fallthrough();  // -v and -q work after the subcommand too
@@ -17,6 +20,10 @@ int main(int argc, char** argv) {
   int fail_rank = -1;           // under --mpi, this rank's sampling fails
   app.add_option("--test-fail-write-call", fail_write_call)->group("");
   app.add_option("--test-fail-rank", fail_rank)->group("");
+  int64_t signal_write_call = 0;  // the N-th write() call sends --test-signal to the process
+  int test_signal = SIGTERM;
+  app.add_option("--test-signal-at-write-call", signal_write_call)->group("");
+  app.add_option("--test-signal", test_signal)->group("");
 
   std::function<int()> run;
   ivftrain::cli::register_gen(app, run);
@@ -34,6 +41,7 @@ int main(int argc, char** argv) {
 
   ivftrain::cli::setup_logging(verbose, quiet);
   ivftrain::testing::fail_write_call(fail_write_call);
+  ivftrain::testing::signal_at_write_call(signal_write_call, test_signal);
   ivftrain::testing::fail_mpi_rank(fail_rank);
   return run();
 }
