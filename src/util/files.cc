@@ -418,11 +418,16 @@ bool parse_staging_name(const std::string& name, const std::string& base, Stagin
   long pid = 0;
   unsigned long long n = 0;
   int used = 0;
-  if (std::sscanf(rest.c_str(), "%3[a-z]-%8[0-9a-f]-%ld-%llu%n", kind, host, &pid, &n, &used) !=
-          4 ||
-      static_cast<size_t>(used) != rest.size() || pid <= 0) {
-    return false;
-  }
+  const bool tagged = std::sscanf(rest.c_str(), "%3[a-z]-%8[0-9a-f]-%ld-%llu%n", kind, host, &pid,
+                                  &n, &used) == 4 &&
+                      static_cast<size_t>(used) == rest.size();
+  // Earlier versions named staging entries .NAME.KIND-PID-N, without the host: taken as this
+  // host's, where they were made.
+  const bool legacy = !tagged &&
+                      std::sscanf(rest.c_str(), "%3[a-z]-%ld-%llu%n", kind, &pid, &n, &used) == 3 &&
+                      static_cast<size_t>(used) == rest.size();
+  if (legacy) std::snprintf(host, sizeof host, "%s", host_tag().c_str());
+  if ((!tagged && !legacy) || pid <= 0) return false;
   e->kind = kind;
   e->host = host;
   e->pid = static_cast<pid_t>(pid);

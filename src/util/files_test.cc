@@ -393,9 +393,13 @@ TEST_F(FilesTest, StaleStagingOfDeadProcessesIsRemoved) {
   EXPECT_EQ(left.rfind(".model.tmp-", 0), 0u) << left;
   // A file of the user's that only looks alike is not touched.
   testing::write_bytes(dir_.file(".model.tmp-notes"), "x");
+  // Earlier versions' names (no host) of the same dead process are removed too.
+  const std::string legacy = ".model.tmp-" + std::to_string(child) + "-0";
+  fs::create_directory(dir_.file(legacy));
   auto staged = StagedDirectory::create(out, false);
   ASSERT_TRUE(staged.ok());
   EXPECT_EQ(entries(dir_.path()).count(left), 0u);
+  EXPECT_EQ(entries(dir_.path()).count(legacy), 0u);
   EXPECT_EQ(entries(dir_.path()).count(".model.tmp-notes"), 1u);
 }
 
