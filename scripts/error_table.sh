@@ -250,6 +250,22 @@ case_ "a write that fails midway (a hidden test hook: the 2nd write() call fails
 case_ "gen over an existing file" 'ivftrain gen good.npy --rows 10 --dim 4'
 case_ "plan over an existing plan directory" 'ivftrain plan data.fbin --workers 2 --out plan $P'
 case_ "inspect of a directory that is not a model" 'ivftrain inspect plan'
+case_ "--overwrite of the dataset itself" \
+  'ivftrain train good.npy --out good.npy --overwrite --index-type ivf_flat --num-partitions 4'
+case_ "an output inside the dataset directory" \
+  'ivftrain train dir_dims_differ --out dir_dims_differ/model --index-type ivf_flat --num-partitions 4'
+case_ "--overwrite of a directory that is not a model" \
+  'mkdir -p important && ivftrain train good.npy --out important --overwrite --index-type ivf_flat --num-partitions 4'
+case_ "--overwrite of a model directory holding a file of the user's" \
+  'cp -r existing_model model_notes && touch model_notes/notes.txt && ivftrain train good.npy --out model_notes --overwrite --index-type ivf_flat --num-partitions 4'
+case_ "plan --overwrite of a directory that is not a plan" \
+  'ivftrain plan data.fbin --workers 2 --out important --overwrite $P'
+case_ "sample --out naming the dataset it reads" 'ivftrain sample plan/task-0000.json --out data.fbin'
+case_ "sample --out naming a file that is not a sample result" \
+  'ivftrain sample plan/task-0000.json --out notes.txt'
+case_ "an empty output path" 'ivftrain train good.npy --out "" --index-type ivf_flat --num-partitions 4'
+case_ "an existing output, checked before the dataset is read" \
+  'ivftrain train missing.npy --out existing_model --index-type ivf_flat --num-partitions 4'
 
 section "Distributed training from sample files (train --from-samples)"
 case_ "a result missing" 'ivftrain train --from-samples plan_missing --out model'

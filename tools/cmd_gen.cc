@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "testing/synthetic.h"
 #include "util/checked_math.h"
+#include "util/files.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -105,10 +106,15 @@ int run_gen(const GenFlags& f) {
         ".hdf5), or use --fragments for a directory",
         f.out)));
   }
-  std::error_code ec;
-  if (std::filesystem::exists(f.out, ec)) {
-    return fail(Status::AlreadyExists(fmt::format("{} already exists", f.out)));
-  }
+  // The output before any work: gen never replaces anything (and a concurrent gen to the same
+  // path that commits first makes this one's commit fail the same way).
+  const auto gen_status = [&f](const Status& st) {
+    return st.code() == Status::Code::kAlreadyExists
+               ? Status::AlreadyExists(
+                     fmt::format("{} already exists; gen does not replace it", f.out))
+               : st;
+  };
+  if (Status st = check_output(f.out, false, {}); !st.ok()) return fail(gen_status(st));
   testing::MixtureSpec spec;
   spec.rows = f.rows;
   spec.dim = f.dim;
@@ -125,7 +131,7 @@ int run_gen(const GenFlags& f) {
         return Status::OK();
       },
       *sizes);
-  if (!st.ok()) return fail(st);
+  if (!st.ok()) return fail(gen_status(st));
   logger().info("wrote {}: {} rows x {} dims, {} clusters, {} fragment(s), {} non-finite rows",
                 f.out, f.rows, f.dim, f.clusters, sizes->size(), f.nonfinite_rows);
   return 0;

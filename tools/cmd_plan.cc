@@ -6,6 +6,8 @@
 #include "cli.h"
 #include "ivftrain/plan_files.h"
 #include "util/checked_math.h"
+#include "outputs.h"
+#include "util/files.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -66,8 +68,14 @@ int run_plan(const PlanCommand& c) {
   auto assignment = assignment_from_flags(c.flags);
   if (!assignment.ok()) return fail(assignment.status());
   const DatasetOptions options = dataset_options_from_flags(c.flags);
+  if (Status st = check_output_apart_from_inputs(c.out, {c.dataset}); !st.ok()) return fail(st);
+  if (Status st = check_plan_dir_output(c.out, c.overwrite); !st.ok()) return fail(st);
   auto dataset = Dataset::open(c.dataset, options);
   if (!dataset.ok()) return fail(dataset.status());
+  if (Status st = check_output_apart_from_inputs(c.out, dataset_inputs(c.dataset, &*dataset));
+      !st.ok()) {
+    return fail(st);
+  }
   auto tasks = create_sample_tasks(*dataset, *params, c.workers, *ids, *assignment);
   if (!tasks.ok()) return fail(tasks.status());
   if (Status st = check_memory(tasks->front(), c.max_memory); !st.ok()) return fail(st);

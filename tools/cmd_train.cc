@@ -13,6 +13,8 @@
 #include "ivftrain/model_dir.h"
 #include "ivftrain/plan_files.h"
 #include "ivftrain/train.h"
+#include "outputs.h"
+#include "util/files.h"
 #ifdef IVFTRAIN_HAVE_MPI
 #include "ivftrain/mpi.h"
 #endif
@@ -52,6 +54,11 @@ int train_from_plan_dir(const TrainCommand& c) {
         "(only --threads may be given); make a new plan to change them",
         fmt::join(c.training_flags_given, ", "), c.from_samples)));
   }
+  // The output is checked before the results are read (and again when the model is written).
+  if (Status st = check_output_apart_from_inputs(c.out, {c.from_samples}); !st.ok()) {
+    return fail(st);
+  }
+  if (Status st = check_model_dir_output(c.out, c.overwrite); !st.ok()) return fail(st);
   auto collected = read_plan_results(c.from_samples);
   if (!collected.ok()) return fail(collected.status());
   if (!collected->unusable.empty()) {
@@ -91,7 +98,7 @@ int run_train(const TrainCommand& c) {
   auto ids = fragment_ids_from_flags(c.flags);
   if (!ids.ok()) return fail(ids.status());
   const DatasetOptions options = dataset_options_from_flags(c.flags);
-  if (c.mpi) {
+  if (c.mpi) {  // rank 0 checks the output before planning; every rank agrees on it
 #ifdef IVFTRAIN_HAVE_MPI
     auto assignment = assignment_from_flags(c.flags);
     if (!assignment.ok()) return fail(assignment.status());
@@ -115,8 +122,16 @@ int run_train(const TrainCommand& c) {
     return fail(Status::FailedPrecondition("this ivftrain was built without MPI"));
 #endif
   }
+  // The output before the first read, against the dataset's path; against its fragments once
+  // their headers are read, before sampling.
+  if (Status st = check_output_apart_from_inputs(c.out, {c.dataset}); !st.ok()) return fail(st);
+  if (Status st = check_model_dir_output(c.out, c.overwrite); !st.ok()) return fail(st);
   auto dataset = Dataset::open(c.dataset, options);
   if (!dataset.ok()) return fail(dataset.status());
+  if (Status st = check_output_apart_from_inputs(c.out, dataset_inputs(c.dataset, &*dataset));
+      !st.ok()) {
+    return fail(st);
+  }
   logger().info("dataset {}: {} rows x {} dims in {} fragment(s)", c.dataset, dataset->num_rows(),
                 dataset->dim(), dataset->fragments().size());
   auto models = train_local(*dataset, *params, *ids);

@@ -3,12 +3,15 @@
 
 #include <CLI/CLI.hpp>
 #include <new>
+#include <csignal>
 
 #include "cli.h"
+#include "signals.h"
 #include "testing/faults.h"
 #include "util/memory.h"
 
 int main(int argc, char** argv) {
+  ivftrain::cli::remove_staging_on_signals();
   CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
   app.require_subcommand(1);
   app.fallthrough();  // -v and -q work after the subcommand too
@@ -23,6 +26,10 @@ int main(int argc, char** argv) {
   app.add_option("--test-fail-rank", fail_rank)->group("");
   int64_t memory_limit = 0;  // bytes the process may use, as if ulimit -v said so (0: the system's)
   app.add_option("--test-memory-limit", memory_limit)->group("");
+  int64_t signal_write_call = 0;  // the N-th write() call sends --test-signal to the process
+  int test_signal = SIGTERM;
+  app.add_option("--test-signal-at-write-call", signal_write_call)->group("");
+  app.add_option("--test-signal", test_signal)->group("");
 
   std::function<int()> run;
   ivftrain::cli::register_gen(app, run);
@@ -40,6 +47,7 @@ int main(int argc, char** argv) {
 
   ivftrain::cli::setup_logging(verbose, quiet);
   ivftrain::testing::fail_write_call(fail_write_call);
+  ivftrain::testing::signal_at_write_call(signal_write_call, test_signal);
   ivftrain::testing::fail_mpi_rank(fail_rank);
   ivftrain::set_memory_limit_for_testing(memory_limit);
   // The library refuses the allocations it can foresee (the sample) with a sentence; any other

@@ -20,8 +20,19 @@
 namespace ivftrain {
 
 // Writes the model directory atomically. An existing `dir` is an error unless `overwrite`; with
-// it, the old directory is replaced only once the new one is complete.
+// it, the old directory is replaced only once the new one is complete, and only when it is a
+// model directory ivftrain wrote (model.json and the arrays, nothing else): anything else at
+// the path is refused, named, and left alone. The replacement is atomic on Linux file systems
+// that can exchange two names (renameat2); elsewhere the old directory waits in a hidden
+// sibling between two renames, and a run interrupted there leaves it for the next run to put
+// back.
 Status write_model_dir(const TrainedModels& models, const std::string& dir, bool overwrite);
+
+// Checks `dir` as write_model_dir will, before any work: not empty (a trailing slash is
+// ignored), its parent an existing writable directory, and, when it exists, `overwrite` given
+// and a model directory ivftrain wrote. Stale staging directories of dead runs for `dir` are
+// removed (and an interrupted replacement's old model put back) first.
+Status check_model_dir_output(const std::string& dir, bool overwrite);
 
 // Reads a model directory written by write_model_dir (parameters, arrays and statistics; the
 // per-iteration objectives are read back too). A missing or malformed file is an error naming it.

@@ -39,10 +39,14 @@ Result<TaskFile> read_task_file(const std::string& path);
 
 // Writes plan.json and every task file, atomically (the directory appears complete or not at
 // all). The dataset path is written absolute, so that workers may run from anywhere. An
-// existing directory is refused unless `overwrite`.
+// existing directory is refused unless `overwrite`, and even then unless it is a plan
+// directory ivftrain wrote (plan.json, task files and their results, nothing else).
 Status write_plan_dir(const std::string& dir, const std::vector<SampleTask>& tasks,
                       const std::string& dataset_path, const DatasetOptions& options,
                       bool overwrite);
+
+// Checks `dir` as write_plan_dir will, before any work (see check_model_dir_output).
+Status check_plan_dir_output(const std::string& dir, bool overwrite);
 
 struct PlanDir {
   std::vector<TaskFile> tasks;  // by worker
@@ -62,7 +66,12 @@ std::string result_file_name(int worker);  // "task-0003.result"
 
 std::string serialize_sample_result(const SampleResult& result);
 Result<SampleResult> parse_sample_result(const std::string& bytes, const std::string& source_name);
+// An existing file at `path` is replaced only when it is a sample result (its magic): any other
+// file is refused, named, and left alone.
 Status write_sample_result(const std::string& path, const SampleResult& result);
+// Checks `path` as write_sample_result will, before any work: not empty, its parent an existing
+// writable directory, and anything already there a sample result.
+Status check_sample_result_output(const std::string& path);
 Result<SampleResult> read_sample_result(const std::string& path);
 
 // ---- Collecting a plan's results (phase 3's input) --------------------------------------------

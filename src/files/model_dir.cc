@@ -141,7 +141,38 @@ Status read_stats(const nlohmann::json& j, const std::string& source, TrainedMod
   return Status::OK();
 }
 
+// --overwrite replaces only a model directory ivftrain wrote: model.json of this format and
+// nothing but the files a model holds, so that no file of the user's is deleted with it.
+Status replaceable_model_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string refuse = "; --overwrite replaces only a model directory ivftrain wrote";
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) {
+    return Status::AlreadyExists(fmt::format("{} is not a model directory{}", dir, refuse));
+  }
+  const std::string json_path = (fs::path(dir) / "model.json").string();
+  Result<std::string> text = read_file(json_path);
+  Result<nlohmann::json> j = text.ok() ? parse_json(*text, json_path) : text.status();
+  if (!j.ok() || !check_json_format(*j, kModelFormat, kModelFormatVersion, json_path).ok()) {
+    return Status::AlreadyExists(
+        fmt::format("{} holds no model.json of an ivftrain model{}", dir, refuse));
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name != "model.json" && name != "ivf_centroids.npy" && name != "pq_codebook.npy" &&
+        name != "sq_bounds.npy") {
+      return Status::AlreadyExists(
+          fmt::format("{} holds {}, which ivftrain did not write{}", dir, name, refuse));
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+Status check_model_dir_output(const std::string& dir, bool overwrite) {
+  return check_output(dir, overwrite, replaceable_model_dir);
+}
 
 std::string model_json(const TrainedModels& models) { return to_json(models).dump(2) + "\n"; }
 
@@ -150,7 +181,8 @@ Status write_model_dir(const TrainedModels& m, const std::string& dir, bool over
   if (static_cast<int64_t>(m.ivf_centroids.size()) != k * m.dim) {
     return Status::InvalidArgument("cannot write a model whose centroids do not match its shape");
   }
-  IVF_ASSIGN_OR_RETURN(StagedDirectory staged, StagedDirectory::create(dir, overwrite));
+  IVF_ASSIGN_OR_RETURN(StagedDirectory staged,
+                       StagedDirectory::create(dir, overwrite, replaceable_model_dir));
   IVF_RETURN_IF_ERROR(
       staged.write("ivf_centroids.npy", npy_bytes_f32({k, m.dim}, m.ivf_centroids.data())));
   if (m.pq) {

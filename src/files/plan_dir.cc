@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -174,7 +175,42 @@ std::string absolute_path(const std::string& path) {
   return ec ? path : abs.lexically_normal().string();
 }
 
+// --overwrite replaces only a plan directory ivftrain wrote: plan.json of this format, task
+// files and their results, nothing else.
+Status replaceable_plan_dir(const std::string& dir) {
+  std::error_code ec;
+  const std::string refuse = "; --overwrite replaces only a plan directory ivftrain wrote";
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) {
+    return Status::AlreadyExists(fmt::format("{} is not a plan directory{}", dir, refuse));
+  }
+  const std::string plan_path = (fs::path(dir) / "plan.json").string();
+  Result<std::string> text = read_file(plan_path);
+  Result<nlohmann::json> j = text.ok() ? parse_json(*text, plan_path) : text.status();
+  if (!j.ok() || !check_json_format(*j, kPlanFormat, kFormatVersion, plan_path).ok()) {
+    return Status::AlreadyExists(
+        fmt::format("{} holds no plan.json of an ivftrain plan{}", dir, refuse));
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    int worker = 0, used = 0;
+    char ext[8] = {};
+    const bool task_file =
+        std::sscanf(name.c_str(), "task-%d.%7[a-z]%n", &worker, ext, &used) == 2 &&
+        static_cast<size_t>(used) == name.size() && name.size() >= 14 &&
+        (std::string(ext) == "json" || std::string(ext) == "result");
+    if (name != "plan.json" && !task_file) {
+      return Status::AlreadyExists(
+          fmt::format("{} holds {}, which ivftrain did not write{}", dir, name, refuse));
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+Status check_plan_dir_output(const std::string& dir, bool overwrite) {
+  return check_output(dir, overwrite, replaceable_plan_dir);
+}
 
 std::string task_file_name(int worker) { return fmt::format("task-{:04d}.json", worker); }
 std::string result_file_name(int worker) { return fmt::format("task-{:04d}.result", worker); }
@@ -277,7 +313,8 @@ Status write_plan_dir(const std::string& dir, const std::vector<SampleTask>& tas
                       bool overwrite) {
   if (tasks.empty()) return Status::InvalidArgument("a plan needs at least one task");
   const std::string abs_dataset = absolute_path(dataset_path);
-  IVF_ASSIGN_OR_RETURN(StagedDirectory staged, StagedDirectory::create(dir, overwrite));
+  IVF_ASSIGN_OR_RETURN(StagedDirectory staged,
+                       StagedDirectory::create(dir, overwrite, replaceable_plan_dir));
   ordered_json plan;
   plan["format"] = kPlanFormat;
   plan["format_version"] = kFormatVersion;

@@ -158,6 +158,31 @@ TEST(PlanDir, AnInflatedQuotaIsRefusedWithThePlansQuota) {
       << r.status().message();
 }
 
+// --overwrite replaces a plan directory ivftrain wrote (with its results), nothing else.
+TEST(PlanDir, OverwriteRefusesWhatIvftrainDidNotWrite) {
+  testing::TempDir dir;
+  const std::string plan = dir.file("plan");
+  std::vector<SampleTask> tasks = {make_task(0), make_task(1)};
+  ASSERT_TRUE(write_plan_dir(plan, tasks, "data.npy", {}, false).ok());
+  testing::write_bytes(plan + "/task-0001.result", "a result");
+  EXPECT_TRUE(write_plan_dir(plan, tasks, "data.npy", {}, true).ok());
+
+  testing::write_bytes(plan + "/notes.txt", "mine");
+  const Status st = write_plan_dir(plan, tasks, "data.npy", {}, true);
+  EXPECT_EQ(st.code(), Status::Code::kAlreadyExists);
+  EXPECT_NE(st.message().find("notes.txt"), std::string::npos) << st.message();
+  EXPECT_EQ(check_plan_dir_output(plan, true).code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(testing::read_bytes(plan + "/notes.txt"), "mine");
+
+  const std::string important = dir.file("important");
+  std::filesystem::create_directory(important);
+  testing::write_bytes(important + "/notes.txt", "mine");
+  const Status other = write_plan_dir(important, tasks, "data.npy", {}, true);
+  EXPECT_EQ(other.code(), Status::Code::kAlreadyExists);
+  EXPECT_NE(other.message().find("plan.json"), std::string::npos) << other.message();
+  EXPECT_EQ(testing::read_bytes(important + "/notes.txt"), "mine");
+}
+
 // A result of `task` with one sampled row (what execute_sample_task would give, in small).
 SampleResult result_of(const SampleTask& task) {
   SampleResult r;

@@ -6,7 +6,10 @@
 //   | i64 fragment_ids[n] | i64 rows[n] | f32 vectors[n * dim] | u64 xxh64(all bytes before)
 // The sizes in the header must account for the file exactly, and the checksum must match, so a
 // truncated, padded or corrupted file is refused before anything is used.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <bit>
@@ -160,8 +163,38 @@ Result<SampleResult> parse_sample_result(const std::string& bytes, const std::st
   return r;
 }
 
+namespace {
+
+// A result file is replaced only when it is one (a regular file that starts with the magic),
+// so that `sample --out` never replaces a dataset, a task or a file of the user's.
+Status replaceable_result(const std::string& path) {
+  const std::string refuse = fmt::format(
+      "{} already exists and is not a sample result; sample replaces only its own results", path);
+  struct stat sb {};
+  if (::lstat(path.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    return Status::AlreadyExists(refuse);
+  }
+  char magic[sizeof kMagic] = {};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  const ssize_t got = fd < 0 ? -1 : ::read(fd, magic, sizeof magic);
+  if (fd >= 0) ::close(fd);
+  if (got != static_cast<ssize_t>(sizeof magic) || std::memcmp(magic, kMagic, sizeof kMagic)) {
+    return Status::AlreadyExists(refuse);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status check_sample_result_output(const std::string& path) {
+  return check_output(path, true, replaceable_result);
+}
+
 Status write_sample_result(const std::string& path, const SampleResult& result) {
-  return write_file_atomic(path, serialize_sample_result(result));
+  std::string bytes = serialize_sample_result(result);
+  // The final check, just before the file is replaced.
+  IVF_RETURN_IF_ERROR(check_sample_result_output(path));
+  return write_file_atomic(path, bytes);
 }
 
 Result<SampleResult> read_sample_result(const std::string& path) {

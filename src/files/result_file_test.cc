@@ -82,5 +82,22 @@ TEST(ResultFile, WriteIsAtomicAndReadBack) {
   EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
 }
 
+// A result replaces a result, never another file (a dataset, a task, a file of the user's).
+TEST(ResultFile, ReplacesOnlyAResult) {
+  testing::TempDir dir;
+  const std::string path = dir.file("task-0001.result");
+  ASSERT_TRUE(write_sample_result(path, make_result()).ok());
+  ASSERT_TRUE(write_sample_result(path, make_result()).ok());
+  const std::string data = dir.file("data.npy");
+  testing::write_bytes(data, "\x93NUMPY data");
+  const Status st = write_sample_result(data, make_result());
+  EXPECT_EQ(st.code(), Status::Code::kAlreadyExists);
+  EXPECT_NE(st.message().find(data), std::string::npos) << st.message();
+  EXPECT_EQ(testing::read_bytes(data), "\x93NUMPY data");
+  EXPECT_EQ(check_sample_result_output(dir.path()).code(), Status::Code::kAlreadyExists);
+  EXPECT_TRUE(check_sample_result_output(dir.file("new.result")).ok());
+  EXPECT_TRUE(check_sample_result_output(path).ok());
+}
+
 }  // namespace
 }  // namespace ivftrain

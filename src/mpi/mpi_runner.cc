@@ -12,6 +12,7 @@
 #include "ivftrain/mpi.h"
 #include "ivftrain/plan_files.h"
 #include "mpi/testing.h"
+#include "util/files.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -102,8 +103,14 @@ Status injected_failure(int rank) {
 }
 
 // Phase 1, on rank 0: the tasks, as an array of the task JSON texts the file protocol uses.
+// The output is checked first, before any rank reads anything (and again when it is written).
 Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
+  IVF_RETURN_IF_ERROR(check_output_apart_from_inputs(req.out_dir, {req.dataset_path}));
+  IVF_RETURN_IF_ERROR(check_model_dir_output(req.out_dir, req.overwrite));
   IVF_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(req.dataset_path, req.dataset_options));
+  std::vector<std::string> inputs{req.dataset_path};
+  for (const FragmentInfo& f : dataset.fragments()) inputs.push_back(f.path);
+  IVF_RETURN_IF_ERROR(check_output_apart_from_inputs(req.out_dir, inputs));
   IVF_ASSIGN_OR_RETURN(
       std::vector<SampleTask> tasks,
       create_sample_tasks(dataset, req.params, size, req.fragment_ids, req.assignment));

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "io/vector_writer.h"
+#include "util/files.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 
@@ -128,30 +129,22 @@ Status write_vector_files(const std::string& path, const std::string& format_nam
   if (fragment_rows.size() == 1) {
     return write_vector_file(path, *format, fragment_rows.front(), dim, rows);
   }
-  namespace fs = std::filesystem;
-  const std::string temp = path + ".tmp-gen";
-  std::error_code ec;
-  fs::remove_all(temp, ec);
-  if (!fs::create_directories(temp, ec)) {
-    return Status::IOError(fmt::format("cannot create directory {}: {}", path, ec.message()));
-  }
+  // Staged in a hidden sibling and renamed into place without replacing anything: a concurrent
+  // run to the same path either commits first or is told the path already exists.
+  auto staged = StagedDirectory::create(path, false);
+  if (!staged.ok()) return staged.status();
   int64_t first = 0;
   for (size_t i = 0; i < fragment_rows.size(); ++i) {
-    const std::string part = fmt::format("{}/part-{:05d}{}", temp, i, file_extension(*format));
+    const std::string part = staged->file(fmt::format("part-{:05d}{}", i, file_extension(*format)));
     // Fragment i's rows, streamed: row r of the part is row first + r of the dataset.
     const RowSource part_rows = [&rows, first](int64_t r, int64_t count, float* out) {
       return rows(first + r, count, out);
     };
     Status st = write_vector_file(part, *format, fragment_rows[i], dim, part_rows);
-    if (!st.ok()) {
-      fs::remove_all(temp, ec);
-      return st;
-    }
+    if (!st.ok()) return st;
     first += fragment_rows[i];
   }
-  fs::rename(temp, path, ec);
-  if (ec) return Status::IOError(fmt::format("cannot create {}: {}", path, ec.message()));
-  return Status::OK();
+  return staged->commit();
 }
 
 }  // namespace ivftrain::testing
