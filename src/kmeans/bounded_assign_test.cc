@@ -53,10 +53,10 @@ TEST(BoundedAssigner, MatchesBruteForceAcrossLloydIterations) {
     EXPECT_NEAR(objective, expected, 1e-5 * expected);
     // Lloyd update, with the library's own splitting of empty clusters.
     group_by_label(n, k, labels.data(), &members);
-    update_centroids(d, x.data(), k, &members, centroids.data(), 1);
-    std::vector<int64_t> sizes(k);
-    for (int64_t c = 0; c < k; ++c) sizes[c] = members.size(c);
-    split_empty_clusters(d, k, &members.identical, &sizes, centroids.data(), rng);
+    ClusterSums sums = cluster_sums(d, x.data(), k, members, 1);
+    centroids_from_sums(sums, centroids.data());
+    split_empty_clusters(d, k, sums.first.data(), &sums.identical, &sums.counts, centroids.data(),
+                         rng);
   }
   EXPECT_GT(skipped_late, 0);
 }

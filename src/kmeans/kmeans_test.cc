@@ -184,6 +184,40 @@ TEST(KMeans, SplitsEmptyClusters) {
   }
 }
 
+// Data made of exactly k distinct points, each repeated: a perfect clustering (objective 0)
+// exists, so k-means must end with k distinct centroids, one on each point, whatever the seed.
+// The random start often picks two copies of one point, which leaves a cluster empty.
+void expect_k_distinct_centroids(const std::vector<float>& points, int64_t d, int64_t copies,
+                                 std::string_view what) {
+  const int64_t k = static_cast<int64_t>(points.size()) / d;
+  std::vector<float> x;
+  for (int64_t c = 0; c < copies; ++c) x.insert(x.end(), points.begin(), points.end());
+  const int64_t n = k * copies;
+  for (uint64_t seed = 0; seed < 32; ++seed) {
+    auto r = kmeans_train(n, d, x.data(), k, params_for(20, seed));
+    ASSERT_TRUE(r.ok());
+    std::set<std::vector<float>> distinct;
+    for (int64_t c = 0; c < k; ++c) {
+      distinct.emplace(r->centroids.begin() + c * d, r->centroids.begin() + (c + 1) * d);
+    }
+    EXPECT_EQ(distinct.size(), static_cast<size_t>(k)) << what << ", seed " << seed;
+    EXPECT_NEAR(r->objective, 0.0, 1e-6) << what << ", seed " << seed;
+  }
+}
+
+TEST(KMeans, NoDuplicateCentroidsWhenTheDataHasKDistinctPoints) {
+  // Rows +u and -u: their mean is the origin, which scaling by (1 +/- eps) leaves in place.
+  expect_k_distinct_centroids({1, 2, -3, 4, -1, -2, 3, -4}, 4, 50, "+/-u, k = 2");
+  // Symmetric about a point away from the origin.
+  expect_k_distinct_centroids({5, 5, 7, 5}, 2, 40, "two points, k = 2");
+  // The origin and points symmetric about it.
+  expect_k_distinct_centroids({0, 0, 0, 1, 1, 0, -1, -1, 0}, 3, 30, "origin and +/-u, k = 3");
+  // One dimension, symmetric about the origin.
+  expect_k_distinct_centroids({-2, 0, 2}, 1, 30, "d = 1, k = 3");
+  // Corners of a square centred on the origin.
+  expect_k_distinct_centroids({1, 1, 1, -1, -1, 1, -1, -1}, 2, 25, "square, k = 4");
+}
+
 TEST(KMeans, KMeansPlusPlusFindsSeparatedClusters) {
   // 12 far-apart clusters of unit noise: one centroid per cluster gives an objective of about
   // n * d; missing a cluster costs far more.

@@ -38,7 +38,8 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
     centroids_from_sums(sums, centroids);
-    const int64_t split = split_empty_clusters(d, k, &sums.identical, &sums.counts, centroids, rng);
+    const int64_t split = split_empty_clusters(d, k, sums.first.data(), &sums.identical,
+                                               &sums.counts, centroids, rng);
     const double prev = objective;
     const auto t_assign = Clock::now();
     objective = assigner.assign(centroids, labels);

@@ -1,6 +1,7 @@
 #include "kmeans/update.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "util/status_macros.h"
@@ -96,11 +97,13 @@ void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* memb
   members->identical = std::move(sums.identical);
 }
 
-int64_t split_empty_clusters(int64_t d, int64_t k, std::vector<uint8_t>* identical_ptr,
-                             std::vector<int64_t>* sizes_ptr, float* centroids, Rng& rng) {
+int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
+                             std::vector<uint8_t>* identical_ptr, std::vector<int64_t>* sizes_ptr,
+                             float* centroids, Rng& rng) {
   constexpr float kEps = 1.0f / 1024.0f;
   std::vector<int64_t>& sizes = *sizes_ptr;
   std::vector<uint8_t>& identical = *identical_ptr;
+  std::vector<float> step(static_cast<size_t>(d));
   int64_t refilled = 0;
   for (int64_t empty = 0; empty < k; ++empty) {
     if (sizes[empty] != 0) continue;
@@ -122,12 +125,37 @@ int64_t split_empty_clusters(int64_t d, int64_t k, std::vector<uint8_t>* identic
     }
     float* src = centroids + chosen * d;
     float* dst = centroids + empty * d;
+    const float* row = rows + chosen * d;
+    bool along_row = false;
+    for (int64_t j = 0; j < d; ++j) {
+      step[j] = row[j] - src[j];
+      along_row = along_row || step[j] != 0;
+    }
+    if (!along_row) {
+      // The row is the centroid (a cluster of identical rows, or a row on its mean): step along
+      // a random direction from the seed instead, on the scale of the centroid's components.
+      double scale2 = 0;
+      for (int64_t j = 0; j < d; ++j) scale2 += double(src[j]) * src[j];
+      const double unit = scale2 > 0 ? std::sqrt(scale2 / static_cast<double>(d)) : 1.0;
+      for (int64_t j = 0; j < d; ++j) step[j] = static_cast<float>(rng.normal() * unit);
+    }
+    // A step of 1/1024 may round away next to a large centroid: double it until the two
+    // centroids differ, at most up to the row (the cut through the donor's centroid is the same
+    // whatever the step).
+    float scale = kEps;
+    for (;;) {
+      bool differ = false;
+      for (int64_t j = 0; j < d; ++j) {
+        const float a = src[j] + scale * step[j], b = src[j] - scale * step[j];
+        differ = differ || a != b;
+      }
+      if (differ || scale >= 1.0f) break;
+      scale *= 2;
+    }
     for (int64_t j = 0; j < d; ++j) {
       const float v = src[j];
-      // Alternating signs: the two centroids sit symmetrically about the old one.
-      const float s = (j % 2 == 0) ? kEps : -kEps;
-      dst[j] = v * (1 + s);
-      src[j] = v * (1 - s);
+      dst[j] = v + scale * step[j];
+      src[j] = v - scale * step[j];
     }
     sizes[empty] = sizes[chosen] / 2;
     sizes[chosen] -= sizes[empty];

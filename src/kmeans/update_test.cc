@@ -65,5 +65,36 @@ TEST(ClusterSums, EmptyClustersKeepTheirCentroid) {
   EXPECT_EQ(c, (std::vector<float>{1, 2, 8, 8, 3, 4}));
 }
 
+TEST(SplitEmptyClusters, SplitsAlongARowOfTheDonor) {
+  // One cluster of rows +u and -u, whose mean is the origin, and one empty cluster.
+  const int64_t d = 3, k = 2;
+  std::vector<float> centroids = {0, 0, 0, 0, 0, 0};
+  const std::vector<float> rows = {1, -2, 3, 0, 0, 0};  // cluster 0's first row: u
+  std::vector<uint8_t> identical = {0, 0};
+  std::vector<int64_t> sizes = {10, 0};
+  Rng rng(7);
+  EXPECT_EQ(split_empty_clusters(d, k, rows.data(), &identical, &sizes, centroids.data(), rng), 1);
+  EXPECT_EQ(sizes, (std::vector<int64_t>{5, 5}));
+  // The two centroids sit on the line through u, one on each side of the old one, so that +u
+  // and -u are nearest to different ones.
+  for (int64_t j = 0; j < d; ++j) {
+    EXPECT_EQ(centroids[j], -centroids[d + j]) << j;
+    EXPECT_GT(centroids[d + j] * rows[j], 0.0f) << j;
+  }
+}
+
+TEST(SplitEmptyClusters, LargeCentroidsStillGetTwoDistinctCentroids) {
+  const int64_t d = 2, k = 2;
+  std::vector<float> centroids = {1e7f, 1e7f, 0, 0};
+  const std::vector<float> rows = {1e7f + 1, 1e7f, 0, 0};
+  std::vector<uint8_t> identical = {0, 0};
+  std::vector<int64_t> sizes = {4, 0};
+  Rng rng(1);
+  split_empty_clusters(d, k, rows.data(), &identical, &sizes, centroids.data(), rng);
+  EXPECT_NE(centroids[0], centroids[2]);
+  EXPECT_EQ(centroids[1], 1e7f);
+  EXPECT_EQ(centroids[3], 1e7f);
+}
+
 }  // namespace
 }  // namespace ivftrain
