@@ -1,11 +1,20 @@
 // ivftrain: the command line, a thin layer over the library (include/ivftrain/).
 #include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
 
 #include "cli.h"
+#include "ivftrain/simd.h"
 #include "testing/faults.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
+  // Before parsing, so that --version reports the level the environment forces.
+  if (const ivftrain::Status simd = ivftrain::set_simd_target_from_env(); !simd.ok()) {
+    std::cerr << "ivftrain: error: " << simd.message() << std::endl;
+    return 2;
+  }
+  app.set_version_flag("--version", [] { return ivftrain::cli::version_text(); });
   app.require_subcommand(1);
   app.fallthrough();  // -v and -q work after the subcommand too
   bool verbose = false, quiet = false;
