@@ -44,6 +44,7 @@ np.save("three_distinct.npy", d)
 PY
 # A plan whose two results are complete, and copies of it broken one way each.
 ivftrain -q gen data.fbin --rows 4000 --dim 16 --clusters 8 --format fbin
+touch -d @1700000000 data.fbin  # plan ids hash the files' fingerprints, mtime included
 P="--index-type ivf_pq --num-partitions 8 --num-sub-vectors 4 --rows-per-fragment 1000"
 ivftrain -q plan data.fbin --workers 2 --out plan $P
 ivftrain -q sample plan/task-0000.json --threads 1
@@ -70,6 +71,30 @@ body = (b"IVFSMPL\0" + struct.pack("<II", 1, 0) + b"0" * 16 + struct.pack("<iiQ"
         + struct.pack("<9q", 1, n, 0, 0, 0, 0, 0, 0, 1) + b"\0" * 12)
 open(sys.argv[1], "wb").write(body + struct.pack("<Q", xx.XXH64(body, len(body), 0)))
 PY
+# A copy of the plan with one task's quota changed by hand (every row is sampled: PQ wants
+# 65,536, so only a lower quota parses).
+cp -r plan plan_quota && rm plan_quota/*.result
+"$PY" - plan_quota/task-0001.json <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1])); t["fragments"][0]["quota"] = 900
+open(sys.argv[1], "w").write(json.dumps(t, indent=2))
+PY
+# A directory dataset planned, then changed: a file added (sorted first, so the ids shift).
+ivftrain -q gen ddir --rows 4000 --dim 16 --clusters 8 --format fbin --fragments 4
+touch -d @1700000000 ddir/*
+ivftrain -q plan ddir --workers 2 --out plan_dir $P
+cp ddir/part-00003.fbin ddir/part-00000a.fbin && touch -d @1700000000 ddir/part-00000a.fbin
+# A plan whose fragment file was rewritten in place (same size) after planning.
+cp data.fbin changed.fbin && touch -d @1700000000 changed.fbin
+ivftrain -q plan changed.fbin --workers 1 --out plan_changed $P
+"$PY" -c '
+p = "changed.fbin"; b = bytearray(open(p, "rb").read()); b[5000] ^= 1; open(p, "r+b").write(b)'
+cp -r plan plan_v1 && sed -i 's/"format_version": 2/"format_version": 1/' plan_v1/*.json
+# Manifests naming one file's rows twice.
+echo '{"fragments": [{"id": 0, "path": "data.fbin"}, {"id": 1, "path": "./data.fbin"}]}' \
+  > manifest_twice.json
+echo '{"fragments": [{"id": 0, "path": "data.fbin", "num_rows": 3000},
+  {"id": 1, "path": "data.fbin", "first_row": 2000}]}' > manifest_overlap.json
 # A plan whose dataset was removed after planning.
 ivftrain -q gen gone.fbin --rows 4000 --dim 16 --clusters 8 --format fbin
 ivftrain -q plan gone.fbin --workers 2 --out plan_gone $P
@@ -130,6 +155,8 @@ case_ "directory: fragments of differing dimensions" 'ivftrain train dir_dims_di
 case_ "directory: no supported file" 'ivftrain train dir_no_supported_file $T'
 case_ "manifest: duplicate fragment ids" 'ivftrain train manifest_duplicate_ids.json $T'
 case_ "manifest: rows beyond its file" 'ivftrain train manifest_rows_beyond_file.json $T'
+case_ "manifest: one file listed twice" 'ivftrain train manifest_twice.json $T'
+case_ "manifest: overlapping row ranges of one file" 'ivftrain train manifest_overlap.json $T'
 case_ "a path that does not exist" 'ivftrain train missing.npy $T'
 case_ "an unsupported file type" 'ivftrain train notes.txt $T'
 case_ "task: a field missing" 'ivftrain sample task_missing_field.json'
@@ -159,6 +186,19 @@ case_ "a fragment id not in the dataset" 'ivftrain train good.npy $T --fragments
 case_ "a malformed fragment list" 'ivftrain train good.npy $T --fragments 3-1'
 case_ "no DATASET" 'ivftrain train --out model --index-type ivf_flat --num-partitions 8'
 case_ "DATASET and --from-samples together" 'ivftrain train good.npy --from-samples plan --out model'
+case_ "num_partitions x sample_rate overflows 64 bits" \
+  'ivftrain train good.npy --out model --index-type ivf_flat --num-partitions 4611686018427387904 --sample-rate 4'
+case_ "threads 2000000000" 'ivftrain train good.npy $T --threads 2000000000'
+case_ "balance inf" 'ivftrain train good.npy $T --balance inf'
+case_ "tolerance nan" 'ivftrain train good.npy $T --tolerance nan'
+case_ "a negative seed" 'ivftrain train good.npy $T --seed -1'
+case_ "gen: rows x dim overflows 64 bits" 'ivftrain gen gx.npy --rows 4611686018427387904 --dim 4'
+case_ "gen: more clusters than rows" 'ivftrain gen gx.npy --rows 100 --dim 4 --clusters 4611686018427387904'
+case_ "plan: 2000000000 workers" 'ivftrain plan good.npy --workers 2000000000 --out p0 --index-type ivf_flat --num-partitions 8'
+case_ "plan: training needs more than --max-memory" \
+  'ivftrain plan good.npy --workers 2 --out p0 $P --max-memory 100K'
+case_ "plan: a --max-memory that is not a size" \
+  'ivftrain plan good.npy --workers 2 --out p0 $P --max-memory lots'
 case_ "plan: 0 workers" 'ivftrain plan good.npy --workers 0 --out p0 --index-type ivf_flat --num-partitions 8'
 case_ "plan: unknown --assign" 'ivftrain plan good.npy --workers 2 --out p1 --index-type ivf_flat --num-partitions 8 --assign random'
 
@@ -193,6 +233,14 @@ case_ "a crafted result whose header sizes overflow the size check" \
   'ivftrain train --from-samples plan_overflow --out model'
 case_ "a plan directory that does not exist" 'ivftrain train --from-samples no_plan --out model'
 case_ "sample: a task whose dataset is gone" 'ivftrain sample plan_gone/task-0000.json'
+case_ "sample: a file added to the dataset directory after planning" \
+  'ivftrain sample plan_dir/task-0000.json'
+case_ "sample: a fragment file rewritten after planning" 'ivftrain sample plan_changed/task-0000.json'
+case_ "sample: a task whose quota was changed by hand" 'ivftrain sample plan_quota/task-0001.json'
+case_ "a task whose quota was changed by hand" 'ivftrain train --from-samples plan_quota --out model'
+case_ "a plan of an older format (version 1)" 'ivftrain train --from-samples plan_v1 --out model'
+case_ "training flags that the plan fixed" \
+  'ivftrain train --from-samples plan --out model --num-partitions 4 --index-type ivf_flat --distance-type cosine'
 
 {
   cat <<'MD'

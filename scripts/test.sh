@@ -5,11 +5,14 @@
 #      (tests/consumer: find_package(ivftrain), link ivftrain::ivftrain);
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (MPI tests excluded:
 #      OpenMPI's own allocations are reported as leaks);
-#   3. every libFuzzer target for a bounded time from the seed corpus (scripts/fuzz.sh).
+#   3. every libFuzzer target for a bounded time from the seed corpus (scripts/fuzz.sh);
+#   4. the library and unit tests cross-built for aarch64, and the kernel and k-means unit tests
+#      run under qemu-user (scripts/cross-aarch64.sh).
 # Before building, two checks of the source: every #include points down the floors of the flow
 # (scripts/check_layers.py) and every .cc/.h file is formatted (scripts/format.sh --check).
-# `.ci/run` calls this script. Set IVFTRAIN_SKIP_ASAN=1 or IVFTRAIN_SKIP_FUZZ=1 to skip a stage
-# locally; FUZZ_SECONDS sets the time per fuzz target (default 20).
+# `.ci/run` calls this script. Set IVFTRAIN_SKIP_ASAN=1, IVFTRAIN_SKIP_FUZZ=1 or
+# IVFTRAIN_SKIP_AARCH64=1 to skip a stage locally; FUZZ_SECONDS sets the time per fuzz target
+# (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -44,4 +47,9 @@ fi
 if [ "${IVFTRAIN_SKIP_FUZZ:-0}" != 1 ] && [ -f scripts/fuzz.sh ]; then
   echo "== fuzzing"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+fi
+
+if [ "${IVFTRAIN_SKIP_AARCH64:-0}" != 1 ]; then
+  echo "== aarch64 cross build, kernel and k-means unit tests under qemu-user"
+  bash scripts/cross-aarch64.sh
 fi

@@ -4,14 +4,50 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "ivftrain/log.h"
 #include "ivftrain/model_dir.h"
 #include "ivftrain/simd.h"
+#include "util/checked_math.h"
 
 namespace ivftrain::cli {
+
+Result<int64_t> parse_byte_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  for (char& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  static const std::pair<std::string_view, int> kUnits[] = {
+      {"", 0},     {"B", 0},  {"K", 10},  {"KB", 10},  {"KIB", 10}, {"M", 20},  {"MB", 20},
+      {"MIB", 20}, {"G", 30}, {"GB", 30}, {"GIB", 30}, {"T", 40},   {"TB", 40}, {"TIB", 40}};
+  const auto* found = std::find_if(std::begin(kUnits), std::end(kUnits),
+                                   [&](const auto& u) { return u.first == unit; });
+  std::optional<int64_t> value;
+  if (digits > 0 && digits <= 18 && found != std::end(kUnits)) {
+    value = checked_mul({std::stoll(text.substr(0, digits)), int64_t{1} << found->second});
+  }
+  if (!value || *value < 1) {
+    return Status::InvalidArgument(fmt::format(
+        "'{}' is not a size (a positive number of bytes, or with K, M, G or T: 512M, 4G)", text));
+  }
+  return *value;
+}
+
+CLI::Validator not_negative() {
+  // CLI11 reads "-1" into an unsigned integer as 2^64 - 1.
+  return CLI::Validator(
+      [](std::string& value) {
+        return value.find_first_not_of(" \t") != std::string::npos &&
+                       value[value.find_first_not_of(" \t")] == '-'
+                   ? std::string("must not be negative")
+                   : std::string();
+      },
+      "NOT NEGATIVE");
+}
 
 void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
   TrainParams& p = f.params;
@@ -47,9 +83,12 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
   app.add_option("--hdf5-dataset", f.dataset.hdf5_dataset,
                  "HDF5 dataset read when the path names none")
       ->capture_default_str();
-  app.add_option("--seed", p.seed, "seed of every random choice")->capture_default_str();
+  app.add_option("--seed", p.seed, "seed of every random choice")
+      ->check(not_negative())
+      ->capture_default_str();
   app.add_option("--threads", p.num_threads,
-                 "threads; 0 uses all cores (the model does not change)")
+                 fmt::format("threads; 0 uses all cores, at most {} (the model does not change)",
+                             kMaxThreads))
       ->capture_default_str();
   app.add_option("--assign", f.assign, "fragments to workers: balanced (by rows) or round-robin")
       ->capture_default_str();

@@ -32,6 +32,12 @@ struct TrainFlags {
   std::string assign = "balanced";
 };
 
+// A size such as "4G", "512M", "100K" or "1048576" (binary multiples) in bytes.
+Result<int64_t> parse_byte_size(const std::string& text);
+
+// Refuses a negative value for an unsigned flag (such as --seed), which CLI11 would wrap around.
+CLI::Validator not_negative();
+
 // Adds the training flags. `required` marks --num-partitions required (train from a dataset).
 void add_train_flags(CLI::App& app, TrainFlags& flags, bool partitions_required);
 

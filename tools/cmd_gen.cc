@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
 #include "cli.h"
 #include "testing/synthetic.h"
+#include "util/checked_math.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -37,7 +39,10 @@ Result<std::vector<int64_t>> fragment_sizes(const GenFlags& f) {
         const int64_t v = std::stoll(tok, &used);
         if (used != tok.size() || v < 1) throw std::invalid_argument(tok);
         sizes.push_back(v);
-        total += v;
+        if (__builtin_add_overflow(total, v, &total)) {
+          return Status::InvalidArgument(
+              "--fragment-rows adds up to more rows than can be counted");
+        }
       } catch (const std::exception&) {
         return Status::InvalidArgument(
             fmt::format("--fragment-rows: '{}' is not a positive row count", tok));
@@ -63,6 +68,23 @@ int run_gen(const GenFlags& f) {
   if (f.rows < 1) return fail(Status::InvalidArgument("--rows must be at least 1"));
   if (f.dim < 1) return fail(Status::InvalidArgument("--dim must be at least 1"));
   if (f.clusters < 1) return fail(Status::InvalidArgument("--clusters must be at least 1"));
+  // More components than rows is pointless, and their centres are held in memory.
+  if (f.clusters > std::max<int64_t>(f.rows, 64)) {
+    return fail(Status::InvalidArgument(fmt::format(
+        "--clusters must be at most --rows (or 64) (got {} for {} rows)", f.clusters, f.rows)));
+  }
+  if (!checked_mul({f.rows, f.dim, 4})) {
+    return fail(Status::InvalidArgument(fmt::format(
+        "--rows {} times --dim {} float32 values is too large a dataset to count", f.rows, f.dim)));
+  }
+  if (!std::isfinite(f.spread) || f.spread < 0) {
+    return fail(Status::InvalidArgument(
+        fmt::format("--spread must be a finite number, 0 or more (got {})", f.spread)));
+  }
+  if (f.nonfinite_rows < 0 || f.nonfinite_rows > f.rows) {
+    return fail(Status::InvalidArgument(
+        fmt::format("--nonfinite-rows must be between 0 and --rows (got {})", f.nonfinite_rows)));
+  }
   // The format follows OUT's extension; --format must agree with it (or name it, for a
   // directory of fragments).
   const std::string ext = std::filesystem::path(f.out).extension().string();
@@ -119,7 +141,7 @@ void register_gen(CLI::App& app, std::function<int()>& run) {
       ->capture_default_str();
   cmd->add_option("--fragment-rows", f->fragment_rows,
                   "explicit fragment sizes, e.g. 5000,1,20000 (must add up to --rows)");
-  cmd->add_option("--seed", f->seed, "seed")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "seed")->check(not_negative())->capture_default_str();
   cmd->add_option("--nonfinite-rows", f->nonfinite_rows, "rows given one NaN or Inf value")
       ->capture_default_str();
   cmd->add_option("--spread", f->spread, "standard deviation of the cluster centres")

@@ -1,9 +1,11 @@
 // ivftrain plan DATASET --workers W --out PLAN_DIR [training flags]   (phase 1)
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ivftrain/plan_files.h"
+#include "util/checked_math.h"
 
 namespace ivftrain::cli {
 namespace {
@@ -14,7 +16,47 @@ struct PlanCommand {
   std::string out;
   int workers = 1;
   bool overwrite = false;
+  std::string max_memory;  // "4G", "512M", bytes; empty: no limit
 };
+
+std::string human_bytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 6) {
+    value /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.3g} {}", value, units[unit]);
+}
+
+// The memory the training of the plan needs, against --max-memory (refused) or else the
+// machine's memory (a warning: training may run on another machine).
+Status check_memory(const SampleTask& task, const std::string& max_memory) {
+  const int64_t needed = estimated_training_bytes(task);
+  logger().debug("training this plan needs about {} of memory", human_bytes(needed));
+  if (!max_memory.empty()) {
+    auto limit = parse_byte_size(max_memory);
+    if (!limit.ok()) return Status::InvalidArgument("--max-memory: " + limit.status().message());
+    if (needed > *limit) {
+      return Status::FailedPrecondition(fmt::format(
+          "training this plan needs about {} of memory ({} sample rows x {} dims), more than "
+          "--max-memory {}; lower --num-partitions or --sample-rate",
+          human_bytes(needed), task.sample_rows_planned, task.dim, max_memory));
+    }
+    return Status::OK();
+  }
+  const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0 &&
+      needed > saturating_mul({static_cast<int64_t>(pages), static_cast<int64_t>(page_size)})) {
+    logger().warn(
+        "training this plan needs about {} of memory ({} sample rows x {} dims), more than this "
+        "machine's {}; train where there is enough, or lower --num-partitions or --sample-rate",
+        human_bytes(needed), task.sample_rows_planned, task.dim,
+        human_bytes(static_cast<int64_t>(pages) * page_size));
+  }
+  return Status::OK();
+}
 
 int run_plan(const PlanCommand& c) {
   auto params = params_from_flags(c.flags);
@@ -28,6 +70,7 @@ int run_plan(const PlanCommand& c) {
   if (!dataset.ok()) return fail(dataset.status());
   auto tasks = create_sample_tasks(*dataset, *params, c.workers, *ids, *assignment);
   if (!tasks.ok()) return fail(tasks.status());
+  if (Status st = check_memory(tasks->front(), c.max_memory); !st.ok()) return fail(st);
   Status st = write_plan_dir(c.out, *tasks, c.dataset, options, c.overwrite);
   if (!st.ok()) return fail(st);
   const SampleTask& t = tasks->front();
@@ -46,6 +89,8 @@ void register_plan(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--workers", c->workers, "number of workers (tasks)")->required();
   cmd->add_option("--out", c->out, "plan directory to write")->required();
   cmd->add_flag("--overwrite", c->overwrite, "replace an existing plan directory");
+  cmd->add_option("--max-memory", c->max_memory,
+                  "refuse a plan whose training needs more memory than this (e.g. 4G, 512M)");
   add_train_flags(*cmd, c->flags, true);
   cmd->callback([&run, c] { run = [c] { return run_plan(*c); }; });
 }

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <set>
 
 #include "cli.h"
 #include "ivftrain/log.h"
@@ -29,6 +30,7 @@ struct TrainCommand {
   bool mpi = false;
   bool threads_given = false;
   bool partitions_given = false;
+  std::vector<std::string> training_flags_given;  // other than --threads
 };
 
 int finish(const TrainedModels& models, const TrainCommand& c) {
@@ -41,6 +43,15 @@ int finish(const TrainedModels& models, const TrainCommand& c) {
 
 // Trains on every result of a plan directory; lists all missing or unusable tasks at once.
 int train_from_plan_dir(const TrainCommand& c) {
+  // The plan fixed every parameter that shapes the sample and the model; only --threads (which
+  // changes neither) may be given. A flag that agrees with the plan is refused too: it would
+  // read as if it had been applied.
+  if (!c.training_flags_given.empty()) {
+    return fail(Status::InvalidArgument(fmt::format(
+        "{} cannot be used with --from-samples: the plan in {} fixed the training parameters "
+        "(only --threads may be given); make a new plan to change them",
+        fmt::join(c.training_flags_given, ", "), c.from_samples)));
+  }
   auto collected = read_plan_results(c.from_samples);
   if (!collected.ok()) return fail(collected.status());
   if (!collected->unusable.empty()) {
@@ -130,6 +141,15 @@ void register_train(CLI::App& app, std::function<int()>& run) {
   cmd->callback([&run, c, cmd] {
     c->threads_given = cmd->count("--threads") > 0;
     c->partitions_given = cmd->count("--num-partitions") > 0;
+    static const std::set<std::string> kNotTraining = {"--out",  "--from-samples", "--overwrite",
+                                                       "--json", "--mpi",          "--threads",
+                                                       "--help", "DATASET"};
+    c->training_flags_given.clear();
+    for (const CLI::Option* opt : cmd->get_options()) {
+      if (opt->count() > 0 && !kNotTraining.count(opt->get_name())) {
+        c->training_flags_given.push_back(opt->get_name());
+      }
+    }
     run = [c] { return run_train(*c); };
   });
 }

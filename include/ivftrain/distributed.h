@@ -22,15 +22,35 @@
 
 namespace ivftrain {
 
+// The most workers a plan may have (one task file each).
+inline constexpr int kMaxWorkers = 1'000'000;
+
 enum class Assignment {
   kBalanced,   // fragments to workers so that their rows are balanced (largest first)
   kRoundRobin  // fragment i (in id order) to worker i mod W, as the seed proposal did
 };
 
+// What the planner saw of the file holding a fragment, so that a worker can tell that the file
+// changed since: a worker refuses a fragment whose file no longer matches, naming it.
+struct FileFingerprint {
+  std::string path;           // absolute, lexically normal (HDF5: "FILE:DATASET")
+  int64_t size = 0;           // bytes
+  int64_t mtime_ns = 0;       // modification time, nanoseconds since the epoch
+  uint64_t content_hash = 0;  // XXH3-64 of the first 64 KiB, 16 pages spread evenly, the last page
+
+  bool operator==(const FileFingerprint&) const = default;
+};
+
+// The fingerprint of the file that holds a fragment (FragmentInfo::path; for HDF5 the part
+// before ":DATASET" is read). Reads at most 64 KiB + 17 pages. Errors name the file.
+Result<FileFingerprint> fingerprint_file(const std::string& fragment_path);
+
 struct TaskFragment {
   int64_t id = 0;
   int64_t num_rows = 0;
-  int64_t quota = 0;  // rows to sample from this fragment
+  int64_t quota = 0;      // rows to sample from this fragment
+  int64_t first_row = 0;  // within its file
+  FileFingerprint file;
 };
 
 struct SampleTask {
@@ -42,8 +62,22 @@ struct SampleTask {
   int64_t rows_available = 0;       // over all the plan's fragments
   int64_t sample_rows_planned = 0;  // over all the plan's fragments
   int64_t fragments_in_plan = 0;
+  // The fragments the plan samples: "" for every fragment of the dataset, else a list such as
+  // "0,3,7-9" (parse_fragment_list). With the dataset, a worker recomputes every quota.
+  std::string selection;
+  // The dataset's whole fragment list when planned (ids, rows, files): a fragment added, removed
+  // or renamed since is refused, even one that no task samples.
+  int64_t dataset_fragments = 0;
+  uint64_t dataset_layout = 0;          // dataset_layout_hash of the fragments
   std::vector<TaskFragment> fragments;  // ascending id; may be empty
 };
+
+// A hash of the first `count` fragments' ids, rows, first rows and absolute paths.
+uint64_t dataset_layout_hash(const std::vector<FragmentInfo>& fragments, size_t count);
+
+// The memory training a plan needs, in bytes, estimated: the sample (rows x dim x 4), the model
+// and the k-means work arrays. Saturates at INT64_MAX.
+int64_t estimated_training_bytes(const SampleTask& task);
 
 struct SampleResult {
   std::string plan_id;
@@ -66,14 +100,17 @@ struct SampleResult {
   int64_t size() const { return static_cast<int64_t>(rows.size()); }
 };
 
-// Phase 1. `fragment_ids` empty means every fragment. num_workers >= 1; more workers than
-// fragments leaves tasks without fragments.
+// Phase 1. `fragment_ids` empty means every fragment. 1 <= num_workers <= kMaxWorkers; more
+// workers than fragments leaves tasks without fragments. Reads a fingerprint of every file of
+// the plan (fingerprint_file).
 Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
                                                     const TrainParams& params, int num_workers,
                                                     const std::vector<int64_t>& fragment_ids = {},
                                                     Assignment assignment = Assignment::kBalanced);
 
-// Phase 2. Reads only the task's fragments. Errors name the fragment and the file.
+// Phase 2. Reads only the task's fragments. Refuses a task that does not match the dataset (a
+// fragment whose file changed, a fragment added or removed) or its own plan (a quota other than
+// the plan's, recomputed from the dataset): errors name the fragment and the file.
 Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTask& task);
 
 // Phase 3. Refuses results that do not form one whole plan made with `params`: a worker missing

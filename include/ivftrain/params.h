@@ -39,9 +39,13 @@ struct TrainParams {
   SqParams sq;  // kIvfSq only
   // Seeds every random choice (sample, initial centroids, empty-cluster splits).
   uint64_t seed = 42;
-  // Worker threads; 0 uses all cores. The result does not depend on it.
+  // Worker threads; 0 uses all cores; at most kMaxThreads. The result does not depend on it.
   int num_threads = 0;
 };
+
+// More threads than any machine this runs on has cores; a larger count is a typing mistake (and
+// OpenMP would try to allocate a stack for each).
+inline constexpr int kMaxThreads = 4096;
 
 // Checks parameters that do not depend on the data (and the dimension when dim > 0).
 // The message names the parameter as Lance's create_index does, e.g. "num_sub_vectors 12 does

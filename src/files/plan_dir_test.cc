@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,21 +9,27 @@
 namespace ivftrain {
 namespace {
 
-SampleTask make_task(int worker) {
+// Task `worker` of a consistent plan of `num_workers` workers: fragment w (40 rows, all sampled:
+// PQ wants more) goes to worker w, so that read_plan_dir's recomputation of the quotas agrees.
+SampleTask make_task(int worker, int num_workers = 2) {
   SampleTask t;
   t.plan_id = "00000000deadbeef";
   t.worker = worker;
-  t.num_workers = 2;
+  t.num_workers = num_workers;
   t.params.index_type = IndexType::kIvfPq;
   t.params.distance_type = DistanceType::kCosine;
   t.params.ivf.num_partitions = 16;
   t.params.pq.num_sub_vectors = 4;
   t.params.seed = 1234567890123ull;
   t.dim = 8;
-  t.rows_available = 100;
-  t.sample_rows_planned = 50;
-  t.fragments_in_plan = 3;
-  t.fragments = {{0, 40, 20}, {2, 10, 5}};
+  t.rows_available = 40 * num_workers;
+  t.sample_rows_planned = 40 * num_workers;
+  t.fragments_in_plan = num_workers;
+  t.dataset_fragments = num_workers;
+  t.dataset_layout = 0x0123456789abcdefull;
+  FileFingerprint file{fmt::format("/d/f{}.npy", worker), 4000, 1700000000123456789,
+                       0xfedcba9876543210ull};
+  t.fragments = {{worker, 40, 40, 0, file}};
   return t;
 }
 
@@ -39,9 +46,12 @@ TEST(TaskFile, JsonRoundTrip) {
   EXPECT_EQ(back->task.params.seed, 1234567890123ull);
   EXPECT_EQ(back->task.params.distance_type, DistanceType::kCosine);
   EXPECT_EQ(params_fingerprint(back->task.params), params_fingerprint(make_task(1).params));
-  ASSERT_EQ(back->task.fragments.size(), 2u);
-  EXPECT_EQ(back->task.fragments[1].id, 2);
-  EXPECT_EQ(back->task.fragments[1].quota, 5);
+  ASSERT_EQ(back->task.fragments.size(), 1u);
+  EXPECT_EQ(back->task.fragments[0].id, 1);
+  EXPECT_EQ(back->task.fragments[0].quota, 40);
+  EXPECT_EQ(back->task.fragments[0].file, make_task(1).fragments[0].file);
+  EXPECT_EQ(back->task.dataset_layout, 0x0123456789abcdefull);
+  EXPECT_EQ(back->task.dataset_fragments, 2);
 }
 
 TEST(TaskFile, MalformedTasksAreRefusedWithTheFileName) {
@@ -50,7 +60,12 @@ TEST(TaskFile, MalformedTasksAreRefusedWithTheFileName) {
       {"{", "not valid JSON"},
       {"[]", "not an ivftrain-task"},
       {std::string(good).replace(good.find("\"worker\": 0"), 11, "\"worker\": 9"), "outside"},
-      {std::string(good).replace(good.find("\"quota\": 20"), 11, "\"quota\": 99"), "quota"},
+      {std::string(good).replace(good.find("\"quota\": 40"), 11, "\"quota\": 99"), "quota"},
+      {std::string(good).replace(good.find("\"content_hash\""), 14, "\"content_hush\""),
+       "content_hash"},
+      {std::string(good).replace(good.find("\"/d/f0.npy\""), 11, "\"\""), "empty file path"},
+      {std::string(good).replace(good.find("\"format_version\": 2"), 19, "\"format_version\": 1"),
+       "older ivftrain"},
       {std::string(good).replace(
            good.find("\"l2\"") == std::string::npos ? good.find("\"cosine\"") : good.find("\"l2\""),
            8, "\"manhattan\""),
@@ -89,6 +104,60 @@ TEST(PlanDir, WriteReadAndRefuseExisting) {
   EXPECT_NE(broken.status().message().find("task-0001.json"), std::string::npos);
 }
 
+TEST(PlanDir, TasksAreCheckedAgainstTheirPlan) {
+  // Each hand edit of a task is refused by read_plan_dir, naming the task file.
+  const std::vector<std::pair<std::string, std::string>> edits = {
+      {"\"quota\": 40", "\"quota\": 39"},                              // a quota lowered
+      {"\"sample_rows_planned\": 80", "\"sample_rows_planned\": 79"},  // a total
+      {"\"num_partitions\": 16", "\"num_partitions\": 4"},             // a parameter
+  };
+  for (const auto& [from, to] : edits) {
+    SCOPED_TRACE(to);
+    testing::TempDir dir;
+    const std::string plan = dir.file("plan");
+    ASSERT_TRUE(write_plan_dir(plan, {make_task(0), make_task(1)}, "d", {}, false).ok());
+    ASSERT_TRUE(read_plan_dir(plan).ok());
+    const std::string task1 = plan + "/task-0001.json";
+    std::string text = testing::read_bytes(task1);
+    ASSERT_NE(text.find(from), std::string::npos);
+    testing::write_bytes(task1, text.replace(text.find(from), from.size(), to));
+    auto r = read_plan_dir(plan);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("task-0001.json"), std::string::npos)
+        << r.status().message();
+  }
+}
+
+TEST(PlanDir, AnInflatedQuotaIsRefusedWithThePlansQuota) {
+  // A consistent plan of two fragments of 5000 rows wanting 1024 of them; worker 1's quota is
+  // edited up to 5000 (as in the issue) and its total too, so only the recomputation sees it.
+  std::vector<SampleTask> tasks;
+  for (int w = 0; w < 2; ++w) {
+    SampleTask t = make_task(w);
+    t.params.index_type = IndexType::kIvfFlat;
+    t.params.ivf.num_partitions = 4;  // 4 x 256 = 1024 sample rows
+    t.rows_available = 10000;
+    t.sample_rows_planned = 1024;
+    t.fragments[0].num_rows = 5000;
+    t.fragments[0].quota = 512;
+    tasks.push_back(t);
+  }
+  testing::TempDir dir;
+  const std::string plan = dir.file("plan");
+  ASSERT_TRUE(write_plan_dir(plan, tasks, "d", {}, false).ok());
+  ASSERT_TRUE(read_plan_dir(plan).ok()) << read_plan_dir(plan).status().ToString();
+  const std::string task1 = plan + "/task-0001.json";
+  std::string text = testing::read_bytes(task1);
+  text.replace(text.find("\"quota\": 512"), 12, "\"quota\": 5000");
+  testing::write_bytes(task1, text);
+  auto r = read_plan_dir(plan);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("task-0001.json: fragment 1 has quota 5000, but the plan "
+                                      "gives it 512"),
+            std::string::npos)
+      << r.status().message();
+}
+
 // A result of `task` with one sampled row (what execute_sample_task would give, in small).
 SampleResult result_of(const SampleTask& task) {
   SampleResult r;
@@ -113,8 +182,7 @@ class PlanResultsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (int w = 0; w < 3; ++w) {
-      tasks_.push_back(make_task(w));
-      tasks_.back().num_workers = 3;
+      tasks_.push_back(make_task(w, 3));
     }
     ASSERT_TRUE(write_plan_dir(plan_, tasks_, "data.npy", {}, false).ok());
   }

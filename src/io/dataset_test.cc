@@ -160,13 +160,13 @@ TEST(Dataset, ManifestListsFragmentsExplicitly) {
       {"id": 7, "path": "data/a.fbin", "first_row": 6, "num_rows": 4},
       {"id": 2, "path": "data/a.fbin", "first_row": 0, "num_rows": 6},
       {"id": 5, "path": "data/b.hdf5:vectors", "first_row": 1, "num_rows": 3},
-      {"id": 9, "path": "c.npy"},
+      {"id": 9, "path": "c.npy", "num_rows": 3},
       {"id": 11, "path": "c.npy", "first_row": 3}
   ]})");
   auto ds = Dataset::open(dir.file("m.json"));
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
   EXPECT_EQ(ds->dim(), 2);
-  EXPECT_EQ(ds->num_rows(), 4 + 6 + 3 + 4 + 1);
+  EXPECT_EQ(ds->num_rows(), 4 + 6 + 3 + 3 + 1);
   std::vector<int64_t> ids;
   for (const auto& f : ds->fragments()) ids.push_back(f.id);
   EXPECT_EQ(ids, (std::vector<int64_t>{2, 5, 7, 9, 11}));
@@ -175,8 +175,8 @@ TEST(Dataset, ManifestListsFragmentsExplicitly) {
   EXPECT_EQ(seven->path, dir.file("data/a.fbin"));
   EXPECT_EQ(seven->first_row, 6);
   EXPECT_EQ(seven->num_rows, 4);
-  EXPECT_EQ(ds->find_fragment(9)->num_rows, 4);
-  EXPECT_EQ(ds->find_fragment(11)->num_rows, 1);
+  EXPECT_EQ(ds->find_fragment(9)->first_row, 0);
+  EXPECT_EQ(ds->find_fragment(11)->num_rows, 1);  // the rest of the file
   EXPECT_EQ(ds->find_fragment(5)->path, dir.file("data/b.hdf5") + ":vectors");
 
   std::vector<float> out(4);
@@ -205,6 +205,28 @@ TEST(Dataset, ManifestErrors) {
 
   expect_error(open_with(R"({"id": 3, "path": "a.fbin"}, {"id": 3, "path": "a.fbin"})"),
                Code::kInvalidArgument, m + ": fragment id 3 appears more than once");
+  // The same file twice, or overlapping row ranges of one file, would sample rows twice.
+  expect_error(open_with(R"({"id": 3, "path": "a.fbin"}, {"id": 4, "path": "./a.fbin"})"),
+               Code::kInvalidArgument,
+               m + ": fragments 3 (a.fbin rows 0..end) and 4 (./a.fbin rows 0..end) overlap");
+  expect_error(open_with(R"({"id": 1, "path": "a.fbin", "first_row": 0, "num_rows": 20},
+                            {"id": 2, "path": "b.fbin"},
+                            {"id": 3, "path": "a.fbin", "first_row": 19, "num_rows": 5})"),
+               Code::kInvalidArgument,
+               m + ": fragments 1 (a.fbin rows 0..20) and 3 (a.fbin rows 19..24) overlap");
+  expect_error(open_with(R"({"id": 1, "path": "a.fbin", "first_row": 0, "num_rows": 30},
+                            {"id": 2, "path": "a.fbin", "first_row": 10, "num_rows": 5})"),
+               Code::kInvalidArgument, "fragments 1 (a.fbin rows 0..30) and 2");
+  expect_error(open_with(R"({"id": 1, "path": "a.fbin", "first_row": 30},
+                            {"id": 2, "path": "a.fbin", "first_row": 35, "num_rows": 2})"),
+               Code::kInvalidArgument, "fragments 1 (a.fbin rows 30..end) and 2");
+  {
+    // Adjacent ranges do not overlap.
+    auto r = open_with(R"({"id": 1, "path": "a.fbin", "num_rows": 20},
+                          {"id": 2, "path": "a.fbin", "first_row": 20})");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->num_rows(), 40);
+  }
   {
     auto r = open_with(R"({"id": 3, "path": "a.fbin", "first_row": 0, "num_rows": 50})");
     ASSERT_FALSE(r.ok());

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -25,6 +26,49 @@ Status read_count(const json& entry, const char* key, const std::string& where,
         fmt::format("{}: \"{}\" must be a non-negative integer, found {}", where, key, it->dump()));
   }
   *out = it->get<int64_t>();
+  return Status::OK();
+}
+
+std::string row_range(const ManifestEntry& e) {
+  return e.num_rows ? fmt::format("rows {}..{}", e.first_row,
+                                  static_cast<uint64_t>(e.first_row) + *e.num_rows)
+                    : fmt::format("rows {}..end", e.first_row);
+}
+
+// The same rows listed twice would be sampled twice and counted twice: refuse entries of one file
+// whose row ranges overlap (an entry without num_rows runs to the end of the file). Files are
+// compared by their lexically normal path (a symlink or hard link to the same file is not seen).
+Status check_no_overlap(const std::vector<ManifestEntry>& entries,
+                        const std::string& manifest_path) {
+  std::vector<const ManifestEntry*> order;
+  for (const auto& e : entries) order.push_back(&e);
+  const auto key = [](const ManifestEntry* e) {
+    return std::filesystem::path(e->resolved_path).lexically_normal().string();
+  };
+  std::sort(order.begin(), order.end(), [&](const ManifestEntry* a, const ManifestEntry* b) {
+    const std::string ka = key(a), kb = key(b);
+    return ka != kb ? ka < kb : a->first_row < b->first_row;
+  });
+  const ManifestEntry* reach = nullptr;  // the entry reaching furthest in the current file
+  for (const ManifestEntry* e : order) {
+    if (reach && key(reach) == key(e)) {
+      const bool overlaps = !reach->num_rows || e->first_row - reach->first_row < *reach->num_rows;
+      if (overlaps) {
+        return Status::InvalidArgument(fmt::format(
+            "{}: fragments {} ({} {}) and {} ({} {}) overlap: the same rows would be sampled "
+            "twice",
+            manifest_path, reach->id, reach->path, row_range(*reach), e->id, e->path,
+            row_range(*e)));
+      }
+      const auto end = [](const ManifestEntry* x) {  // both below 2^63: no overflow
+        return static_cast<uint64_t>(x->first_row) + static_cast<uint64_t>(*x->num_rows);
+      };
+      const bool further = !e->num_rows || end(e) > end(reach);
+      if (further) reach = e;
+    } else {
+      reach = e;
+    }
+  }
   return Status::OK();
 }
 
@@ -90,6 +134,7 @@ Result<std::vector<ManifestEntry>> parse_manifest(const std::string& json_text,
     e.num_rows = num_rows;
     entries.push_back(std::move(e));
   }
+  if (Status st = check_no_overlap(entries, manifest_path); !st.ok()) return st;
   return entries;
 }
 

@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <thread>
 
-#include "io/hdf5_util.h"
 #include "io/npy.h"
 #include "io/vector_writer.h"
 #include "test_util.h"
+
+#if IVFTRAIN_HAVE_HDF5
+#include "io/hdf5_util.h"
+#endif
 
 namespace ivftrain {
 namespace {
@@ -337,6 +340,7 @@ TEST(VectorFile, RecognisesFileNames) {
   }
 }
 
+#if IVFTRAIN_HAVE_HDF5
 // Writes an HDF5 dataset of any shape and type through the C API.
 void write_h5(const std::string& path, const std::string& name, std::vector<hsize_t> dims,
               hid_t type, const void* data, bool create = true) {
@@ -428,6 +432,26 @@ TEST(VectorFile, Hdf5ReadsGroupDatasetsAndManyRuns) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(ok, (std::vector<int>{1, 1, 1, 1}));
 }
+
+#else  // IVFTRAIN_HAVE_HDF5
+
+// Built without HDF5 (IVFTRAIN_WITH_HDF5=OFF): HDF5 names are refused with a reason naming the
+// file, on read and on write.
+TEST(VectorFile, RefusesHdf5WhenBuiltWithoutIt) {
+  testing::TempDir dir;
+  for (const std::string& spec : {dir.file("a.hdf5"), dir.file("b.h5"), dir.file("c.h5:test")}) {
+    expect_open_error(open_vector_file(spec, "train"), Code::kInvalidArgument,
+                      "has no HDF5 support");
+  }
+  expect_open_error(open_vector_file(dir.file("b.h5"), "train"), Code::kInvalidArgument,
+                    dir.file("b.h5"));
+  const float v = 1;
+  expect_error(write_vector_file(dir.file("w.hdf5"), FileFormat::kHdf5, 1, 1, &v),
+               Code::kInvalidArgument, dir.file("w.hdf5") + ": this build of ivftrain has no HDF5");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("w.hdf5")));
+}
+
+#endif  // IVFTRAIN_HAVE_HDF5
 
 TEST(VectorFileWriter, FormatsAndRefusals) {
   for (const char* name : {"npy", "fvecs", "bvecs", "fbin", "u8bin", "i8bin", "hdf5"}) {

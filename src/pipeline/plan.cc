@@ -1,12 +1,21 @@
 #include "pipeline/plan.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <limits>
 #include <numeric>
 
+#include "io/formats.h"
 #include "train/params_json.h"
+#include "util/checked_math.h"
 #include "util/rng.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"
@@ -53,6 +62,66 @@ std::vector<int64_t> fragment_sample_rows(uint64_t seed, int64_t fragment_id, in
 
 namespace {
 
+// Hashes the whole file when small, else its first 64 KiB (every format's header, and the first
+// rows), 16 pages at evenly spread offsets and the last page: about 128 KiB read whatever the
+// file's size, so planning stays cheap, while a header rewritten, a file truncated, extended or
+// replaced, or rows rewritten in place in most places are noticed. (Size and mtime catch most of
+// the rest; a hash of every byte would cost a full read of the dataset per worker.)
+constexpr int64_t kHeadBytes = 64 << 10;
+constexpr int64_t kPageBytes = 4096;
+constexpr int kSpreadPages = 16;
+constexpr int64_t kWholeFileBytes = 256 << 10;
+
+Status hash_file_content(int fd, const std::string& path, int64_t size, uint64_t* hash) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  std::vector<char> buffer;
+  const auto add = [&](int64_t offset, int64_t length) -> Status {
+    buffer.resize(static_cast<size_t>(length));
+    int64_t done = 0;
+    while (done < length) {
+      const ssize_t n = ::pread(fd, buffer.data() + done, static_cast<size_t>(length - done),
+                                static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return Status::IOError(
+            fmt::format("cannot read {} to fingerprint it: {}", path,
+                        n == 0 ? "the file is shorter than its size" : std::strerror(errno)));
+      }
+      done += n;
+    }
+    XXH3_64bits_update(state, buffer.data(), buffer.size());
+    return Status::OK();
+  };
+  Status st;
+  if (size <= kWholeFileBytes) {
+    st = add(0, size);
+  } else {
+    st = add(0, kHeadBytes);
+    for (int i = 1; st.ok() && i <= kSpreadPages; ++i) {
+      const int64_t at = size / (kSpreadPages + 1) * i / kPageBytes * kPageBytes;
+      st = add(at, std::min(kPageBytes, size - at));
+    }
+    if (st.ok()) st = add(size - kPageBytes, kPageBytes);
+  }
+  *hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return st;
+}
+
+// "0,3,7-9": the selection in the form parse_fragment_list reads. `ids` ascending.
+std::string format_fragment_list(const std::vector<int64_t>& ids) {
+  std::string out;
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i;
+    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += j == i ? fmt::format("{}", ids[i]) : fmt::format("{}-{}", ids[i], ids[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
 // Fragment indices (into `selected`) per worker.
 std::vector<std::vector<size_t>> assign_fragments(const std::vector<const FragmentInfo*>& selected,
                                                   int num_workers, Assignment assignment) {
@@ -80,16 +149,93 @@ std::vector<std::vector<size_t>> assign_fragments(const std::vector<const Fragme
 
 }  // namespace
 
+std::string absolute_normal_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
+Result<FileFingerprint> fingerprint_file(const std::string& fragment_path) {
+  std::string file = fragment_path;
+  if (!std::filesystem::exists(file)) {
+    if (auto h5 = split_hdf5_spec(fragment_path)) file = h5->file;
+  }
+  FileFingerprint out;
+  out.path = absolute_normal_path(fragment_path);
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return Status::IOError(
+        fmt::format("cannot fingerprint {}: {}", fragment_path, std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument(fmt::format("{} is not a regular file", file));
+  }
+  out.size = static_cast<int64_t>(st.st_size);
+  out.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return Status::IOError(
+        fmt::format("cannot open {} to fingerprint it: {}", file, std::strerror(errno)));
+  }
+  Status read = hash_file_content(fd, file, out.size, &out.content_hash);
+  ::close(fd);
+  IVF_RETURN_IF_ERROR(read);
+  return out;
+}
+
+uint64_t dataset_layout_hash(const std::vector<FragmentInfo>& fragments, size_t count) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  for (size_t i = 0; i < std::min(count, fragments.size()); ++i) {
+    const FragmentInfo& f = fragments[i];
+    const std::string item =
+        fmt::format("{}:{}:{}:{};", f.id, f.num_rows, f.first_row, absolute_normal_path(f.path));
+    XXH3_64bits_update(state, item.data(), item.size());
+  }
+  const uint64_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return hash;
+}
+
+int64_t estimated_training_bytes(const SampleTask& task) {
+  // Rows x dim floats of the sample, a copy of the rows gathered for the quantizer, the IVF
+  // centroids and their sums, the PQ codebook, and per-row assignments and distances.
+  const TrainParams& p = task.params;
+  const int64_t dim = task.dim;
+  const int64_t rows = task.sample_rows_planned;
+  const auto add = [](int64_t a, int64_t b) {
+    int64_t r = 0;
+    return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+  };
+  const int64_t quantizer_rows = std::min(rows, quantizer_sample_rows(p));
+  int64_t bytes = saturating_mul({rows, dim, 4});
+  bytes = add(bytes, saturating_mul({quantizer_rows, dim, 4}));
+  bytes = add(bytes, saturating_mul({p.ivf.num_partitions, dim, 4 * 3}));
+  if (p.index_type == IndexType::kIvfPq) {
+    bytes = add(bytes, saturating_mul({int64_t{1} << p.pq.num_bits, dim, 4 * 3}));
+  }
+  bytes = add(bytes, saturating_mul({rows, 16}));
+  return bytes;
+}
+
 Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
                                                     const TrainParams& params, int num_workers,
                                                     const std::vector<int64_t>& fragment_ids,
                                                     Assignment assignment) {
+  return plan_sample_tasks(dataset, params, num_workers, fragment_ids, assignment, true);
+}
+
+Result<std::vector<SampleTask>> plan_sample_tasks(const Dataset& dataset, const TrainParams& params,
+                                                  int num_workers,
+                                                  const std::vector<int64_t>& fragment_ids,
+                                                  Assignment assignment, bool fingerprint_files) {
   IVF_RETURN_IF_ERROR(validate(params, dataset.dim()));
-  if (num_workers < 1) {
+  if (num_workers < 1 || num_workers > kMaxWorkers) {
     return Status::InvalidArgument(
-        fmt::format("--workers must be at least 1 (got {})", num_workers));
+        fmt::format("--workers must be between 1 and {} (got {})", kMaxWorkers, num_workers));
   }
   std::vector<const FragmentInfo*> selected;
+  std::string selection;
   if (fragment_ids.empty()) {
     for (const auto& f : dataset.fragments()) selected.push_back(&f);
   } else {
@@ -106,6 +252,7 @@ Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
       }
       selected.push_back(f);
     }
+    if (ids.size() < dataset.fragments().size()) selection = format_fragment_list(ids);
   }
   std::vector<int64_t> rows;
   for (const auto* f : selected) rows.push_back(f->num_rows);
@@ -113,12 +260,30 @@ Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
   const int64_t sample = std::min(sample_rows_wanted(params), available);
   const std::vector<int64_t> quotas = allocate_quotas(rows, sample, params.seed);
 
-  // The plan id names this exact plan: dataset layout, parameters, workers and assignment.
-  std::string identity =
-      fmt::format("dim={};workers={};assign={};params={:016x};", dataset.dim(), num_workers,
-                  static_cast<int>(assignment), params_fingerprint(params));
-  for (const auto* f : selected) {
-    identity += fmt::format("{}:{}:{}:{};", f->id, f->num_rows, f->path, f->first_row);
+  // Every file once, even when it holds several fragments.
+  std::vector<FileFingerprint> files(selected.size());
+  for (size_t i = 0; i < selected.size(); ++i) {
+    if (i > 0 && selected[i]->path == selected[i - 1]->path) {
+      files[i] = files[i - 1];
+      continue;
+    }
+    if (fingerprint_files) {
+      IVF_ASSIGN_OR_RETURN(files[i], fingerprint_file(selected[i]->path));
+    }
+  }
+  const int64_t dataset_fragments = static_cast<int64_t>(dataset.fragments().size());
+  const uint64_t layout = dataset_layout_hash(dataset.fragments(), dataset.fragments().size());
+
+  // The plan id names this exact plan: dataset layout and files, parameters, workers and
+  // assignment. A plan made again after a file changed gets another id, so results sampled
+  // before the change cannot be mixed with those sampled after it.
+  std::string identity = fmt::format(
+      "dim={};workers={};assign={};params={:016x};layout={:016x}:{};", dataset.dim(), num_workers,
+      static_cast<int>(assignment), params_fingerprint(params), layout, dataset_fragments);
+  for (size_t i = 0; i < selected.size(); ++i) {
+    const FragmentInfo* f = selected[i];
+    identity += fmt::format("{}:{}:{}:{}:{}:{}:{:016x};", f->id, f->num_rows, f->path, f->first_row,
+                            files[i].size, files[i].mtime_ns, files[i].content_hash);
   }
   const std::string plan_id =
       fmt::format("{:016x}", XXH64(identity.data(), identity.size(), 0x1f7a11));
@@ -135,8 +300,12 @@ Result<std::vector<SampleTask>> create_sample_tasks(const Dataset& dataset,
     t.rows_available = available;
     t.sample_rows_planned = sample;
     t.fragments_in_plan = static_cast<int64_t>(selected.size());
+    t.selection = selection;
+    t.dataset_fragments = dataset_fragments;
+    t.dataset_layout = layout;
     for (size_t i : per_worker[static_cast<size_t>(w)]) {
-      t.fragments.push_back({selected[i]->id, selected[i]->num_rows, quotas[i]});
+      t.fragments.push_back(
+          {selected[i]->id, selected[i]->num_rows, quotas[i], selected[i]->first_row, files[i]});
     }
   }
   return tasks;

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <limits>
 #include <map>
 #include <numeric>
 
@@ -179,6 +182,140 @@ TEST_F(PlanTest, BadWorkerCountAndParametersAreRefused) {
   auto r = create_sample_tasks(*dataset_, params_, 1);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("num_partitions must be at least 1"), std::string::npos);
+}
+
+// The task that samples fragment `id`.
+const SampleTask& task_with(const std::vector<SampleTask>& tasks, int64_t id) {
+  for (const auto& t : tasks) {
+    for (const auto& f : t.fragments) {
+      if (f.id == id) return t;
+    }
+  }
+  ADD_FAILURE() << "no task samples fragment " << id;
+  return tasks.front();
+}
+
+TEST_F(PlanTest, TasksCarryEachFilesFingerprint) {
+  auto tasks = create_sample_tasks(*dataset_, params_, 3);
+  ASSERT_TRUE(tasks.ok()) << tasks.status().ToString();
+  const TaskFragment& f3 = task_with(*tasks, 3).fragments.front().id == 3
+                               ? task_with(*tasks, 3).fragments.front()
+                               : task_with(*tasks, 3).fragments.back();
+  EXPECT_EQ(f3.file.path, std::filesystem::absolute(dir_.file("f3.fbin")).lexically_normal());
+  EXPECT_EQ(f3.file.size, 8 + 5000 * 8 * 4);
+  EXPECT_NE(f3.file.content_hash, 0u);
+  EXPECT_EQ(tasks->front().dataset_fragments, 8);
+  // Another file's content gives another hash.
+  auto other = fingerprint_file(dir_.file("f0.fbin"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->content_hash, f3.file.content_hash);
+}
+
+TEST_F(PlanTest, AFileRewrittenSincePlanningIsRefusedNamingIt) {
+  auto tasks = create_sample_tasks(*dataset_, params_, 3);
+  ASSERT_TRUE(tasks.ok());
+  // Same size, other rows: only the content tells.
+  const auto data = testing::gaussian_mixture(sizes_[3], 8, 4, 999);
+  ASSERT_TRUE(
+      write_vector_file(dir_.file("f3.fbin"), FileFormat::kFbin, sizes_[3], 8, data.data()).ok());
+  auto reopened = Dataset::open(dir_.path());
+  ASSERT_TRUE(reopened.ok());
+  auto r = execute_sample_task(*reopened, task_with(*tasks, 3));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("f3.fbin (fragment 3) changed since planning"),
+            std::string::npos)
+      << r.status().message();
+}
+
+TEST_F(PlanTest, AFileTouchedSincePlanningIsRefused) {
+  auto tasks = create_sample_tasks(*dataset_, params_, 1);
+  ASSERT_TRUE(tasks.ok());
+  const auto path = dir_.file("f5.fbin");
+  std::filesystem::last_write_time(
+      path, std::filesystem::last_write_time(path) + std::chrono::seconds(5));
+  auto r = execute_sample_task(*dataset_, tasks->front());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("f5.fbin (fragment 5) changed since planning: it was "
+                                      "modified"),
+            std::string::npos)
+      << r.status().message();
+}
+
+TEST_F(PlanTest, AFileAddedToTheDirectoryIsRefusedNamingIt) {
+  auto tasks = create_sample_tasks(*dataset_, params_, 3);
+  ASSERT_TRUE(tasks.ok());
+  const auto data = testing::gaussian_mixture(10, 8, 4, 5);
+  // Sorted last: the planned fragments keep their ids, yet every task refuses.
+  ASSERT_TRUE(write_vector_file(dir_.file("f9.fbin"), FileFormat::kFbin, 10, 8, data.data()).ok());
+  auto grown = Dataset::open(dir_.path());
+  ASSERT_TRUE(grown.ok());
+  for (const auto& t : *tasks) {
+    auto r = execute_sample_task(*grown, t);
+    ASSERT_FALSE(r.ok()) << "task " << t.worker;
+    EXPECT_NE(r.status().message().find("f9.fbin appeared since planning"), std::string::npos)
+        << r.status().message();
+  }
+  // Sorted between f0 and f1: the ids shift, and the task of (old) fragment 1 names both files.
+  ASSERT_TRUE(write_vector_file(dir_.file("f0b.fbin"), FileFormat::kFbin, 10, 8, data.data()).ok());
+  auto shifted = Dataset::open(dir_.path());
+  ASSERT_TRUE(shifted.ok());
+  auto r = execute_sample_task(*shifted, task_with(*tasks, 1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("f0b.fbin"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("f1.fbin"), std::string::npos) << r.status().message();
+}
+
+TEST_F(PlanTest, AnEditedQuotaIsRefusedByTheWorker) {
+  params_.sq.sample_rate = 4;  // 1024 of 16491 rows: quotas below the fragments' sizes
+  auto tasks = create_sample_tasks(*dataset_, params_, 2);
+  ASSERT_TRUE(tasks.ok());
+  SampleTask edited = task_with(*tasks, 3);
+  for (auto& f : edited.fragments) {
+    if (f.id == 3) f.quota = 5000;
+  }
+  auto r = execute_sample_task(*dataset_, edited);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("fragment 3 of task"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("has quota 5000, but its plan gives it"), std::string::npos)
+      << r.status().message();
+  // A subset plan is recomputed from its selection.
+  auto subset = create_sample_tasks(*dataset_, params_, 1, {5, 1, 3});
+  ASSERT_TRUE(subset.ok());
+  EXPECT_EQ(subset->front().selection, "1,3,5");
+  EXPECT_TRUE(execute_sample_task(*dataset_, subset->front()).ok());
+  subset->front().fragments.back().quota -= 1;
+  EXPECT_FALSE(execute_sample_task(*dataset_, subset->front()).ok());
+}
+
+TEST_F(PlanTest, ProductsOfHugeParametersAreRefusedNotWrapped) {
+  params_.index_type = IndexType::kIvfFlat;
+  params_.ivf.num_partitions = int64_t{1} << 62;  // 4611686018427387904
+  params_.ivf.sample_rate = 4;
+  auto r = create_sample_tasks(*dataset_, params_, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("too large a sample"), std::string::npos)
+      << r.status().message();
+}
+
+TEST_F(PlanTest, NonsenseNumbersAreRefused) {
+  const auto refused = [&](TrainParams p, const std::string& expected) {
+    auto r = create_sample_tasks(*dataset_, p, 1);
+    ASSERT_FALSE(r.ok()) << expected;
+    EXPECT_NE(r.status().message().find(expected), std::string::npos) << r.status().message();
+  };
+  TrainParams p = params_;
+  p.num_threads = 2'000'000'000;
+  refused(p, "num_threads must be 0 (all cores) or between 1 and 4096");
+  p = params_;
+  p.ivf.kmeans.balance = std::numeric_limits<double>::infinity();
+  refused(p, "balance must be 0 (off) or a finite number");
+  p.ivf.kmeans.balance = std::nan("");
+  refused(p, "balance must be 0 (off)");
+  p = params_;
+  p.ivf.kmeans.tolerance = std::numeric_limits<double>::infinity();
+  refused(p, "tolerance must be a finite number");
+  EXPECT_FALSE(create_sample_tasks(*dataset_, params_, kMaxWorkers + 1).ok());
 }
 
 TEST_F(PlanTest, EachFragmentsShareOfTheSampleMatchesItsShareOfRows) {

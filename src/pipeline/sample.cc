@@ -70,6 +70,128 @@ FragmentSample sample_fragment(const Dataset& dataset, const SampleTask& task,
   return out;
 }
 
+// The dataset's fragment list and the task's files as the planner saw them.
+Status check_dataset_unchanged(const Dataset& dataset, const SampleTask& task) {
+  const std::vector<FragmentInfo>& now = dataset.fragments();
+  for (const auto& frag : task.fragments) {
+    const FragmentInfo* info = dataset.find_fragment(frag.id);
+    if (!info) {
+      return Status::NotFound(fmt::format(
+          "fragment {} of task {} is not in dataset {} any more: the dataset changed since "
+          "planning; plan again",
+          frag.id, task.worker, dataset.path()));
+    }
+    const std::string path = absolute_normal_path(info->path);
+    const bool unplanned_file = frag.file.path.empty();  // train_local: no fingerprint
+    if ((!unplanned_file && path != frag.file.path) || info->first_row != frag.first_row) {
+      return Status::FailedPrecondition(fmt::format(
+          "fragment {} of dataset {} is now {} (from row {}), but the plan has {} (from row {}): "
+          "the dataset changed since planning; plan again",
+          frag.id, dataset.path(), path, info->first_row, frag.file.path, frag.first_row));
+    }
+    if (info->num_rows != frag.num_rows) {
+      return Status::FailedPrecondition(fmt::format(
+          "fragment {} ({}) has {} rows in dataset {} but {} in the plan: the dataset changed "
+          "since planning; plan again",
+          frag.id, path, info->num_rows, dataset.path(), frag.num_rows));
+    }
+  }
+  // Fingerprints last: they read the files. Each file once.
+  for (size_t i = 0; i < task.fragments.size(); ++i) {
+    const TaskFragment& frag = task.fragments[i];
+    if (frag.file.path.empty() || (i > 0 && task.fragments[i - 1].file == frag.file)) continue;
+    IVF_ASSIGN_OR_RETURN(FileFingerprint seen,
+                         fingerprint_file(dataset.find_fragment(frag.id)->path));
+    std::string what;
+    if (seen.size != frag.file.size) {
+      what = fmt::format("it has {} bytes, {} when planned", seen.size, frag.file.size);
+    } else if (seen.content_hash != frag.file.content_hash) {
+      what = "its content differs";
+    } else if (seen.mtime_ns != frag.file.mtime_ns) {
+      what = "it was modified since (its modification time differs)";
+    }
+    if (!what.empty()) {
+      return Status::FailedPrecondition(
+          fmt::format("{} (fragment {}) changed since planning: {}; plan again", frag.file.path,
+                      frag.id, what));
+    }
+  }
+  const auto planned = static_cast<size_t>(task.dataset_fragments);
+  if (now.size() != planned || dataset_layout_hash(now, now.size()) != task.dataset_layout) {
+    if (now.size() > planned && dataset_layout_hash(now, planned) == task.dataset_layout) {
+      std::string added;
+      for (size_t i = planned; i < now.size() && i < planned + 3; ++i) {
+        added += (added.empty() ? "" : ", ") + now[i].path;
+      }
+      if (now.size() > planned + 3) added += fmt::format(" and {} more", now.size() - planned - 3);
+      return Status::FailedPrecondition(fmt::format(
+          "dataset {} has {} fragments, {} when planned: {} appeared since planning; plan again",
+          dataset.path(), now.size(), planned, added));
+    }
+    return Status::FailedPrecondition(fmt::format(
+        "dataset {} changed since planning: it has {} fragments ({} when planned) and its "
+        "fragment list (files, ids or rows) differs; plan again",
+        dataset.path(), now.size(), planned));
+  }
+  return Status::OK();
+}
+
+// The task's quotas and totals, recomputed from the dataset and the task's own parameters:
+// a task edited by hand (a larger quota, another total) is refused.
+Status check_quotas(const Dataset& dataset, const SampleTask& task) {
+  std::vector<int64_t> ids;
+  if (task.selection.empty()) {
+    for (const auto& f : dataset.fragments()) ids.push_back(f.id);
+  } else {
+    Result<std::vector<int64_t>> parsed = parse_fragment_list(task.selection);
+    if (!parsed.ok()) {
+      return Status::InvalidArgument(fmt::format("task {} of plan {}: its selection: {}",
+                                                 task.worker, task.plan_id,
+                                                 parsed.status().message()));
+    }
+    ids = std::move(*parsed);
+    std::sort(ids.begin(), ids.end());
+  }
+  std::vector<int64_t> rows;
+  int64_t available = 0;
+  for (int64_t id : ids) {
+    const FragmentInfo* f = dataset.find_fragment(id);
+    if (!f) {
+      return Status::NotFound(fmt::format("fragment {} of plan {} is not in dataset {}", id,
+                                          task.plan_id, dataset.path()));
+    }
+    rows.push_back(f->num_rows);
+    available += f->num_rows;
+  }
+  const int64_t sample = std::min(sample_rows_wanted(task.params), available);
+  if (static_cast<int64_t>(ids.size()) != task.fragments_in_plan ||
+      available != task.rows_available || sample != task.sample_rows_planned) {
+    return Status::FailedPrecondition(fmt::format(
+        "task {} of plan {} says {} sample rows from {} fragments ({} rows), but its parameters "
+        "and dataset {} give {} from {} ({} rows): the task was edited or the dataset changed; "
+        "plan again",
+        task.worker, task.plan_id, task.sample_rows_planned, task.fragments_in_plan,
+        task.rows_available, dataset.path(), sample, ids.size(), available));
+  }
+  const std::vector<int64_t> quotas = allocate_quotas(rows, sample, task.params.seed);
+  for (const TaskFragment& frag : task.fragments) {
+    const auto at = std::lower_bound(ids.begin(), ids.end(), frag.id);
+    if (at == ids.end() || *at != frag.id) {
+      return Status::FailedPrecondition(
+          fmt::format("fragment {} of task {} is not one of the fragments plan {} selected ({})",
+                      frag.id, task.worker, task.plan_id, task.selection));
+    }
+    const int64_t planned = quotas[static_cast<size_t>(at - ids.begin())];
+    if (frag.quota != planned) {
+      return Status::FailedPrecondition(fmt::format(
+          "fragment {} of task {} has quota {}, but its plan gives it {}: the task was edited; "
+          "plan again",
+          frag.id, task.worker, frag.quota, planned));
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTask& task) {
@@ -79,25 +201,8 @@ Result<SampleResult> execute_sample_task(const Dataset& dataset, const SampleTas
         fmt::format("task {} of plan {} expects dimension {}, but dataset {} has dimension {}",
                     task.worker, task.plan_id, task.dim, dataset.path(), dataset.dim()));
   }
-  for (const auto& frag : task.fragments) {
-    const FragmentInfo* info = dataset.find_fragment(frag.id);
-    if (!info) {
-      return Status::NotFound(fmt::format("fragment {} of task {} is not in dataset {}", frag.id,
-                                          task.worker, dataset.path()));
-    }
-    if (info->num_rows != frag.num_rows) {
-      return Status::FailedPrecondition(fmt::format(
-          "fragment {} has {} rows in dataset {} but {} in the plan: the dataset changed since "
-          "planning; plan again",
-          frag.id, info->num_rows, dataset.path(), frag.num_rows));
-    }
-    if (frag.quota < 0 || frag.quota > frag.num_rows) {
-      return Status::InvalidArgument(
-          fmt::format("fragment {} of task {} has quota {} outside "
-                      "[0, {}]",
-                      frag.id, task.worker, frag.quota, frag.num_rows));
-    }
-  }
+  IVF_RETURN_IF_ERROR(check_dataset_unchanged(dataset, task));
+  IVF_RETURN_IF_ERROR(check_quotas(dataset, task));
 
   // One buffer for the whole task; each fragment fills its own slot (in parallel), then the
   // slots are packed in id order. The result does not depend on the thread count, and the

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
+#include "util/checked_math.h"
 #include "util/enum_names.h"
 #include "util/status_macros.h"
 
@@ -18,15 +20,37 @@ Status validate(const TrainParams& p, int64_t dim) {
     return Status::InvalidArgument(
         fmt::format("sample_rate must be at least 1 (got {})", p.ivf.sample_rate));
   }
+  if (!checked_mul({p.ivf.sample_rate, p.ivf.num_partitions})) {
+    return Status::InvalidArgument(
+        fmt::format("num_partitions {} times sample_rate {} rows is too large a sample to count",
+                    p.ivf.num_partitions, p.ivf.sample_rate));
+  }
+  if (!checked_mul({std::max<int64_t>(p.pq.sample_rate, 0), 256}) ||
+      !checked_mul({std::max<int64_t>(p.sq.sample_rate, 0), 256})) {
+    return Status::InvalidArgument(
+        fmt::format("sample_rate {} times 2^num_bits rows is too large a sample to count",
+                    std::max(p.pq.sample_rate, p.sq.sample_rate)));
+  }
+  // Not finite: inf passes "greater than 1" and "positive", and means nothing.
+  if (!std::isfinite(p.ivf.kmeans.balance)) {
+    return Status::InvalidArgument(
+        fmt::format("balance must be 0 (off) or a finite number greater than 1 (got {})",
+                    p.ivf.kmeans.balance));
+  }
+  if (!std::isfinite(p.ivf.kmeans.tolerance) || !std::isfinite(p.pq.kmeans.tolerance)) {
+    return Status::InvalidArgument(
+        fmt::format("tolerance must be a finite number (got {})", p.ivf.kmeans.tolerance));
+  }
   if (p.ivf.kmeans.balance > 0 && p.distance_type == DistanceType::kDot) {
     return Status::InvalidArgument(
         "balance needs distance_type l2 or cosine: under dot, the largest inner product goes "
         "to the longest centroids, whatever their place, so partitions cannot be evened out");
   }
   IVF_RETURN_IF_ERROR(validate(p.ivf.kmeans));
-  if (p.num_threads < 0) {
+  if (p.num_threads < 0 || p.num_threads > kMaxThreads) {
     return Status::InvalidArgument(
-        fmt::format("num_threads must be 0 (all cores) or positive (got {})", p.num_threads));
+        fmt::format("num_threads must be 0 (all cores) or between 1 and {} (got {})", kMaxThreads,
+                    p.num_threads));
   }
   if (p.index_type == IndexType::kIvfPq) IVF_RETURN_IF_ERROR(validate(p.pq, dim));
   if (p.index_type == IndexType::kIvfSq) IVF_RETURN_IF_ERROR(validate(p.sq));

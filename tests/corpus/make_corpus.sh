@@ -157,10 +157,17 @@ cp plan_flat/task-0002.json "$V/task_json/valid_flat.json"
 "$PY" - "$V/task_json" "$B/task_json" <<'PY'
 import json, sys
 d, bad = sys.argv[1], sys.argv[2]
-# A fixed dataset path, so that regenerating gives the same seeds.
+# A fixed dataset path (and file fingerprint times), so that regenerating gives the same seeds.
+def fix_paths(t):
+    t["dataset"]["path"] = "/data/vectors.fbin"
+    t["plan_id"] = "00000000c0ffee00"
+    t["dataset_layout"] = "00000000c0ffee01"
+    for f in t["fragments"]:
+        f["file"]["path"] = "/data/vectors.fbin"
+        f["file"]["mtime_ns"] = 1700000000000000000
 for name in ["valid_pq", "valid_sq", "valid_flat"]:
     t = json.load(open(f"{d}/{name}.json"))
-    t["dataset"]["path"] = "/data/vectors.fbin"
+    fix_paths(t)
     open(f"{d}/{name}.json", "w").write(json.dumps(t, indent=2) + "\n")
 t = json.load(open(f"{d}/valid_pq.json"))
 del t["dim"]
@@ -280,6 +287,11 @@ open("result_flipped_byte.result", "wb").write(flipped)
 open("result_truncated.result", "wb").write(good[:len(good) - 100])
 task = json.load(open(f"{plan}/task-0000.json"))
 task["dataset"]["path"] = "/data/vectors.fbin"
+task["plan_id"] = "00000000c0ffee00"
+task["dataset_layout"] = "00000000c0ffee01"
+for f in task["fragments"]:
+    f["file"]["path"] = "/data/vectors.fbin"
+    f["file"]["mtime_ns"] = 1700000000000000000
 del task["dim"]
 open("task_missing_field.json", "w").write(json.dumps(task, indent=2) + "\n")
 PY
