@@ -10,10 +10,12 @@
 #include <omp.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <vector>
 
 #include "ivftrain/kmeans.h"
+#include "ivftrain/simd.h"
 
 namespace {
 
@@ -80,4 +82,17 @@ BENCHMARK(BM_Sgemm)->Apply(shapes);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// Google Benchmark's main, with the SIMD level of IVFTRAIN_SIMD (as the CLI) in the context.
+int main(int argc, char** argv) {
+  if (const ivftrain::Status s = ivftrain::set_simd_target_from_env(); !s.ok()) {
+    std::fprintf(stderr, "assign_bench: %s\n", s.message().c_str());
+    return 2;
+  }
+  benchmark::AddCustomContext("ivftrain_simd", ivftrain::simd_target());
+  benchmark::AddCustomContext("openblas_core", ivftrain::blas_core());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -16,7 +16,7 @@ import sys
 FLOORS = [["util"], ["io", "linalg"], ["kmeans"], ["pq", "sq"], ["train"], ["pipeline"],
           ["files"], ["mpi"], ["testing"], ["tools"]]
 HEADERS = {  # public header -> floor
-    "status": "util", "log": "util", "dataset": "io", "metric": "linalg", "kmeans": "kmeans", "pq": "pq", "sq": "sq",
+    "status": "util", "log": "util", "dataset": "io", "metric": "linalg", "simd": "linalg", "kmeans": "kmeans", "pq": "pq", "sq": "sq",
     "params": "train", "models": "train", "distributed": "pipeline", "train": "pipeline",
     "plan_files": "files", "model_dir": "files", "mpi": "mpi",
 }

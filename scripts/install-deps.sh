@@ -4,9 +4,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libopenblas-dev libopenmpi-dev openmpi-bin libhdf5-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libxxhash-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libhwy-dev
-  clang clang-format libclang-rt-14-dev libomp-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libxxhash-dev libhwy-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang clang-format libclang-rt-14-dev libomp-dev valgrind
   python3 python3-numpy python3-h5py python3-faiss python3-sklearn
 )
 missing=()

@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -8,10 +9,26 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "ivftrain/simd.h"
 #include "testing/synthetic.h"
 #include "util/rng.h"
 
 namespace ivftrain::testing {
+namespace {
+
+// IVFTRAIN_SIMD=LEVEL runs the whole suite with the kernels forced to LEVEL, as the CLI does
+// (scripts/test.sh runs the kernel and k-means tests at every level the CPU supports).
+class SimdLevelFromEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    const Status status = set_simd_target_from_env();
+    ASSERT_TRUE(status.ok()) << status.message();
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kSimdLevel =
+    ::testing::AddGlobalTestEnvironment(new SimdLevelFromEnvironment);
+
+}  // namespace
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "ivftrain-test-XXXXXX").string();

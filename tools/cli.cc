@@ -11,6 +11,7 @@
 
 #include "ivftrain/log.h"
 #include "ivftrain/model_dir.h"
+#include "ivftrain/simd.h"
 #include "util/checked_math.h"
 
 namespace ivftrain::cli {
@@ -208,6 +209,15 @@ int fail(const Status& status) {
   return 1;
 }
 
+std::string version_text() {
+  std::string levels;
+  for (const std::string& level : simd_targets()) levels += (levels.empty() ? "" : " ") + level;
+  return fmt::format(
+      "ivftrain {}\nkernels: {} (this CPU and build: {}; IVFTRAIN_SIMD=LEVEL forces a lower "
+      "one)\nBLAS: OpenBLAS, {} kernels",
+      IVFTRAIN_VERSION, simd_target(), levels, blas_core());
+}
+
 std::string summary_json(const TrainedModels& m, const std::string& out_dir) {
   // The scalar fields of model.json's header, statistics and timings, on one line.
   const auto model = nlohmann::ordered_json::parse(model_json(m));
@@ -222,6 +232,8 @@ std::string summary_json(const TrainedModels& m, const std::string& out_dir) {
     }
   }
   j["ivf_mse"] = m.stats.ivf_mse();
+  j["simd"] = simd_target();
+  j["blas_core"] = blas_core();
   return j.dump();
 }
 

@@ -63,6 +63,9 @@ std::string in_flag_names(const std::string& message);
 int fail(const Status& status);
 
 // The one-line JSON summary `train --json` prints.
+// What `ivftrain --version` prints: the version, the SIMD level in use and the CPU's, the BLAS.
+std::string version_text();
+
 std::string summary_json(const TrainedModels& models, const std::string& out_dir);
 // A few log lines saying what was trained.
 void log_summary(const TrainedModels& models, const std::string& out_dir);

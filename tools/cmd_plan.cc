@@ -5,8 +5,8 @@
 
 #include "cli.h"
 #include "ivftrain/plan_files.h"
-#include "util/checked_math.h"
 #include "outputs.h"
+#include "util/checked_math.h"
 #include "util/files.h"
 
 namespace ivftrain::cli {

@@ -2,10 +2,13 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <new>
 #include <csignal>
+#include <iostream>
+#include <new>
+#include <string>
 
 #include "cli.h"
+#include "ivftrain/simd.h"
 #include "signals.h"
 #include "testing/faults.h"
 #include "util/memory.h"
@@ -13,6 +16,12 @@
 int main(int argc, char** argv) {
   ivftrain::cli::remove_staging_on_signals();
   CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
+  // Before parsing, so that --version reports the level the environment forces.
+  if (const ivftrain::Status simd = ivftrain::set_simd_target_from_env(); !simd.ok()) {
+    std::cerr << "ivftrain: error: " << simd.message() << std::endl;
+    return 2;
+  }
+  app.set_version_flag("--version", [] { return ivftrain::cli::version_text(); });
   app.require_subcommand(1);
   app.fallthrough();  // -v and -q work after the subcommand too
   bool verbose = false, quiet = false;

@@ -38,8 +38,8 @@ TEST(Hdf5Chunked, SampledRowsAreTheRowsWritten) {
     hsize_t rows, cols;
   };
   for (const Shape chunk : {Shape{5000, 24}, Shape{300, 24}, Shape{700, 5}, Shape{1, 24}}) {
-    const std::string path = dir.file("c" + std::to_string(chunk.rows) + "x" +
-                                      std::to_string(chunk.cols) + ".h5");
+    const std::string path =
+        dir.file("c" + std::to_string(chunk.rows) + "x" + std::to_string(chunk.cols) + ".h5");
     write_chunked(path, rows, dim, chunk.rows, chunk.cols);
     auto file = open_vector_file(path, "train");
     ASSERT_TRUE(file.ok()) << file.status().ToString();

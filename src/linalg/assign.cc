@@ -1,21 +1,18 @@
 #include "linalg/assign.h"
 
 #include <algorithm>
-#include <array>
-#include <utility>
 #include <vector>
 
 #include "linalg/distances.h"
 #include "linalg/gemm_tiles.h"
+#include "linalg/kernels.h"
 #include "linalg/metric.h"
-#include "linalg/simd.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
 namespace {
 
-using simd::f32x16;
 using tiles::kInf;
 
 // Shapes for which the direct kernel beats SGEMM, measured on Zen 4 with OpenBLAS 0.3.21 (e.g.
@@ -74,63 +71,14 @@ struct ArgMinSelector {
     std::fill(s.best.begin(), s.best.begin() + (end - begin), kInf);
     std::fill(s.labels, s.labels + (end - begin), 0);
   }
-  void select(BlockScratch& s, int64_t r, const tiles::TileRow& row) const {
-    simd::ArgMin am;
-    int64_t j = 0;
-    for (; j + simd::kWidth <= row.size; j += simd::kWidth) {
-      am.update(row.scores<f32x16>(j), simd::iota(static_cast<int32_t>(j)));
-    }
-    float bv;
-    int32_t bi;
-    am.reduce(&bv, &bi);
-    for (; j < row.size; ++j) {
-      const float v = row.score(j);
-      if (v < bv) {
-        bv = v;
-        bi = static_cast<int32_t>(j);
-      }
-    }
-    if (bv < s.best[r]) {
-      s.best[r] = bv;
-      s.labels[r] = row.base + bi;
-    }
+  void select(BlockScratch& s, int64_t rows, const tiles::Tile& tile) const {
+    kernels::tile_argmin(rows, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
+                         s.labels);
   }
   double finish(BlockScratch& s, int64_t begin, int64_t end, const float*) const {
     return finish_block(metric, x_norms, d, x, begin, end, s, out);
   }
 };
-
-// Direct kernel: NV vectors of 16 centroids, all accumulators of a row held in registers.
-// ct is the transposed centroid matrix, d x (16 NV), padded with zero columns; init holds the
-// bias per centroid, +inf in the padding so padded centroids never win.
-template <int NV>
-void direct_rows(int64_t rows, int64_t d, const float* x, const float* ct, const float* init,
-                 float alpha, float* best, int32_t* labels) {
-  constexpr int W = simd::kWidth;
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* xi = x + i * d;
-    f32x16 acc[NV];
-    for (int v = 0; v < NV; ++v) acc[v] = simd::load(init + v * W);
-    for (int64_t j = 0; j < d; ++j) {
-      const f32x16 xj = simd::splat(alpha * xi[j]);
-      const float* row = ct + j * (NV * W);
-      for (int v = 0; v < NV; ++v) acc[v] += xj * simd::load(row + v * W);
-    }
-    simd::ArgMin am;
-    for (int v = 0; v < NV; ++v) am.update(acc[v], simd::iota(v * W));
-    am.reduce(&best[i], &labels[i]);
-  }
-}
-
-using DirectFn = void (*)(int64_t, int64_t, const float*, const float*, const float*, float, float*,
-                          int32_t*);
-
-template <int... NV>
-constexpr auto make_direct_table(std::integer_sequence<int, NV...>) {
-  return std::array<DirectFn, sizeof...(NV)>{&direct_rows<NV + 1>...};
-}
-constexpr auto kDirectTable =
-    make_direct_table(std::make_integer_sequence<int, kDirectMaxK / simd::kWidth>{});
 
 }  // namespace
 
@@ -152,26 +100,23 @@ double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* 
   if (k > kDirectMaxK) {
     return assign_nearest_gemm(n, d, x, x_norms, k, centroids, metric, out, num_threads);
   }
-  constexpr int64_t W = simd::kWidth;
-  const int64_t nv = (k + W - 1) / W;
-  const int64_t kp = nv * W;
+  // The transposed centroids, padded to whole vectors of the widest target.
+  constexpr int64_t W = kernels::kColumnPad;
+  const int64_t kp = (k + W - 1) / W * W;
   std::vector<float> ct(static_cast<size_t>(d * kp), 0.0f);
   for (int64_t c = 0; c < k; ++c) {
     for (int64_t j = 0; j < d; ++j) ct[j * kp + c] = centroids[c * d + j];
   }
   std::vector<float> init = tiles::centroid_bias(metric, k, d, centroids);
   init.resize(static_cast<size_t>(kp), kInf);
-  IVF_DCHECK(nv >= 1 && nv <= static_cast<int64_t>(kDirectTable.size()),
-             "k <= kDirectMaxK: one table entry per count of 16-centroid vectors");
-  const DirectFn kernel = kDirectTable[static_cast<size_t>(nv - 1)];
   const float alpha = gemm_alpha(metric);
-  return parallel_blocks(n, kAssignBlockRows, num_threads,
-                         Work{n * 2 * k * d, tiles::kMinFlopsPerThread}, make_scratch,
-                         [&](BlockScratch& s, int64_t, int64_t begin, int64_t end) {
-                           kernel(end - begin, d, x + begin * d, ct.data(), init.data(), alpha,
-                                  s.best.data(), out.labels + begin);
-                           return finish_block(metric, x_norms, d, x, begin, end, s, out);
-                         });
+  return parallel_blocks(
+      n, kAssignBlockRows, num_threads, Work{n * 2 * k * d, tiles::kMinFlopsPerThread},
+      make_scratch, [&](BlockScratch& s, int64_t, int64_t begin, int64_t end) {
+        kernels::direct_argmin(end - begin, d, x + begin * d, kp, ct.data(), init.data(), alpha,
+                               s.best.data(), out.labels + begin);
+        return finish_block(metric, x_norms, d, x, begin, end, s, out);
+      });
 }
 
 double assign_nearest(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,

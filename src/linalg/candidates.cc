@@ -4,6 +4,7 @@
 
 #include "linalg/distances.h"
 #include "linalg/gemm_tiles.h"
+#include "linalg/kernels.h"
 #include "linalg/metric.h"
 
 namespace ivftrain {
@@ -11,21 +12,6 @@ namespace {
 
 constexpr int64_t kBlockRows = 256;
 using tiles::kInf;
-
-// Inserts (v, j) into the sorted list (vals, idx) of length t when it beats the last entry.
-// Candidates arrive in increasing j, and equal values go after those already there, so ties
-// keep the smallest index first.
-inline void insert_sorted(float v, int32_t j, int64_t t, float* vals, int32_t* idx) {
-  if (!(v < vals[t - 1])) return;
-  int64_t p = t - 1;
-  while (p > 0 && v < vals[p - 1]) {
-    vals[p] = vals[p - 1];
-    idx[p] = idx[p - 1];
-    --p;
-  }
-  vals[p] = v;
-  idx[p] = j;
-}
 
 // The top-t selector of the tile loop: each row's sorted list lives in the output itself.
 struct TopSelector {
@@ -45,11 +31,9 @@ struct TopSelector {
     std::fill(s.vals, s.vals + (end - begin) * t, kInf);
     std::fill(s.idx, s.idx + (end - begin) * t, -1);
   }
-  void select(State& s, int64_t r, const tiles::TileRow& row) const {
-    for (int64_t j = 0; j < row.size; ++j) {
-      insert_sorted(row.score(j), static_cast<int32_t>(row.base + j), t, s.vals + r * t,
-                    s.idx + r * t);
-    }
+  void select(State& s, int64_t rows, const tiles::Tile& tile) const {
+    kernels::tile_top_t(rows, tile.dots, tile.ld, tile.bias, tile.size, tile.base, t, s.vals,
+                        s.idx);
   }
   double finish(State& s, int64_t begin, int64_t end, const float* xb) const {
     if (!uses_norms(metric)) return 0;
@@ -91,8 +75,8 @@ void nearest_candidates_ref(int64_t d, const float* x, int64_t count, const int6
     std::fill(idx, idx + t, -1);
     const float* xi = x + rows[r] * d;
     for (int64_t j = 0; j < k; ++j) {
-      insert_sorted(metric_distance_ref(metric, xi, centroids + j * d, d), static_cast<int32_t>(j),
-                    t, vals, idx);
+      kernels::insert_sorted(metric_distance_ref(metric, xi, centroids + j * d, d),
+                             static_cast<int32_t>(j), t, vals, idx);
     }
   }
 }

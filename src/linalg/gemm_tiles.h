@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -37,25 +36,17 @@ inline constexpr int64_t kCentroidTile = 512;
 // Below this many flops a thread is not worth waking (about 0.1 ms of SGEMM).
 inline constexpr int64_t kMinFlopsPerThread = int64_t{1} << 22;
 
-// One row of one tile: score(j) = bias[j] + alpha x.c for centroid base + j, j < size. The bias
-// is added here, as the selector reads the row, rather than in a pass of its own over the tile.
-struct TileRow {
-  const float* dots;  // alpha x.c
+// One tile of a block: score(r, j) = bias[j] + alpha x_r.c for centroid base + j, j < size, row
+// r < the block's rows. The bias is added as the selector reads the scores (src/linalg/kernels.h),
+// rather than in a pass of its own over the tile.
+struct Tile {
+  const float* dots;  // alpha x.c, rows x size, leading dimension ld
+  int64_t ld;
   const float* bias;  // the tile's slice of the centroid bias
   int64_t size;
   int32_t base;
 
-  float score(int64_t j) const { return dots[j] + bias[j]; }
-  // Scores j, j + 1, ... as one vector V (simd::f32x16). A template rather than simd.h's type:
-  // only the selectors, compiled for the host CPU, instantiate it, so a file built without
-  // -march=native (the tests) never defines a vector function with another ABI.
-  template <typename V>
-  V scores(int64_t j) const {
-    V a, b;
-    std::memcpy(&a, dots + j, sizeof a);
-    std::memcpy(&b, bias + j, sizeof b);
-    return a + b;
-  }
+  float score(int64_t r, int64_t j) const { return dots[r * ld + j] + bias[j]; }
 };
 
 // The bias of each centroid's score: ||c||^2 (l2) or 0 (inner product).
@@ -77,7 +68,7 @@ struct RowSource {
 // A selector provides
 //   State make_state() const;                       scratch of one thread, for block_rows rows
 //   void start(State&, int64_t begin, int64_t end) const;   resets the selection for a block
-//   void select(State&, int64_t r, const TileRow&) const;   row r of the block, one tile
+//   void select(State&, int64_t rows, const Tile&) const;   the block's rows, one tile
 //   double finish(State&, int64_t begin, int64_t end, const float* xb) const;
 // finish sees the block's rows (xb, contiguous) and returns what the block adds to the total.
 //
@@ -115,11 +106,8 @@ double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t blo
                   static_cast<int>(kc), static_cast<int>(d), alpha, xb, static_cast<int>(d),
                   centroids + t * d, static_cast<int>(d), 0.0f, s.dots.data(),
                   static_cast<int>(kc));
-      for (int64_t r = 0; r < n; ++r) {
-        selector.select(
-            s.selection, r,
-            TileRow{s.dots.data() + r * kc, bias.data() + t, kc, static_cast<int32_t>(t)});
-      }
+      selector.select(s.selection, n,
+                      Tile{s.dots.data(), kc, bias.data() + t, kc, static_cast<int32_t>(t)});
     }
     return selector.finish(s.selection, begin, end, xb);
   };

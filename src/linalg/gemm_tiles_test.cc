@@ -26,12 +26,14 @@ struct RecordingSelector {
   };
   State make_state() const { return State{}; }
   void start(State& s, int64_t begin, int64_t) const { s.begin = begin; }
-  void select(State& s, int64_t r, const tiles::TileRow& row) const {
-    EXPECT_EQ(row.base % tiles::kCentroidTile, 0);
-    for (int64_t j = 0; j < row.size; ++j) {
-      const int64_t at = (s.begin + r) * k + row.base + j;
-      (*scores)[at] = row.score(j);
-      ++(*visits)[at];
+  void select(State& s, int64_t rows_in_block, const tiles::Tile& tile) const {
+    EXPECT_EQ(tile.base % tiles::kCentroidTile, 0);
+    for (int64_t r = 0; r < rows_in_block; ++r) {
+      for (int64_t j = 0; j < tile.size; ++j) {
+        const int64_t at = (s.begin + r) * k + tile.base + j;
+        (*scores)[at] = tile.score(r, j);
+        ++(*visits)[at];
+      }
     }
   }
   double finish(State&, int64_t begin, int64_t end, const float*) const {

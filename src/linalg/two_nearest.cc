@@ -4,55 +4,19 @@
 #include <vector>
 
 #include "linalg/gemm_tiles.h"
+#include "linalg/kernels.h"
 #include "linalg/metric.h"
-#include "linalg/simd.h"
 #include "util/status_macros.h"
 
 namespace ivftrain {
 namespace {
 
-using simd::f32x16;
-using simd::i32x16;
 using tiles::kInf;
 
 constexpr int64_t kBlockRows = 512;
 
-// Per lane: the smallest value (and its first index) and the second smallest value.
-struct TwoMin {
-  f32x16 m1 = simd::splat(kInf), m2 = simd::splat(kInf);
-  i32x16 i1 = i32x16{};
-
-  void update(f32x16 v, i32x16 idx) {
-    const i32x16 lt1 = v < m1;
-    m2 = lt1 ? m1 : (v < m2 ? v : m2);
-    i1 = lt1 ? idx : i1;
-    m1 = lt1 ? v : m1;
-  }
-};
-
-// Merges a row's lanes into (best, label, second).
-inline void reduce(const TwoMin& t, float* best, int32_t* label, float* second) {
-  float b = kInf, s = kInf;
-  int32_t l = INT32_MAX;
-  for (int lane = 0; lane < simd::kWidth; ++lane) {
-    const float v = t.m1[lane];
-    if (v < b || (v == b && t.i1[lane] < l)) {
-      s = std::min(s, b);
-      b = v;
-      l = t.i1[lane];
-    } else {
-      s = std::min(s, v);
-    }
-    s = std::min(s, t.m2[lane]);
-  }
-  *best = b;
-  *label = l;
-  *second = s;
-}
-
-// The two-smallest selector of the tile loop. Lanes see centroids j = base + 16 v + lane; the
-// scalar tail of each tile is folded into lane 0 through the same update (an index order the
-// reduction does not need).
+// The two-smallest selector of the tile loop: each row's best, label and second best, merged
+// tile by tile (scratch of the block, written to the outputs at the row's index when it ends).
 struct TwoMinSelector {
   const float* x_norms;
   const int64_t* rows;
@@ -60,32 +24,31 @@ struct TwoMinSelector {
   float* best;
   float* second;
 
-  std::vector<TwoMin> make_state() const {
-    return std::vector<TwoMin>(static_cast<size_t>(kBlockRows));
+  struct State {
+    std::vector<float> best, second;
+    std::vector<int32_t> labels;
+  };
+  State make_state() const {
+    const auto n = static_cast<size_t>(kBlockRows);
+    return State{std::vector<float>(n), std::vector<float>(n), std::vector<int32_t>(n)};
   }
-  void start(std::vector<TwoMin>& state, int64_t begin, int64_t end) const {
-    std::fill(state.begin(), state.begin() + (end - begin), TwoMin{});
+  void start(State& s, int64_t begin, int64_t end) const {
+    const auto n = static_cast<size_t>(end - begin);
+    std::fill_n(s.best.begin(), n, kInf);
+    std::fill_n(s.second.begin(), n, kInf);
+    std::fill_n(s.labels.begin(), n, 0);
   }
-  void select(std::vector<TwoMin>& state, int64_t r, const tiles::TileRow& row) const {
-    TwoMin& s = state[r];
-    const int64_t kv = row.size / simd::kWidth * simd::kWidth;
-    for (int64_t j = 0; j < kv; j += simd::kWidth) {
-      s.update(row.scores<f32x16>(j), simd::iota(static_cast<int32_t>(row.base + j)));
-    }
-    for (int64_t j = kv; j < row.size; ++j) {
-      // One centroid at a time, in lane 0 with the other lanes fed +inf (never win).
-      f32x16 v = simd::splat(kInf);
-      v[0] = row.score(j);
-      s.update(v, i32x16{} + static_cast<int32_t>(row.base + j));
-    }
+  void select(State& s, int64_t n, const tiles::Tile& tile) const {
+    kernels::tile_two_min(n, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
+                          s.labels.data(), s.second.data());
   }
-  double finish(std::vector<TwoMin>& state, int64_t begin, int64_t end, const float*) const {
+  double finish(State& s, int64_t begin, int64_t end, const float*) const {
     for (int64_t r = 0; r < end - begin; ++r) {
       const int64_t i = rows[begin + r];
-      float b1, b2;
-      reduce(state[r], &b1, &labels[i], &b2);
-      best[i] = score_to_distance(Metric::kL2, x_norms[i], b1);
-      second[i] = score_to_distance(Metric::kL2, x_norms[i], b2);  // inf stays inf
+      labels[i] = s.labels[static_cast<size_t>(r)];
+      best[i] = score_to_distance(Metric::kL2, x_norms[i], s.best[static_cast<size_t>(r)]);
+      // inf stays inf
+      second[i] = score_to_distance(Metric::kL2, x_norms[i], s.second[static_cast<size_t>(r)]);
     }
     return 0;
   }

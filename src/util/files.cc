@@ -17,8 +17,6 @@
 #include <thread>
 
 #include "util/log.h"
-#include "util/status_macros.h"
-
 #include "util/open_file.h"
 #include "util/status_macros.h"
 

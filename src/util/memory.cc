@@ -27,8 +27,8 @@ std::optional<uint64_t> cgroup_memory_max() {
   for (std::string line; std::getline(self, line);) {
     if (line.rfind("0::", 0) == 0) group = line.substr(3);
   }
-  for (const std::string& path : {"/sys/fs/cgroup" + group + "/memory.max",
-                                  std::string("/sys/fs/cgroup/memory.max")}) {
+  for (const std::string& path :
+       {"/sys/fs/cgroup" + group + "/memory.max", std::string("/sys/fs/cgroup/memory.max")}) {
     std::ifstream in(path);
     std::string text;
     if (!(in >> text)) continue;

@@ -23,9 +23,8 @@ const char* kind_of(mode_t mode) {
 }
 
 Status not_regular(const std::string& path, mode_t mode) {
-  return Status::InvalidArgument(
-      fmt::format("{} is {}, not a regular file: ivftrain reads only regular files", path,
-                  kind_of(mode)));
+  return Status::InvalidArgument(fmt::format(
+      "{} is {}, not a regular file: ivftrain reads only regular files", path, kind_of(mode)));
 }
 
 }  // namespace
@@ -35,8 +34,8 @@ Status open_error(const std::string& path, int err) {
   if (err == EMFILE || err == ENFILE) {
     // Datasets of many HDF5 fragments keep one descriptor per file: say which limit was hit.
     struct rlimit lim {};
-    const bool known = err == EMFILE && ::getrlimit(RLIMIT_NOFILE, &lim) == 0 &&
-                       lim.rlim_cur != RLIM_INFINITY;
+    const bool known =
+        err == EMFILE && ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY;
     return Status::IOError(fmt::format(
         "cannot open {}: {}{}", path, std::strerror(err),
         known ? fmt::format(" (this process may open {} files; raise the limit with ulimit -n)",

@@ -36,8 +36,9 @@ TEST(OpenFile, FifoIsRefusedWithoutBlocking) {
   const Result<std::string> text = read_file(fifo);
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(text.status().message(),
-            fifo + " is a FIFO (named pipe), not a regular file: ivftrain reads only regular files");
+  EXPECT_EQ(
+      text.status().message(),
+      fifo + " is a FIFO (named pipe), not a regular file: ivftrain reads only regular files");
   EXPECT_FALSE(check_readable_regular_file(fifo).ok());
 }
 

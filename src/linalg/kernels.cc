@@ -1,0 +1,276 @@
+// Highway compiles this file once per target (foreach_target.h re-includes it); HWY_ONCE marks
+// the part compiled once: the dispatch tables and the entry points of kernels.h.
+
+// Scalable vectors (SVE) cannot be held in arrays or structs, as the register blocking below
+// does; on aarch64 the NEON target serves.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
+#endif
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "linalg/kernels.cc"
+#include "linalg/kernels.h"
+
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+HWY_BEFORE_NAMESPACE();
+namespace ivftrain::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using DI = hn::RebindToSigned<DF>;
+using VF = hn::Vec<DF>;
+using VI = hn::Vec<DI>;
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// Accumulator vectors of the direct kernel kept in registers at once: half the register file,
+// leaving room for the broadcast row value, the loaded centroid vector and the running argmin.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_NEON
+constexpr int kMaxVectors = 16;  // 32 registers
+#else
+constexpr int kMaxVectors = 8;  // 16 registers (AVX2, SSE4, SSSE3), or the scalar target
+#endif
+
+// Per lane: the smallest score seen and the first index where it was seen. Strict < against
+// the running value, so NaN never enters and earlier indices win ties.
+struct ArgMin {
+  VF value;
+  VI index;
+
+  // Written out: an implicit constructor would not be compiled for the target.
+  HWY_INLINE ArgMin() : value(hn::Set(DF(), kInf)), index(hn::Zero(DI())) {}
+
+  HWY_INLINE void Update(VF v, VI idx) {
+    const auto lt = hn::Lt(v, value);
+    value = hn::IfThenElse(lt, v, value);
+    index = hn::IfThenElse(hn::RebindMask(DI(), lt), idx, index);
+  }
+  // The smallest value over the lanes, and the smallest index among the lanes holding it.
+  HWY_INLINE void Reduce(float* best, int32_t* label) const {
+    const VF m = hn::MinOfLanes(DF(), value);
+    const auto tied = hn::RebindMask(DI(), hn::Eq(value, m));
+    const VI idx = hn::MinOfLanes(DI(), hn::IfThenElse(tied, index, hn::Set(DI(), INT32_MAX)));
+    *best = hn::GetLane(m);
+    *label = hn::GetLane(idx);
+  }
+};
+
+// One pass of the direct kernel over NV vectors of centroids starting at column `col`.
+template <int NV>
+HWY_INLINE void DirectPass(const float* HWY_RESTRICT xi, int64_t d, const float* HWY_RESTRICT ct,
+                           int64_t kp, const float* HWY_RESTRICT init, int64_t col, float alpha,
+                           ArgMin& am) {
+  const DF df;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  VF acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = hn::LoadU(df, init + col + v * n);
+  for (int64_t j = 0; j < d; ++j) {
+    const VF xj = hn::Set(df, alpha * xi[j]);
+    const float* HWY_RESTRICT row = ct + j * kp + col;
+    for (int v = 0; v < NV; ++v) acc[v] = hn::MulAdd(xj, hn::LoadU(df, row + v * n), acc[v]);
+  }
+  const VI lanes = hn::Iota(DI(), 0);
+  for (int v = 0; v < NV; ++v) {
+    am.Update(acc[v], hn::Add(lanes, hn::Set(DI(), static_cast<int32_t>(col + v * n))));
+  }
+}
+
+// Every row: full passes of kMaxVectors, then one of kRest vectors.
+template <int kRest>
+void DirectRowsT(int64_t rows, int64_t d, const float* HWY_RESTRICT x, int64_t kp,
+                 const float* HWY_RESTRICT ct, const float* HWY_RESTRICT init, float alpha,
+                 float* HWY_RESTRICT best, int32_t* HWY_RESTRICT labels) {
+  const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
+  const int64_t full = kp / n / kMaxVectors;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* xi = x + i * d;
+    ArgMin am;
+    for (int64_t p = 0; p < full; ++p) {
+      DirectPass<kMaxVectors>(xi, d, ct, kp, init, p * kMaxVectors * n, alpha, am);
+    }
+    if constexpr (kRest > 0) {
+      DirectPass<kRest>(xi, d, ct, kp, init, full * kMaxVectors * n, alpha, am);
+    }
+    am.Reduce(&best[i], &labels[i]);
+  }
+}
+
+using DirectFn = void (*)(int64_t, int64_t, const float*, int64_t, const float*, const float*,
+                          float, float*, int32_t*);
+
+template <int... R>
+constexpr auto MakeDirectTable(std::integer_sequence<int, R...>) {
+  return std::array<DirectFn, sizeof...(R)>{&DirectRowsT<R>...};
+}
+
+void DirectArgmin(int64_t rows, int64_t d, const float* x, int64_t kp, const float* ct,
+                  const float* init, float alpha, float* best, int32_t* labels) {
+  static constexpr auto kTable = MakeDirectTable(std::make_integer_sequence<int, kMaxVectors>{});
+  const int64_t n = static_cast<int64_t>(hn::Lanes(DF()));
+  kTable[static_cast<size_t>(kp / n % kMaxVectors)](rows, d, x, kp, ct, init, alpha, best, labels);
+}
+
+void TileArgmin(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+                int32_t base, float* best, int32_t* labels) {
+  const DF df;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  const VI lanes = hn::Iota(DI(), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* HWY_RESTRICT row = dots + r * ld;
+    // Two independent chains (even and odd vectors) hide the compare-select latency; their
+    // results merge exactly as one chain's would (smallest value, then smallest index).
+    ArgMin a, b;
+    int64_t j = 0;
+    for (; j + 2 * n <= size; j += 2 * n) {
+      const VI idx = hn::Add(lanes, hn::Set(DI(), static_cast<int32_t>(j)));
+      a.Update(hn::Add(hn::LoadU(df, row + j), hn::LoadU(df, bias + j)), idx);
+      b.Update(hn::Add(hn::LoadU(df, row + j + n), hn::LoadU(df, bias + j + n)),
+               hn::Add(idx, hn::Set(DI(), static_cast<int32_t>(n))));
+    }
+    for (; j + n <= size; j += n) {
+      a.Update(hn::Add(hn::LoadU(df, row + j), hn::LoadU(df, bias + j)),
+               hn::Add(lanes, hn::Set(DI(), static_cast<int32_t>(j))));
+    }
+    float bv, bv2;
+    int32_t bi, bi2;
+    a.Reduce(&bv, &bi);
+    b.Reduce(&bv2, &bi2);
+    if (bv2 < bv || (bv2 == bv && bi2 < bi)) {
+      bv = bv2;
+      bi = bi2;
+    }
+    for (; j < size; ++j) {
+      const float v = row[j] + bias[j];
+      if (v < bv) {
+        bv = v;
+        bi = static_cast<int32_t>(j);
+      }
+    }
+    if (bv < best[r]) {
+      best[r] = bv;
+      labels[r] = base + bi;
+    }
+  }
+}
+
+void TileTwoMin(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+                int32_t base, float* best, int32_t* labels, float* second) {
+  const DF df;
+  const DI di;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  const VI lanes = hn::Iota(di, 0);
+  const VF inf = hn::Set(df, kInf);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* HWY_RESTRICT row = dots + r * ld;
+    VF m1 = inf, m2 = inf;
+    VI i1 = hn::Zero(di);
+    int64_t j = 0;
+    for (; j + n <= size; j += n) {
+      const VF v = hn::Add(hn::LoadU(df, row + j), hn::LoadU(df, bias + j));
+      const auto lt1 = hn::Lt(v, m1);
+      m2 = hn::IfThenElse(lt1, m1, hn::IfThenElse(hn::Lt(v, m2), v, m2));
+      i1 = hn::IfThenElse(hn::RebindMask(di, lt1), hn::Add(lanes, hn::Set(di, int32_t(j))), i1);
+      m1 = hn::IfThenElse(lt1, v, m1);
+    }
+    // Lanes to scalars: the smallest, its first index, and the second smallest (the smallest
+    // again when two lanes hold it).
+    const VF b = hn::MinOfLanes(df, m1);
+    const auto tied = hn::Eq(m1, b);
+    float bv = hn::GetLane(b);
+    int32_t bi = hn::GetLane(
+        hn::MinOfLanes(di, hn::IfThenElse(hn::RebindMask(di, tied), i1, hn::Set(di, INT32_MAX))));
+    float sv = hn::GetLane(hn::MinOfLanes(df, m2));
+    const float other = hn::CountTrue(df, tied) >= 2
+                            ? bv
+                            : hn::GetLane(hn::MinOfLanes(df, hn::IfThenElse(tied, inf, m1)));
+    if (other < sv) sv = other;
+    for (; j < size; ++j) {
+      const float v = row[j] + bias[j];
+      if (v < bv) {
+        sv = bv;
+        bv = v;
+        bi = static_cast<int32_t>(j);
+      } else if (v < sv) {
+        sv = v;
+      }
+    }
+    // Into the row's running pair: earlier tiles hold smaller indices, so ties keep them.
+    if (bv < best[r]) {
+      second[r] = sv < best[r] ? sv : best[r];
+      best[r] = bv;
+      labels[r] = base + bi;
+    } else if (bv < second[r]) {
+      second[r] = bv;
+    }
+  }
+}
+
+void TileTopT(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+              int32_t base, int64_t t, float* vals, int32_t* idx) {
+  const DF df;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  HWY_ALIGN float lane_values[hn::MaxLanes(df)];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* HWY_RESTRICT row = dots + r * ld;
+    float* rv = vals + r * t;
+    int32_t* ri = idx + r * t;
+    int64_t j = 0;
+    // Most scores do not beat the t-th: compare a vector at a time, insert only the lanes that
+    // might (insert_sorted checks each against the t-th as it stands then).
+    for (; j + n <= size; j += n) {
+      const VF v = hn::Add(hn::LoadU(df, row + j), hn::LoadU(df, bias + j));
+      if (hn::AllFalse(df, hn::Lt(v, hn::Set(df, rv[t - 1])))) continue;
+      hn::Store(v, df, lane_values);
+      for (int64_t q = 0; q < n; ++q) {
+        insert_sorted(lane_values[q], base + static_cast<int32_t>(j + q), t, rv, ri);
+      }
+    }
+    for (; j < size; ++j)
+      insert_sorted(row[j] + bias[j], base + static_cast<int32_t>(j), t, rv, ri);
+  }
+}
+
+bool UsesFma() { return HWY_NATIVE_FMA != 0; }
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace ivftrain::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ivftrain::kernels {
+
+HWY_EXPORT(DirectArgmin);
+HWY_EXPORT(TileArgmin);
+HWY_EXPORT(TileTwoMin);
+HWY_EXPORT(TileTopT);
+HWY_EXPORT(UsesFma);
+
+void direct_argmin(int64_t rows, int64_t d, const float* x, int64_t kp, const float* ct,
+                   const float* init, float alpha, float* best, int32_t* labels) {
+  HWY_DYNAMIC_DISPATCH(DirectArgmin)(rows, d, x, kp, ct, init, alpha, best, labels);
+}
+void tile_argmin(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+                 int32_t base, float* best, int32_t* labels) {
+  HWY_DYNAMIC_DISPATCH(TileArgmin)(rows, dots, ld, bias, size, base, best, labels);
+}
+void tile_two_min(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+                  int32_t base, float* best, int32_t* labels, float* second) {
+  HWY_DYNAMIC_DISPATCH(TileTwoMin)(rows, dots, ld, bias, size, base, best, labels, second);
+}
+void tile_top_t(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+                int32_t base, int64_t t, float* vals, int32_t* idx) {
+  HWY_DYNAMIC_DISPATCH(TileTopT)(rows, dots, ld, bias, size, base, t, vals, idx);
+}
+bool uses_fma() { return HWY_DYNAMIC_DISPATCH(UsesFma)(); }
+
+}  // namespace ivftrain::kernels
+#endif  // HWY_ONCE

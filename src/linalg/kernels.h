@@ -1,0 +1,61 @@
+// The SIMD kernels of the assignment, compiled once per instruction set (Google Highway) and
+// chosen at run time for the CPU (include/ivftrain/simd.h forces a lower level).
+//
+// Every kernel computes each score in one lane, in the same order of operations whatever the
+// vector width, and selects with exact comparisons; the lanes only decide which scores are
+// computed together. So the results depend on the instruction set only through fused
+// multiply-add: targets with FMA (AVX-512, AVX2, NEON) give identical bits, targets without it
+// (SSE4, SSSE3, scalar) round the product first (`uses_fma`). The scalar references in
+// kernels_test.cc state the arithmetic exactly.
+#pragma once
+
+#include <cstdint>
+
+namespace ivftrain::kernels {
+
+// Columns of the transposed centroid matrix are padded to a multiple of this (the widest
+// vector), so one layout serves every target.
+inline constexpr int64_t kColumnPad = 16;
+
+// Direct kernel: for each of `rows` rows x_i (row-major, d floats) the smallest score
+//   score(c) = init[c] + sum_j (alpha x_ij) ct[j kp + c]      (j in increasing order)
+// over the kp columns of ct (d x kp, kp a multiple of kColumnPad; padding columns carry
+// init = +inf so they never win), and the first column where it is reached. NaN scores never
+// win; a row whose scores are all +inf or NaN gets label 0 and best +inf.
+void direct_argmin(int64_t rows, int64_t d, const float* x, int64_t kp, const float* ct,
+                   const float* init, float alpha, float* best, int32_t* labels);
+
+// One tile of the GEMM path: scores s(r, j) = dots[r ld + j] + bias[j] for j < size. Row r's
+// smallest score, if strictly below best[r], replaces it, with label base + (first such j).
+void tile_argmin(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+                 int32_t base, float* best, int32_t* labels);
+
+// As tile_argmin, also keeping second[r], the second smallest score of the row so far (counting
+// equal values twice). Start with best = second = +inf and labels = 0.
+void tile_two_min(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+                  int32_t base, float* best, int32_t* labels, float* second);
+
+// Top-t of each row: vals[r t ..] (ascending) and idx[r t ..] hold the row's t smallest scores so
+// far and their labels; a score enters when strictly below the t-th, after any equal ones.
+void tile_top_t(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
+                int32_t base, int64_t t, float* vals, int32_t* idx);
+
+// Inserts (v, j) into the ascending list (vals, idx) of length t when v is strictly below its
+// last entry; equal values go after those already there, so with candidates arriving in
+// increasing j ties keep the smallest index first.
+inline void insert_sorted(float v, int32_t j, int64_t t, float* vals, int32_t* idx) {
+  if (!(v < vals[t - 1])) return;
+  int64_t p = t - 1;
+  while (p > 0 && v < vals[p - 1]) {
+    vals[p] = vals[p - 1];
+    idx[p] = idx[p - 1];
+    --p;
+  }
+  vals[p] = v;
+  idx[p] = j;
+}
+
+// Whether the kernels in use fuse the multiply-add of direct_argmin (one rounding).
+bool uses_fma();
+
+}  // namespace ivftrain::kernels
