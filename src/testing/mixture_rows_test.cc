@@ -20,7 +20,7 @@ TEST(MixtureRows, AnyRangeIsTheSliceOfTheWholeMixture) {
   s.nonfinite_rows = 300;
   const std::vector<float> whole = gaussian_mixture(s);
   const MixtureRows mixture(s);
-  for (const auto [first, count] : std::vector<std::pair<int64_t, int64_t>>{
+  for (const auto& [first, count] : std::vector<std::pair<int64_t, int64_t>>{
            {0, 10000}, {0, 1}, {4095, 2}, {4096, 4096}, {1234, 5678}, {9999, 1}, {8191, 1809}}) {
     std::vector<float> part(static_cast<size_t>(count * s.dim));
     mixture.rows(first, count, part.data());
