@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine: install the dependencies, build, and run
-#   1. every test (unit, CLI end to end, MPI) on the release build, then an install of it into
+#   1. every test (unit, CLI end to end, MPI) on the release build; the kernel and k-means unit
+#      tests again at every SIMD level the CPU supports, and the kernels' instruction counts
+#      under callgrind against their budgets; then an install of the release build into
 #      a temporary prefix and a project outside the tree built and run against that install
 #      (tests/consumer: find_package(ivftrain), link ivftrain::ivftrain);
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (MPI tests excluded:
@@ -27,6 +29,16 @@ bash scripts/format.sh --check
 echo "== release build and tests"
 bash scripts/build.sh release
 ctest --preset release
+
+echo "== kernel and k-means unit tests at every SIMD level this CPU supports (IVFTRAIN_SIMD)"
+for level in $(build/release/bench/kernel_tool levels); do
+  echo "-- $level"
+  IVFTRAIN_SIMD="$level" build/release/tests/ivftrain_tests --gtest_brief=1 \
+    --gtest_filter='Kernels*:Assign*:TwoNearest*:Candidates*:GemmTiles*:KMeans*:BoundedAssign*:Pq*:Hierarchical*'
+done
+
+echo "== instructions per row of the kernels under callgrind, against bench/instruction_budgets.json"
+python3 scripts/instruction_budgets.py build/release
 
 echo "== install, and tests/consumer built against the install"
 consumer_work="$(mktemp -d "${TMPDIR:-/tmp}/ivftrain-consumer-XXXXXX")"

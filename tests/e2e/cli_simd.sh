@@ -1,0 +1,42 @@
+# SIMD levels: one binary runs at every level this CPU supports (IVFTRAIN_SIMD forces it),
+# --version and the --json summary name the level, an unknown or unsupported level is refused,
+# and what the determinism contract says across levels holds: the levels that fuse
+# multiply-add (avx512, avx2) give byte-identical models; every level gives the same model for
+# any thread count.
+source "$(dirname "$0")/lib.sh" "$@"
+
+levels="$("$IVF" --version | sed -n 's/^kernels: [a-z0-9]* (this CPU and build: \([^;]*\);.*/\1/p')"
+[ -n "$levels" ] && pass "--version lists the levels: $levels" || fail "--version: $("$IVF" --version)"
+best="$("$IVF" --version | sed -n 's/^kernels: \([a-z0-9]*\) .*/\1/p')"
+[ "$best" = "${levels%% *}" ] && pass "the best level is used by default ($best)" \
+  || fail "default level $best is not the first of $levels"
+
+"$IVF" -q gen data --rows 12000 --dim 24 --clusters 30 --fragments 3
+train() {  # train LEVEL OUT THREADS: a model whose IVF (GEMM path) and PQ (direct kernel) both run
+  IVFTRAIN_SIMD="$1" "$IVF" -q train data --out "$2" --index-type ivf_pq --num-partitions 24 \
+    --num-sub-vectors 6 --threads "$3" --json > "$2.json"
+}
+for level in $levels; do
+  train "$level" "m-$level" 1
+  train "$level" "m-$level-2" 2
+  same_model "m-$level" "m-$level-2"
+  "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["simd"]==sys.argv[2], s["simd"]' \
+    "m-$level.json" "$level" && pass "--json names level $level" || fail "--json at $level"
+  [ "$(IVFTRAIN_SIMD="$level" "$IVF" --version | sed -n 's/^kernels: \([a-z0-9]*\) .*/\1/p')" \
+    = "$level" ] && pass "IVFTRAIN_SIMD=$level is the level used" || fail "IVFTRAIN_SIMD=$level"
+done
+fma=""
+for level in avx512 avx2 neon; do
+  case " $levels " in *" $level "*) fma="$fma $level" ;; esac
+done
+first=""
+for level in $fma; do
+  if [ -z "$first" ]; then first="$level"; else same_model "m-$first" "m-$level"; fi
+done
+
+expect_error "IVFTRAIN_SIMD: SIMD level avx1024 is unknown" env IVFTRAIN_SIMD=avx1024 "$IVF" --version
+case " $levels " in
+  *" avx512 "*) ;;  # nothing above this CPU to refuse
+  *) expect_error "not supported by this CPU" env IVFTRAIN_SIMD=avx512 "$IVF" --version ;;
+esac
+finish
