@@ -67,7 +67,8 @@ json iterations_json(const std::vector<ivftrain::KMeansIteration>& iterations) {
     out.push_back({{"objective", it.objective},
                    {"seconds", it.seconds},
                    {"assign_seconds", it.assign_seconds},
-                   {"empty_clusters_split", it.empty_clusters_split}});
+                   {"empty_clusters_split", it.empty_clusters_split},
+                   {"rows_computed", it.rows_computed}});
   }
   return out;
 }

@@ -57,6 +57,9 @@ struct KMeansIteration {
   double seconds = 0;
   double assign_seconds = 0;         // the part of `seconds` spent assigning rows to centroids
   int64_t empty_clusters_split = 0;  // empty clusters refilled after this iteration's update
+  // Rows whose distances to every candidate centroid the assignment computed; the bounds
+  // of flat k-means settle the others from the second iteration on without computing them.
+  int64_t rows_computed = 0;
 };
 
 struct KMeansResult {

@@ -135,6 +135,11 @@ TEST(KMeans, ObjectiveNeverRises) {
           << "iteration " << i;
     }
     EXPECT_LT(r->iterations.back().objective, r->iterations.front().objective);
+    // The bounds settle most rows once the centroids move little; no iteration computes more
+    // than all rows.
+    for (const KMeansIteration& it : r->iterations) EXPECT_LE(it.rows_computed, n);
+    EXPECT_LT(r->iterations.back().rows_computed, n / 2);
+    EXPECT_GT(r->iterations.front().rows_computed, 0);
   }
 }
 

@@ -43,8 +43,9 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
     const double prev = objective;
     const auto t_assign = Clock::now();
     objective = assigner.assign(centroids, labels);
-    const KMeansIteration& it =
+    KMeansIteration& it =
         iterations->emplace_back(iteration_record(objective, t0, t_assign, split));
+    it.rows_computed = assigner.rows_computed();
     logger().log(level,
                  "{}: {} {}: objective {:.6g}, {} empty clusters split, {} rows assigned in full "
                  "({:.3f} s)",

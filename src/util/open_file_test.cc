@@ -57,7 +57,23 @@ TEST(OpenFile, DeviceDirectoryAndMissingPathAreNamed) {
 
 // Past the open-file limit the message says so (and gives the limit), instead of blaming the
 // file's contents.
+// Under the sanitizers every descriptor gone is not a state the runtime survives: UBSan's vptr
+// check tests whether memory is readable through a pipe of its own, fails, and reports a false
+// error. The release build runs this test.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 TEST(OpenFile, TooManyOpenFilesSaysSo) {
+  if (kSanitized) GTEST_SKIP() << "needs free descriptors for the sanitizer runtime";
   testing::TempDir dir;
   testing::write_bytes(dir.file("a.bin"), "x");
   struct rlimit saved {};

@@ -61,7 +61,13 @@ expect_error "of task 0 (" "$IVF" sample plan/task-0000.json --test-memory-limit
 mkdir h5dir
 "$IVF" -q gen h5dir/a.h5 --rows 100 --dim 4
 for i in $(seq 1 40); do cp h5dir/a.h5 "h5dir/f$i.h5"; done
-expect_error "Too many open files" bash -c "ulimit -n 24 && exec \"$IVF\" train h5dir --out m --index-type ivf_flat --num-partitions 2"
+# Not under the sanitizers: their runtime needs free descriptors of its own (UBSan's vptr check
+# opens a pipe) and reports a false error when none is left; the release build runs the check.
+if nm -D "$IVF" 2>/dev/null | grep -q __asan_init; then
+  pass "open-file limit check skipped under the sanitizers"
+else
+  expect_error "Too many open files" bash -c "ulimit -n 24 && exec \"$IVF\" train h5dir --out m --index-type ivf_flat --num-partitions 2"
+fi
 
 # gen streams: its peak memory does not grow with its output (before: twice the output).
 /usr/bin/time -f "%M" -o gen.rss "$IVF" -q gen big.npy --rows 300000 --dim 128
