@@ -20,7 +20,7 @@ Result<VectorFilePtr> open_hdf5_file(const std::string& path, const std::string&
 }
 
 Status write_hdf5_file(const std::string& path, int64_t /*n*/, int64_t /*dim*/,
-                       const float* /*data*/, const std::string& /*dataset*/) {
+                       const RowSource& /*rows*/, const std::string& /*dataset*/) {
   return no_hdf5(path);
 }
 

@@ -135,11 +135,12 @@ TEST(KMeans, ObjectiveNeverRises) {
           << "iteration " << i;
     }
     EXPECT_LT(r->iterations.back().objective, r->iterations.front().objective);
-    // The bounds settle most rows once the centroids move little; no iteration computes more
-    // than all rows.
-    for (const KMeansIteration& it : r->iterations) EXPECT_LE(it.rows_computed, n);
-    EXPECT_LT(r->iterations.back().rows_computed, n / 2);
-    EXPECT_GT(r->iterations.front().rows_computed, 0);
+    // Every iteration records the rows it computed: some, never more than all (the bounds'
+    // savings are tested in bounded_assign_test).
+    for (const KMeansIteration& it : r->iterations) {
+      EXPECT_GT(it.rows_computed, 0);
+      EXPECT_LE(it.rows_computed, n);
+    }
   }
 }
 

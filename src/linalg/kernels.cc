@@ -1,10 +1,10 @@
 // Highway compiles this file once per target (foreach_target.h re-includes it); HWY_ONCE marks
 // the part compiled once: the dispatch tables and the entry points of kernels.h.
 
-// Scalable vectors (SVE) cannot be held in arrays or structs, as the register blocking below
-// does; on aarch64 the NEON target serves.
+// The SVE targets are disabled for the whole project (CMakeLists.txt): scalable vectors cannot
+// be held in arrays or structs, as the register blocking below does; NEON serves on aarch64.
 #ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
+#error "HWY_DISABLED_TARGETS must come from the build (CMakeLists.txt)"
 #endif
 
 #undef HWY_TARGET_INCLUDE
