@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "linalg/kernels.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
 
@@ -63,13 +64,10 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
                       if (begin == end) continue;
                       double* sum = s.sums.data() + c * d;
                       const float* first = x + m.rows[begin] * d;
+                      kernels::add_rows(d, x, m.rows.data() + begin, end - begin, sum);
                       bool same = true;
-                      for (int64_t r = begin; r < end; ++r) {
-                        const float* row = x + m.rows[r] * d;
-                        for (int64_t j = 0; j < d; ++j) sum[j] += row[j];
-                        if (same && r > begin) {
-                          same = std::memcmp(row, first, sizeof(float) * d) == 0;
-                        }
+                      for (int64_t r = begin + 1; same && r < end; ++r) {
+                        same = std::memcmp(x + m.rows[r] * d, first, sizeof(float) * d) == 0;
                       }
                       s.counts[c] = end - begin;
                       s.identical[c] = same ? 1 : 0;

@@ -238,6 +238,21 @@ void TileTopT(int64_t rows, const float* dots, int64_t ld, const float* bias, in
   }
 }
 
+void AddRows(int64_t d, const float* x, const int64_t* rows, int64_t count, double* sum) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> df;  // as many floats as doubles in a vector
+  const int64_t n = static_cast<int64_t>(hn::Lanes(dd));
+  for (int64_t r = 0; r < count; ++r) {
+    const float* HWY_RESTRICT row = x + rows[r] * d;
+    int64_t j = 0;
+    for (; j + n <= d; j += n) {
+      const auto v = hn::PromoteTo(dd, hn::LoadU(df, row + j));
+      hn::StoreU(hn::Add(hn::LoadU(dd, sum + j), v), dd, sum + j);
+    }
+    for (; j < d; ++j) sum[j] += row[j];
+  }
+}
+
 bool UsesFma() { return HWY_NATIVE_FMA != 0; }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
@@ -252,6 +267,7 @@ HWY_EXPORT(DirectArgmin);
 HWY_EXPORT(TileArgmin);
 HWY_EXPORT(TileTwoMin);
 HWY_EXPORT(TileTopT);
+HWY_EXPORT(AddRows);
 HWY_EXPORT(UsesFma);
 
 void direct_argmin(int64_t rows, int64_t d, const float* x, int64_t kp, const float* ct,
@@ -269,6 +285,9 @@ void tile_two_min(int64_t rows, const float* dots, int64_t ld, const float* bias
 void tile_top_t(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
                 int32_t base, int64_t t, float* vals, int32_t* idx) {
   HWY_DYNAMIC_DISPATCH(TileTopT)(rows, dots, ld, bias, size, base, t, vals, idx);
+}
+void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double* sum) {
+  HWY_DYNAMIC_DISPATCH(AddRows)(d, x, rows, count, sum);
 }
 bool uses_fma() { return HWY_DYNAMIC_DISPATCH(UsesFma)(); }
 

@@ -55,6 +55,10 @@ inline void insert_sorted(float v, int32_t j, int64_t t, float* vals, int32_t* i
   idx[p] = j;
 }
 
+// The update's sums: sum[j] += x[rows[r] d + j] in double, for r < count in order and every
+// j < d (one exact conversion and one rounding per addition, as a scalar loop).
+void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double* sum);
+
 // Whether the kernels in use fuse the multiply-add of direct_argmin (one rounding).
 bool uses_fma();
 

@@ -171,6 +171,24 @@ TEST(KernelsTest, TileSelectorsMatchTheScalarReferencesAtEveryLevel) {
   }
 }
 
+TEST(KernelsTest, AddRowsMatchesTheScalarSumsAtEveryLevel) {
+  for (const int64_t d : {1, 3, 8, 17, 128}) {
+    SCOPED_TRACE(::testing::Message() << "d=" << d);
+    const int64_t n = 50;
+    const auto x = testing::random_matrix(7, n, d, 1000.0);
+    const std::vector<int64_t> rows = {4, 0, 49, 4, 17, 33, 2};
+    std::vector<double> want(static_cast<size_t>(d), 0.5);
+    for (const int64_t r : rows) {
+      for (int64_t j = 0; j < d; ++j) want[j] += x[r * d + j];
+    }
+    for_each_level([&] {
+      std::vector<double> sum(static_cast<size_t>(d), 0.5);
+      kernels::add_rows(d, x.data(), rows.data(), static_cast<int64_t>(rows.size()), sum.data());
+      for (int64_t j = 0; j < d; ++j) ASSERT_EQ(sum[j], want[j]) << "j=" << j;
+    });
+  }
+}
+
 TEST(KernelsTest, LevelsCanBeForcedAndRestored) {
   const std::vector<std::string> levels = simd_targets();
   ASSERT_FALSE(levels.empty());
