@@ -15,4 +15,12 @@ namespace ivftrain {
 Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_bounds,
                        TrainedModels& models);
 
+// The pieces of train_on_sample that sharded training (mpi/) runs on its own: the refusal of a
+// sample whose largest squared row norm (that of sample row `row`, holding `largest_value`)
+// would overflow float32 distances; PQ (or nothing, for ivf_sq) on x's rows once
+// models.ivf_centroids is set; and the final check that every number of the model is finite.
+Status check_largest_norm(double squared_norm, int64_t row, float largest_value);
+Status train_pq_on_rows(std::vector<float> x, TrainedModels& models);
+Status check_models_finite(const TrainedModels& models);
+
 }  // namespace ivftrain
