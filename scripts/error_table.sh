@@ -29,6 +29,7 @@ T="--out model --index-type ivf_pq --num-partitions 8 --num-sub-vectors 4"
 # fuzzers' seeds (bad_*) that share their folders are left out.
 find "$ROOT/tests/corpus/malformed" -mindepth 2 -maxdepth 2 ! -name 'bad_*' -exec cp -r {} . \;
 ivftrain -q gen good.npy --rows 3000 --dim 16 --clusters 8
+ivftrain -q gen four.npy --rows 3000 --dim 16 --clusters 8 --fragments 4
 ivftrain -q gen allnan.npy --rows 500 --dim 16 --nonfinite-rows 500
 ivftrain -q gen somenan.npy --rows 3000 --dim 16 --clusters 8 --nonfinite-rows 100
 printf 'x' > notes.txt
@@ -223,6 +224,18 @@ case_ "plan: training needs more than --max-memory" \
   'ivftrain plan good.npy --workers 2 --out p0 $P --max-memory 100K'
 case_ "plan: a --max-memory that is not a size" \
   'ivftrain plan good.npy --workers 2 --out p0 $P --max-memory lots'
+case_ "train: --max-memory without --mpi" 'ivftrain train good.npy $T --max-memory 1G'
+if command -v mpirun >/dev/null; then
+  MPIRUN="mpirun --allow-run-as-root --oversubscribe --mca btl self,vader"
+  case_ "MPI: a rank's shard needs more than --max-memory" \
+    '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --max-memory 700K'
+  case_ "MPI: one fragment holds more than --max-memory allows a rank" \
+    '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 1M'
+  case_ "MPI: rank 0's fixed part alone needs more than --max-memory" \
+    '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 10K'
+  case_ "MPI: k-means++ gathers the sample: more than --max-memory on rank 0" \
+    '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --init kmeans++ --max-memory 300K'
+fi
 case_ "plan: 0 workers" 'ivftrain plan good.npy --workers 0 --out p0 --index-type ivf_flat --num-partitions 8'
 case_ "plan: unknown --assign" 'ivftrain plan good.npy --workers 2 --out p1 --index-type ivf_flat --num-partitions 8 --assign random'
 

@@ -30,6 +30,7 @@ struct TrainCommand {
   bool overwrite = false;
   bool json = false;
   bool mpi = false;
+  std::string max_memory;  // --max-memory, per rank under --mpi
   bool threads_given = false;
   bool partitions_given = false;
   std::vector<std::string> training_flags_given;  // other than --threads
@@ -80,6 +81,10 @@ int train_from_plan_dir(const TrainCommand& c) {
 }
 
 int run_train(const TrainCommand& c) {
+  if (!c.max_memory.empty() && !c.mpi) {
+    return fail(Status::InvalidArgument(
+        "--max-memory is the memory per rank under --mpi; for the file protocol give it to plan"));
+  }
   if (!c.from_samples.empty()) {
     if (!c.dataset.empty()) {
       return fail(
@@ -103,6 +108,12 @@ int run_train(const TrainCommand& c) {
     auto assignment = assignment_from_flags(c.flags);
     if (!assignment.ok()) return fail(assignment.status());
     MpiTrainRequest req{c.dataset, options, *params, *ids, *assignment, c.out, c.overwrite};
+    if (!c.max_memory.empty()) {
+      auto limit = parse_byte_size(c.max_memory);
+      if (!limit.ok())
+        return fail(Status::InvalidArgument("--max-memory: " + limit.status().message()));
+      req.max_memory = *limit;
+    }
     MpiSession session;
     // Only rank 0 logs, so that the output reads as one run.
     if (session.rank() != 0) set_log_sink(nullptr);
@@ -152,13 +163,16 @@ void register_train(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--overwrite", c->overwrite, "replace an existing model directory");
   cmd->add_flag("--json", c->json, "print a one-line JSON summary on stdout");
   cmd->add_flag("--mpi", c->mpi, "run the three phases across MPI ranks (under mpirun)");
+  cmd->add_option("--max-memory", c->max_memory,
+                  "under --mpi: memory per rank (e.g. 4G); a plan that needs more is refused "
+                  "before reading, naming the ranks that would fit");
   add_train_flags(*cmd, c->flags, false);
   cmd->callback([&run, c, cmd] {
     c->threads_given = cmd->count("--threads") > 0;
     c->partitions_given = cmd->count("--num-partitions") > 0;
-    static const std::set<std::string> kNotTraining = {"--out",  "--from-samples", "--overwrite",
-                                                       "--json", "--mpi",          "--threads",
-                                                       "--help", "DATASET"};
+    static const std::set<std::string> kNotTraining = {
+        "--out",     "--from-samples", "--overwrite", "--json", "--mpi",
+        "--threads", "--max-memory",   "--help",      "DATASET"};
     c->training_flags_given.clear();
     for (const CLI::Option* opt : cmd->get_options()) {
       if (opt->count() > 0 && !kNotTraining.count(opt->get_name())) {

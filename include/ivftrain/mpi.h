@@ -30,6 +30,10 @@ struct MpiTrainRequest {
   Assignment assignment = Assignment::kBalanced;
   std::string out_dir;     // the model directory rank 0 writes
   bool overwrite = false;  // replace an existing out_dir
+  // Memory per rank, in bytes (0: no limit). Rank 0 refuses a plan whose largest rank would need
+  // more (an estimate: its sample shard, its IVF rows and work arrays, and on rank 0 the PQ rows
+  // and the model) before any rank reads, naming the number of ranks that would fit.
+  int64_t max_memory = 0;
 };
 
 struct MpiTrainOutcome {

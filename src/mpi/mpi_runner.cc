@@ -19,6 +19,7 @@
 #include "kmeans/shard.h"
 #include "mpi/testing.h"
 #include "train/train_on_sample.h"
+#include "util/checked_math.h"
 #include "util/clock.h"
 #include "util/files.h"
 #include "util/log.h"
@@ -112,6 +113,93 @@ Status injected_failure(int rank) {
   return Status::OK();
 }
 
+bool sharded_training_applies(const TrainParams& p);
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+
+std::string human_bytes(int64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 6) value /= 1024, ++unit;
+  return fmt::format("{:.3g} {}", value, units[unit]);
+}
+
+// The memory a rank that samples `rows` rows needs in sharded training, estimated: its sample
+// and the copy of its IVF rows (8 d bytes a row), per-row indices, norms, labels and bounds
+// (96 bytes), the centroids, sums and first rows with their reduction copies (32 k d); rank 0
+// also the PQ rows twice (received, then placed) and the codebook.
+int64_t sharded_rank_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sample_rows,
+                           bool root) {
+  const int64_t k = p.ivf.num_partitions;
+  int64_t bytes = saturating_mul({rows, 8 * dim + 96});
+  bytes = saturating_add(bytes, saturating_mul({k, dim, 32}));
+  if (root && p.index_type == IndexType::kIvfPq) {
+    const int64_t pq_rows = std::min(sample_rows, quantizer_sample_rows(p));
+    bytes = saturating_add(bytes, saturating_mul({pq_rows, dim, 8}));
+    bytes = saturating_add(bytes, saturating_mul({int64_t{1} << p.pq.num_bits, dim, 12}));
+  }
+  return bytes;
+}
+
+// --max-memory: the largest rank's estimate against the limit, before any rank reads. The
+// sentence names the ranks that would fit (shards shrink with more ranks; rank 0's PQ rows and
+// the model do not), or the sample to lower when no rank count would.
+Status check_rank_memory(const MpiTrainRequest& req, const std::vector<SampleTask>& tasks) {
+  if (req.max_memory <= 0 || tasks.empty()) return Status::OK();
+  const TrainParams& p = req.params;
+  const SampleTask& first = tasks.front();
+  const int64_t dim = first.dim, planned = first.sample_rows_planned;
+  const std::string limit = human_bytes(req.max_memory);
+  if (!sharded_training_applies(p)) {
+    const int64_t needed = estimated_training_bytes(first);
+    if (needed <= req.max_memory) return Status::OK();
+    return Status::FailedPrecondition(fmt::format(
+        "training needs about {} on rank 0 ({} sample rows x {} dims, gathered there for "
+        "k-means++, hierarchical k-means or balance), more than --max-memory {}; use --init "
+        "random --kmeans flat without --balance to shard it, or lower --sample-rate",
+        human_bytes(needed), planned, dim, limit));
+  }
+  int64_t worst = 0, worst_rows = 0;
+  int worst_rank = 0;
+  for (const SampleTask& t : tasks) {
+    int64_t rows = 0;
+    for (const TaskFragment& f : t.fragments) rows += f.quota;
+    const int64_t bytes = sharded_rank_bytes(p, dim, rows, planned, t.worker == 0);
+    if (bytes > worst) worst = bytes, worst_rows = rows, worst_rank = t.worker;
+  }
+  if (worst <= req.max_memory) return Status::OK();
+  // Ranks that would fit if the rows were spread evenly: rank 0's fixed part, then its share.
+  const int64_t fixed = sharded_rank_bytes(p, dim, 0, planned, true);
+  const int64_t per_row = 8 * dim + 96;
+  if (fixed >= req.max_memory) {
+    return Status::FailedPrecondition(fmt::format(
+        "the shard of rank {} needs about {} ({} sample rows x {} dims), more than --max-memory "
+        "{}, and rank 0's part that more ranks do not shrink (centroids, their sums, the PQ rows) "
+        "alone needs {}; lower --num-partitions or --sample-rate",
+        worst_rank, human_bytes(worst), worst_rows, dim, limit, human_bytes(fixed)));
+  }
+  const int64_t fit_rows = (req.max_memory - fixed) / per_row;
+  const int64_t ranks = fit_rows > 0 ? (planned + fit_rows - 1) / fit_rows : planned;
+  if (ranks <= static_cast<int64_t>(tasks.size())) {
+    // Enough ranks, but the rows are not spread evenly: fragments are sampled whole.
+    return Status::FailedPrecondition(fmt::format(
+        "the shard of rank {} needs about {} ({} sample rows x {} dims), more than --max-memory "
+        "{}: its fragments hold more sample rows than an even share; split the dataset into "
+        "more fragments, or lower --sample-rate",
+        worst_rank, human_bytes(worst), worst_rows, dim, limit));
+  }
+  return Status::FailedPrecondition(fmt::format(
+      "the shard of rank {} needs about {} ({} sample rows x {} dims), more than --max-memory {}; "
+      "about {} ranks would fit (fragments are not split, so uneven fragments may need more), or "
+      "lower "
+      "--sample-rate",
+      worst_rank, human_bytes(worst), worst_rows, dim, limit, std::max<int64_t>(ranks, 2)));
+}
+
 // Phase 1, on rank 0: the tasks, as an array of the task JSON texts the file protocol uses.
 // The output is checked first, before any rank reads anything (and again when it is written).
 Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
@@ -124,6 +212,7 @@ Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
   IVF_ASSIGN_OR_RETURN(
       std::vector<SampleTask> tasks,
       create_sample_tasks(dataset, req.params, size, req.fragment_ids, req.assignment));
+  IVF_RETURN_IF_ERROR(check_rank_memory(req, tasks));
   nlohmann::json all = nlohmann::json::array();
   for (const auto& t : tasks) all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
   logger().info("plan {}: {} sample rows from {} fragments over {} ranks", tasks.front().plan_id,
@@ -216,6 +305,9 @@ class MpiShard final : public KMeansShard {
     allreduce(s.sums.data(), k * d, MPI_DOUBLE, MPI_SUM);
     const std::vector<int64_t> local_counts = s.counts, local_first_row = s.first_row;
     allreduce(s.counts.data(), k, MPI_INT64_T, MPI_SUM);
+    // The first rows and identical flags are read only by the split of empty clusters: with no
+    // empty cluster (the usual iteration) they are left as they are, saving 4 k d bytes.
+    if (std::none_of(s.counts.begin(), s.counts.end(), [](int64_t c) { return c == 0; })) return;
     allreduce(s.first_row.data(), k, MPI_INT64_T, MPI_MIN);
     // The first row comes from the rank that holds it; the others contribute zero bits.
     const std::vector<float> local_first = s.first;

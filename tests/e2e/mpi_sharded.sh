@@ -42,4 +42,16 @@ timeout 300 "${MPIRUN[@]}" -n 3 "$IVF" train data --out mpi-pp --mpi --threads 1
   --init kmeans++ "${flags_pq[@]}" 2> log-pp
 grep -q "gathered on rank 0" log-pp && pass "k-means++ gathers" || fail "no gathering line"
 same_model local-pp mpi-pp
+
+# --max-memory per rank: refused before training, naming the ranks that would fit; with them the
+# run fits and the model is the local one.
+"$IVF" -q gen four --rows 3000 --dim 16 --clusters 8 --fragments 4 --format npy
+flags_mem=(--index-type ivf_pq --num-partitions 8 --num-sub-vectors 4)
+expect_error "about 3 ranks would fit" timeout 60 "${MPIRUN[@]}" -n 2 "$IVF" train four \
+  --out refused --mpi --threads 1 "${flags_mem[@]}" --max-memory 700K
+test ! -e refused && pass "no model written" || fail "a refused run wrote a model"
+"$IVF" -q train four --out local-mem "${flags_mem[@]}"
+timeout 300 "${MPIRUN[@]}" -n 4 "$IVF" -q train four --out mpi-mem --mpi --threads 1 \
+  "${flags_mem[@]}" --max-memory 700K
+same_model local-mem mpi-mem
 finish
