@@ -129,9 +129,10 @@ std::string human_bytes(int64_t bytes) {
 }
 
 // The memory a rank that samples `rows` rows needs in sharded training, estimated: its sample
-// and the copy of its IVF rows (8 d bytes a row), per-row indices, norms, labels and bounds
-// (96 bytes), the centroids, sums and first rows with their reduction copies (32 k d); rank 0
-// also the PQ rows twice (received, then placed) and the codebook.
+// (4 d bytes a row; its IVF rows are compacted in place) and the reader's buffers (as much
+// again, while sampling), per-row indices, norms, labels and bounds (96 bytes), the centroids,
+// sums and first rows with their reduction copies (32 k d); rank 0 also the PQ rows twice
+// (received, then placed) and the codebook.
 int64_t sharded_rank_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sample_rows,
                            bool root) {
   const int64_t k = p.ivf.num_partitions;
@@ -475,44 +476,34 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
   std::vector<int64_t> ivf_local, ivf_index;
   rows_in_subset(sample_index, ivf_subset, &ivf_local, &ivf_index);
   const int64_t ivf_rows = ivf_subset.empty() ? rows : static_cast<int64_t>(ivf_subset.size());
-  std::vector<float> pq_x;  // on rank 0: the PQ rows in order
+  // This rank's PQ rows, set aside as a message (their positions, then the rows); they go to
+  // rank 0 once the IVF k-means has released the shards, so rank 0 never holds its shard and
+  // all the PQ rows at once.
+  std::string pq_bytes;
+  int64_t pq_rows = 0;
   if (p.index_type == IndexType::kIvfPq) {
     const std::vector<int64_t> pq_subset =
         subset_of(rows, quantizer_sample_rows(p), p.seed, kSeedPqSubset);
     std::vector<int64_t> pq_local, pq_index;
     rows_in_subset(sample_index, pq_subset, &pq_local, &pq_index);
-    const int64_t pq_rows = pq_subset.empty() ? rows : static_cast<int64_t>(pq_subset.size());
-    // Sent as a string: the indices, then the rows.
-    std::string bytes(pq_local.size() * (sizeof(int64_t) + sizeof(float) * dim), '\0');
-    char* at = bytes.data();
+    pq_rows = pq_subset.empty() ? rows : static_cast<int64_t>(pq_subset.size());
+    pq_bytes.resize(pq_local.size() * (sizeof(int64_t) + sizeof(float) * dim));
+    char* at = pq_bytes.data();
     for (int64_t pos : pq_index) std::memcpy(at, &pos, sizeof pos), at += sizeof pos;
     for (int64_t i : pq_local) {
       std::memcpy(at, s.vectors.data() + i * dim, sizeof(float) * dim);
       at += sizeof(float) * dim;
     }
-    if (rank != 0) {
-      send_string(bytes, 0);
-    } else {
-      pq_x.resize(static_cast<size_t>(pq_rows * dim));
-      for (int r = 0; r < size; ++r) {
-        const std::string got = r == 0 ? std::move(bytes) : recv_string(r);
-        const size_t n = got.size() / (sizeof(int64_t) + sizeof(float) * dim);
-        const char* in = got.data();
-        for (size_t i = 0; i < n; ++i) {
-          int64_t pos = 0;
-          std::memcpy(&pos, in + i * sizeof pos, sizeof pos);
-          std::memcpy(pq_x.data() + pos * dim, in + n * sizeof pos + i * sizeof(float) * dim,
-                      sizeof(float) * dim);
-        }
-      }
+  }
+  // This rank's IVF rows, compacted in place (ivf_local increases): no second copy of the shard
+  // is ever held. The capacity is kept: shrinking would copy.
+  std::vector<float> x = std::move(s.vectors);
+  for (size_t i = 0; i < ivf_local.size(); ++i) {
+    if (ivf_local[i] != static_cast<int64_t>(i)) {
+      std::memmove(x.data() + i * dim, x.data() + ivf_local[i] * dim, sizeof(float) * dim);
     }
   }
-  // This rank's IVF rows; the rest of its sample is released.
-  std::vector<float> x(ivf_local.size() * static_cast<size_t>(dim));
-  for (size_t i = 0; i < ivf_local.size(); ++i) {
-    std::memcpy(x.data() + i * dim, s.vectors.data() + ivf_local[i] * dim, sizeof(float) * dim);
-  }
-  s.vectors = {};
+  x.resize(ivf_local.size() * static_cast<size_t>(dim));
   const int64_t n = static_cast<int64_t>(ivf_local.size());
 
   // At least k distinct rows among the IVF rows: each rank's distinct hashes (at most k),
@@ -566,6 +557,26 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
   stats.ivf_iterations = std::move(run.result.iterations);
   stats.ivf_objective = run.result.objective;
   models.timings.ivf_seconds = seconds_since(t_ivf);
+  std::vector<float> pq_x;  // on rank 0: the PQ rows in the canonical order
+  if (p.index_type == IndexType::kIvfPq) {
+    if (rank != 0) {
+      send_string(pq_bytes, 0);
+    } else {
+      pq_x.resize(static_cast<size_t>(pq_rows * dim));
+      for (int r = 0; r < size; ++r) {
+        const std::string got = r == 0 ? std::move(pq_bytes) : recv_string(r);
+        const size_t m = got.size() / (sizeof(int64_t) + sizeof(float) * dim);
+        const char* in = got.data();
+        for (size_t i = 0; i < m; ++i) {
+          int64_t pos = 0;
+          std::memcpy(&pos, in + i * sizeof pos, sizeof pos);
+          std::memcpy(pq_x.data() + pos * dim, in + m * sizeof pos + i * sizeof(float) * dim,
+                      sizeof(float) * dim);
+        }
+      }
+    }
+    pq_bytes = {};
+  }
   if (rank != 0) return models;
 
   const auto t_quantizer = Clock::now();
