@@ -10,6 +10,7 @@
 #include "kmeans/init.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "linalg/metric.h"
 #include "util/log.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"
@@ -19,8 +20,17 @@ namespace ivftrain {
 
 double FullAssigner::assign(const float* centroids, int32_t* labels) {
   distances_.resize(static_cast<size_t>(n_));
-  assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_,
-                 AssignOutput{labels, distances_.data()}, threads_);
+  assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_, AssignOutput{labels, nullptr},
+                 threads_);
+  // The objective from each row's distance to its centroid computed on its own: SGEMM's
+  // rounding can depend on a row's place in its block, which sharding changes.
+  parallel_blocks(n_, kAssignBlockRows, threads_, Work{n_ * d_, int64_t{1} << 16},
+                  [&](int64_t, int64_t begin, int64_t end) {
+                    for (int64_t i = begin; i < end; ++i) {
+                      distances_[i] = metric_distance(metric_, x_ + i * d_,
+                                                      centroids + int64_t{labels[i]} * d_, d_);
+                    }
+                  });
   sum_ = ExactSum{};
   sum_.add(distances_.data(), n_);
   return sum_.value();

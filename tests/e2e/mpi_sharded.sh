@@ -29,6 +29,17 @@ for kind in pq sq; do
     same_model "local-$kind" "mpi-$kind-$n"
   done
 done
+# A shape on the SGEMM path with bounds (k d > 4096): SGEMM's rounding of a row's distances can
+# depend on its place in a block, which sharding changes; labels and objectives must not.
+"$IVF" -q gen g48 --rows 20000 --dim 48 --clusters 30 --fragments 5 --format npy
+flags_gemm=(--index-type ivf_flat --num-partitions 100 --max-iters 12 --tolerance 0)
+"$IVF" -q train g48 --out local-gemm --threads 2 "${flags_gemm[@]}"
+for n in 2 3; do
+  timeout 300 "${MPIRUN[@]}" -n "$n" "$IVF" -q train g48 --out "mpi-gemm-$n" --mpi --threads 1 \
+    "${flags_gemm[@]}"
+  same_model local-gemm "mpi-gemm-$n"
+done
+
 # The runs above split empty clusters (so the split's global first row is exercised).
 "$PY" - local-pq/model.json <<'PY' && pass "empty clusters were split" || fail "no split happened"
 import json, sys
