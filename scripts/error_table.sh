@@ -225,6 +225,7 @@ case_ "plan: training needs more than --max-memory" \
 case_ "plan: a --max-memory that is not a size" \
   'ivftrain plan good.npy --workers 2 --out p0 $P --max-memory lots'
 case_ "train: --max-memory without --mpi" 'ivftrain train good.npy $T --max-memory 1G'
+case_ "train: --checkpoint without --mpi" 'ivftrain train good.npy $T --checkpoint ckpt'
 if command -v mpirun >/dev/null; then
   MPIRUN="mpirun --allow-run-as-root --oversubscribe --mca btl self,vader"
   case_ "MPI: a rank's shard needs more than --max-memory" \
@@ -233,6 +234,11 @@ if command -v mpirun >/dev/null; then
     '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 1M'
   case_ "MPI: rank 0's fixed part alone needs more than --max-memory" \
     '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 10K'
+  mkdir -p bad_ckpt && printf 'IVFCKPT1 cut short' > bad_ckpt/ivf_kmeans.ckpt
+  case_ "MPI: a checkpoint cut short" \
+    '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --checkpoint bad_ckpt'
+  case_ "MPI: --checkpoint with k-means++ (not sharded)" \
+    '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --init kmeans++ --checkpoint ck2'
   case_ "MPI: k-means++ gathers the sample: more than --max-memory on rank 0" \
     '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --init kmeans++ --max-memory 300K'
 fi

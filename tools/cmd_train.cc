@@ -31,6 +31,7 @@ struct TrainCommand {
   bool json = false;
   bool mpi = false;
   std::string max_memory;  // --max-memory, per rank under --mpi
+  std::string checkpoint;  // --checkpoint DIR under --mpi
   bool threads_given = false;
   bool partitions_given = false;
   std::vector<std::string> training_flags_given;  // other than --threads
@@ -81,6 +82,11 @@ int train_from_plan_dir(const TrainCommand& c) {
 }
 
 int run_train(const TrainCommand& c) {
+  if (!c.checkpoint.empty() && !c.mpi) {
+    return fail(Status::InvalidArgument(
+        "--checkpoint saves the state of a run under --mpi; the file protocol keeps its state "
+        "in the plan directory"));
+  }
   if (!c.max_memory.empty() && !c.mpi) {
     return fail(Status::InvalidArgument(
         "--max-memory is the memory per rank under --mpi; for the file protocol give it to plan"));
@@ -114,6 +120,7 @@ int run_train(const TrainCommand& c) {
         return fail(Status::InvalidArgument("--max-memory: " + limit.status().message()));
       req.max_memory = *limit;
     }
+    req.checkpoint_dir = c.checkpoint;
     MpiSession session;
     // Only rank 0 logs, so that the output reads as one run.
     if (session.rank() != 0) set_log_sink(nullptr);
@@ -163,6 +170,9 @@ void register_train(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--overwrite", c->overwrite, "replace an existing model directory");
   cmd->add_flag("--json", c->json, "print a one-line JSON summary on stdout");
   cmd->add_flag("--mpi", c->mpi, "run the three phases across MPI ranks (under mpirun)");
+  cmd->add_option("--checkpoint", c->checkpoint,
+                  "under --mpi: save the IVF k-means state in DIR after every iteration; the "
+                  "same command resumes from it after a crash");
   cmd->add_option("--max-memory", c->max_memory,
                   "under --mpi: memory per rank (e.g. 4G); a plan that needs more is refused "
                   "before reading, naming the ranks that would fit");
@@ -171,8 +181,8 @@ void register_train(CLI::App& app, std::function<int()>& run) {
     c->threads_given = cmd->count("--threads") > 0;
     c->partitions_given = cmd->count("--num-partitions") > 0;
     static const std::set<std::string> kNotTraining = {
-        "--out",     "--from-samples", "--overwrite", "--json", "--mpi",
-        "--threads", "--max-memory",   "--help",      "DATASET"};
+        "--out",     "--from-samples", "--overwrite",  "--json", "--mpi",
+        "--threads", "--max-memory",   "--checkpoint", "--help", "DATASET"};
     c->training_flags_given.clear();
     for (const CLI::Option* opt : cmd->get_options()) {
       if (opt->count() > 0 && !kNotTraining.count(opt->get_name())) {

@@ -34,6 +34,10 @@ struct MpiTrainRequest {
   // more (an estimate: its sample shard, its IVF rows and work arrays, and on rank 0 the PQ rows
   // and the model) before any rank reads, naming the number of ranks that would fit.
   int64_t max_memory = 0;
+  // A directory where rank 0 saves the IVF k-means state after every iteration (atomically);
+  // when it holds a state of this run, the run resumes from it and gives the same model. Empty:
+  // no checkpoints. Sharded training only (flat k-means, random init, no balance).
+  std::string checkpoint_dir;
 };
 
 struct MpiTrainOutcome {

@@ -91,13 +91,19 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  "({:.3f} s)",
                  log_as.label, loop.step, iter + 1, objective, split, assigner.rows_computed(),
                  it.seconds);
-    if (loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance)) break;
+    const bool stop =
+        loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance);
+    if (loop.after_iteration) {
+      loop.after_iteration(centroids, rng, objective, stop || iter + 1 == loop.max_iters);
+    }
+    if (stop) break;
   }
   return objective;
 }
 
 KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,
-                      const KMeansLog& log_as, KMeansShard* shard) {
+                      const KMeansLog& log_as, KMeansShard* shard,
+                      const KMeansCheckpoints* checkpoints) {
   const auto start = Clock::now();
   const int threads = resolve_threads(params.num_threads);
   const std::string& label = log_as.label;
@@ -134,7 +140,15 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
 
   Rng rng(params.seed);
   float* centroids = result.centroids.data();
-  if (shard) {
+  const KMeansState* resume = checkpoints ? checkpoints->resume : nullptr;
+  if (resume) {
+    // The state saved after an iteration: its centroids and random state, its records.
+    IVF_DCHECK(resume->centroids.size() == result.centroids.size(), "a checkpoint of this run");
+    std::copy(resume->centroids.begin(), resume->centroids.end(), centroids);
+    rng.set_state(resume->rng);
+    result.iterations = resume->iterations;
+    log.log(level, "{}: resumed after iteration {}", label, resume->iterations.size());
+  } else if (shard) {
     // The rows local training picks (init_random), fetched from the shards that hold them.
     IVF_DCHECK(params.init == KMeansInit::kRandom, "k-means++ needs every row in one place");
     shard->fetch_rows(choose_sorted(rng, total, k), d, x, centroids);
@@ -162,8 +176,16 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   std::optional<ShardObjectiveAssigner> sharded;
   if (shard) sharded.emplace(local, *shard);
   Assigner& assigner = sharded ? static_cast<Assigner&>(*sharded) : local;
-  const double initial = assigner.assign(centroids, labels.data());
+  double initial = assigner.assign(centroids, labels.data());
   log.debug("{}: initial objective {:.6g} ({:.3f} s)", label, initial, seconds_since(start));
+  if (resume) {
+    // The assignment gave the labels back; the objective is the one saved (the same value).
+    initial = resume->objective;
+    if (resume->finished) {
+      result.objective = initial;
+      return run;
+    }
+  }
 
   LloydLoop loop;
   loop.max_iters = params.max_iters;
@@ -175,8 +197,22 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
     loop.combine = [shard](ClusterSums& sums) { shard->combine(sums); };
     loop.global_rows = shard->global_rows();
   }
-  result.objective = run_lloyd(n, d, x, k, loop, assigner, rng, centroids, labels.data(), initial,
-                               &result.iterations, log_as);
+  if (resume) loop.max_iters -= static_cast<int>(resume->iterations.size());
+  if (checkpoints && checkpoints->save) {
+    loop.after_iteration = [&](const float* c, const Rng& r, double objective, bool last) {
+      KMeansState state;
+      state.centroids.assign(c, c + k * d);
+      state.rng = r.state();
+      state.objective = objective;
+      state.iterations = result.iterations;
+      state.finished = last;
+      checkpoints->save(state);
+    };
+  }
+  result.objective = loop.max_iters > 0
+                         ? run_lloyd(n, d, x, k, loop, assigner, rng, centroids, labels.data(),
+                                     initial, &result.iterations, log_as)
+                         : initial;
   log.log(level,
           "{}: k-means of {} x {} rows into {} centroids: {} iterations, objective {:.6g}, "
           "{:.2f} s",

@@ -66,6 +66,9 @@ struct LloydLoop {
   // and, when the rows are a shard, each row's index over all shards (see cluster_sums).
   SumGrid grid;
   const int64_t* global_rows = nullptr;
+  // Called after every iteration (checkpoints), `last` when the loop stops after it.
+  std::function<void(const float* centroids, const Rng& rng, double objective, bool last)>
+      after_iteration;
   // Combines these rows' statistics with those of the rows other workers hold, before the
   // update: where sharded training plugs in its reduction (its assigner then returns the
   // objective over all rows). Not set: the rows given are all the rows.
@@ -93,8 +96,11 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
 // Parameters must have been validated. With a `shard`, x holds this worker's n rows of the
 // shard's total_rows(), and every worker gets the centroids one process holding all the rows
 // would get, bit for bit (random init only: k-means++ needs all the rows).
+// With `checkpoints`, the state after every iteration is saved, and a run given a state to
+// resume continues from it to the result the uninterrupted run gives.
 KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,
-                      const KMeansLog& log_as, KMeansShard* shard = nullptr);
+                      const KMeansLog& log_as, KMeansShard* shard = nullptr,
+                      const KMeansCheckpoints* checkpoints = nullptr);
 
 // Hierarchical k-means (see KMeansAlgorithm::kHierarchical and hierarchical.cc). Falls back to
 // flat_kmeans when k is too small for groups to help.

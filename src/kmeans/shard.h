@@ -4,13 +4,34 @@
 // applies the same update and ends with the same centroids as one process holding every row.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
+#include "ivftrain/kmeans.h"
 #include "kmeans/exact_sum.h"
 #include "kmeans/update.h"
 
 namespace ivftrain {
+
+// The state of a flat k-means run after an iteration: all a resumed run needs to continue and
+// end with the same centroids, objectives and records. (Labels are not needed: the assignment
+// of the centroids gives them again.)
+struct KMeansState {
+  std::vector<float> centroids;  // k x d
+  std::array<uint64_t, 4> rng{};
+  double objective = 0;  // of the centroids
+  std::vector<KMeansIteration> iterations;
+  bool finished = false;  // the loop stopped after this iteration
+};
+
+// Checkpoints of a flat k-means run: `resume` (null: start afresh) and `save`, called after
+// every iteration.
+struct KMeansCheckpoints {
+  const KMeansState* resume = nullptr;
+  std::function<void(const KMeansState&)> save;
+};
 
 class KMeansShard {
  public:

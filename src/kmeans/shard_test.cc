@@ -121,13 +121,15 @@ void expect_same_run(const KMeansRun& a, const KMeansRun& b) {
   EXPECT_EQ(std::memcmp(a.result.centroids.data(), b.result.centroids.data(),
                         a.result.centroids.size() * sizeof(float)),
             0);
-  EXPECT_EQ(std::bit_cast<uint64_t>(a.result.objective), std::bit_cast<uint64_t>(b.result.objective));
+  EXPECT_EQ(std::bit_cast<uint64_t>(a.result.objective),
+            std::bit_cast<uint64_t>(b.result.objective));
   ASSERT_EQ(a.result.iterations.size(), b.result.iterations.size());
   for (size_t i = 0; i < a.result.iterations.size(); ++i) {
     EXPECT_EQ(std::bit_cast<uint64_t>(a.result.iterations[i].objective),
               std::bit_cast<uint64_t>(b.result.iterations[i].objective))
         << "iteration " << i;
-    EXPECT_EQ(a.result.iterations[i].empty_clusters_split, b.result.iterations[i].empty_clusters_split);
+    EXPECT_EQ(a.result.iterations[i].empty_clusters_split,
+              b.result.iterations[i].empty_clusters_split);
   }
 }
 
@@ -147,12 +149,12 @@ TEST(ShardedKMeans, EveryShardGetsTheLocalResultBitForBit) {
   };
   // l2 with bounds (k d > 4096: BoundedAssigner), l2 on the direct kernel with empty clusters
   // split, inner product (FullAssigner).
-  for (const Case& c : {Case{4000, 48, 100, Metric::kL2, false},
-                        Case{3000, 3, 60, Metric::kL2, true},
-                        Case{3000, 16, 20, Metric::kInnerProduct, false}}) {
+  for (const Case& c :
+       {Case{4000, 48, 100, Metric::kL2, false}, Case{3000, 3, 60, Metric::kL2, true},
+        Case{3000, 16, 20, Metric::kInnerProduct, false}}) {
     SCOPED_TRACE(::testing::Message() << "n=" << c.n << " d=" << c.d << " k=" << c.k);
-    const auto x = c.duplicates ? rows_with_duplicates(c.n, c.d)
-                                : testing::gaussian_mixture(c.n, c.d, 30, 7);
+    const auto x =
+        c.duplicates ? rows_with_duplicates(c.n, c.d) : testing::gaussian_mixture(c.n, c.d, 30, 7);
     KMeansParams params;
     params.metric = c.metric;
     params.max_iters = 12;
@@ -182,6 +184,37 @@ TEST(ShardedKMeans, AsManyRowsAsCentroidsFetchesEveryRow) {
   const KMeansRun local = flat_kmeans(n, d, x.data(), k, params, KMeansLog{});
   for (const KMeansRun& run : sharded_runs(n, d, x, k, params, 3, 8)) {
     EXPECT_EQ(run.result.centroids, local.result.centroids);
+  }
+}
+
+}  // namespace
+}  // namespace ivftrain
+
+namespace ivftrain {
+namespace {
+
+TEST(KMeansCheckpoints, ResumingFromAnyIterationGivesTheUninterruptedRun) {
+  // Duplicated rows: empty clusters are split, so the saved random state matters.
+  const int64_t n = 3000, d = 3, k = 60;
+  auto x = testing::gaussian_mixture(n, d, 5, 3);
+  for (auto& v : x) v = std::round(v);
+  KMeansParams params;
+  params.max_iters = 10;
+  params.num_threads = 1;
+  KMeansLog quiet;
+  quiet.warn_few_rows = false;
+  std::vector<KMeansState> saved;
+  KMeansCheckpoints save_all;
+  save_all.save = [&](const KMeansState& s) { saved.push_back(s); };
+  const KMeansRun whole = flat_kmeans(n, d, x.data(), k, params, quiet, nullptr, &save_all);
+  ASSERT_EQ(saved.size(), whole.result.iterations.size());
+  EXPECT_TRUE(saved.back().finished);
+  for (size_t i = 0; i < saved.size(); ++i) {
+    SCOPED_TRACE(::testing::Message() << "resumed after iteration " << i + 1);
+    EXPECT_EQ(saved[i].finished, i + 1 == saved.size());
+    KMeansCheckpoints resume;
+    resume.resume = &saved[i];
+    expect_same_run(flat_kmeans(n, d, x.data(), k, params, quiet, nullptr, &resume), whole);
   }
 }
 

@@ -7,8 +7,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -214,6 +216,11 @@ Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
       std::vector<SampleTask> tasks,
       create_sample_tasks(dataset, req.params, size, req.fragment_ids, req.assignment));
   IVF_RETURN_IF_ERROR(check_rank_memory(req, tasks));
+  if (!req.checkpoint_dir.empty() && !sharded_training_applies(req.params)) {
+    return Status::InvalidArgument(
+        "--checkpoint needs sharded training (--kmeans flat --init random, no --balance); "
+        "k-means++, hierarchical k-means and balance train on rank 0 without checkpoints");
+  }
   nlohmann::json all = nlohmann::json::array();
   for (const auto& t : tasks) all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
   logger().info("plan {}: {} sample rows from {} fragments over {} ranks", tasks.front().plan_id,
@@ -378,6 +385,94 @@ bool sharded_training_applies(const TrainParams& p) {
   const KMeansParams& kp = p.ivf.kmeans;
   return kp.algorithm == KMeansAlgorithm::kFlat && kp.init == KMeansInit::kRandom &&
          kp.balance == 0;
+}
+
+// ---- Checkpoints of the sharded IVF k-means (one file, written by rank 0). ----
+
+constexpr char kCheckpointMagic[8] = {'I', 'V', 'F', 'C', 'K', 'P', 'T', '1'};
+
+template <typename T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+std::string serialize_state(const KMeansState& st, uint64_t run, int64_t k, int64_t d) {
+  std::string out(kCheckpointMagic, sizeof kCheckpointMagic);
+  put(out, run);
+  put(out, k);
+  put(out, d);
+  put(out, static_cast<uint8_t>(st.finished));
+  put(out, st.objective);
+  for (uint64_t w : st.rng) put(out, w);
+  put(out, static_cast<int64_t>(st.iterations.size()));
+  for (const KMeansIteration& it : st.iterations) {
+    put(out, it.objective);
+    put(out, it.seconds);
+    put(out, it.assign_seconds);
+    put(out, it.empty_clusters_split);
+    put(out, it.rows_computed);
+  }
+  out.append(reinterpret_cast<const char*>(st.centroids.data()), st.centroids.size() * 4);
+  put(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
+  return out;
+}
+
+// The state in `bytes` (the file `path`), refused unless whole and of this run.
+Result<KMeansState> parse_state(const std::string& bytes, const std::string& path, uint64_t run,
+                                int64_t k, int64_t d) {
+  const auto bad = [&](const char* why) {
+    return Status::FailedPrecondition(fmt::format(
+        "checkpoint {} {}; remove it to start afresh, or give another --checkpoint directory", path,
+        why));
+  };
+  size_t at = 0;
+  bool short_read = false;
+  const auto get = [&](auto& v) {
+    if (at + sizeof v > bytes.size()) {
+      short_read = true;
+      return;
+    }
+    std::memcpy(&v, bytes.data() + at, sizeof v);
+    at += sizeof v;
+  };
+  if (bytes.size() < sizeof kCheckpointMagic + 8 ||
+      std::memcmp(bytes.data(), kCheckpointMagic, sizeof kCheckpointMagic) != 0) {
+    return bad("is not an ivftrain checkpoint");
+  }
+  uint64_t sum = 0;
+  std::memcpy(&sum, bytes.data() + bytes.size() - 8, 8);
+  if (XXH3_64bits(bytes.data(), bytes.size() - 8) != sum) {
+    return bad("is truncated or corrupted (its checksum does not match)");
+  }
+  at = sizeof kCheckpointMagic;
+  uint64_t file_run = 0;
+  int64_t fk = 0, fd = 0, count = 0;
+  uint8_t finished = 0;
+  KMeansState st;
+  get(file_run);
+  get(fk);
+  get(fd);
+  if (file_run != run || fk != k || fd != d) {
+    return bad("belongs to another run (other data, parameters or rank count)");
+  }
+  get(finished);
+  get(st.objective);
+  for (uint64_t& w : st.rng) get(w);
+  get(count);
+  if (count < 0 || count > (1 << 24)) return bad("is corrupted");
+  st.iterations.resize(static_cast<size_t>(count));
+  for (KMeansIteration& it : st.iterations) {
+    get(it.objective);
+    get(it.seconds);
+    get(it.assign_seconds);
+    get(it.empty_clusters_split);
+    get(it.rows_computed);
+  }
+  st.finished = finished != 0;
+  st.centroids.resize(static_cast<size_t>(k * d));
+  if (short_read || bytes.size() - 8 - at != st.centroids.size() * 4) return bad("is corrupted");
+  std::memcpy(st.centroids.data(), bytes.data() + at, st.centroids.size() * 4);
+  return st;
 }
 
 // Phase 3 sharded, on every rank: the checks and choices of train_on_sample over the sample
@@ -550,7 +645,51 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
   logger().info("training IVF: {} partitions on {} rows x {} dims, sharded over {} ranks", k,
                 ivf_rows, dim, size);
   MpiShard shard(ivf_rows, std::move(ivf_index));
-  KMeansRun run = flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard);
+  // Checkpoints: rank 0 reads the saved state, if any, and every rank resumes from it; rank 0
+  // saves the state after every iteration (the state is the same on every rank).
+  KMeansCheckpoints checkpoints;
+  std::optional<KMeansState> resume;
+  Status save_status;
+  const std::string ckpt_path =
+      req.checkpoint_dir.empty() ? "" : req.checkpoint_dir + "/ivf_kmeans.ckpt";
+  const uint64_t run_id =
+      XXH3_64bits_withSeed(s.plan_id.data(), s.plan_id.size(), params_fingerprint(p));
+  if (!ckpt_path.empty()) {
+    std::string bytes;
+    Status st;
+    if (rank == 0) {
+      std::error_code ec;
+      std::filesystem::create_directories(req.checkpoint_dir, ec);
+      if (ec) {
+        st = Status::IOError(fmt::format("cannot create the checkpoint directory {}: {}",
+                                         req.checkpoint_dir, ec.message()));
+      } else if (std::filesystem::exists(ckpt_path)) {
+        auto read = read_file(ckpt_path);
+        if (read.ok()) {
+          bytes = std::move(*read);
+        } else {
+          st = read.status();
+        }
+      }
+    }
+    IVF_RETURN_IF_ERROR(agree(st, rank, size));
+    bcast_string(bytes, 0);
+    if (!bytes.empty()) {
+      IVF_ASSIGN_OR_RETURN(KMeansState state, parse_state(bytes, ckpt_path, run_id, k, dim));
+      logger().info("resuming the IVF k-means from {} after iteration {}", ckpt_path,
+                    state.iterations.size());
+      resume = std::move(state);
+      checkpoints.resume = &*resume;
+    }
+    if (rank == 0) {
+      checkpoints.save = [&](const KMeansState& state) {
+        if (!save_status.ok()) return;
+        save_status = write_file_atomic(ckpt_path, serialize_state(state, run_id, k, dim));
+      };
+    }
+  }
+  KMeansRun run = flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
+                              ckpt_path.empty() ? nullptr : &checkpoints);
   x = {};
   models.ivf_centroids = std::move(run.result.centroids);
   stats.ivf_train_rows = ivf_rows;
@@ -578,6 +717,7 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
     pq_bytes = {};
   }
   if (rank != 0) return models;
+  IVF_RETURN_IF_ERROR(save_status);
 
   const auto t_quantizer = Clock::now();
   if (p.index_type == IndexType::kIvfPq) {

@@ -3,6 +3,7 @@
 // on every platform, which the determinism contract needs.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 namespace ivftrain {
@@ -74,6 +75,11 @@ class Rng {
   double uniform01() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   // Standard normal (Box-Muller; one value per call, deterministic).
   double normal();
+  // The generator's state, to save it (checkpoints) and to continue from it.
+  std::array<uint64_t, 4> state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  void set_state(const std::array<uint64_t, 4>& s) {
+    for (int i = 0; i < 4; ++i) s_[i] = s[i];
+  }
 
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
