@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "ivftrain/dataset.h"
@@ -72,7 +73,15 @@ void check(const Status& status) {
 template <typename T>
 T get(const py::dict& kw, const char* key, T fallback) {
   if (!kw.contains(key) || kw[key].is_none()) return fallback;
-  return kw[key].cast<T>();
+  try {
+    return kw[key].cast<T>();
+  } catch (const py::cast_error&) {
+    raise(Status::InvalidArgument(fmt::format("{} must be {} (got {})", key,
+                                              std::is_same_v<T, std::string> ? "a string"
+                                              : std::is_floating_point_v<T>  ? "a number"
+                                                                             : "an integer",
+                                              py::repr(kw[key]).cast<std::string>())));
+  }
 }
 
 // What tools/cli.cc's params_from_flags does with the flags of the same names.

@@ -23,6 +23,7 @@ import contextlib
 import json as _json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -103,6 +104,9 @@ def _errors():
         yield
     except _core.StatusError as e:
         code, message = e.args
+        # The library's names are the keywords', but for num_threads (``threads`` here, as
+        # the CLI's --threads).
+        message = re.sub(r"\bnum_threads\b", "threads", message)
         raise _ERRORS.get(code, Error)(message) from None
 
 

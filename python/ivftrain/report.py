@@ -61,8 +61,8 @@ def draw(model, out: str, eval_json: Optional[dict] = None, data: Optional[str] 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    curves = _eval_curves(eval_json) if eval_json else ([], [], [])
-    panels = 3 if curves[0] else 2
+    recall_curves = _eval_curves(eval_json) if eval_json else ([], [], [])
+    panels = 3 if recall_curves[0] else 2
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 3.8), dpi=80)
     stats = model.stats
 
@@ -73,11 +73,20 @@ def draw(model, out: str, eval_json: Optional[dict] = None, data: Optional[str] 
     ax.set_xlabel("iteration")
     ax.set_ylabel("IVF objective (sum of squared distances)")
     ax.set_title("k-means convergence")
-    pq = stats.get("pq_objective_per_subspace")
-    if pq:
+    # PQ: every sub-space's curve when the model was trained in this process; from a model
+    # directory, each sub-space's final objective at the iteration it stopped.
+    curves = model.pq_objectives() if hasattr(model, "pq_objectives") else []
+    finals = stats.get("pq_objective_per_subspace")
+    if any(curves) or finals:
         twin = ax.twinx()
-        twin.plot(range(1, len(pq) + 1), pq, "s", color="tab:orange", ms=4,
-                  label="PQ sub-space (final, x = sub-space)")
+        if any(curves):
+            for m, c in enumerate(curves):
+                twin.plot(range(1, len(c) + 1), c, color="tab:orange", lw=0.7, alpha=0.6,
+                          label="PQ sub-spaces" if m == 0 else None)
+        else:
+            iters = stats.get("pq_iterations_per_subspace") or [1] * len(finals)
+            twin.plot(iters, finals, "s", color="tab:orange", ms=4,
+                      label="PQ sub-spaces (final objective)")
         twin.set_ylabel("PQ objective per sub-space", color="tab:orange")
         twin.legend(loc="upper center", fontsize=7)
     ax.legend(loc="upper right", fontsize=7)
@@ -100,7 +109,7 @@ def draw(model, out: str, eval_json: Optional[dict] = None, data: Optional[str] 
 
     if panels == 3:
         ax = axes[2]
-        nprobe, recall, scanned = curves
+        nprobe, recall, scanned = recall_curves
         ax.plot(nprobe, recall, marker="o", ms=3, label="recall")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("nprobe")

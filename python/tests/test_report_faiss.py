@@ -62,3 +62,13 @@ def test_to_faiss_loads_and_searches(index_type, tmp_path):
     exact = ((x[:200, None, :] - x[None]) ** 2).sum(-1).argsort(1)[:, :10]
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact)])
     assert recall > (0.99 if index_type == "ivf_flat" else 0.3), recall
+
+
+def test_report_of_a_model_trained_in_this_process(tmp_path):
+    from ivftrain.report import draw
+    x = clustered(5000, 16)
+    m = ivftrain.train(x, num_partitions=8, num_sub_vectors=4, num_bits=4, max_iters=6)
+    assert all(len(c) >= 1 for c in m.pq_objectives())  # the sub-spaces' curves
+    out = draw(m, str(tmp_path / "r.png"))
+    assert open(out, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.png"]  # no temporary left
