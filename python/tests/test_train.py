@@ -63,6 +63,8 @@ def test_shapes_and_dtypes_of_every_array():
          rows_per_fragment=1000, seed=7),
     dict(index_type="ivf_flat", num_partitions=10, init="kmeans++", distance_type="dot",
          sample_rate=64, rows_per_fragment=2500),
+    dict(index_type="ivf_flat", num_partitions=64, kmeans="hierarchical", balance=2,
+         sample_rate=64, fragments="0,2", rows_per_fragment=2000),
 ])
 def test_python_model_equals_the_cli_model_byte_for_byte(cli, tmp_path, flags):
     x = clustered(6000, 32, seed=3)
