@@ -173,6 +173,9 @@ void install_log_sink(py::object callback) {
 
 // One training call at a time: cancellation and the progress observer are process-wide.
 std::mutex g_one_call;
+// Set on a thread while it runs a progress callback: a call made from there would wait for the
+// call that runs the callback.
+thread_local bool t_in_progress_callback = false;
 
 // Runs `work` on a worker thread with the GIL released; meanwhile the calling thread wakes every
 // 50 ms to run Python's signal handlers (only the main thread may). A handler that raises
@@ -181,6 +184,11 @@ std::mutex g_one_call;
 // held; an exception it raises cancels the call too and is raised in its place.
 template <typename T>
 T run_interruptible(const std::function<Result<T>()>& work, const py::object& progress) {
+  if (t_in_progress_callback) {
+    raise(Status::FailedPrecondition(
+        "ivftrain cannot train from a progress callback: the training that calls it must "
+        "finish first"));
+  }
   std::unique_lock<std::mutex> one;
   {
     py::gil_scoped_release nogil;
@@ -192,12 +200,14 @@ T run_interruptible(const std::function<Result<T>()>& work, const py::object& pr
     set_progress_observer([&progress, &callback_error](std::string_view run, int it, double obj) {
       if (cancel_requested()) return;
       py::gil_scoped_acquire gil;
+      t_in_progress_callback = true;
       try {
         progress(py::str(run.data(), run.size()), it, obj);
       } catch (py::error_already_set& e) {
         if (!callback_error) callback_error.emplace(std::move(e));
         request_cancel();
       }
+      t_in_progress_callback = false;
     });
   }
   std::optional<Result<T>> result;

@@ -196,3 +196,16 @@ def test_the_gil_is_released_while_training():
     during = [s for s in ticks if start < s < end]
     # With the GIL held through training, the thread could not run until it returned.
     assert len(during) > 10 and max(during) - min(during) > 0.5 * (end - start)
+
+
+def test_training_from_a_progress_callback_is_refused_not_a_deadlock():
+    x = clustered(2000, 16)
+    inner = []
+
+    def nested(phase, it, obj):
+        if not inner:
+            inner.append(1)
+            ivftrain.train(x, index_type="ivf_flat", num_partitions=4, max_iters=2)
+
+    with pytest.raises(ivftrain.FailedPreconditionError, match="from a progress callback"):
+        ivftrain.train(x, index_type="ivf_flat", num_partitions=4, max_iters=5, progress=nested)
