@@ -382,5 +382,6 @@ def train_from_samples(results: Sequence[bytes], task: Union[SampleTask, str], *
     plan (it carries the parameters). The model equals ``train_dataset``'s, byte for byte."""
     _sync_log_level()
     with _errors():
-        return Model(_core.train_from_samples([bytes(r) for r in results], _task_json(task),
-                                              threads, progress))
+        # bytes as they are (a sample may be large); other buffers are copied once.
+        results = [r if isinstance(r, bytes) else bytes(r) for r in results]
+        return Model(_core.train_from_samples(results, _task_json(task), threads, progress))
