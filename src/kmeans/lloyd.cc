@@ -10,6 +10,7 @@
 #include "kmeans/init.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "util/cancel.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
@@ -51,6 +52,7 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  "({:.3f} s)",
                  log_as.label, loop.step, iter + 1, objective, split, assigner.rows_computed(),
                  it.seconds);
+    if (!iteration_done(log_as.label, iter + 1, objective)) break;  // cancelled: see kmeans.cc
     if (loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance)) break;
   }
   return objective;
