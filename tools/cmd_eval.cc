@@ -36,8 +36,8 @@ Result<std::vector<int64_t>> parse_list(const std::string& flag, const std::stri
       used = 0;
     }
     if (token.empty() || used != token.size()) {
-      return Status::InvalidArgument(
-          fmt::format("{} '{}': '{}' is not a number (a list such as 1,10,100)", flag, text, token));
+      return Status::InvalidArgument(fmt::format(
+          "{} '{}': '{}' is not a number (a list such as 1,10,100)", flag, text, token));
     }
     out.push_back(v);
     at = comma + 1;
@@ -100,8 +100,9 @@ void register_eval(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("MODEL_DIR", f->dir, "model directory written by train")->required();
   cmd->add_option("DATASET", f->dataset, "the base vectors (any dataset train reads)")->required();
   cmd->add_option("--queries", f->queries, "query vectors (any reader format; file.hdf5:test)");
-  cmd->add_option("--num-queries", f->num_queries,
-                  "draw this many rows of the dataset as queries (by --seed), left out of the base");
+  cmd->add_option(
+      "--num-queries", f->num_queries,
+      "draw this many rows of the dataset as queries (by --seed), left out of the base");
   cmd->add_option("--k", f->ks, "recall@k for each k of this list")->capture_default_str();
   cmd->add_option("--nprobe", f->nprobes,
                   "partitions probed, a list (default 1,2,4,... up to 128 and num_partitions)");

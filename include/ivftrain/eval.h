@@ -49,15 +49,15 @@ struct EvalOptions {
 
 struct EvalProbe {
   int64_t nprobe = 0;
-  std::vector<double> recall;      // one per k of EvalReport::ks
-  double vectors_scanned = 0;      // per query, on average
-  double queries_per_second = 0;   // wall clock, all threads
+  std::vector<double> recall;     // one per k of EvalReport::ks
+  double vectors_scanned = 0;     // per query, on average
+  double queries_per_second = 0;  // wall clock, all threads
 };
 
 struct EvalReport {
   int64_t dim = 0, num_partitions = 0;
-  int64_t base_rows = 0;              // vectors in the index
-  int64_t base_rows_nonfinite = 0;    // rows left out: NaN or Inf
+  int64_t base_rows = 0;            // vectors in the index
+  int64_t base_rows_nonfinite = 0;  // rows left out: NaN or Inf
   int64_t num_queries = 0;
   bool ground_truth_from_file = false;
   std::vector<int64_t> ks;

@@ -8,10 +8,8 @@
 namespace ivftrain::eval {
 
 SqCodec::SqCodec(const SqBounds& bounds, int num_bits, int64_t dim)
-    : lo_(static_cast<size_t>(dim), 0.0f),
-      hi_(static_cast<size_t>(dim), 0.0f),
-      step_(static_cast<size_t>(dim), 0.0f),
-      levels_(static_cast<float>((1 << num_bits) - 1)) {
+    : lo_(static_cast<size_t>(dim), 0.0f), hi_(static_cast<size_t>(dim), 0.0f),
+      step_(static_cast<size_t>(dim), 0.0f), levels_(static_cast<float>((1 << num_bits) - 1)) {
   const bool global = bounds.mode == SqBoundsMode::kGlobal;
   for (int64_t j = 0; j < dim; ++j) {
     const size_t b = global ? 0 : static_cast<size_t>(j);

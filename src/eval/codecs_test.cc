@@ -25,7 +25,8 @@ TEST(EvalCodecs, PqTableDistanceIsTheDistanceToTheReconstruction) {
     cb.dim = 24;
     cb.num_sub_vectors = 6;
     cb.num_bits = bits;
-    cb.centroids = random_floats(static_cast<size_t>(cb.num_sub_vectors * cb.ksub() * cb.dsub()), 1);
+    cb.centroids =
+        random_floats(static_cast<size_t>(cb.num_sub_vectors * cb.ksub() * cb.dsub()), 1);
     const int64_t n = 50;
     std::vector<float> x = random_floats(n * cb.dim, 2), q = random_floats(cb.dim, 3);
     std::vector<uint8_t> codes(n * cb.num_sub_vectors);
@@ -82,8 +83,8 @@ TEST(EvalCodecs, SqEncodeRoundsClipsAndMatchesTrainingsError) {
           EXPECT_NEAR(code[j], best, 1) << v[j];  // exact but for a tie at a midpoint
           error += (v[j] - dec[j]) * static_cast<double>(v[j] - dec[j]);
         }
-        EXPECT_NEAR(codec.distance(Metric::kL2, v, code.data()),
-                    l2_sqr_ref(v, dec.data(), d), 1e-4);
+        EXPECT_NEAR(codec.distance(Metric::kL2, v, code.data()), l2_sqr_ref(v, dec.data(), d),
+                    1e-4);
       }
       EXPECT_EQ(clipped, expected_clipped);
       EXPECT_GT(clipped, 0);

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -82,21 +82,36 @@ Status check_options(const TrainedModels& m, const Dataset& base, const EvalQuer
                      const EvalOptions& o, std::vector<int64_t>* nprobes) {
   const int64_t k = m.params.ivf.num_partitions;
   if (base.dim() != m.dim) {
-    return Status::InvalidArgument(fmt::format(
-        "the base {} has dimension {}, the model {}", base.path(), base.dim(), m.dim));
+    return Status::InvalidArgument(
+        fmt::format("the base {} has dimension {}, the model {}", base.path(), base.dim(), m.dim));
   }
   if (q.count < 1) return Status::InvalidArgument("there are no queries to search");
   if (static_cast<int64_t>(q.x.size()) != q.count * m.dim) {
-    return Status::InvalidArgument(fmt::format(
-        "the queries have dimension {}, the model {}", q.x.size() / q.count, m.dim));
+    return Status::InvalidArgument(
+        fmt::format("the queries have dimension {}, the model {}", q.x.size() / q.count, m.dim));
   }
   if (o.ks.empty()) return Status::InvalidArgument("--k names no value");
   for (int64_t kk : o.ks) {
     if (kk < 1) return Status::InvalidArgument(fmt::format("--k {} must be at least 1", kk));
     if (!q.neighbors.empty() && kk > q.neighbors_k) {
-      return Status::InvalidArgument(fmt::format(
-          "--k {} is more than the {} neighbors the ground truth holds per query", kk,
-          q.neighbors_k));
+      return Status::InvalidArgument(
+          fmt::format("--k {} is more than the {} neighbors the ground truth holds per query", kk,
+                      q.neighbors_k));
+    }
+  }
+  // The base's rows before reading it (rows dropped as NaN or Inf are checked after).
+  int64_t base_rows = 0;
+  for (const FragmentInfo& f : base.fragments()) {
+    if (o.fragment_ids.empty() ||
+        std::find(o.fragment_ids.begin(), o.fragment_ids.end(), f.id) != o.fragment_ids.end()) {
+      base_rows += f.num_rows;
+    }
+  }
+  base_rows -= static_cast<int64_t>(o.excluded_rows.size());
+  for (int64_t kk : o.ks) {
+    if (kk > base_rows) {
+      return Status::InvalidArgument(
+          fmt::format("--k {} is more than the {} vectors of the base", kk, base_rows));
     }
   }
   *nprobes = o.nprobes;
@@ -105,8 +120,8 @@ Status check_options(const TrainedModels& m, const Dataset& base, const EvalQuer
   }
   for (int64_t p : *nprobes) {
     if (p < 1 || p > k) {
-      return Status::InvalidArgument(fmt::format(
-          "--nprobe {} is outside [1, {}] (the model's num_partitions)", p, k));
+      return Status::InvalidArgument(
+          fmt::format("--nprobe {} is outside [1, {}]: the model has {} partitions", p, k, k));
     }
   }
   return Status::OK();
@@ -124,9 +139,12 @@ Status build(const Dataset& base, const EvalQueries& q, const EvalOptions& o, in
   Lists& lists = index.lists;
   lists.codes.resize(static_cast<size_t>(k));
   lists.ids.resize(static_cast<size_t>(k));
-  if (m.pq) lists.code_size = m.pq->num_sub_vectors;
-  else if (m.sq) lists.code_size = d;
-  else lists.code_size = d * static_cast<int64_t>(sizeof(float));
+  if (m.pq)
+    lists.code_size = m.pq->num_sub_vectors;
+  else if (m.sq)
+    lists.code_size = d;
+  else
+    lists.code_size = d * static_cast<int64_t>(sizeof(float));
 
   std::vector<int64_t> excluded = o.excluded_rows;
   std::sort(excluded.begin(), excluded.end());
@@ -134,9 +152,9 @@ Status build(const Dataset& base, const EvalQueries& q, const EvalOptions& o, in
   std::vector<std::pair<const FragmentInfo*, int64_t>> frags;
   int64_t offset = 0, to_read = 0;
   for (const FragmentInfo& f : base.fragments()) {
-    const bool chosen = o.fragment_ids.empty() || std::find(o.fragment_ids.begin(),
-                                                            o.fragment_ids.end(),
-                                                            f.id) != o.fragment_ids.end();
+    const bool chosen =
+        o.fragment_ids.empty() ||
+        std::find(o.fragment_ids.begin(), o.fragment_ids.end(), f.id) != o.fragment_ids.end();
     if (chosen) frags.emplace_back(&f, offset), to_read += f.num_rows;
     offset += f.num_rows;
   }
@@ -242,7 +260,8 @@ Status build(const Dataset& base, const EvalQueries& q, const EvalOptions& o, in
   }
   report.ground_truth_seconds = gt_seconds;
   report.encode_seconds = seconds_since(t_start) - gt_seconds;
-  if (report.base_rows > 0) report.quantization_mse = error_sum / static_cast<double>(report.base_rows);
+  if (report.base_rows > 0)
+    report.quantization_mse = error_sum / static_cast<double>(report.base_rows);
   if (index.sq && report.base_rows > 0) {
     report.sq_clipped_fraction =
         static_cast<double>(clipped) / static_cast<double>(report.base_rows * d);
@@ -274,8 +293,8 @@ void partition_stats(const Lists& lists, EvalReport& r) {
 
 // Searches every query with `nprobe` probes; writes its top kmax ids and vectors scanned.
 void search(const Index& index, const EvalQueries& q, const std::vector<int32_t>& coarse,
-            int64_t coarse_t, int64_t nprobe, int64_t kmax, int threads,
-            std::vector<int64_t>& out, std::vector<int64_t>& scanned) {
+            int64_t coarse_t, int64_t nprobe, int64_t kmax, int threads, std::vector<int64_t>& out,
+            std::vector<int64_t>& scanned) {
   const TrainedModels& m = index.m;
   const int64_t d = index.dim;
   const bool residual = m.pq && m.params.distance_type != DistanceType::kDot;
@@ -295,7 +314,8 @@ void search(const Index& index, const EvalQueries& q, const std::vector<int32_t>
       int64_t* ids = out.data() + qi * kmax;
       std::fill(vals, vals + kmax, kInf);
       std::fill(ids, ids + kmax, -1);
-      if (m.pq && !residual) eval::pq_distance_table(*m.pq, Metric::kInnerProduct, query, s.table.data());
+      if (m.pq && !residual)
+        eval::pq_distance_table(*m.pq, Metric::kInnerProduct, query, s.table.data());
       int64_t seen = 0;
       for (int64_t p = 0; p < nprobe; ++p) {
         const int32_t list = coarse[qi * coarse_t + p];
@@ -323,8 +343,8 @@ void search(const Index& index, const EvalQueries& q, const std::vector<int32_t>
         } else {
           const float* v = reinterpret_cast<const float*>(codes.data());
           for (int64_t i = 0; i < size; ++i) {
-            insert_top(metric_distance(index.metric, query, v + i * d, d), list_ids[i], kmax,
-                       vals, ids);
+            insert_top(metric_distance(index.metric, query, v + i * d, d), list_ids[i], kmax, vals,
+                       ids);
           }
         }
       }
@@ -364,18 +384,20 @@ Result<EvalReport> evaluate(const TrainedModels& m, const Dataset& base, const E
   report.ground_truth_from_file = !q.neighbors.empty();
   const int64_t kmax = *std::max_element(o.ks.begin(), o.ks.end());
 
-  Index index{m, m.params.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2,
-              d, k, {}, std::nullopt};
+  Index index{
+      m,  m.params.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2,
+      d,  k,
+      {}, std::nullopt};
   if (m.sq) index.sq.emplace(*m.sq, m.params.sq.num_bits, d);
   std::vector<float> gt_vals;
   std::vector<int64_t> gt_ids;
-  logger().info("eval: building the {} index over {} ({} queries)",
-                to_string(m.params.index_type), base.path(), q.count);
+  logger().info("eval: building the {} index over {} ({} queries)", to_string(m.params.index_type),
+                base.path(), q.count);
   IVF_RETURN_IF_ERROR(
       build(base, q, o, report.ground_truth_from_file ? 0 : kmax, index, report, gt_vals, gt_ids));
   if (kmax > report.base_rows) {
-    return Status::InvalidArgument(fmt::format(
-        "--k {} is more than the {} vectors of the base", kmax, report.base_rows));
+    return Status::InvalidArgument(
+        fmt::format("--k {} is more than the {} vectors of the base", kmax, report.base_rows));
   }
   if (report.ground_truth_from_file) {
     gt_ids.assign(q.neighbors.begin(), q.neighbors.end());

@@ -42,8 +42,8 @@ Result<EvalQueries> read_queries(const std::string& path, const std::string& nei
   q.neighbors.reserve(ids.size());
   for (float v : ids) {
     if (!(v >= 0 && v < (1 << 24)) || v != std::floor(v)) {
-      return Status::InvalidArgument(fmt::format(
-          "{} holds {}, not a row id in [0, 2^24)", neighbors_path, v));
+      return Status::InvalidArgument(
+          fmt::format("{} holds {}, not a row id in [0, 2^24)", neighbors_path, v));
     }
     q.neighbors.push_back(static_cast<int64_t>(v));
   }
@@ -69,9 +69,9 @@ Result<EvalQueries> held_out_queries(const Dataset& base, int64_t count, uint64_
     global += f.num_rows;
   }
   if (count < 1 || count >= candidates) {
-    return Status::InvalidArgument(fmt::format(
-        "--num-queries {} must be at least 1 and fewer than the {} rows of the base", count,
-        candidates));
+    return Status::InvalidArgument(
+        fmt::format("--num-queries {} must be at least 1 and fewer than the {} rows of the base",
+                    count, candidates));
   }
   Rng rng(derive_seed(seed, kSeedHeldOutQueries, 0));
   const std::vector<int64_t> chosen = choose_sorted(rng, candidates, count);

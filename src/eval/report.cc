@@ -31,15 +31,14 @@ std::string eval_report_json(const EvalReport& r, const TrainedModels& m) {
                       {"queries_per_second", p.queries_per_second}});
   }
   j["probes"] = probes;
-  j["partitions"] = {{"largest", r.largest_partition},
-                     {"mean", r.mean_partition},
-                     {"largest_over_mean", r.mean_partition > 0 ? r.largest_partition /
-                                                                      r.mean_partition
-                                                                : 0.0},
-                     {"cv", r.partition_cv},
-                     {"empty", r.empty_partitions},
-                     {"histogram_edges", r.histogram_edges},
-                     {"histogram", r.histogram}};
+  j["partitions"] = {
+      {"largest", r.largest_partition},
+      {"mean", r.mean_partition},
+      {"largest_over_mean", r.mean_partition > 0 ? r.largest_partition / r.mean_partition : 0.0},
+      {"cv", r.partition_cv},
+      {"empty", r.empty_partitions},
+      {"histogram_edges", r.histogram_edges},
+      {"histogram", r.histogram}};
   ordered_json quant;
   if (m.params.index_type == IndexType::kIvfPq) quant["pq_reconstruction_mse"] = r.quantization_mse;
   if (m.params.index_type == IndexType::kIvfSq) {
@@ -59,10 +58,10 @@ std::string eval_report_table(const EvalReport& r, const TrainedModels& m) {
       to_string(m.params.index_type), to_string(m.params.distance_type), r.dim, r.num_partitions,
       r.base_rows, r.base_rows_nonfinite, r.num_queries,
       r.ground_truth_from_file ? "from the file" : "exact");
-  out += fmt::format(
-      "partitions  largest {} = {:.2f} x the mean {:.1f}; cv {:.3f}; {} empty\n", r.largest_partition,
-      r.mean_partition > 0 ? r.largest_partition / r.mean_partition : 0.0, r.mean_partition,
-      r.partition_cv, r.empty_partitions);
+  out += fmt::format("partitions  largest {} = {:.2f} x the mean {:.1f}; cv {:.3f}; {} empty\n",
+                     r.largest_partition,
+                     r.mean_partition > 0 ? r.largest_partition / r.mean_partition : 0.0,
+                     r.mean_partition, r.partition_cv, r.empty_partitions);
   out += "            sizes / mean:";
   for (size_t b = 0; b < r.histogram.size(); ++b) {
     out += b + 1 < r.histogram_edges.size()
@@ -72,7 +71,8 @@ std::string eval_report_table(const EvalReport& r, const TrainedModels& m) {
   }
   out += "\n";
   if (m.params.index_type == IndexType::kIvfPq) {
-    out += fmt::format("quantizer   PQ reconstruction mse {:.6g} on the base\n", r.quantization_mse);
+    out +=
+        fmt::format("quantizer   PQ reconstruction mse {:.6g} on the base\n", r.quantization_mse);
   } else if (m.params.index_type == IndexType::kIvfSq) {
     out += fmt::format("quantizer   SQ quantisation mse {:.6g}, {:.4f}% of values clipped\n",
                        r.quantization_mse, 100 * r.sq_clipped_fraction);
