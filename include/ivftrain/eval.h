@@ -45,6 +45,10 @@ struct EvalOptions {
   // Global row ids (over all fragments, in order) left out of the base: held-out queries.
   std::vector<int64_t> excluded_rows;
   int num_threads = 0;
+  // IVF_PQ under l2 and cosine precomputes, as FAISS does, a table of num_partitions x M x 2^bits
+  // floats when it fits within this many bytes; beyond, each probe computes its table from the
+  // query's residual (slower, the same distances up to rounding).
+  int64_t precomputed_table_max_bytes = int64_t{1} << 30;
 };
 
 struct EvalProbe {

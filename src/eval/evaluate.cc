@@ -76,7 +76,40 @@ struct Index {
   int64_t dim, k;
   Lists lists;
   std::optional<eval::SqCodec> sq;
+  // Residual PQ under l2, as FAISS's IndexIVFPQ with its precomputed tables: the distance of a
+  // query q to c + r (c the partition's centroid, r the decoded residual) is
+  //   ||q - c||^2 + sum_m (||r_m||^2 + 2 <c_m, r_m>) - 2 sum_m <q_m, r_m>,
+  // the first term the coarse search's, the second a table per partition computed once here
+  // (num_partitions x M x ksub floats), the third a table per query. Empty when that table would
+  // exceed EvalOptions::precomputed_table_max_bytes: each probe then computes its table from the
+  // residual q - c.
+  std::vector<float> precomputed;
 };
+
+void precompute_tables(Index& index, int64_t max_bytes, int num_threads) {
+  const TrainedModels& m = index.m;
+  if (!m.pq || m.params.distance_type == DistanceType::kDot) return;
+  const PqCodebook& cb = *m.pq;
+  const int64_t msub = cb.num_sub_vectors, ksub = cb.ksub(), dsub = cb.dsub();
+  if (index.k * msub * ksub * static_cast<int64_t>(sizeof(float)) > max_bytes) return;
+  std::vector<float> norms(static_cast<size_t>(msub * ksub));
+  for (int64_t i = 0; i < msub * ksub; ++i) norms[i] = norm_sqr(&cb.centroids[i * dsub], dsub);
+  index.precomputed.resize(static_cast<size_t>(index.k * msub * ksub));
+  parallel_blocks(
+      index.k, 16, num_threads, Work{}, [] { return 0; },
+      [&](int, int64_t, int64_t begin, int64_t end) {
+        for (int64_t list = begin; list < end; ++list) {
+          const float* c = m.ivf_centroids.data() + list * index.dim;
+          float* t = index.precomputed.data() + list * msub * ksub;
+          for (int64_t sub = 0; sub < msub; ++sub) {
+            for (int64_t j = 0; j < ksub; ++j) {
+              const int64_t w = sub * ksub + j;
+              t[w] = norms[w] + 2 * inner_product(c + sub * dsub, &cb.centroids[w * dsub], dsub);
+            }
+          }
+        }
+      });
+}
 
 Status check_options(const TrainedModels& m, const Dataset& base, const EvalQueries& q,
                      const EvalOptions& o, std::vector<int64_t>* nprobes) {
@@ -293,17 +326,19 @@ void partition_stats(const Lists& lists, EvalReport& r) {
 
 // Searches every query with `nprobe` probes; writes its top kmax ids and vectors scanned.
 void search(const Index& index, const EvalQueries& q, const std::vector<int32_t>& coarse,
-            int64_t coarse_t, int64_t nprobe, int64_t kmax, int threads, std::vector<int64_t>& out,
-            std::vector<int64_t>& scanned) {
+            const std::vector<float>& coarse_dist, int64_t coarse_t, int64_t nprobe, int64_t kmax,
+            int threads, std::vector<int64_t>& out, std::vector<int64_t>& scanned) {
   const TrainedModels& m = index.m;
   const int64_t d = index.dim;
   const bool residual = m.pq && m.params.distance_type != DistanceType::kDot;
   const int64_t msub = m.pq ? m.pq->num_sub_vectors : 0, ksub = m.pq ? m.pq->ksub() : 0;
+  const bool precomputed = residual && !index.precomputed.empty();
   struct State {
-    std::vector<float> table, residual, vals;
+    std::vector<float> table, query_table, residual, vals;
   };
   auto make_state = [&] {
     return State{std::vector<float>(static_cast<size_t>(msub * ksub)),
+                 std::vector<float>(static_cast<size_t>(msub * ksub)),
                  std::vector<float>(static_cast<size_t>(d)),
                  std::vector<float>(static_cast<size_t>(kmax))};
   };
@@ -314,8 +349,12 @@ void search(const Index& index, const EvalQueries& q, const std::vector<int32_t>
       int64_t* ids = out.data() + qi * kmax;
       std::fill(vals, vals + kmax, kInf);
       std::fill(ids, ids + kmax, -1);
-      if (m.pq && !residual)
+      if (m.pq && !residual) {
         eval::pq_distance_table(*m.pq, Metric::kInnerProduct, query, s.table.data());
+      } else if (precomputed) {
+        // -<q_m, r_mj>: the per-query table (its factor 2 is applied per probe).
+        eval::pq_distance_table(*m.pq, Metric::kInnerProduct, query, s.query_table.data());
+      }
       int64_t seen = 0;
       for (int64_t p = 0; p < nprobe; ++p) {
         const int32_t list = coarse[qi * coarse_t + p];
@@ -326,13 +365,21 @@ void search(const Index& index, const EvalQueries& q, const std::vector<int32_t>
         seen += size;
         if (size == 0) continue;
         if (m.pq) {
-          if (residual) {
+          float dis0 = 0;
+          if (precomputed) {
+            dis0 = coarse_dist[qi * coarse_t + p];
+            const float* term2 =
+                index.precomputed.data() + static_cast<int64_t>(list) * msub * ksub;
+            for (int64_t w = 0; w < msub * ksub; ++w) {
+              s.table[w] = term2[w] + 2 * s.query_table[w];
+            }
+          } else if (residual) {
             const float* c = m.ivf_centroids.data() + static_cast<int64_t>(list) * d;
             for (int64_t j = 0; j < d; ++j) s.residual[j] = query[j] - c[j];
             eval::pq_distance_table(*m.pq, Metric::kL2, s.residual.data(), s.table.data());
           }
           for (int64_t i = 0; i < size; ++i) {
-            insert_top(eval::pq_table_distance(s.table.data(), msub, ksub, &codes[i * msub]),
+            insert_top(dis0 + eval::pq_table_distance(s.table.data(), msub, ksub, &codes[i * msub]),
                        list_ids[i], kmax, vals, ids);
           }
         } else if (index.sq) {
@@ -384,17 +431,20 @@ Result<EvalReport> evaluate(const TrainedModels& m, const Dataset& base, const E
   report.ground_truth_from_file = !q.neighbors.empty();
   const int64_t kmax = *std::max_element(o.ks.begin(), o.ks.end());
 
-  Index index{
-      m,  m.params.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2,
-      d,  k,
-      {}, std::nullopt};
+  const Metric metric =
+      m.params.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2;
+  Index index{m, metric, d, k, {}, std::nullopt, {}};
   if (m.sq) index.sq.emplace(*m.sq, m.params.sq.num_bits, d);
+  const auto t_tables = Clock::now();
+  precompute_tables(index, o.precomputed_table_max_bytes, o.num_threads);
+  const double table_seconds = seconds_since(t_tables);
   std::vector<float> gt_vals;
   std::vector<int64_t> gt_ids;
   logger().info("eval: building the {} index over {} ({} queries)", to_string(m.params.index_type),
                 base.path(), q.count);
   IVF_RETURN_IF_ERROR(
       build(base, q, o, report.ground_truth_from_file ? 0 : kmax, index, report, gt_vals, gt_ids));
+  report.encode_seconds += table_seconds;
   if (kmax > report.base_rows) {
     return Status::InvalidArgument(
         fmt::format("--k {} is more than the {} vectors of the base", kmax, report.base_rows));
@@ -420,7 +470,7 @@ Result<EvalReport> evaluate(const TrainedModels& m, const Dataset& base, const E
     // The coarse search is part of every query's cost, as in FAISS's search().
     nearest_candidates(d, q.x.data(), q.count, nullptr, k, m.ivf_centroids.data(), index.metric,
                        coarse_t, coarse.data(), coarse_dist.data(), o.num_threads);
-    search(index, q, coarse, coarse_t, nprobe, kmax, o.num_threads, found, scanned);
+    search(index, q, coarse, coarse_dist, coarse_t, nprobe, kmax, o.num_threads, found, scanned);
     const double seconds = seconds_since(t0);
     EvalProbe probe;
     probe.nprobe = nprobe;
