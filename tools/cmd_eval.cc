@@ -105,7 +105,7 @@ void register_eval(CLI::App& app, std::function<int()>& run) {
       "draw this many rows of the dataset as queries (by --seed), left out of the base");
   cmd->add_option("--k", f->ks, "recall@k for each k of this list")->capture_default_str();
   cmd->add_option("--nprobe", f->nprobes,
-                  "partitions probed, a list (default 1,2,4,... up to 128 and num_partitions)");
+                  "partitions probed, a list (default 1,2,4,...,128, none above num_partitions)");
   cmd->add_option("--fragments", f->fragments, "base fragments, e.g. 0,3,7-9 (default all)");
   cmd->add_option("--rows-per-fragment", f->dataset_options.rows_per_fragment,
                   "rows per fragment when one file is split into fragments")

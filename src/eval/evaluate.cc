@@ -124,6 +124,12 @@ Status check_options(const TrainedModels& m, const Dataset& base, const EvalQuer
         fmt::format("the queries have dimension {}, the model {}", q.x.size() / q.count, m.dim));
   }
   if (o.ks.empty()) return Status::InvalidArgument("--k names no value");
+  if (!q.neighbors.empty() && (!o.fragment_ids.empty() || !o.excluded_rows.empty())) {
+    // The file's ids number the rows of the whole base.
+    return Status::InvalidArgument(
+        "the ground truth's neighbors number the rows of the whole base: evaluate them without "
+        "--fragments or --num-queries");
+  }
   for (int64_t kk : o.ks) {
     if (kk < 1) return Status::InvalidArgument(fmt::format("--k {} must be at least 1", kk));
     if (!q.neighbors.empty() && kk > q.neighbors_k) {

@@ -73,6 +73,7 @@ expect_error "--nprobe 17 is outside [1, 16]" "$IVF" eval model train.npy --quer
 expect_error "--k 7000 is more than the 6000 vectors of the base" \
   "$IVF" eval model train.npy --queries test.npy --k 7000
 expect_error "--k 101 is more than the 100 neighbors" "$IVF" eval model ann.hdf5 --k 101
+expect_error "evaluate them without --fragments" "$IVF" eval model ann.hdf5 --fragments 0
 expect_error "--k 'a': 'a' is not a number" "$IVF" eval model train.npy --queries test.npy --k a
 expect_error "missing is not a model directory" "$IVF" eval missing train.npy --queries test.npy
 rm model/ivf_centroids.npy
