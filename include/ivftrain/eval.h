@@ -10,7 +10,8 @@
 //             once per query), summed over the code;
 //   ivf_sq    SQ codes with the model's bounds, as Lance quantises (code = round((x - lo) /
 //             (hi - lo) (2^bits - 1)), clipped to the bounds), searched against the decoded
-//             values (one byte per dimension for 4 and 8 bits).
+//             values.
+// 4-bit codes (PQ and SQ) are stored two a byte, as FAISS stores them.
 // Cosine models are l2 on unit vectors: base and queries are normalised first. The base is read
 // once, in blocks, and kept only as the index stores it (codes), never as float32 beside it;
 // exact ground truth (when the queries carry none) is computed in the same pass, by blocked GEMM

@@ -68,4 +68,19 @@ void pq_distance_table(const PqCodebook& cb, Metric metric, const float* v, floa
   }
 }
 
+void pack_nibbles(const uint8_t* codes, int64_t n, uint8_t* packed) {
+  for (int64_t i = 0; i < n / 2; ++i) {
+    packed[i] = static_cast<uint8_t>(codes[2 * i] | (codes[2 * i + 1] << 4));
+  }
+  if (n % 2) packed[n / 2] = codes[n - 1];
+}
+
+void unpack_nibbles(const uint8_t* packed, int64_t n, uint8_t* codes) {
+  for (int64_t i = 0; i < n / 2; ++i) {
+    codes[2 * i] = packed[i] & 0xF;
+    codes[2 * i + 1] = packed[i] >> 4;
+  }
+  if (n % 2) codes[n - 1] = packed[n / 2] & 0xF;
+}
+
 }  // namespace ivftrain::eval

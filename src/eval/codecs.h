@@ -40,4 +40,9 @@ inline float pq_table_distance(const float* table, int64_t m_count, int64_t ksub
   return sum;
 }
 
+// 4-bit codes as an index stores them, two per byte: code 2i in the low half of byte i, code
+// 2i + 1 in the high half (FAISS's order). `n` codes of values < 16 take (n + 1) / 2 bytes.
+void pack_nibbles(const uint8_t* codes, int64_t n, uint8_t* packed);
+void unpack_nibbles(const uint8_t* packed, int64_t n, uint8_t* codes);
+
 }  // namespace ivftrain::eval

@@ -93,5 +93,16 @@ TEST(EvalCodecs, SqEncodeRoundsClipsAndMatchesTrainingsError) {
   }
 }
 
+TEST(EvalCodecs, NibblesPackTwoCodesPerByteAndBack) {
+  for (int64_t n : {1, 2, 7, 16}) {
+    std::vector<uint8_t> codes(n), back(n), packed((n + 1) / 2);
+    for (int64_t i = 0; i < n; ++i) codes[i] = static_cast<uint8_t>((i * 7 + 3) % 16);
+    pack_nibbles(codes.data(), n, packed.data());
+    EXPECT_EQ(packed[0] & 0xF, codes[0]);  // FAISS's order: the first code in the low half
+    unpack_nibbles(packed.data(), n, back.data());
+    EXPECT_EQ(back, codes) << n;
+  }
+}
+
 }  // namespace
 }  // namespace ivftrain::eval

@@ -63,9 +63,11 @@ int64_t clean_rows(int64_t n, int64_t d, bool cosine, float* x, int64_t* ids) {
   return kept;
 }
 
-// The inverted lists: each partition's codes (code_size bytes each) and global row ids.
+// The inverted lists: each partition's codes (code_size bytes each) and global row ids. A vector
+// is code_count codes of one byte, or, when `packed` (4 bits), two codes a byte.
 struct Lists {
-  int64_t code_size = 0;
+  int64_t code_count = 0, code_size = 0;
+  bool packed = false;
   std::vector<std::vector<uint8_t>> codes;
   std::vector<std::vector<int64_t>> ids;
 };
@@ -178,12 +180,16 @@ Status build(const Dataset& base, const EvalQueries& q, const EvalOptions& o, in
   Lists& lists = index.lists;
   lists.codes.resize(static_cast<size_t>(k));
   lists.ids.resize(static_cast<size_t>(k));
-  if (m.pq)
-    lists.code_size = m.pq->num_sub_vectors;
-  else if (m.sq)
-    lists.code_size = d;
-  else
-    lists.code_size = d * static_cast<int64_t>(sizeof(float));
+  if (m.pq) {
+    lists.code_count = m.pq->num_sub_vectors;
+    lists.packed = m.pq->num_bits == 4;
+  } else if (m.sq) {
+    lists.code_count = d;
+    lists.packed = m.params.sq.num_bits == 4;
+  } else {
+    lists.code_count = d * static_cast<int64_t>(sizeof(float));
+  }
+  lists.code_size = lists.packed ? (lists.code_count + 1) / 2 : lists.code_count;
 
   std::vector<int64_t> excluded = o.excluded_rows;
   std::sort(excluded.begin(), excluded.end());
@@ -207,7 +213,8 @@ Status build(const Dataset& base, const EvalQueries& q, const EvalOptions& o, in
   std::vector<float> x(static_cast<size_t>(kBaseBlockRows * d)), work(x.size());
   std::vector<int64_t> ids(static_cast<size_t>(kBaseBlockRows));
   std::vector<int32_t> labels(static_cast<size_t>(kBaseBlockRows));
-  std::vector<uint8_t> codes(static_cast<size_t>(kBaseBlockRows * lists.code_size));
+  std::vector<uint8_t> codes(static_cast<size_t>(kBaseBlockRows * lists.code_count));
+  std::vector<uint8_t> packed(static_cast<size_t>(lists.code_size));
   std::vector<int32_t> cand_labels;
   std::vector<float> cand_dists;
   if (gt_k > 0) {
@@ -270,7 +277,11 @@ Status build(const Dataset& base, const EvalQueries& q, const EvalOptions& o, in
       }
       for (int64_t i = 0; i < n; ++i) {
         const size_t list = static_cast<size_t>(labels[i]);
-        const uint8_t* c = codes.data() + i * lists.code_size;
+        const uint8_t* c = codes.data() + i * lists.code_count;
+        if (lists.packed) {
+          eval::pack_nibbles(c, lists.code_count, packed.data());
+          c = packed.data();
+        }
         lists.codes[list].insert(lists.codes[list].end(), c, c + lists.code_size);
         lists.ids[list].push_back(ids[i]);
       }
@@ -341,12 +352,22 @@ void search(const Index& index, const EvalQueries& q, const std::vector<int32_t>
   const bool precomputed = residual && !index.precomputed.empty();
   struct State {
     std::vector<float> table, query_table, residual, vals;
+    std::vector<uint8_t> unpacked;
+  };
+  const Lists& lists = index.lists;
+  // Vector i's codes, one a byte.
+  auto code_of = [&lists](State& s, const std::vector<uint8_t>& codes, int64_t i) {
+    const uint8_t* c = codes.data() + i * lists.code_size;
+    if (!lists.packed) return c;
+    eval::unpack_nibbles(c, lists.code_count, s.unpacked.data());
+    return static_cast<const uint8_t*>(s.unpacked.data());
   };
   auto make_state = [&] {
     return State{std::vector<float>(static_cast<size_t>(msub * ksub)),
                  std::vector<float>(static_cast<size_t>(msub * ksub)),
                  std::vector<float>(static_cast<size_t>(d)),
-                 std::vector<float>(static_cast<size_t>(kmax))};
+                 std::vector<float>(static_cast<size_t>(kmax)),
+                 std::vector<uint8_t>(static_cast<size_t>(index.lists.code_count))};
   };
   auto body = [&](State& s, int64_t, int64_t begin, int64_t end) {
     for (int64_t qi = begin; qi < end; ++qi) {
@@ -385,13 +406,14 @@ void search(const Index& index, const EvalQueries& q, const std::vector<int32_t>
             eval::pq_distance_table(*m.pq, Metric::kL2, s.residual.data(), s.table.data());
           }
           for (int64_t i = 0; i < size; ++i) {
-            insert_top(dis0 + eval::pq_table_distance(s.table.data(), msub, ksub, &codes[i * msub]),
-                       list_ids[i], kmax, vals, ids);
+            insert_top(
+                dis0 + eval::pq_table_distance(s.table.data(), msub, ksub, code_of(s, codes, i)),
+                list_ids[i], kmax, vals, ids);
           }
         } else if (index.sq) {
           for (int64_t i = 0; i < size; ++i) {
-            insert_top(index.sq->distance(index.metric, query, &codes[i * d]), list_ids[i], kmax,
-                       vals, ids);
+            insert_top(index.sq->distance(index.metric, query, code_of(s, codes, i)), list_ids[i],
+                       kmax, vals, ids);
           }
         } else {
           const float* v = reinterpret_cast<const float*>(codes.data());

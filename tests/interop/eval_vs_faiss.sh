@@ -15,12 +15,13 @@ x = np.load("all.npy"); np.save("base.npy", x[:20000]); np.save("queries.npy", x
 train() { "$IVF" -q train base.npy --out "$@" --num-partitions 64 --max-iters 15 2>/dev/null; }
 train pq --index-type ivf_pq --num-sub-vectors 8
 train pqdot --index-type ivf_pq --num-sub-vectors 8 --distance-type dot
+train pq4 --index-type ivf_pq --num-sub-vectors 16 --num-bits 4 --distance-type cosine
 train sq8 --index-type ivf_sq
 train sq4 --index-type ivf_sq --num-bits 4 --sq-bounds per-dim
 train sqcos --index-type ivf_sq --distance-type cosine
 train flat --index-type ivf_flat
 NPROBE=1,2,4,8,16,64
-for m in pq pqdot sq8 sq4 sqcos flat; do
+for m in pq pqdot pq4 sq8 sq4 sqcos flat; do
   "$IVF" -q export "$m" --faiss "$m.faiss" || fail "export $m"
   "$IVF" -q eval "$m" base.npy --queries queries.npy --k 1,10 --nprobe "$NPROBE" --json \
     > "$m.json" || fail "eval $m"
@@ -32,7 +33,7 @@ import faiss, numpy as np
 xb, xq = np.load("base.npy"), np.load("queries.npy")
 nprobes = [int(p) for p in sys.argv[1].split(",")]
 bad = 0
-for m in ["pq", "pqdot", "sq8", "sq4", "sqcos", "flat"]:
+for m in ["pq", "pqdot", "pq4", "sq8", "sq4", "sqcos", "flat"]:
     ours = json.load(open(f"{m}.json"))
     dist = ours["distance_type"]
     b, q = xb, xq
