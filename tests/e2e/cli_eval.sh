@@ -55,6 +55,14 @@ a, b = json.load(open("h1.json")), json.load(open("h2.json"))
 assert a["base_rows"] == 5950 and a["num_queries"] == 50, a
 assert a["probes"][0]["recall"] == b["probes"][0]["recall"]' \
   && pass "held-out queries" || fail "held-out queries"
+# A fragment subset as the base; held-out queries come from those fragments only.
+"$IVF" -q gen dir --rows 4000 --dim 16 --clusters 8 --fragments 4
+"$IVF" -q eval model dir --fragments 1,3 --num-queries 20 --nprobe 16 --k 100 --json > frag.json
+"$PY" -c '
+import json
+r = json.load(open("frag.json"))
+assert r["base_rows"] == 1980 and r["probes"][0]["vectors_scanned"] == 1980, r' \
+  && pass "a fragment subset as the base" || fail "fragment subset"
 "$IVF" -q eval model train.npy --queries test.npy --nprobe 4 | grep -q "recall@10" \
   && pass "the table" || fail "the table"
 "$IVF" -q train train.npy --out sq --index-type ivf_sq --num-partitions 8 --num-bits 4 2>/dev/null
