@@ -26,6 +26,17 @@ bool converged(double prev, double objective, double tolerance) {
   return (prev - objective) / std::abs(prev) < tolerance;
 }
 
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng) {
+  centroids_from_sums(sums, centroids);
+  return split_empty_clusters(sums.d, sums.k, sums.first.data(), &sums.identical, &sums.counts,
+                              centroids, rng);
+}
+
+bool lloyd_stops(const LloydLoop& loop, int iter, int64_t split, double prev, double objective) {
+  if (iter + 1 >= loop.max_iters) return true;
+  return loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance);
+}
+
 double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoop& loop,
                  Assigner& assigner, Rng& rng, float* centroids, int32_t* labels, double objective,
                  std::vector<KMeansIteration>* iterations, const KMeansLog& log_as) {
@@ -37,9 +48,7 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
     ClusterSums sums = cluster_sums(d, x, k, members, loop.num_threads);
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
-    centroids_from_sums(sums, centroids);
-    const int64_t split = split_empty_clusters(d, k, sums.first.data(), &sums.identical,
-                                               &sums.counts, centroids, rng);
+    const int64_t split = lloyd_update(sums, centroids, rng);
     const double prev = objective;
     const auto t_assign = Clock::now();
     objective = assigner.assign(centroids, labels);
@@ -51,7 +60,7 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  "({:.3f} s)",
                  log_as.label, loop.step, iter + 1, objective, split, assigner.rows_computed(),
                  it.seconds);
-    if (loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance)) break;
+    if (lloyd_stops(loop, iter, split, prev, objective)) break;
   }
   return objective;
 }

@@ -1,6 +1,7 @@
 // Training on an in-memory sample: the step shared by train_local and train_from_samples.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "ivftrain/models.h"
@@ -14,5 +15,22 @@ namespace ivftrain {
 // the sampling statistics; `sq_bounds` are the merged bounds of the whole sample.
 Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_bounds,
                        TrainedModels& models);
+
+// The pieces of train_on_sample that sharded training (pipeline/rounds.cc) repeats where the rows
+// are, so that it decides exactly as train_on_sample does.
+
+// The rows (sorted indices into the canonical sample of `rows` rows) a trainer wanting `wanted`
+// rows uses, chosen from `seed` for `purpose` (kSeedIvfSubset, kSeedPqSubset); empty means all.
+std::vector<int64_t> training_subset(int64_t rows, int64_t wanted, uint64_t seed, uint64_t purpose);
+// The IVF k-means parameters train_on_sample trains with.
+KMeansParams ivf_kmeans_params(const TrainParams& params);
+// Distinct rows among the first rows of x, counting no further than `enough`.
+int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t enough);
+// The largest squared row norm train_on_sample accepts (check_magnitudes).
+double max_trainable_squared_norm();
+// PQ on x (the PQ training rows) once models.ivf_centroids are trained; x is consumed.
+Status train_pq_after_ivf(std::vector<float> x, TrainedModels& models);
+// Refuses models holding a non-finite number, as train_on_sample does.
+Status check_models_finite(const TrainedModels& models);
 
 }  // namespace ivftrain
