@@ -31,6 +31,7 @@ class BoundedAssigner final : public Assigner {
 
   // Rows assigned through SGEMM by the last call.
   int64_t rows_computed() const override { return rows_computed_; }
+  const ExactSum* exact_objective() const override { return &sum_; }
 
   // True when bounds pay off for this shape (the SGEMM kernel, enough centroids).
   static bool worthwhile(int64_t k, int64_t d);
@@ -47,6 +48,7 @@ class BoundedAssigner final : public Assigner {
   std::vector<float> dist_, second_;
   std::vector<uint8_t> skip_;
   std::vector<int64_t> rows_;
+  ExactSum sum_;  // the last call's objective
 };
 
 }  // namespace ivftrain

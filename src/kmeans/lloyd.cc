@@ -17,8 +17,12 @@
 namespace ivftrain {
 
 double FullAssigner::assign(const float* centroids, int32_t* labels) {
-  return assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_, AssignOutput{labels, nullptr},
-                        threads_);
+  distances_.resize(static_cast<size_t>(n_));
+  assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_,
+                 AssignOutput{labels, distances_.data()}, threads_);
+  sum_ = ExactSum{};
+  sum_.add(distances_.data(), n_);
+  return sum_.value();
 }
 
 bool converged(double prev, double objective, double tolerance) {
@@ -45,7 +49,8 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
   for (int iter = 0; iter < loop.max_iters; ++iter) {
     const auto t0 = Clock::now();
     group_by_label(n, k, labels, &members);
-    ClusterSums sums = cluster_sums(d, x, k, members, loop.num_threads);
+    ClusterSums sums =
+        cluster_sums(d, x, k, members, loop.grid, loop.num_threads, loop.global_rows);
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
     const int64_t split = lloyd_update(sums, centroids, rng);
@@ -122,6 +127,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   loop.max_iters = params.max_iters;
   loop.tolerance = params.tolerance;
   loop.num_threads = threads;
+  loop.grid = SumGrid::make(max_abs_value(n, d, x), n);
   result.objective = run_lloyd(n, d, x, k, loop, assigner, rng, centroids, labels.data(), initial,
                                &result.iterations, log_as);
   log.log(level,

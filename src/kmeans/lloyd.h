@@ -61,6 +61,10 @@ struct LloydLoop {
   double tolerance = 1e-4;  // see KMeansParams::tolerance
   int num_threads = 0;
   std::string_view step = "iteration";  // what the log calls one pass
+  // The grid of the exact sums (SumGrid::make over all the rows the run clusters, every shard's)
+  // and, when the rows are a shard, each row's index over all shards (see cluster_sums).
+  SumGrid grid;
+  const int64_t* global_rows = nullptr;
   // Combines these rows' statistics with those of the rows other workers hold, before the
   // update: where sharded training plugs in its reduction (its assigner then returns the
   // objective over all rows). Not set: the rows given are all the rows.
