@@ -41,7 +41,8 @@ Result<TaskFile> read_task_file(const std::string& path);
 // Writes plan.json and every task file, atomically (the directory appears complete or not at
 // all). The dataset path is written absolute, so that workers may run from anywhere. An
 // existing directory is refused unless `overwrite`, and even then unless it is a plan
-// directory ivftrain wrote (plan.json, task files and their results, nothing else).
+// directory ivftrain wrote (plan.json, task files, their results and round-NNNN directories,
+// nothing else).
 Status write_plan_dir(const std::string& dir, const std::vector<SampleTask>& tasks,
                       const std::string& dataset_path, const DatasetOptions& options,
                       bool overwrite);

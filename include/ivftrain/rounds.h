@@ -40,6 +40,9 @@ struct SampleLayout {
 Result<SampleLayout> sample_layout(const std::vector<SampleResult>& results);
 
 // The state of a sharded k-means run between rounds: the centroids round `round` assigns to.
+// Round 0 is a scan: its partials carry only the largest |value| of each worker's IVF rows,
+// which sets the grid of the exact sums (docs/sharded.md). Round 1 assigns the initial
+// centroids, and round r > 1 the centroids of Lloyd iteration r - 1.
 struct RoundState {
   std::string plan_id;
   uint64_t params_hash = 0;  // params_fingerprint of the plan's parameters
@@ -51,9 +54,10 @@ struct RoundState {
   // The k-means generator after the draws that made `centroids`: the empty-cluster splits of
   // the next update continue its sequence.
   std::array<uint64_t, 4> rng_state{};
-  int64_t split = 0;          // clusters the update that made `centroids` split (round > 0)
-  double prev_objective = 0;  // the objective of the previous round's centroids (round > 0)
-  std::vector<KMeansIteration> iterations;  // one per round after round 0
+  double grid_step = 0;       // the exact sums' grid (SumGrid::step); 0 in round 0 (the scan)
+  int64_t split = 0;          // clusters the update that made `centroids` split (round > 1)
+  double prev_objective = 0;  // the objective of the previous round's centroids (round > 1)
+  std::vector<KMeansIteration> iterations;  // one per round after round 1
 
   // XXH3 of the round number, the shape and the centroids' bytes: a partial carries it, so that
   // one computed against other centroids is refused.
@@ -67,13 +71,18 @@ struct RoundPartial {
   int round = 0;
   uint64_t centroids_fingerprint = 0;  // RoundState::fingerprint() of the centroids assigned to
   int64_t k = 0, dim = 0;
-  int64_t rows = 0;        // the worker's rows in the IVF subset
-  double objective = 0;    // the sum of their distances to their centroids
-  double max_norm2 = 0;    // the largest squared norm of any of the worker's sample rows
-  std::vector<double> sums;        // k x dim: each cluster's sum of rows, in row order
+  int64_t rows = 0;      // the worker's rows in the IVF subset
+  double max_abs = 0;    // the largest |value| of those rows (round 0)
+  double max_norm2 = 0;  // the largest squared norm of any of the worker's sample rows
+  // Rounds > 0: the statistics of the rows' assignment (ClusterSums, on the state's grid).
+  double objective = 0;                 // the sum of their distances (objective_bins' value)
+  std::vector<int64_t> objective_bins;  // that sum, exact (ExactSum's bins: merged by adding)
+  double grid_step = 0;
+  std::vector<double> sums;        // k x dim: each cluster's exact sum of rows on the grid
   std::vector<int64_t> counts;     // k
   std::vector<uint8_t> identical;  // k: 1 when all the cluster's rows equal its first
   std::vector<float> first;        // k x dim: the cluster's first row (in canonical order)
+  std::vector<int64_t> first_row;  // k: its index among the IVF rows (INT64_MAX when empty)
 };
 
 // Why sharded rounds cannot train these parameters ("" when they can): hierarchical k-means,

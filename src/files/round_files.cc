@@ -3,14 +3,16 @@
 //
 // PLAN/round-NNNN/centroids (little-endian):
 //   magic "IVFROUND" | u32 version | char plan_id[16] | u64 params_hash | i32 round | i64 k
-//   | i64 dim | i64 train_rows | u64 rng_state[4] | i64 split | f64 prev_objective
+//   | i64 dim | i64 train_rows | u64 rng_state[4] | f64 grid_step | i64 split | f64 prev_objective
 //   | i64 iterations | {f64 objective, i64 split, i64 rows_computed, f64 seconds,
 //   f64 assign_seconds}[iterations] | i64 fragments | i64 fragment_ids[fragments]
 //   | i64 fragment_rows[fragments] | i32 workers[fragments] | f32 centroids[k * dim] | u64 xxh3
 // PLAN/round-NNNN/partial-WWWW:
 //   magic "IVFPARTL" | u32 version | char plan_id[16] | i32 worker | i32 round
-//   | u64 centroids_fingerprint | i64 k | i64 dim | i64 rows | f64 objective | f64 max_norm2
-//   | f64 sums[k * dim] | i64 counts[k] | u8 identical[k] | f32 first[k * dim] | u64 xxh3
+//   | u64 centroids_fingerprint | i64 k | i64 dim | i64 rows | f64 max_abs | f64 max_norm2
+//   | f64 objective | i64 bins | i64 objective_bins[bins] | f64 grid_step | i64 clusters (k, or
+//   0 in the scan round) | f64 sums[clusters * dim] | i64 counts[clusters]
+//   | u8 identical[clusters] | f32 first[clusters * dim] | i64 first_row[clusters] | u64 xxh3
 // The checksum covers every byte before it; sizes must account for the file exactly.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -281,6 +283,7 @@ std::string serialize_round_state(const RoundState& s) {
   w.put(static_cast<int32_t>(s.round));
   for (int64_t v : {s.k, s.dim, s.train_rows}) w.put(v);
   for (uint64_t v : s.rng_state) w.put(v);
+  w.put(s.grid_step);
   w.put(s.split);
   w.put(s.prev_objective);
   w.put(static_cast<int64_t>(s.iterations.size()));
@@ -310,6 +313,7 @@ Result<RoundState> parse_round_state(const std::string& bytes, const std::string
   s.dim = in.get<int64_t>();
   s.train_rows = in.get<int64_t>();
   for (uint64_t& v : s.rng_state) v = in.get<uint64_t>();
+  s.grid_step = in.get<double>();
   s.split = in.get<int64_t>();
   s.prev_objective = in.get<double>();
   const auto iterations = in.get<int64_t>();
@@ -347,12 +351,18 @@ std::string serialize_round_partial(const RoundPartial& p) {
   w.put(static_cast<int32_t>(p.round));
   w.put(p.centroids_fingerprint);
   for (int64_t v : {p.k, p.dim, p.rows}) w.put(v);
-  w.put(p.objective);
+  w.put(p.max_abs);
   w.put(p.max_norm2);
+  w.put(p.objective);
+  w.put(static_cast<int64_t>(p.objective_bins.size()));
+  w.put_array(p.objective_bins);
+  w.put(p.grid_step);
+  w.put(static_cast<int64_t>(p.counts.size()));
   w.put_array(p.sums);
   w.put_array(p.counts);
   w.put_array(p.identical);
   w.put_array(p.first);
+  w.put_array(p.first_row);
   return w.finish();
 }
 
@@ -367,17 +377,26 @@ Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::st
   p.k = in.get<int64_t>();
   p.dim = in.get<int64_t>();
   p.rows = in.get<int64_t>();
-  p.objective = in.get<double>();
+  p.max_abs = in.get<double>();
   p.max_norm2 = in.get<double>();
+  p.objective = in.get<double>();
   auto bad = [&] {
     return Status::Corruption(
         fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
   };
-  if (!in.ok() || !plausible_shape(p.k, p.dim, bytes.size())) return bad();
-  in.get_array(p.sums, p.k * p.dim);
-  in.get_array(p.counts, p.k);
-  in.get_array(p.identical, p.k);
-  in.get_array(p.first, p.k * p.dim);
+  in.get_array(p.objective_bins, in.get<int64_t>());
+  p.grid_step = in.get<double>();
+  const auto clusters = in.get<int64_t>();
+  // The scan round's partials hold no clusters.
+  if (!in.ok() || p.k < 1 || p.dim < 1 || (clusters != 0 && clusters != p.k) ||
+      (clusters != 0 && !plausible_shape(p.k, p.dim, bytes.size()))) {
+    return bad();
+  }
+  in.get_array(p.sums, clusters * p.dim);
+  in.get_array(p.counts, clusters);
+  in.get_array(p.identical, clusters);
+  in.get_array(p.first, clusters * p.dim);
+  in.get_array(p.first_row, clusters);
   if (!in.ok() || !in.at_end()) return bad();
   return p;
 }
@@ -386,9 +405,8 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
   IVF_ASSIGN_OR_RETURN(PlanDir plan, read_plan_dir(plan_dir));
   const int workers = static_cast<int>(plan.tasks.size());
   if (worker < 0 || worker >= workers) {
-    return Status::InvalidArgument(
-        fmt::format("--worker {} is not a worker of plan {} (0 to {})", worker, plan_dir,
-                    workers - 1));
+    return Status::InvalidArgument(fmt::format("--worker {} is not a worker of plan {} (0 to {})",
+                                               worker, plan_dir, workers - 1));
   }
   const int round = latest_round(plan_dir);
   if (round < 0) {
@@ -470,7 +488,7 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
     out.round = 0;
     out.summary = fmt::format(
         "began the rounds of plan {}: {} initial centroids from {} IVF rows of {} sample rows "
-        "in {} results; round 0 needs a partial of each of the {} workers",
+        "in {} results; round 0 (a scan of the rows) needs a partial of each of the {} workers",
         plan.plan_id, k, train_rows, rows, workers, workers);
     return out;
   }
@@ -507,8 +525,7 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
       problems.push_back(fmt::format("{} is the partial of plan {} worker {} round {}", path,
                                      p->plan_id, p->worker, p->round));
       rerun.push_back(w);
-    } else if (p->centroids_fingerprint != fingerprint || p->k != state.k ||
-               p->dim != state.dim) {
+    } else if (p->centroids_fingerprint != fingerprint || p->k != state.k || p->dim != state.dim) {
       problems.push_back(
           fmt::format("{} was computed against other centroids than {}", path, state_path));
       rerun.push_back(w);
@@ -518,9 +535,10 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
   }
   if (present == 0) {
     out.round = round;
-    out.summary = fmt::format("round {} of plan {} has no partials yet; it needs a partial of "
-                              "each of the {} workers",
-                              round, plan.plan_id, workers);
+    out.summary = fmt::format(
+        "round {} of plan {} has no partials yet; it needs a partial of "
+        "each of the {} workers",
+        round, plan.plan_id, workers);
     return out;
   }
   if (!problems.empty()) {
@@ -546,15 +564,22 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
         merged.next.iterations.empty() ? nullptr : &merged.next.iterations.back();
     IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
     out.round = merged.next.round;
-    out.summary =
-        last ? fmt::format("merged round {} of plan {}: objective {:.6g}; {} empty clusters split "
-                           "into round {}'s centroids, which need a partial of each of the {} "
-                           "workers",
-                           round, plan.plan_id, last->objective, merged.next.split,
-                           merged.next.round, workers)
-             : fmt::format("merged round 0 of plan {}: initial objective {:.6g}; round 1's "
-                           "centroids need a partial of each of the {} workers",
-                           plan.plan_id, merged.next.prev_objective, workers);
+    out.summary = merged.next.round == 1
+                      ? fmt::format(
+                            "scanned plan {}: the exact sums' grid is set; round 1 assigns the "
+                            "initial centroids and needs a partial of each of the {} workers",
+                            plan.plan_id, workers)
+                  : last
+                      ? fmt::format(
+                            "merged round {} of plan {}: objective {:.6g}; {} empty clusters split "
+                            "into round {}'s centroids, which need a partial of each of the {} "
+                            "workers",
+                            round, plan.plan_id, last->objective, merged.next.split,
+                            merged.next.round, workers)
+                      : fmt::format(
+                            "merged round 1 of plan {}: initial objective {:.6g}; round 2's "
+                            "centroids need a partial of each of the {} workers",
+                            plan.plan_id, merged.next.prev_objective, workers);
     return out;
   }
   // The k-means is final: the quantizer's rows (a small set) are read by seeking.
@@ -571,9 +596,8 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
   }
   std::vector<float> pq_rows;
   if (params.index_type == IndexType::kIvfPq) {
-    IVF_ASSIGN_OR_RETURN(pq_rows,
-                         read_canonical_rows(plan_dir, indexes, layout,
-                                             pq_training_rows(params, layout.rows())));
+    IVF_ASSIGN_OR_RETURN(pq_rows, read_canonical_rows(plan_dir, indexes, layout,
+                                                      pq_training_rows(params, layout.rows())));
   }
   const int iterations = static_cast<int>(merged.result.iterations.size());
   const double objective = merged.result.objective;

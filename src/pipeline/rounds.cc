@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kmeans/exact_sum.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
@@ -91,6 +92,7 @@ uint64_t RoundState::fingerprint() const {
   XXH3_64bits_reset(s);
   const int64_t header[3] = {round, k, dim};
   XXH3_64bits_update(s, header, sizeof header);
+  XXH3_64bits_update(s, &grid_step, sizeof grid_step);
   XXH3_64bits_update(s, centroids.data(), centroids.size() * sizeof(float));
   const uint64_t h = XXH3_64bits_digest(s);
   XXH3_freeState(s);
@@ -130,8 +132,8 @@ std::vector<RowAddress> locate_rows(const SampleLayout& layout,
   std::vector<RowAddress> out;
   out.reserve(canonical_rows.size());
   for (int64_t row : canonical_rows) {
-    const size_t f = static_cast<size_t>(
-        std::upper_bound(starts.begin(), starts.end(), row) - starts.begin() - 1);
+    const size_t f = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), row) -
+                                         starts.begin() - 1);
     out.push_back({layout.workers[f], offset_in_result[f] + row - starts[f]});
   }
   return out;
@@ -178,7 +180,7 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
   const std::vector<int64_t> train = ivf_training_rows(p, layout.rows());
   // The shard's rows that are IVF training rows, found by their canonical row: fragments are in
   // id order both in the shard and in the canonical sample, so both walks go forward.
-  std::vector<int64_t> mine;
+  std::vector<int64_t> mine, mine_in_train;  // rows of the shard; their index among the IVF rows
   auto next_train = train.begin();
   for (int64_t i = 0; i < shard.size();) {
     const int64_t fragment = shard.fragment_ids[i];
@@ -198,7 +200,10 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
     for (int64_t r = i; r < j; ++r) {
       const int64_t canonical = starts[f] + (r - i);
       next_train = std::lower_bound(next_train, train.end(), canonical);
-      if (next_train != train.end() && *next_train == canonical) mine.push_back(r);
+      if (next_train != train.end() && *next_train == canonical) {
+        mine.push_back(r);
+        mine_in_train.push_back(next_train - train.begin());
+      }
     }
     i = j;
   }
@@ -220,6 +225,11 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
   }
   std::vector<float> x(mine.size() * static_cast<size_t>(d));
   gather_rows(d, shard.vectors.data(), mine.data(), out.rows, x.data());
+  if (st.grid_step == 0) {
+    // Round 0, the scan: the grid of the sums needs the largest value over every worker's rows.
+    out.max_abs = max_abs_value(out.rows, d, x.data());
+    return out;
+  }
   const KMeansParams kp = ivf_kmeans_params(p);
   const int threads = resolve_threads(kp.num_threads);
   std::vector<float> norms;
@@ -227,20 +237,29 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
     norms.resize(mine.size());
     row_norms_sqr(out.rows, d, x.data(), norms.data());
   }
+  // Every row assigned in full, as FullAssigner does, and its distance summed exactly.
   std::vector<int32_t> labels(mine.size());
+  std::vector<float> distances(mine.size());
   if (out.rows > 0) {
-    out.objective =
-        assign_nearest(out.rows, d, x.data(), norms.empty() ? nullptr : norms.data(), k,
-                       st.centroids.data(), kp.metric, AssignOutput{labels.data(), nullptr},
-                       threads);
+    assign_nearest(out.rows, d, x.data(), norms.empty() ? nullptr : norms.data(), k,
+                   st.centroids.data(), kp.metric, AssignOutput{labels.data(), distances.data()},
+                   threads);
   }
+  ExactSum objective;
+  objective.add(distances.data(), out.rows);
+  out.objective = objective.value();
+  out.objective_bins.assign(objective.bins.begin(), objective.bins.end());
   ClusterMembers members;
   group_by_label(out.rows, k, labels.data(), &members);
-  ClusterSums sums = cluster_sums(d, x.data(), k, members, threads);
+  SumGrid grid;
+  grid.step = st.grid_step;
+  ClusterSums sums = cluster_sums(d, x.data(), k, members, grid, threads, mine_in_train.data());
+  out.grid_step = sums.grid.step;
   out.sums = std::move(sums.sums);
   out.counts = std::move(sums.counts);
   out.identical = std::move(sums.identical);
   out.first = std::move(sums.first);
+  out.first_row = std::move(sums.first_row);
   return out;
 }
 
@@ -251,8 +270,6 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
     return Status::FailedPrecondition(fmt::format("round {} has {} partials for {} workers",
                                                   st.round, partials.size(), num_workers));
   }
-  ClusterSums total;
-  double objective = 0;
   for (int w = 0; w < num_workers; ++w) {
     const RoundPartial& part = partials[static_cast<size_t>(w)];
     if (part.worker != w || part.plan_id != st.plan_id || part.round != st.round ||
@@ -262,29 +279,55 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
           "plan {}; rerun `ivftrain round` for worker {}",
           w, st.round, st.plan_id, w));
     }
+  }
+  RoundMerge m;
+  if (st.grid_step == 0) {
+    // The scan: the grid over every worker's IVF rows, as flat_kmeans makes it over its x.
+    double max_abs = 0;
+    for (const RoundPartial& part : partials) max_abs = std::max(max_abs, part.max_abs);
+    m.next = st;
+    m.next.round = st.round + 1;
+    m.next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
+    return m;
+  }
+  ClusterSums total;
+  ExactSum exact;
+  for (int w = 0; w < num_workers; ++w) {
+    const RoundPartial& part = partials[static_cast<size_t>(w)];
+    if (part.grid_step != st.grid_step || part.objective_bins.size() != exact.bins.size()) {
+      return Status::FailedPrecondition(fmt::format(
+          "the partial of worker {} was computed on another grid than round {}'s of plan {}; "
+          "rerun `ivftrain round` for worker {}",
+          w, st.round, st.plan_id, w));
+    }
     ClusterSums s;
     s.k = part.k;
     s.d = part.dim;
+    s.grid.step = part.grid_step;
     s.sums = part.sums;
     s.counts = part.counts;
     s.identical = part.identical;
     s.first = part.first;
+    s.first_row = part.first_row;
     if (w == 0) {
       total = std::move(s);
     } else {
       total.merge(s);
     }
-    objective += part.objective;
+    ExactSum e;
+    std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
+    exact.merge(e);
   }
-  RoundMerge m;
+  const double objective = exact.value();
   const LloydLoop loop = ivf_loop(p);
   std::vector<KMeansIteration> iterations = st.iterations;
-  if (st.round > 0) {
+  // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2).
+  if (st.round > 1) {
     KMeansIteration& it = iterations.emplace_back();
     it.objective = objective;
     it.empty_clusters_split = st.split;
     it.rows_computed = st.train_rows;
-    if (lloyd_stops(loop, st.round - 1, st.split, st.prev_objective, objective)) {
+    if (lloyd_stops(loop, st.round - 2, st.split, st.prev_objective, objective)) {
       m.finished = true;
       m.result.k = st.k;
       m.result.d = st.dim;
@@ -305,9 +348,9 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
   return m;
 }
 
-Result<TrainedModels> finish_rounds(const std::vector<SampleResult>& results,
-                                    const TrainParams& p, KMeansResult ivf,
-                                    int64_t ivf_train_rows, std::vector<float> pq_rows) {
+Result<TrainedModels> finish_rounds(const std::vector<SampleResult>& results, const TrainParams& p,
+                                    KMeansResult ivf, int64_t ivf_train_rows,
+                                    std::vector<float> pq_rows) {
   if (results.empty()) return Status::InvalidArgument("no sample results were given");
   TrainedModels models;
   models.params = p;
