@@ -118,10 +118,30 @@ RoundState first_round(const std::string& plan_id, const TrainParams& params, in
                        SampleLayout layout, std::vector<float> centroids,
                        const std::array<uint64_t, 4>& rng_state);
 
-// A worker's partial: its rows of the IVF subset assigned in full to the state's centroids.
-// Refuses a shard of another plan, naming the worker.
+// What a worker keeps between its rounds when local training would assign with bounds (flat
+// l2 k-means with many centroids: BoundedAssigner): its rows' labels, bounds and distances after
+// round `round`, and the centroids they were computed against. Skipping rows as local training
+// does gives the same distances, hence the same objective, bit for bit.
+struct WorkerBounds {
+  int round = -1;
+  uint64_t centroids_fingerprint = 0;  // RoundState::fingerprint() of round `round`
+  std::vector<int32_t> labels;
+  std::vector<double> lower;
+  std::vector<float> dist;
+  std::vector<float> previous;  // k x dim: round `round`'s centroids
+};
+
+// Whether the rounds keep WorkerBounds for these parameters (as flat_kmeans uses bounds).
+bool rounds_use_bounds(const TrainParams& params, int64_t dim);
+
+// A worker's partial: its rows of the IVF subset assigned to the state's centroids, in full or,
+// when rounds_use_bounds, through bounds continued from `bounds_in` (the worker's bounds of the
+// previous round; null in round 1) and saved to `bounds_out`. Refuses a shard of another plan,
+// naming the worker.
 Result<RoundPartial> compute_round_partial(const SampleResult& shard, const RoundState& state,
-                                           const TrainParams& params);
+                                           const TrainParams& params,
+                                           const WorkerBounds* bounds_in = nullptr,
+                                           WorkerBounds* bounds_out = nullptr);
 
 // The merge of a round: either the next round's state, or the final IVF k-means.
 struct RoundMerge {

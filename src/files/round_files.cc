@@ -13,6 +13,11 @@
 //   | f64 objective | i64 bins | i64 objective_bins[bins] | f64 grid_step | i64 clusters (k, or
 //   0 in the scan round) | f64 sums[clusters * dim] | i64 counts[clusters]
 //   | u8 identical[clusters] | f32 first[clusters * dim] | i64 first_row[clusters] | u64 xxh3
+// PLAN/round-NNNN/bounds-WWWW (a worker's own state, read only by the same worker's next round;
+// written when rounds_use_bounds):
+//   magic "IVFBOUND" | u32 version | char plan_id[16] | i32 worker | i32 round
+//   | u64 centroids_fingerprint | i64 n | i64 k * dim | i32 labels[n] | f64 lower[n]
+//   | f32 dist[n] | f32 previous[k * dim] | u64 xxh3
 // The checksum covers every byte before it; sizes must account for the file exactly.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -43,6 +48,7 @@ namespace fs = std::filesystem;
 
 constexpr char kStateMagic[8] = {'I', 'V', 'F', 'R', 'O', 'U', 'N', 'D'};
 constexpr char kPartialMagic[8] = {'I', 'V', 'F', 'P', 'A', 'R', 'T', 'L'};
+constexpr char kBoundsMagic[8] = {'I', 'V', 'F', 'B', 'O', 'U', 'N', 'D'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kPlanIdBytes = 16;
 
@@ -269,6 +275,51 @@ Result<AdvanceOutcome> gather_and_train(const std::string& plan_dir, const std::
   return out;
 }
 
+std::string bounds_path(const std::string& plan_dir, int round, int worker) {
+  return (round_dir(plan_dir, round) / fmt::format("bounds-{:04d}", worker)).string();
+}
+
+std::string serialize_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
+  Writer w;
+  w.put_magic(kBoundsMagic);
+  w.put(kVersion);
+  w.put_id(plan_id);
+  w.put(static_cast<int32_t>(worker));
+  w.put(static_cast<int32_t>(b.round));
+  w.put(b.centroids_fingerprint);
+  w.put(static_cast<int64_t>(b.labels.size()));
+  w.put(static_cast<int64_t>(b.previous.size()));
+  w.put_array(b.labels);
+  w.put_array(b.lower);
+  w.put_array(b.dist);
+  w.put_array(b.previous);
+  return w.finish();
+}
+
+// The worker's bounds of `round`, when usable: any problem means they are recomputed.
+Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int worker,
+                                 const std::string& plan_id) {
+  const std::string path = bounds_path(plan_dir, round, worker);
+  IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  IVF_ASSIGN_OR_RETURN(Reader in, open_checked(bytes, kBoundsMagic, "worker's bounds", path));
+  WorkerBounds b;
+  const std::string id = in.get_id();
+  const auto w = in.get<int32_t>();
+  b.round = in.get<int32_t>();
+  b.centroids_fingerprint = in.get<uint64_t>();
+  const auto n = in.get<int64_t>();
+  const auto kd = in.get<int64_t>();
+  in.get_array(b.labels, n);
+  in.get_array(b.lower, n);
+  in.get_array(b.dist, n);
+  in.get_array(b.previous, kd);
+  if (!in.ok() || !in.at_end() || id != plan_id || w != worker || b.round != round) {
+    return Status::Corruption(
+        fmt::format("{} is not worker {}'s bounds of round {}", path, worker, round));
+  }
+  return b;
+}
+
 }  // namespace
 
 std::string round_dir_name(int round) { return fmt::format("round-{:04d}", round); }
@@ -432,8 +483,44 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
   }
   TrainParams params = plan.params;
   params.num_threads = num_threads;
-  IVF_ASSIGN_OR_RETURN(RoundPartial partial, compute_round_partial(shard, state, params));
+  // Bounds (as local training's BoundedAssigner keeps them) continue from this worker's previous
+  // round; when they are gone (a lost file, another machine), the worker's rounds since the
+  // first are replayed from their centroids, which the plan directory keeps.
+  const bool bounded = rounds_use_bounds(params, state.dim) && state.grid_step != 0;
+  WorkerBounds in, saved;
+  const WorkerBounds* in_ptr = nullptr;
+  if (bounded && round > 1) {
+    IVF_ASSIGN_OR_RETURN(RoundState previous, read_round_state(plan_dir, round - 1));
+    Result<WorkerBounds> b = read_bounds(plan_dir, round - 1, worker, plan.plan_id);
+    if (b.ok() && b->centroids_fingerprint == previous.fingerprint()) {
+      in = std::move(*b);
+    } else {
+      logger().info(
+          "round {} of plan {}, worker {}: no usable bounds of round {} ({}); "
+          "replaying rounds 1 to {}",
+          round, plan.plan_id, worker, round - 1, b.ok() ? "other centroids" : b.status().message(),
+          round - 1);
+      WorkerBounds replayed;
+      for (int r = 1; r < round; ++r) {
+        IVF_ASSIGN_OR_RETURN(RoundState earlier, read_round_state(plan_dir, r));
+        WorkerBounds next;
+        IVF_RETURN_IF_ERROR(
+            compute_round_partial(shard, earlier, params, r > 1 ? &replayed : nullptr, &next)
+                .status());
+        replayed = std::move(next);
+      }
+      in = std::move(replayed);
+    }
+    in_ptr = &in;
+  }
+  IVF_ASSIGN_OR_RETURN(RoundPartial partial,
+                       compute_round_partial(shard, state, params, in_ptr, &saved));
   const std::string out = (round_dir(plan_dir, round) / partial_file_name(worker)).string();
+  // The bounds first: a partial present means the worker's next round can continue from them.
+  if (bounded) {
+    IVF_RETURN_IF_ERROR(write_file_atomic(bounds_path(plan_dir, round, worker),
+                                          serialize_bounds(saved, plan.plan_id, worker)));
+  }
   IVF_RETURN_IF_ERROR(write_file_atomic(out, serialize_round_partial(partial)));
   logger().info("round {} of plan {}, worker {}: {} rows assigned, objective share {:.6g} -> {}",
                 round, plan.plan_id, worker, partial.rows, partial.objective, out);

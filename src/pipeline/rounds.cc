@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kmeans/bounded_assign.h"
 #include "kmeans/exact_sum.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
@@ -166,8 +167,14 @@ RoundState first_round(const std::string& plan_id, const TrainParams& p, int64_t
   return s;
 }
 
+bool rounds_use_bounds(const TrainParams& p, int64_t dim) {
+  return ivf_kmeans_params(p).metric == Metric::kL2 &&
+         BoundedAssigner::worthwhile(p.ivf.num_partitions, dim);
+}
+
 Result<RoundPartial> compute_round_partial(const SampleResult& shard, const RoundState& st,
-                                           const TrainParams& p) {
+                                           const TrainParams& p, const WorkerBounds* bounds_in,
+                                           WorkerBounds* bounds_out) {
   if (shard.plan_id != st.plan_id || shard.params_hash != st.params_hash || shard.dim != st.dim) {
     return Status::FailedPrecondition(fmt::format(
         "the sample result of worker {} belongs to another plan than the rounds' (plan {}); "
@@ -237,16 +244,46 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
     norms.resize(mine.size());
     row_norms_sqr(out.rows, d, x.data(), norms.data());
   }
-  // Every row assigned in full, as FullAssigner does, and its distance summed exactly.
   std::vector<int32_t> labels(mine.size());
-  std::vector<float> distances(mine.size());
-  if (out.rows > 0) {
-    assign_nearest(out.rows, d, x.data(), norms.empty() ? nullptr : norms.data(), k,
-                   st.centroids.data(), kp.metric, AssignOutput{labels.data(), distances.data()},
-                   threads);
-  }
   ExactSum objective;
-  objective.add(distances.data(), out.rows);
+  if (rounds_use_bounds(p, d)) {
+    // As flat_kmeans: bounds skip the rows whose centroid cannot have changed, and a skipped
+    // row's distance is computed as BoundedAssigner computes it; the bounds of the worker's
+    // previous round continue here.
+    BoundedAssigner bounded(out.rows, d, x.data(), norms.data(), k, threads);
+    if (st.round > 1) {
+      if (bounds_in == nullptr || bounds_in->round != st.round - 1 ||
+          bounds_in->labels.size() != mine.size() || bounds_in->lower.size() != mine.size() ||
+          bounds_in->dist.size() != mine.size() ||
+          bounds_in->previous.size() != st.centroids.size()) {
+        return Status::FailedPrecondition(
+            fmt::format("worker {} has no bounds of round {} to continue round {} from",
+                        shard.worker, st.round - 1, st.round));
+      }
+      labels = bounds_in->labels;
+      bounded.restore({bounds_in->previous, bounds_in->lower, bounds_in->dist});
+    }
+    if (out.rows > 0) bounded.assign(st.centroids.data(), labels.data());
+    objective = *bounded.exact_objective();
+    if (bounds_out != nullptr) {
+      BoundedAssigner::State saved = bounded.state();
+      bounds_out->round = st.round;
+      bounds_out->centroids_fingerprint = st.fingerprint();
+      bounds_out->labels = labels;
+      bounds_out->lower = std::move(saved.lower);
+      bounds_out->dist = std::move(saved.dist);
+      bounds_out->previous = st.centroids;
+    }
+  } else {
+    // Every row assigned in full, as FullAssigner does, and its distance summed exactly.
+    std::vector<float> distances(mine.size());
+    if (out.rows > 0) {
+      assign_nearest(out.rows, d, x.data(), norms.empty() ? nullptr : norms.data(), k,
+                     st.centroids.data(), kp.metric, AssignOutput{labels.data(), distances.data()},
+                     threads);
+    }
+    objective.add(distances.data(), out.rows);
+  }
   out.objective = objective.value();
   out.objective_bins.assign(objective.bins.begin(), objective.bins.end());
   ClusterMembers members;
