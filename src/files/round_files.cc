@@ -639,7 +639,7 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
     // Local training refuses values too large for float32 before training: so does this, with
     // its sentence.
     for (const RoundPartial& p : partials) {
-      if (p.max_norm2 > max_trainable_squared_norm()) {
+      if (!check_largest_norm(p.max_norm2, 0, 0.0f).ok()) {
         return gather_and_train(plan_dir, model_dir, overwrite, params,
                                 "the sample holds values too large for float32");
       }

@@ -13,6 +13,7 @@
 
 #include "ivftrain/kmeans.h"
 #include "kmeans/assigner.h"
+#include "kmeans/shard.h"
 #include "kmeans/update.h"
 #include "util/clock.h"
 #include "util/rng.h"
@@ -98,9 +99,11 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  std::vector<KMeansIteration>* iterations, const KMeansLog& log_as);
 
 // Lloyd's k-means over all k centroids (params.algorithm and params.balance are ignored).
-// Parameters must have been validated.
+// Parameters must have been validated. With a `shard`, x holds this worker's n rows of the
+// shard's total_rows(), and every worker gets the centroids one process holding all the rows
+// would get, bit for bit (random init only: k-means++ needs all the rows).
 KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,
-                      const KMeansLog& log_as);
+                      const KMeansLog& log_as, KMeansShard* shard = nullptr);
 
 // Hierarchical k-means (see KMeansAlgorithm::kHierarchical and hierarchical.cc). Falls back to
 // flat_kmeans when k is too small for groups to help.

@@ -408,7 +408,7 @@ Result<TrainedModels> finish_rounds(const std::vector<SampleResult>& results, co
   models.stats.ivf_iterations = std::move(ivf.iterations);
   models.stats.ivf_objective = ivf.objective;
   if (p.index_type == IndexType::kIvfPq) {
-    IVF_RETURN_IF_ERROR(train_pq_after_ivf(std::move(pq_rows), models));
+    IVF_RETURN_IF_ERROR(train_pq_on_rows(std::move(pq_rows), models));
   } else if (p.index_type == IndexType::kIvfSq) {
     models.stats.quantizer_train_rows = models.stats.sample_rows;
     models.sq = std::move(bounds);

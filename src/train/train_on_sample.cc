@@ -136,7 +136,6 @@ Status train_pq(std::vector<float> x, TrainedModels& models) {
 // data; it is refused here, with a sentence, before any training. Real embeddings are many
 // orders of magnitude below the limit (norms up to about 6.5e18).
 Status check_magnitudes(const std::vector<float>& x, int64_t rows, int64_t dim) {
-  const double kMaxSquaredNorm = max_trainable_squared_norm();
   double largest = 0;
   float largest_value = 0;
   int64_t at = -1;
@@ -150,12 +149,7 @@ Status check_magnitudes(const std::vector<float>& x, int64_t rows, int64_t dim) 
           *std::max_element(r, r + dim, [](float a, float b) { return std::abs(a) < std::abs(b); });
     }
   }
-  if (largest <= kMaxSquaredNorm) return Status::OK();
-  return Status::InvalidArgument(fmt::format(
-      "the sample holds values too large to train on in float32: row {} of the sample has norm "
-      "{:.3g} (a value of {:.3g}), and squared distances overflow beyond norms of {:.3g}; scale "
-      "the data down",
-      at, std::sqrt(largest), largest_value, std::sqrt(kMaxSquaredNorm)));
+  return check_largest_norm(largest, at, largest_value);
 }
 
 // A model is written only when every number in it is finite: model.json cannot hold inf or NaN
@@ -212,9 +206,17 @@ int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t e
   return static_cast<int64_t>(seen.size());
 }
 
-double max_trainable_squared_norm() { return std::numeric_limits<float>::max() / 8.0; }
+Status check_largest_norm(double squared_norm, int64_t row, float largest_value) {
+  constexpr double kMaxSquaredNorm = std::numeric_limits<float>::max() / 8.0;
+  if (squared_norm <= kMaxSquaredNorm) return Status::OK();
+  return Status::InvalidArgument(fmt::format(
+      "the sample holds values too large to train on in float32: row {} of the sample has norm "
+      "{:.3g} (a value of {:.3g}), and squared distances overflow beyond norms of {:.3g}; scale "
+      "the data down",
+      row, std::sqrt(squared_norm), largest_value, std::sqrt(kMaxSquaredNorm)));
+}
 
-Status train_pq_after_ivf(std::vector<float> x, TrainedModels& models) {
+Status train_pq_on_rows(std::vector<float> x, TrainedModels& models) {
   return train_pq(std::move(x), models);
 }
 
