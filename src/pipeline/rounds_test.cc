@@ -66,8 +66,8 @@ class RoundsTest : public ::testing::Test {
       return out;
     };
     const InitialRows init = initial_centroid_rows(params_, layout->rows());
-    RoundState state = first_round(results.front().plan_id, params_, dim, *layout,
-                                   fetch(init.rows), init.rng_state);
+    RoundState state = first_round(results.front().plan_id, params_, dim, *layout, fetch(init.rows),
+                                   init.rng_state);
     for (int guard = 0; guard < 100; ++guard) {
       std::vector<RoundPartial> partials;
       for (const SampleResult& r : results) {
@@ -111,8 +111,7 @@ TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
     EXPECT_EQ(m.stats.ivf_objective, reference->stats.ivf_objective);
     ASSERT_EQ(m.stats.ivf_iterations.size(), reference->stats.ivf_iterations.size());
     for (size_t i = 0; i < m.stats.ivf_iterations.size(); ++i) {
-      EXPECT_EQ(m.stats.ivf_iterations[i].objective,
-                reference->stats.ivf_iterations[i].objective);
+      EXPECT_EQ(m.stats.ivf_iterations[i].objective, reference->stats.ivf_iterations[i].objective);
       EXPECT_EQ(m.stats.ivf_iterations[i].empty_clusters_split,
                 reference->stats.ivf_iterations[i].empty_clusters_split);
     }
@@ -127,10 +126,11 @@ TEST_F(RoundsTest, PartialAgainstOtherCentroidsIsRefusedNamingTheWorker) {
   ASSERT_TRUE(layout.ok());
   const InitialRows init = initial_centroid_rows(params_, layout->rows());
   std::vector<float> centroids(static_cast<size_t>(params_.ivf.num_partitions * 16), 0.5f);
-  RoundState state = first_round(results[0].plan_id, params_, 16, *layout, centroids,
-                                 init.rng_state);
+  RoundState state =
+      first_round(results[0].plan_id, params_, 16, *layout, centroids, init.rng_state);
   std::vector<RoundPartial> partials;
-  for (const SampleResult& r : results) partials.push_back(*compute_round_partial(r, state, params_));
+  for (const SampleResult& r : results)
+    partials.push_back(*compute_round_partial(r, state, params_));
   partials[1].centroids_fingerprint ^= 1;
   auto merged = merge_round(state, partials, params_, 2);
   ASSERT_FALSE(merged.ok());
@@ -161,8 +161,7 @@ TEST(RoundFilesTest, TruncatedOrForeignFilesAreRefused) {
     auto bad = parse_round_partial(bytes.substr(0, cut), "part");
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
-    EXPECT_NE(bad.status().message().find("part is not a usable round partial"),
-              std::string::npos);
+    EXPECT_NE(bad.status().message().find("part is not a usable round partial"), std::string::npos);
   }
   RoundState s;
   s.k = 2;

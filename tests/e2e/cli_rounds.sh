@@ -23,10 +23,10 @@ drive() {
   done
 }
 
-# make_plan NAME WORKERS FLAGS...: a plan whose tasks are all sampled.
+# make_plan NAME WORKERS FLAGS...: a plan of $DATA (default: data) whose tasks are all sampled.
 make_plan() {
   local plan="$1" workers="$2" t; shift 2
-  "$IVF" -q plan data --workers "$workers" --out "$plan" "$@"
+  "$IVF" -q plan "${DATA:-data}" --workers "$workers" --out "$plan" "$@"
   for t in "$plan"/task-*.json; do "$IVF" -q sample "$t"; done
 }
 
@@ -111,6 +111,30 @@ hier=(--index-type ivf_flat --num-partitions 64 --kmeans hierarchical --sample-r
 make_plan plan-hier 2 "${hier[@]}"
 out="$("$IVF" advance plan-hier --out model-hier 2>&1)" && grep -qF "gathering" <<<"$out" \
   && same_model local-hier model-hier || fail "hierarchical fallback: $out"
+
+# Bounds (l2, 64 partitions of 128 dims: local training's BoundedAssigner): each worker keeps its
+# rows' bounds between rounds. One worker: the local model. Two workers: a bounds file lost
+# mid-run is rebuilt by replaying the worker's rounds, and the run ends with the model of the
+# run that lost nothing.
+"$IVF" -q gen wide --rows 6000 --dim 128 --clusters 70 --format fbin --fragment-rows 2500,1500,2000
+wide=(--index-type ivf_flat --num-partitions 64 --sample-rate 64 --max-iters 12)
+"$IVF" -q train wide --out local-wide "${wide[@]}"
+DATA=wide make_plan plan-wide-1 1 "${wide[@]}"
+rc=0; drive plan-wide-1 1 model-wide-1 || rc=$?
+[ "$rc" -eq 0 ] && same_model local-wide model-wide-1 || fail "plan-wide-1 ended with $rc"
+ls plan-wide-1/round-0002/bounds-0000 >/dev/null && pass "the worker kept its bounds" \
+  || fail "no bounds file in round 2"
+DATA=wide make_plan plan-wide-2 2 "${wide[@]}"
+rc=0; drive plan-wide-2 2 model-wide-2 || rc=$?
+DATA=wide make_plan plan-wide-r 2 "${wide[@]}"
+"$IVF" -q advance plan-wide-r --out model-wide-r || true
+for r in 0 1 2 3; do
+  for w in 0 1; do "$IVF" -q round plan-wide-r --worker "$w"; done
+  "$IVF" -q advance plan-wide-r --out model-wide-r || true
+done
+rm plan-wide-r/round-0003/bounds-0001
+rc=0; drive plan-wide-r 2 model-wide-r || rc=$?
+[ "$rc" -eq 0 ] && same_model model-wide-2 model-wide-r || fail "the replayed run ended with $rc"
 
 # A plan directory holding rounds may be replaced by a new plan (--overwrite).
 "$IVF" -q plan data --workers 2 --out plan-x --overwrite "${train_flags_sq[@]}" \
