@@ -20,7 +20,7 @@ FLOORS = [["util"], ["io", "linalg"], ["kmeans"], ["pq", "sq"], ["train"], ["eva
           ["pipeline"], ["files"], ["mpi"], ["testing"], ["tools"]]
 HEADERS = {  # public header -> floor
     "status": "util", "log": "util", "dataset": "io", "metric": "linalg", "simd": "linalg", "kmeans": "kmeans", "pq": "pq", "sq": "sq",
-    "params": "train", "models": "train", "distributed": "pipeline", "train": "pipeline",
+    "params": "train", "models": "train", "distributed": "pipeline", "train": "pipeline", "rounds": "pipeline",
     "plan_files": "files", "model_dir": "files", "mpi": "mpi",
     "eval": "eval", "faiss_export": "export",
 }

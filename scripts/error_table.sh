@@ -310,6 +310,30 @@ case_ "export: SQ bounds that are not a range (lower above upper)" \
 case_ "export: the output inside the model directory" \
   'ivftrain export existing_model --faiss existing_model/index.faiss'
 case_ "export: a model directory that does not exist" 'ivftrain export missing --faiss out.faiss'
+section "Sharded training through files (round, advance)"
+# A plan whose rounds began (round 0 and 1 merged, round 2 computed), and copies of it broken one
+# way each.
+cp -r plan rounds
+ivftrain -q advance rounds --out model || true
+for r in 0 1; do
+  for w in 0 1; do ivftrain -q round rounds --worker $w --threads 1; done
+  ivftrain -q advance rounds --out model || true
+done
+for w in 0 1; do ivftrain -q round rounds --worker $w --threads 1; done
+cp -r rounds rounds_missing && rm rounds_missing/round-0002/partial-0001
+cp -r rounds rounds_truncated && truncate -s 100 rounds_truncated/round-0002/partial-0001
+cp -r rounds rounds_stale && cp rounds/round-0001/partial-0001 rounds_stale/round-0002/partial-0001
+cp -r rounds rounds_flipped
+"$PY" -c '
+p = "rounds_flipped/round-0002/partial-0001"; b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 1; open(p, "wb").write(b)'
+case_ "round: before advance began the rounds" 'ivftrain round plan --worker 0'
+case_ "round: a worker the plan does not have" 'ivftrain round rounds --worker 2'
+case_ "advance: a sample result missing" 'ivftrain advance plan_missing --out model'
+case_ "advance: a partial missing" 'ivftrain advance rounds_missing --out model'
+case_ "advance: a truncated partial" 'ivftrain advance rounds_truncated --out model'
+case_ "advance: a partial with a flipped byte" 'ivftrain advance rounds_flipped --out model'
+case_ "advance: a partial of an earlier round" 'ivftrain advance rounds_stale --out model'
 
 {
   cat <<'MD'

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "ivftrain/kmeans.h"
+#include "kmeans/exact_sum.h"
 
 namespace ivftrain {
 
@@ -19,6 +21,9 @@ class Assigner {
   virtual double assign(const float* centroids, int32_t* labels) = 0;
   // Rows whose distances the last call computed against every candidate (for the log).
   virtual int64_t rows_computed() const = 0;
+  // The last call's objective as an exact sum (exact_sum.h), which shards can merge; null when
+  // the assigner does not keep one.
+  virtual const ExactSum* exact_objective() const { return nullptr; }
 };
 
 // Every row against all k centroids.
@@ -30,6 +35,7 @@ class FullAssigner final : public Assigner {
       : n_(n), d_(d), k_(k), x_(x), x_norms_(x_norms), metric_(metric), threads_(num_threads) {}
   double assign(const float* centroids, int32_t* labels) override;
   int64_t rows_computed() const override { return n_; }
+  const ExactSum* exact_objective() const override { return &sum_; }
 
  private:
   int64_t n_, d_, k_;
@@ -37,6 +43,8 @@ class FullAssigner final : public Assigner {
   const float* x_norms_;
   Metric metric_;
   int threads_;
+  std::vector<float> distances_;  // of the last call, summed exactly
+  ExactSum sum_;
 };
 
 }  // namespace ivftrain

@@ -105,12 +105,10 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
   previous_.assign(centroids, centroids + k * d);
   first_ = false;
 
-  // The objective over the same fixed blocks; one thread: a sum of n floats is not worth more.
-  return parallel_blocks(n, kBlockRows, 1, Work{}, [&](int64_t, int64_t begin, int64_t end) {
-    double s = 0;
-    for (int64_t i = begin; i < end; ++i) s += dist_[i];
-    return s;
-  });
+  // The objective, summed exactly (one thread: a sum of n floats is not worth more).
+  sum_ = ExactSum{};
+  sum_.add(dist_.data(), n);
+  return sum_.value();
 }
 
 }  // namespace ivftrain

@@ -31,9 +31,27 @@ class BoundedAssigner final : public Assigner {
 
   // Rows assigned through SGEMM by the last call.
   int64_t rows_computed() const override { return rows_computed_; }
+  const ExactSum* exact_objective() const override { return &sum_; }
 
   // True when bounds pay off for this shape (the SGEMM kernel, enough centroids).
   static bool worthwhile(int64_t k, int64_t d);
+
+  // What a later call continues from (with the labels the last call wrote): the last call's
+  // centroids and each row's bound and distance. A worker of the file protocol, whose process
+  // ends between rounds, saves it and restores it, so that its rows skip exactly as they would
+  // in one process.
+  struct State {
+    std::vector<float> previous;
+    std::vector<double> lower;
+    std::vector<float> dist;
+  };
+  State state() const { return {previous_, lower_, dist_}; }
+  void restore(State s) {
+    previous_ = std::move(s.previous);
+    lower_ = std::move(s.lower);
+    dist_ = std::move(s.dist);
+    first_ = false;
+  }
 
  private:
   int64_t n_, d_, k_;
@@ -47,6 +65,7 @@ class BoundedAssigner final : public Assigner {
   std::vector<float> dist_, second_;
   std::vector<uint8_t> skip_;
   std::vector<int64_t> rows_;
+  ExactSum sum_;  // the last call's objective
 };
 
 }  // namespace ivftrain

@@ -53,7 +53,7 @@ TEST(BoundedAssigner, MatchesBruteForceAcrossLloydIterations) {
     EXPECT_NEAR(objective, expected, 1e-5 * expected);
     // Lloyd update, with the library's own splitting of empty clusters.
     group_by_label(n, k, labels.data(), &members);
-    ClusterSums sums = cluster_sums(d, x.data(), k, members, 1);
+    ClusterSums sums = cluster_sums(d, x.data(), k, members, SumGrid{}, 1);
     centroids_from_sums(sums, centroids.data());
     split_empty_clusters(d, k, sums.first.data(), &sums.identical, &sums.counts, centroids.data(),
                          rng);

@@ -312,6 +312,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   loop.tolerance = params.tolerance;
   loop.num_threads = threads;
   loop.step = "refinement";
+  loop.grid = SumGrid::make(max_abs_value(n, d, x), n);
   Rng rng(derive_seed(params.seed, kSeedRefine, 0));
   result.objective = run_lloyd(n, d, x, k, loop, assigner, rng, result.centroids.data(),
                                run.labels.data(), objective, &result.iterations, log_as);

@@ -12,19 +12,59 @@
 #include "linalg/distances.h"
 #include "util/cancel.h"
 #include "util/log.h"
+#include "util/sampling.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
 
 double FullAssigner::assign(const float* centroids, int32_t* labels) {
-  return assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_, AssignOutput{labels, nullptr},
-                        threads_);
+  distances_.resize(static_cast<size_t>(n_));
+  assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_,
+                 AssignOutput{labels, distances_.data()}, threads_);
+  sum_ = ExactSum{};
+  sum_.add(distances_.data(), n_);
+  return sum_.value();
 }
+
+namespace {
+
+// The assignment of a shard's rows, whose objective is that of all the shards' rows.
+class ShardObjectiveAssigner final : public Assigner {
+ public:
+  ShardObjectiveAssigner(Assigner& inner, KMeansShard& shard) : inner_(inner), shard_(shard) {}
+  double assign(const float* centroids, int32_t* labels) override {
+    inner_.assign(centroids, labels);
+    IVF_DCHECK(inner_.exact_objective() != nullptr, "a sharded assigner sums exactly");
+    sum_ = *inner_.exact_objective();
+    shard_.combine(sum_);
+    return sum_.value();
+  }
+  int64_t rows_computed() const override { return inner_.rows_computed(); }
+  const ExactSum* exact_objective() const override { return &sum_; }
+
+ private:
+  Assigner& inner_;
+  KMeansShard& shard_;
+  ExactSum sum_;
+};
+
+}  // namespace
 
 bool converged(double prev, double objective, double tolerance) {
   if (prev == 0) return objective >= prev;
   return (prev - objective) / std::abs(prev) < tolerance;
+}
+
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng) {
+  centroids_from_sums(sums, centroids);
+  return split_empty_clusters(sums.d, sums.k, sums.first.data(), &sums.identical, &sums.counts,
+                              centroids, rng);
+}
+
+bool lloyd_stops(const LloydLoop& loop, int iter, int64_t split, double prev, double objective) {
+  if (iter + 1 >= loop.max_iters) return true;
+  return loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance);
 }
 
 double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoop& loop,
@@ -35,12 +75,11 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
   for (int iter = 0; iter < loop.max_iters; ++iter) {
     const auto t0 = Clock::now();
     group_by_label(n, k, labels, &members);
-    ClusterSums sums = cluster_sums(d, x, k, members, loop.num_threads);
+    ClusterSums sums =
+        cluster_sums(d, x, k, members, loop.grid, loop.num_threads, loop.global_rows);
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
-    centroids_from_sums(sums, centroids);
-    const int64_t split = split_empty_clusters(d, k, sums.first.data(), &sums.identical,
-                                               &sums.counts, centroids, rng);
+    const int64_t split = lloyd_update(sums, centroids, rng);
     const double prev = objective;
     const auto t_assign = Clock::now();
     objective = assigner.assign(centroids, labels);
@@ -53,18 +92,20 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  log_as.label, loop.step, iter + 1, objective, split, assigner.rows_computed(),
                  it.seconds);
     if (!iteration_done(log_as.label, iter + 1, objective)) break;  // cancelled: see kmeans.cc
-    if (loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance)) break;
+    if (lloyd_stops(loop, iter, split, prev, objective)) break;
   }
   return objective;
 }
 
 KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,
-                      const KMeansLog& log_as) {
+                      const KMeansLog& log_as, KMeansShard* shard) {
   const auto start = Clock::now();
   const int threads = resolve_threads(params.num_threads);
   const std::string& label = log_as.label;
   auto& log = logger();
   const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
+  // Rows over all shards: what every decision below depends on, so that shards agree.
+  const int64_t total = shard ? shard->total_rows() : n;
 
   KMeansRun run;
   KMeansResult& result = run.result;
@@ -73,21 +114,32 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   result.centroids.resize(static_cast<size_t>(k * d));
   std::vector<int32_t>& labels = run.labels;
   labels.resize(static_cast<size_t>(n));
-  if (log_as.warn_few_rows && n < kMinRowsPerCentroid * k) {
-    log.warn("{}: clustering {} rows into {} centroids; at least {} rows are recommended", label, n,
-             k, kMinRowsPerCentroid * k);
+  if (log_as.warn_few_rows && total < kMinRowsPerCentroid * k) {
+    log.warn("{}: clustering {} rows into {} centroids; at least {} rows are recommended", label,
+             total, k, kMinRowsPerCentroid * k);
   }
-  if (n == k) {
+  if (total == k) {
     // Every row is its own centroid: the objective is 0 without iterating.
-    std::memcpy(result.centroids.data(), x, sizeof(float) * n * d);
-    log.log(level, "{}: {} rows for {} centroids: the rows are the centroids", label, n, k);
-    for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(i);
+    if (shard) {
+      std::vector<int64_t> all(static_cast<size_t>(k));
+      for (int64_t i = 0; i < k; ++i) all[i] = i;
+      shard->fetch_rows(all, d, x, result.centroids.data());
+      for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(shard->global_rows()[i]);
+    } else {
+      std::memcpy(result.centroids.data(), x, sizeof(float) * n * d);
+      for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(i);
+    }
+    log.log(level, "{}: {} rows for {} centroids: the rows are the centroids", label, total, k);
     return run;
   }
 
   Rng rng(params.seed);
   float* centroids = result.centroids.data();
-  if (params.init == KMeansInit::kKMeansPlusPlus) {
+  if (shard) {
+    // The rows local training picks (init_random), fetched from the shards that hold them.
+    IVF_DCHECK(params.init == KMeansInit::kRandom, "k-means++ needs every row in one place");
+    shard->fetch_rows(choose_sorted(rng, total, k), d, x, centroids);
+  } else if (params.init == KMeansInit::kKMeansPlusPlus) {
     init_kmeans_plus_plus(n, d, x, k, rng, centroids, threads);
   } else {
     init_random(n, d, x, k, rng, centroids);
@@ -107,7 +159,10 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   } else {
     full.emplace(n, d, x, x_norms.empty() ? nullptr : x_norms.data(), k, params.metric, threads);
   }
-  Assigner& assigner = bounded ? static_cast<Assigner&>(*bounded) : *full;
+  Assigner& local = bounded ? static_cast<Assigner&>(*bounded) : *full;
+  std::optional<ShardObjectiveAssigner> sharded;
+  if (shard) sharded.emplace(local, *shard);
+  Assigner& assigner = sharded ? static_cast<Assigner&>(*sharded) : local;
   const double initial = assigner.assign(centroids, labels.data());
   log.debug("{}: initial objective {:.6g} ({:.3f} s)", label, initial, seconds_since(start));
 
@@ -115,12 +170,18 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   loop.max_iters = params.max_iters;
   loop.tolerance = params.tolerance;
   loop.num_threads = threads;
+  const float max_abs = max_abs_value(n, d, x);
+  loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total);
+  if (shard) {
+    loop.combine = [shard](ClusterSums& sums) { shard->combine(sums); };
+    loop.global_rows = shard->global_rows();
+  }
   result.objective = run_lloyd(n, d, x, k, loop, assigner, rng, centroids, labels.data(), initial,
                                &result.iterations, log_as);
   log.log(level,
           "{}: k-means of {} x {} rows into {} centroids: {} iterations, objective {:.6g}, "
           "{:.2f} s",
-          label, n, d, k, result.iterations.size(), result.objective, seconds_since(start));
+          label, total, d, k, result.iterations.size(), result.objective, seconds_since(start));
   return run;
 }
 

@@ -13,6 +13,7 @@
 
 #include "ivftrain/kmeans.h"
 #include "kmeans/assigner.h"
+#include "kmeans/shard.h"
 #include "kmeans/update.h"
 #include "util/clock.h"
 #include "util/rng.h"
@@ -61,6 +62,10 @@ struct LloydLoop {
   double tolerance = 1e-4;  // see KMeansParams::tolerance
   int num_threads = 0;
   std::string_view step = "iteration";  // what the log calls one pass
+  // The grid of the exact sums (SumGrid::make over all the rows the run clusters, every shard's)
+  // and, when the rows are a shard, each row's index over all shards (see cluster_sums).
+  SumGrid grid;
+  const int64_t* global_rows = nullptr;
   // Combines these rows' statistics with those of the rows other workers hold, before the
   // update: where sharded training plugs in its reduction (its assigner then returns the
   // objective over all rows). Not set: the rows given are all the rows.
@@ -70,6 +75,15 @@ struct LloydLoop {
 // Lance's stop rule: the objective improved by less than `tolerance`, relative (or rose, or
 // did not change). The magnitude of prev is used because inner-product objectives are negative.
 bool converged(double prev, double objective, double tolerance);
+
+// The update of one Lloyd iteration from the statistics of an assignment: the means, then empty
+// clusters split (drawing from `rng`). Returns the number of clusters split. The loop below and
+// the file protocol's rounds (pipeline/rounds.cc) share it, so that they decide alike.
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng);
+
+// Whether the loop stops after iteration `iter` (0-based) whose update split `split` clusters
+// and whose assignment measured `objective` (`prev` the one before).
+bool lloyd_stops(const LloydLoop& loop, int iter, int64_t split, double prev, double objective);
 
 // Lloyd iterations from `centroids` (k x d, updated in place) and `labels`, the assignment of
 // those centroids whose objective is `objective`. Each iteration: the statistics of the
@@ -85,9 +99,11 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  std::vector<KMeansIteration>* iterations, const KMeansLog& log_as);
 
 // Lloyd's k-means over all k centroids (params.algorithm and params.balance are ignored).
-// Parameters must have been validated.
+// Parameters must have been validated. With a `shard`, x holds this worker's n rows of the
+// shard's total_rows(), and every worker gets the centroids one process holding all the rows
+// would get, bit for bit (random init only: k-means++ needs all the rows).
 KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,
-                      const KMeansLog& log_as);
+                      const KMeansLog& log_as, KMeansShard* shard = nullptr);
 
 // Hierarchical k-means (see KMeansAlgorithm::kHierarchical and hierarchical.cc). Falls back to
 // flat_kmeans when k is too small for groups to help.

@@ -1,8 +1,10 @@
 #include "kmeans/update.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "linalg/kernels.h"
 #include "util/status_macros.h"
@@ -26,8 +28,25 @@ void group_by_label(int64_t n, int64_t k, const int32_t* labels, ClusterMembers*
   offsets[0] = 0;
 }
 
+SumGrid SumGrid::make(double max_abs, int64_t rows) {
+  SumGrid g;
+  if (!(max_abs > 0) || !std::isfinite(max_abs)) return g;  // all zeros: any grid is exact
+  int e = 0;
+  std::frexp(max_abs, &e);  // max_abs < 2^e
+  const int n = std::bit_width(static_cast<uint64_t>(std::max<int64_t>(rows, 4) - 1));
+  g.step = std::ldexp(1.0, e + n - 53);
+  return g;
+}
+
+float max_abs_value(int64_t n, int64_t d, const float* x) {
+  float m = 0;
+  for (int64_t i = 0; i < n * d; ++i) m = std::max(m, std::abs(x[i]));
+  return m;
+}
+
 void ClusterSums::merge(const ClusterSums& other) {
   IVF_DCHECK(other.k == k && other.d == d, "merging statistics of different shapes");
+  IVF_DCHECK(other.grid == grid, "merging statistics on different grids");
   for (int64_t c = 0; c < k; ++c) {
     const int64_t oc = other.counts[c];
     if (oc == 0) continue;
@@ -36,9 +55,14 @@ void ClusterSums::merge(const ClusterSums& other) {
     if (counts[c] == 0) {
       std::memcpy(f, of, sizeof(float) * d);
       identical[c] = other.identical[c];
+      first_row[c] = other.first_row[c];
     } else {
       identical[c] =
           identical[c] && other.identical[c] && std::memcmp(f, of, sizeof(float) * d) == 0;
+      if (other.first_row[c] < first_row[c]) {
+        std::memcpy(f, of, sizeof(float) * d);
+        first_row[c] = other.first_row[c];
+      }
     }
     counts[c] += oc;
     for (int64_t j = 0; j < d; ++j) sums[c * d + j] += other.sums[c * d + j];
@@ -46,14 +70,17 @@ void ClusterSums::merge(const ClusterSums& other) {
 }
 
 ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& m,
-                         int num_threads) {
+                         const SumGrid& grid, int num_threads, const int64_t* global_rows) {
   ClusterSums s;
   s.k = k;
   s.d = d;
+  s.grid = grid;
   s.sums.assign(static_cast<size_t>(k * d), 0.0);
   s.counts.assign(static_cast<size_t>(k), 0);
   s.identical.assign(static_cast<size_t>(k), 0);
   s.first.assign(static_cast<size_t>(k * d), 0.0f);
+  s.first_row.assign(static_cast<size_t>(k), std::numeric_limits<int64_t>::max());
+  const double magic = grid.magic();
   // Clusters are handed out 4 at a time; small updates are not worth waking threads for (the
   // result is the same either way).
   constexpr int64_t kClustersPerBlock = 4;
@@ -63,8 +90,9 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
                       const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
                       if (begin == end) continue;
                       double* sum = s.sums.data() + c * d;
-                      const float* first = x + m.rows[begin] * d;
-                      kernels::add_rows(d, x, m.rows.data() + begin, end - begin, sum);
+                      const int64_t first_local = m.rows[begin];
+                      const float* first = x + first_local * d;
+                      kernels::add_rows(d, x, m.rows.data() + begin, end - begin, magic, sum);
                       bool same = true;
                       for (int64_t r = begin + 1; same && r < end; ++r) {
                         same = std::memcmp(x + m.rows[r] * d, first, sizeof(float) * d) == 0;
@@ -72,6 +100,7 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
                       s.counts[c] = end - begin;
                       s.identical[c] = same ? 1 : 0;
                       std::memcpy(s.first.data() + c * d, first, sizeof(float) * d);
+                      s.first_row[c] = global_rows ? global_rows[first_local] : first_local;
                     }
                   });
   return s;
@@ -90,7 +119,9 @@ void centroids_from_sums(const ClusterSums& s, float* centroids) {
 
 void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
                       float* centroids, int num_threads) {
-  ClusterSums sums = cluster_sums(d, x, k, *members, num_threads);
+  const int64_t n = members->offsets[k];
+  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x), n);
+  ClusterSums sums = cluster_sums(d, x, k, *members, grid, num_threads);
   centroids_from_sums(sums, centroids);
   members->identical = std::move(sums.identical);
 }

@@ -22,30 +22,62 @@ struct ClusterMembers {
 // Buckets rows by label (a counting sort, so rows stay in increasing order inside a cluster).
 void group_by_label(int64_t n, int64_t k, const int32_t* labels, ClusterMembers* members);
 
+// The fixed-point grid of the update's sums, which makes them exact (docs/sharded.md): every
+// value is rounded to a multiple of `step` before it is added, and step is chosen so that no
+// partial sum of the run's rows can exceed 2^53 steps, so every double addition is exact and
+// the sums do not depend on the order of the rows, nor on how they are split between threads,
+// shards or workers. step = 2^(E + N - 53) with 2^E >= the largest |value| of the rows
+// clustered and 2^N >= their number (at least 4): values down to 2^(53 - N) times smaller than
+// the largest are added without rounding; smaller ones are rounded to the grid.
+struct SumGrid {
+  double step = 1.0;
+
+  // The grid for `rows` rows (over all shards) whose largest absolute value is `max_abs`.
+  static SumGrid make(double max_abs, int64_t rows);
+  // 1.5 x 2^52 steps: (v + magic) - magic rounds v to the grid (ties to even) for
+  // |v| <= 2^51 steps.
+  double magic() const { return 1.5 * 0x1p52 * step; }
+  bool operator==(const SumGrid&) const = default;
+};
+
+// The largest |x[i]| over the n x d values of x (0 for none).
+float max_abs_value(int64_t n, int64_t d, const float* x);
+
 // What the update step needs from an assignment, as a value: the statistics of separate shards
-// of the rows can be merged, and the merged value gives the update of all the rows. (Sums in
-// double depend on the order they are added in; a shard's own sums are in row order.)
+// of the rows can be merged, and the merged value gives the update of all the rows, bit for bit
+// whatever the split and the merge order. Plain vectors of integers and floats, so that a
+// worker can write them to a file or reduce them with MPI (sums: MPI_SUM of doubles is exact
+// on the grid; counts: sum; first_row: min; first: from the owner of the min).
 struct ClusterSums {
   int64_t k = 0, d = 0;
-  std::vector<double> sums;        // k x d: the sum of each cluster's rows, in row order
+  SumGrid grid;                    // the grid every value was rounded to (equal in a merge)
+  std::vector<double> sums;        // k x d: the exact sum of each cluster's rows on the grid
   std::vector<int64_t> counts;     // k: rows per cluster
   std::vector<uint8_t> identical;  // k: 1 when every row of the cluster equals first[c]
-  std::vector<float> first;        // k x d: one row of each non-empty cluster (its first)
+  std::vector<float> first;        // k x d: the first row of each non-empty cluster
+  // k: the global index (canonical order over all shards) of first[c]; INT64_MAX when empty.
+  // A merge keeps the first row with the smaller index, so the result is the first row in the
+  // canonical order whatever the split.
+  std::vector<int64_t> first_row;
 
-  // Adds `other` (statistics of other rows against the same centroids) into this one.
+  // Adds `other` (statistics of other rows against the same centroids, on the same grid) into
+  // this one. Commutative and associative.
   void merge(const ClusterSums& other);
 };
 
-// The statistics of the assignment `members` groups, summed in double in row order inside
-// each cluster (so the result does not depend on the thread count).
+// The statistics of the assignment `members` groups, each value rounded to `grid` (so the sums
+// are exact). `global_rows` (n entries, increasing) maps a row of x to its index over all
+// shards; null means x holds all the rows (global index = row).
 ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& members,
-                         int num_threads);
+                         const SumGrid& grid, int num_threads,
+                         const int64_t* global_rows = nullptr);
 
 // Replaces each non-empty cluster's centroid by the mean of its rows (its sum times
 // 1 / count, rounded to float); empty clusters keep their old centroid.
 void centroids_from_sums(const ClusterSums& sums, float* centroids);
 
-// cluster_sums then centroids_from_sums; also fills members->identical.
+// cluster_sums (on the grid of x's rows) then centroids_from_sums; also fills
+// members->identical.
 void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
                       float* centroids, int num_threads);
 

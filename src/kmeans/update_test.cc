@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
 #include <vector>
+
+#include "util/rng.h"
 
 namespace ivftrain {
 namespace {
@@ -15,10 +21,15 @@ std::vector<float> integer_rows(int64_t n, int64_t d) {
   return x;
 }
 
-ClusterSums sums_of(int64_t n, int64_t d, const float* x, int64_t k, const int32_t* labels) {
+// The statistics of rows [0, n) of x, which are rows [offset, offset + n) of all the rows, on
+// `grid` (step 1 by default: exact for the integer rows above).
+ClusterSums sums_of(int64_t n, int64_t d, const float* x, int64_t k, const int32_t* labels,
+                    int64_t offset = 0, SumGrid grid = {}) {
   ClusterMembers m;
   group_by_label(n, k, labels, &m);
-  return cluster_sums(d, x, k, m, 2);
+  std::vector<int64_t> global(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) global[i] = offset + i;
+  return cluster_sums(d, x, k, m, grid, 2, global.data());
 }
 
 TEST(ClusterSums, ShardsMergeIntoTheSumsOfAllRows) {
@@ -34,7 +45,7 @@ TEST(ClusterSums, ShardsMergeIntoTheSumsOfAllRows) {
   const ClusterSums all = sums_of(n, d, x.data(), k, labels.data());
   const int64_t cut = 450;
   ClusterSums merged = sums_of(cut, d, x.data(), k, labels.data());
-  merged.merge(sums_of(n - cut, d, x.data() + cut * d, k, labels.data() + cut));
+  merged.merge(sums_of(n - cut, d, x.data() + cut * d, k, labels.data() + cut, cut));
   EXPECT_EQ(merged.counts, all.counts);
   EXPECT_EQ(merged.sums, all.sums);
   EXPECT_EQ(merged.identical, all.identical);
@@ -49,10 +60,107 @@ TEST(ClusterSums, ClustersIdenticalInEachShardButNotTogetherAreNotIdentical) {
   const std::vector<int32_t> labels = {0, 0};
   ClusterSums s = sums_of(2, d, a.data(), k, labels.data());
   ASSERT_EQ(s.identical[0], 1);
-  s.merge(sums_of(1, d, b.data(), k, labels.data()));
+  s.merge(sums_of(1, d, b.data(), k, labels.data(), 2));
   EXPECT_EQ(s.identical[0], 0);
   EXPECT_EQ(s.counts[0], 3);
   EXPECT_EQ(s.sums[0], 4.0);
+}
+
+// Rows of very different magnitudes (1e-6 to 1e4, both signs), none of them integers: their
+// plain double sums depend on the order of the additions.
+std::vector<float> wild_rows(int64_t n, int64_t d, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> x(static_cast<size_t>(n * d));
+  for (auto& v : x) {
+    const double mag = std::pow(10.0, -6.0 + 10.0 * rng.uniform01());
+    v = static_cast<float>((rng.uniform(2) ? -1 : 1) * mag * (1 + rng.uniform01()));
+  }
+  return x;
+}
+
+// The statistics of the rows of x whose shard is `shard`, as a worker holding only them
+// computes them (its rows packed, with their global indices).
+ClusterSums shard_sums(int64_t n, int64_t d, const std::vector<float>& x, int64_t k,
+                       const std::vector<int32_t>& labels, const std::vector<int>& shard_of,
+                       int shard, const SumGrid& grid) {
+  std::vector<float> xs;
+  std::vector<int32_t> ls;
+  std::vector<int64_t> global;
+  for (int64_t i = 0; i < n; ++i) {
+    if (shard_of[i] != shard) continue;
+    xs.insert(xs.end(), x.begin() + i * d, x.begin() + (i + 1) * d);
+    ls.push_back(labels[i]);
+    global.push_back(i);
+  }
+  ClusterMembers m;
+  group_by_label(static_cast<int64_t>(ls.size()), k, ls.data(), &m);
+  return cluster_sums(d, xs.data(), k, m, grid, 1, global.data());
+}
+
+void expect_same_bits(const ClusterSums& a, const ClusterSums& b) {
+  ASSERT_EQ(a.sums.size(), b.sums.size());
+  EXPECT_EQ(std::memcmp(a.sums.data(), b.sums.data(), a.sums.size() * sizeof(double)), 0);
+  EXPECT_EQ(a.counts, b.counts);
+  EXPECT_EQ(a.identical, b.identical);
+  EXPECT_EQ(a.first_row, b.first_row);
+  ASSERT_EQ(a.first.size(), b.first.size());
+  EXPECT_EQ(std::memcmp(a.first.data(), b.first.data(), a.first.size() * sizeof(float)), 0);
+}
+
+TEST(ClusterSums, AnySplitMergedInAnyOrderGivesTheSameBits) {
+  const int64_t n = 3000, d = 7, k = 9;
+  const auto x = wild_rows(n, d, 11);
+  Rng rng(5);
+  std::vector<int32_t> labels(n);
+  for (auto& l : labels) l = static_cast<int32_t>(rng.uniform(k));
+  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x.data()), n);
+  const std::vector<int> one_shard(n, 0);
+  const ClusterSums all = shard_sums(n, d, x, k, labels, one_shard, 0, grid);
+  // The exact sums are the plain ones up to the grid's rounding (n steps at most).
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < d; ++j) {
+      double plain = 0;
+      for (int64_t i = 0; i < n; ++i) plain += labels[i] == c ? x[i * d + j] : 0.0;
+      EXPECT_NEAR(all.sums[c * d + j], plain, n * grid.step) << c << " " << j;
+    }
+  }
+  for (const int shards : {2, 3, 7}) {
+    for (int trial = 0; trial < 3; ++trial) {
+      SCOPED_TRACE(::testing::Message() << shards << " shards, trial " << trial);
+      // Rows go to shards at random (not in contiguous runs), and shards merge in a random order.
+      std::vector<int> shard_of(n);
+      for (auto& s : shard_of) s = static_cast<int>(rng.uniform(shards));
+      std::vector<int> order(shards);
+      std::iota(order.begin(), order.end(), 0);
+      for (int i = shards - 1; i > 0; --i) std::swap(order[i], order[rng.uniform(i + 1)]);
+      ClusterSums merged = shard_sums(n, d, x, k, labels, shard_of, order[0], grid);
+      for (int i = 1; i < shards; ++i) {
+        merged.merge(shard_sums(n, d, x, k, labels, shard_of, order[i], grid));
+      }
+      expect_same_bits(merged, all);
+    }
+  }
+}
+
+TEST(ClusterSums, ValuesFarBelowTheLargestAreRoundedToTheGrid) {
+  // One row of 1e4 sets the grid; 2^-40 is below it and vanishes, 2^-20 is kept exactly.
+  const int64_t d = 1, k = 1;
+  const std::vector<float> x = {1e4f, 0x1p-40f, 0x1p-20f, -1e4f};
+  const std::vector<int32_t> labels = {0, 0, 0, 0};
+  const SumGrid grid = SumGrid::make(1e4, 4);
+  EXPECT_EQ(grid.step, std::ldexp(1.0, 14 + 2 - 53));
+  const ClusterSums s = sums_of(4, d, x.data(), k, labels.data(), 0, grid);
+  EXPECT_EQ(s.sums[0], 0x1p-20);
+}
+
+TEST(ClusterSums, TheFirstRowIsTheFirstInTheGlobalOrder) {
+  const int64_t d = 2, k = 1;
+  const std::vector<float> early = {1, 2}, late = {3, 4};
+  const std::vector<int32_t> labels = {0};
+  ClusterSums s = sums_of(1, d, late.data(), k, labels.data(), 50);
+  s.merge(sums_of(1, d, early.data(), k, labels.data(), 7));
+  EXPECT_EQ(s.first_row[0], 7);
+  EXPECT_EQ(s.first, early);
 }
 
 TEST(ClusterSums, EmptyClustersKeepTheirCentroid) {

@@ -238,18 +238,21 @@ void TileTopT(int64_t rows, const float* dots, int64_t ld, const float* bias, in
   }
 }
 
-void AddRows(int64_t d, const float* x, const int64_t* rows, int64_t count, double* sum) {
+void AddRows(int64_t d, const float* x, const int64_t* rows, int64_t count, double magic,
+             double* sum) {
   const hn::ScalableTag<double> dd;
   const hn::Rebind<float, decltype(dd)> df;  // as many floats as doubles in a vector
   const int64_t n = static_cast<int64_t>(hn::Lanes(dd));
+  const auto vmagic = hn::Set(dd, magic);
   for (int64_t r = 0; r < count; ++r) {
     const float* HWY_RESTRICT row = x + rows[r] * d;
     int64_t j = 0;
     for (; j + n <= d; j += n) {
       const auto v = hn::PromoteTo(dd, hn::LoadU(df, row + j));
-      hn::StoreU(hn::Add(hn::LoadU(dd, sum + j), v), dd, sum + j);
+      const auto q = hn::Sub(hn::Add(v, vmagic), vmagic);  // v rounded to the grid
+      hn::StoreU(hn::Add(hn::LoadU(dd, sum + j), q), dd, sum + j);
     }
-    for (; j < d; ++j) sum[j] += row[j];
+    for (; j < d; ++j) sum[j] += (static_cast<double>(row[j]) + magic) - magic;
   }
 }
 
@@ -286,8 +289,9 @@ void tile_top_t(int64_t rows, const float* dots, int64_t ld, const float* bias, 
                 int32_t base, int64_t t, float* vals, int32_t* idx) {
   HWY_DYNAMIC_DISPATCH(TileTopT)(rows, dots, ld, bias, size, base, t, vals, idx);
 }
-void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double* sum) {
-  HWY_DYNAMIC_DISPATCH(AddRows)(d, x, rows, count, sum);
+void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double magic,
+              double* sum) {
+  HWY_DYNAMIC_DISPATCH(AddRows)(d, x, rows, count, magic, sum);
 }
 bool uses_fma() { return HWY_DYNAMIC_DISPATCH(UsesFma)(); }
 

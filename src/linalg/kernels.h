@@ -55,9 +55,12 @@ inline void insert_sorted(float v, int32_t j, int64_t t, float* vals, int32_t* i
   idx[p] = j;
 }
 
-// The update's sums: sum[j] += x[rows[r] d + j] in double, for r < count in order and every
-// j < d (one exact conversion and one rounding per addition, as a scalar loop).
-void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double* sum);
+// The update's sums on a fixed-point grid: sum[j] += (x[rows[r] d + j] + magic) - magic in
+// double, for r < count in order and every j < d. With magic = 1.5 x 2^52 x step, each value is
+// rounded to a multiple of step (ties to even), and when the sums stay below 2^53 steps every
+// addition is exact (kmeans/update.h, SumGrid): the same bits as the scalar loop, in any order.
+void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double magic,
+              double* sum);
 
 // Whether the kernels in use fuse the multiply-add of direct_argmin (one rounding).
 bool uses_fma();

@@ -177,13 +177,20 @@ TEST(KernelsTest, AddRowsMatchesTheScalarSumsAtEveryLevel) {
     const int64_t n = 50;
     const auto x = testing::random_matrix(7, n, d, 1000.0);
     const std::vector<int64_t> rows = {4, 0, 49, 4, 17, 33, 2};
+    // A grid of 1/64: the values (up to 1000) are rounded to it, as the scalar loop rounds them.
+    const double magic = 1.5 * 0x1p52 / 64;
     std::vector<double> want(static_cast<size_t>(d), 0.5);
     for (const int64_t r : rows) {
-      for (int64_t j = 0; j < d; ++j) want[j] += x[r * d + j];
+      for (int64_t j = 0; j < d; ++j) {
+        const double q = std::nearbyint(double(x[r * d + j]) * 64) / 64;
+        ASSERT_EQ(q, (double(x[r * d + j]) + magic) - magic);
+        want[j] += q;
+      }
     }
     for_each_level([&] {
       std::vector<double> sum(static_cast<size_t>(d), 0.5);
-      kernels::add_rows(d, x.data(), rows.data(), static_cast<int64_t>(rows.size()), sum.data());
+      kernels::add_rows(d, x.data(), rows.data(), static_cast<int64_t>(rows.size()), magic,
+                        sum.data());
       for (int64_t j = 0; j < d; ++j) ASSERT_EQ(sum[j], want[j]) << "j=" << j;
     });
   }

@@ -1,19 +1,29 @@
 #include <fmt/format.h>
 #include <mpi.h>
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unordered_set>
 
 #include "ivftrain/model_dir.h"
 #include "ivftrain/mpi.h"
 #include "ivftrain/plan_files.h"
+#include "kmeans/lloyd.h"
+#include "kmeans/shard.h"
 #include "mpi/testing.h"
+#include "train/train_on_sample.h"
+#include "util/clock.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/rng.h"
+#include "util/sampling.h"
 #include "util/status_macros.h"
 
 namespace ivftrain {
@@ -158,6 +168,326 @@ Result<TrainedModels> gather_and_train(const MpiTrainRequest& req, SampleResult 
   return models;
 }
 
+// ---- Sharded training (docs/sharded.md): the sample stays where it was drawn. ----
+
+// In-place all-reduce without spinning, in pieces (MPI counts are int).
+void allreduce(void* buf, int64_t count, MPI_Datatype type, MPI_Op op) {
+  int elem = 0;
+  MPI_Type_size(type, &elem);
+  constexpr int64_t kChunk = int64_t{1} << 26;
+  for (int64_t at = 0; at < count; at += kChunk) {
+    MPI_Request request;
+    MPI_Iallreduce(MPI_IN_PLACE, static_cast<char*>(buf) + at * elem,
+                   static_cast<int>(std::min(kChunk, count - at)), type, op, MPI_COMM_WORLD,
+                   &request);
+    wait_gently(request);
+  }
+}
+
+// Every rank's vector of int64, concatenated in rank order, on every rank.
+std::vector<int64_t> allgather_ints(const std::vector<int64_t>& mine, int size) {
+  int count = static_cast<int>(mine.size());
+  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
+  MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  int total = 0;
+  for (int r = 0; r < size; ++r) displs[r] = total, total += counts[r];
+  std::vector<int64_t> all(static_cast<size_t>(total));
+  MPI_Request request;
+  MPI_Iallgatherv(mine.data(), count, MPI_INT64_T, all.data(), counts.data(), displs.data(),
+                  MPI_INT64_T, MPI_COMM_WORLD, &request);
+  wait_gently(request);
+  return all;
+}
+
+// A k-means shard over MPI_COMM_WORLD: every collective gives every rank the same bits.
+class MpiShard final : public KMeansShard {
+ public:
+  MpiShard(int64_t total, std::vector<int64_t> global_rows)
+      : total_(total), global_(std::move(global_rows)) {}
+  int64_t total_rows() const override { return total_; }
+  const int64_t* global_rows() const override { return global_.data(); }
+  float max_over_shards(float local) override {
+    allreduce(&local, 1, MPI_FLOAT, MPI_MAX);
+    return local;
+  }
+  void combine(ClusterSums& s) override {
+    const int64_t k = s.k, d = s.d;
+    // Sums on the grid: MPI_SUM of doubles is exact in any order (SumGrid).
+    allreduce(s.sums.data(), k * d, MPI_DOUBLE, MPI_SUM);
+    const std::vector<int64_t> local_counts = s.counts, local_first_row = s.first_row;
+    allreduce(s.counts.data(), k, MPI_INT64_T, MPI_SUM);
+    allreduce(s.first_row.data(), k, MPI_INT64_T, MPI_MIN);
+    // The first row comes from the rank that holds it; the others contribute zero bits.
+    const std::vector<float> local_first = s.first;
+    for (int64_t c = 0; c < k; ++c) {
+      if (local_counts[c] == 0 || local_first_row[c] != s.first_row[c]) {
+        std::fill_n(s.first.begin() + c * d, d, 0.0f);
+      }
+    }
+    static_assert(sizeof(float) == sizeof(uint32_t));
+    allreduce(s.first.data(), k * d, MPI_UINT32_T, MPI_BOR);
+    // Identical: on every rank holding rows of the cluster, identical rows equal to the first.
+    std::vector<uint8_t> ok(static_cast<size_t>(k));
+    for (int64_t c = 0; c < k; ++c) {
+      ok[c] = local_counts[c] == 0 ||
+              (s.identical[c] && std::memcmp(local_first.data() + c * d, s.first.data() + c * d,
+                                             sizeof(float) * d) == 0);
+    }
+    allreduce(ok.data(), k, MPI_UINT8_T, MPI_MIN);
+    for (int64_t c = 0; c < k; ++c) s.identical[c] = s.counts[c] > 0 && ok[c] ? 1 : 0;
+  }
+  void combine(ExactSum& objective) override {
+    allreduce(objective.bins.data(), ExactSum::kSize, MPI_INT64_T, MPI_SUM);
+  }
+  void fetch_rows(const std::vector<int64_t>& rows, int64_t d, const float* x,
+                  float* out) override {
+    std::vector<float> buf(rows.size() * static_cast<size_t>(d), 0.0f);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto it = std::lower_bound(global_.begin(), global_.end(), rows[i]);
+      if (it != global_.end() && *it == rows[i]) {
+        std::memcpy(buf.data() + i * d, x + (it - global_.begin()) * d, sizeof(float) * d);
+      }
+    }
+    allreduce(buf.data(), static_cast<int64_t>(buf.size()), MPI_UINT32_T, MPI_BOR);
+    std::copy(buf.begin(), buf.end(), out);
+  }
+
+ private:
+  int64_t total_;
+  std::vector<int64_t> global_;
+};
+
+// The rows (sorted) a trainer that wants `wanted` of `rows` takes, as train_on_sample chooses
+// them; empty means all.
+std::vector<int64_t> subset_of(int64_t rows, int64_t wanted, uint64_t seed, uint64_t purpose) {
+  if (wanted >= rows) return {};
+  Rng rng(derive_seed(seed, purpose, 0));
+  return choose_sorted(rng, rows, wanted);
+}
+
+// The local rows (and their index in the subset) whose sample index is in `subset` (all when
+// it is empty).
+void rows_in_subset(const std::vector<int64_t>& sample_index, const std::vector<int64_t>& subset,
+                    std::vector<int64_t>* local, std::vector<int64_t>* position) {
+  for (size_t i = 0; i < sample_index.size(); ++i) {
+    int64_t pos = sample_index[i];
+    if (!subset.empty()) {
+      const auto it = std::lower_bound(subset.begin(), subset.end(), pos);
+      if (it == subset.end() || *it != pos) continue;
+      pos = it - subset.begin();
+    }
+    local->push_back(static_cast<int64_t>(i));
+    position->push_back(pos);
+  }
+}
+
+bool sharded_training_applies(const TrainParams& p) {
+  const KMeansParams& kp = p.ivf.kmeans;
+  return kp.algorithm == KMeansAlgorithm::kFlat && kp.init == KMeansInit::kRandom &&
+         kp.balance == 0;
+}
+
+// Phase 3 sharded, on every rank: the checks and choices of train_on_sample over the sample
+// spread across the ranks, the IVF k-means sharded (flat_kmeans with an MpiShard), the PQ rows
+// gathered to rank 0, which trains PQ. Every decision that can fail is taken from reduced
+// values, so every rank returns the same error at the same point (rank 0 alone can fail in PQ,
+// after the last collective). The models are complete on rank 0 only.
+Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s, int rank,
+                                    int size) {
+  const TrainParams& p = req.params;
+  const int64_t dim = s.dim;
+  IVF_RETURN_IF_ERROR(validate(p, dim));
+  TrainedModels models;
+  models.params = p;
+  models.dim = dim;
+  TrainingStats& stats = models.stats;
+  int64_t counts[4] = {s.rows_read, s.rows_dropped_nonfinite, s.rows_dropped_zero_norm, s.size()};
+  allreduce(counts, 4, MPI_INT64_T, MPI_SUM);
+  stats.rows_read = counts[0];
+  stats.rows_dropped_nonfinite = counts[1];
+  stats.rows_dropped_zero_norm = counts[2];
+  stats.sample_rows = counts[3];
+  stats.rows_available = s.rows_available;
+  stats.sample_rows_planned = s.sample_rows_planned;
+  stats.fragments_used = s.fragments_in_plan;
+  const int64_t rows = stats.sample_rows, k = p.ivf.num_partitions;
+
+  // Each local row's index in the canonical order: fragments by id, rows in order.
+  std::vector<int64_t> segments;  // (fragment id, rows) pairs of this rank
+  for (int64_t i = 0; i < s.size();) {
+    int64_t j = i + 1;
+    while (j < s.size() && s.fragment_ids[j] == s.fragment_ids[i]) ++j;
+    segments.push_back(s.fragment_ids[i]);
+    segments.push_back(j - i);
+    i = j;
+  }
+  const std::vector<int64_t> all_segments = allgather_ints(segments, size);
+  std::vector<std::pair<int64_t, int64_t>> by_id;
+  for (size_t i = 0; i + 1 < all_segments.size(); i += 2) {
+    by_id.emplace_back(all_segments[i], all_segments[i + 1]);
+  }
+  std::sort(by_id.begin(), by_id.end());
+  std::vector<int64_t> sample_index(static_cast<size_t>(s.size()));
+  for (int64_t i = 0; i < s.size();) {
+    int64_t start = 0;
+    for (const auto& [id, n] : by_id) {
+      if (id == s.fragment_ids[i]) break;
+      start += n;
+    }
+    int64_t j = i;
+    for (; j < s.size() && s.fragment_ids[j] == s.fragment_ids[i]; ++j) {
+      sample_index[j] = start + (j - i);
+    }
+    i = j;
+  }
+
+  if (rows == 0) {
+    return Status::FailedPrecondition(fmt::format(
+        "no usable sample rows: all {} rows read were dropped ({} holding NaN or Inf, {} zero "
+        "vectors under cosine)",
+        stats.rows_read, stats.rows_dropped_nonfinite, stats.rows_dropped_zero_norm));
+  }
+  if (k > rows) {
+    return Status::InvalidArgument(fmt::format(
+        "num_partitions {} is larger than the {} usable sample rows; lower it or add data", k,
+        rows));
+  }
+  // The largest row norm over all ranks (ties: the first row in the canonical order).
+  {
+    double largest = 0, at = -1;
+    float value = 0;
+    for (int64_t i = 0; i < s.size(); ++i) {
+      const float* r = s.vectors.data() + i * dim;
+      double n2 = 0;
+      for (int64_t j = 0; j < dim; ++j) n2 += static_cast<double>(r[j]) * r[j];
+      if (n2 > largest) {
+        largest = n2, at = static_cast<double>(sample_index[i]);
+        value = *std::max_element(r, r + dim,
+                                  [](float a, float b) { return std::abs(a) < std::abs(b); });
+      }
+    }
+    std::vector<double> mine = {largest, at, value}, all(static_cast<size_t>(3 * size));
+    MPI_Allgather(mine.data(), 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, MPI_COMM_WORLD);
+    for (int r = 0; r < size; ++r) {
+      const double* o = all.data() + 3 * r;
+      if (o[0] > largest || (o[0] == largest && o[0] > 0 && o[1] < at)) {
+        largest = o[0], at = o[1], value = static_cast<float>(o[2]);
+      }
+    }
+    IVF_RETURN_IF_ERROR(check_largest_norm(largest, static_cast<int64_t>(at), value));
+  }
+
+  // The IVF and PQ rows, chosen as train_on_sample chooses them over the whole sample.
+  const std::vector<int64_t> ivf_subset =
+      subset_of(rows, ivf_sample_rows(p), p.seed, kSeedIvfSubset);
+  std::vector<int64_t> ivf_local, ivf_index;
+  rows_in_subset(sample_index, ivf_subset, &ivf_local, &ivf_index);
+  const int64_t ivf_rows = ivf_subset.empty() ? rows : static_cast<int64_t>(ivf_subset.size());
+  std::vector<float> pq_x;  // on rank 0: the PQ rows in order
+  if (p.index_type == IndexType::kIvfPq) {
+    const std::vector<int64_t> pq_subset =
+        subset_of(rows, quantizer_sample_rows(p), p.seed, kSeedPqSubset);
+    std::vector<int64_t> pq_local, pq_index;
+    rows_in_subset(sample_index, pq_subset, &pq_local, &pq_index);
+    const int64_t pq_rows = pq_subset.empty() ? rows : static_cast<int64_t>(pq_subset.size());
+    // Sent as a string: the indices, then the rows.
+    std::string bytes(pq_local.size() * (sizeof(int64_t) + sizeof(float) * dim), '\0');
+    char* at = bytes.data();
+    for (int64_t pos : pq_index) std::memcpy(at, &pos, sizeof pos), at += sizeof pos;
+    for (int64_t i : pq_local) {
+      std::memcpy(at, s.vectors.data() + i * dim, sizeof(float) * dim);
+      at += sizeof(float) * dim;
+    }
+    if (rank != 0) {
+      send_string(bytes, 0);
+    } else {
+      pq_x.resize(static_cast<size_t>(pq_rows * dim));
+      for (int r = 0; r < size; ++r) {
+        const std::string got = r == 0 ? std::move(bytes) : recv_string(r);
+        const size_t n = got.size() / (sizeof(int64_t) + sizeof(float) * dim);
+        const char* in = got.data();
+        for (size_t i = 0; i < n; ++i) {
+          int64_t pos = 0;
+          std::memcpy(&pos, in + i * sizeof pos, sizeof pos);
+          std::memcpy(pq_x.data() + pos * dim, in + n * sizeof pos + i * sizeof(float) * dim,
+                      sizeof(float) * dim);
+        }
+      }
+    }
+  }
+  // This rank's IVF rows; the rest of its sample is released.
+  std::vector<float> x(ivf_local.size() * static_cast<size_t>(dim));
+  for (size_t i = 0; i < ivf_local.size(); ++i) {
+    std::memcpy(x.data() + i * dim, s.vectors.data() + ivf_local[i] * dim, sizeof(float) * dim);
+  }
+  s.vectors = {};
+  const int64_t n = static_cast<int64_t>(ivf_local.size());
+
+  // At least k distinct rows among the IVF rows: each rank's distinct hashes (at most k),
+  // united on rank 0.
+  {
+    std::unordered_set<uint64_t> seen;
+    for (int64_t i = 0; i < n && static_cast<int64_t>(seen.size()) < k; ++i) {
+      seen.insert(XXH3_64bits(x.data() + i * dim, static_cast<size_t>(dim) * sizeof(float)));
+    }
+    std::string bytes(seen.size() * sizeof(uint64_t), '\0');
+    size_t o = 0;
+    for (uint64_t h : seen) std::memcpy(bytes.data() + o, &h, sizeof h), o += sizeof h;
+    int64_t distinct = 0;
+    if (rank != 0) {
+      send_string(bytes, 0);
+    } else {
+      for (int r = 1; r < size; ++r) {  // every rank sent: receive all, none stays blocked
+        const std::string got = recv_string(r);
+        for (size_t i = 0; i + sizeof(uint64_t) <= got.size(); i += sizeof(uint64_t)) {
+          uint64_t h = 0;
+          std::memcpy(&h, got.data() + i, sizeof h);
+          seen.insert(h);
+        }
+      }
+      distinct = std::min<int64_t>(static_cast<int64_t>(seen.size()), k);
+    }
+    MPI_Bcast(&distinct, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    if (distinct < k) {
+      return Status::FailedPrecondition(fmt::format(
+          "the sample holds only {} distinct vectors, fewer than num_partitions {}; lower it",
+          distinct, k));
+    }
+  }
+
+  const auto t_ivf = Clock::now();
+  KMeansParams kp = p.ivf.kmeans;
+  kp.metric = p.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2;
+  kp.seed = derive_seed(p.seed, kSeedIvfKMeans, 0);
+  kp.num_threads = p.num_threads;
+  IVF_RETURN_IF_ERROR(validate(kp));
+  KMeansLog log_as;
+  log_as.label = "ivf";
+  log_as.verbose = true;
+  logger().info("training IVF: {} partitions on {} rows x {} dims, sharded over {} ranks", k,
+                ivf_rows, dim, size);
+  MpiShard shard(ivf_rows, std::move(ivf_index));
+  KMeansRun run = flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard);
+  x = {};
+  models.ivf_centroids = std::move(run.result.centroids);
+  stats.ivf_train_rows = ivf_rows;
+  stats.ivf_iterations = std::move(run.result.iterations);
+  stats.ivf_objective = run.result.objective;
+  models.timings.ivf_seconds = seconds_since(t_ivf);
+  if (rank != 0) return models;
+
+  const auto t_quantizer = Clock::now();
+  if (p.index_type == IndexType::kIvfPq) {
+    IVF_RETURN_IF_ERROR(train_pq_on_rows(std::move(pq_x), models));
+  } else if (p.index_type == IndexType::kIvfSq) {
+    stats.quantizer_train_rows = rows;
+    models.sq = s.sq_bounds;
+  }
+  models.timings.quantizer_seconds = seconds_since(t_quantizer);
+  IVF_RETURN_IF_ERROR(check_models_finite(models));
+  return models;
+}
+
 // Each phase ends with agree(), so that every rank stops at the first error of any rank.
 MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
   MpiTrainOutcome outcome;
@@ -179,11 +509,29 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
   MPI_Reduce(bounds.upper.data(), upper.data(), len, MPI_FLOAT, MPI_MAX, 0, MPI_COMM_WORLD);
 
   Status st;
-  if (rank != 0) {
+  if (sharded_training_applies(req.params)) {
+    if (rank == 0) {
+      bounds.lower = std::move(lower);
+      bounds.upper = std::move(upper);
+    }
+    const auto t_start = Clock::now();
+    Result<TrainedModels> models = sharded_train(req, *sample, rank, size);
+    sample = Status::FailedPrecondition("trained");  // its memory is not needed any more
+    if (rank == 0 && models.ok()) {
+      models->timings.total_seconds = seconds_since(t_start);
+      st = write_model_dir(*models, req.out_dir, req.overwrite);
+      if (st.ok()) outcome.models = std::move(*models);
+    } else {
+      st = models.status();
+    }
+  } else if (rank != 0) {
     bounds = SqBounds::empty(bounds.mode, sample->dim);
     send_string(serialize_sample_result(*sample), 0);
     sample = Status::FailedPrecondition("sent to rank 0");  // its memory is not needed any more
   } else {
+    logger().info(
+        "sharded training covers flat k-means with random init and no balance; the sample is "
+        "gathered on rank 0 for this run");
     bounds.lower = std::move(lower);
     bounds.upper = std::move(upper);
     Result<TrainedModels> models = gather_and_train(req, std::move(*sample), size);
