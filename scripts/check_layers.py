@@ -4,7 +4,10 @@
 The floors, lowest first (folders of src/; a public header belongs to the floor of the code it
 describes):
 
-    util -> io, linalg -> kmeans -> pq, sq -> train -> pipeline -> files -> mpi -> testing -> tools
+    util -> io, linalg -> kmeans -> pq, sq -> train -> eval, export -> pipeline -> files -> mpi
+         -> testing -> tools
+
+(eval and export read a trained model and a dataset: they need the models, never the pipeline.)
 
 A file may include its own floor and the floors below it, never one above it or beside it.
 Unit tests (*_test.cc) may include anything. Exits 1 and names each offending include.
@@ -13,12 +16,13 @@ import os
 import re
 import sys
 
-FLOORS = [["util"], ["io", "linalg"], ["kmeans"], ["pq", "sq"], ["train"], ["pipeline"],
-          ["files"], ["mpi"], ["testing"], ["tools"]]
+FLOORS = [["util"], ["io", "linalg"], ["kmeans"], ["pq", "sq"], ["train"], ["eval", "export"],
+          ["pipeline"], ["files"], ["mpi"], ["testing"], ["tools"]]
 HEADERS = {  # public header -> floor
     "status": "util", "log": "util", "dataset": "io", "metric": "linalg", "simd": "linalg", "kmeans": "kmeans", "pq": "pq", "sq": "sq",
-    "params": "train", "models": "train", "distributed": "pipeline", "train": "pipeline",
+    "params": "train", "models": "train", "distributed": "pipeline", "train": "pipeline", "rounds": "pipeline",
     "plan_files": "files", "model_dir": "files", "mpi": "mpi",
+    "eval": "eval", "faiss_export": "export",
 }
 LEVEL = {room: i for i, floor in enumerate(FLOORS) for room in floor}
 

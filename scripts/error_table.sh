@@ -304,6 +304,56 @@ case_ "a plan of an older format (version 1)" 'ivftrain train --from-samples pla
 case_ "training flags that the plan fixed" \
   'ivftrain train --from-samples plan --out model --num-partitions 4 --index-type ivf_flat --distance-type cosine'
 
+section "Evaluation and export (eval, export --faiss)"
+ivftrain -q gen q8.npy --rows 5 --dim 8
+ivftrain -q train good.npy --out sq_model --index-type ivf_sq --num-partitions 4
+cp -r sq_model sq_inverted
+"$PY" -c 'import numpy as np; np.save("sq_inverted/sq_bounds.npy", np.array([1, -1], np.float32))'
+case_ "eval: queries of another dimension" 'ivftrain eval existing_model good.npy --queries q8.npy'
+case_ "eval: a base of another dimension" 'ivftrain eval existing_model q8.npy --queries good.npy'
+case_ "eval: nprobe 0" 'ivftrain eval existing_model good.npy --num-queries 10 --nprobe 0'
+case_ "eval: nprobe beyond num_partitions (4)" 'ivftrain eval existing_model good.npy --num-queries 10 --nprobe 1,8'
+case_ "eval: k larger than the base" 'ivftrain eval existing_model good.npy --num-queries 10 --k 10,5000'
+case_ "eval: k not a number" 'ivftrain eval existing_model good.npy --num-queries 10 --k 10,x'
+case_ "eval: no queries given" 'ivftrain eval existing_model good.npy'
+case_ "eval: --queries and --num-queries" 'ivftrain eval existing_model good.npy --queries good.npy --num-queries 5'
+case_ "eval: every row held out" 'ivftrain eval existing_model good.npy --num-queries 3000'
+case_ "eval: a model directory that does not exist" 'ivftrain eval missing good.npy --num-queries 10'
+case_ "eval: a model missing its centroids" \
+  'cp -r existing_model no_centroids && rm no_centroids/ivf_centroids.npy && ivftrain eval no_centroids good.npy --num-queries 10'
+case_ "export: an existing file without --overwrite" 'ivftrain export existing_model --faiss good.npy'
+case_ "export: --overwrite of a file that is not a FAISS index" \
+  'ivftrain export existing_model --faiss notes.txt --overwrite'
+case_ "export: SQ bounds that are not a range (lower above upper)" \
+  'ivftrain export sq_inverted --faiss sq.faiss'
+case_ "export: the output inside the model directory" \
+  'ivftrain export existing_model --faiss existing_model/index.faiss'
+case_ "export: a model directory that does not exist" 'ivftrain export missing --faiss out.faiss'
+section "Sharded training through files (round, advance)"
+# A plan whose rounds began (round 0 and 1 merged, round 2 computed), and copies of it broken one
+# way each.
+cp -r plan rounds
+ivftrain -q advance rounds --out model || true
+for r in 0 1; do
+  for w in 0 1; do ivftrain -q round rounds --worker $w --threads 1; done
+  ivftrain -q advance rounds --out model || true
+done
+for w in 0 1; do ivftrain -q round rounds --worker $w --threads 1; done
+cp -r rounds rounds_missing && rm rounds_missing/round-0002/partial-0001
+cp -r rounds rounds_truncated && truncate -s 100 rounds_truncated/round-0002/partial-0001
+cp -r rounds rounds_stale && cp rounds/round-0001/partial-0001 rounds_stale/round-0002/partial-0001
+cp -r rounds rounds_flipped
+"$PY" -c '
+p = "rounds_flipped/round-0002/partial-0001"; b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 1; open(p, "wb").write(b)'
+case_ "round: before advance began the rounds" 'ivftrain round plan --worker 0'
+case_ "round: a worker the plan does not have" 'ivftrain round rounds --worker 2'
+case_ "advance: a sample result missing" 'ivftrain advance plan_missing --out model'
+case_ "advance: a partial missing" 'ivftrain advance rounds_missing --out model'
+case_ "advance: a truncated partial" 'ivftrain advance rounds_truncated --out model'
+case_ "advance: a partial with a flipped byte" 'ivftrain advance rounds_flipped --out model'
+case_ "advance: a partial of an earlier round" 'ivftrain advance rounds_stale --out model'
+
 {
   cat <<'MD'
 # What ivftrain says when something is wrong

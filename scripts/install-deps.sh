@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev libomp-dev valgrind
   python3 python3-numpy python3-h5py python3-faiss python3-sklearn
+  python3-dev pybind11-dev python3-pybind11 python3-pytest python3-matplotlib
 )
 missing=()
 for p in "${packages[@]}"; do

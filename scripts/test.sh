@@ -22,27 +22,31 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # OpenMPI's shared-memory transport complains in containers without a usable /dev/shm size.
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 
-echo "== source checks: include layers, formatting"
+# Each stage's banner gives the minutes since the start, so a slow stage shows in CI's log.
+stage() { printf '== [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+trap 'stage "done (exit $?)"' EXIT
+
+stage "source checks: include layers, formatting"
 python3 scripts/check_layers.py
 bash scripts/format.sh --check
 
-echo "== release build and tests"
+stage "release build and tests"
 bash scripts/build.sh release
 ctest --preset release
 
-echo "== kernel and k-means unit tests at every SIMD level this CPU supports (IVFTRAIN_SIMD)"
+stage "kernel and k-means unit tests at every SIMD level this CPU supports (IVFTRAIN_SIMD)"
 for level in $(build/release/bench/kernel_tool levels); do
   echo "-- $level"
   IVFTRAIN_SIMD="$level" build/release/tests/ivftrain_tests --gtest_brief=1 \
     --gtest_filter='Kernels*:Assign*:TwoNearest*:Candidates*:GemmTiles*:KMeans*:BoundedAssign*:Pq*:Hierarchical*'
 done
 
-echo "== instructions per row of the kernels under callgrind, against bench/instruction_budgets.json"
+stage "instructions per row of the kernels under callgrind, against bench/instruction_budgets.json"
 python3 scripts/instruction_budgets.py build/release
 
-echo "== install, and tests/consumer built against the install"
+stage "install, and tests/consumer built against the install"
 consumer_work="$(mktemp -d "${TMPDIR:-/tmp}/ivftrain-consumer-XXXXXX")"
-trap 'rm -rf "$consumer_work"' EXIT
+trap 'rc=$?; rm -rf "$consumer_work"; stage "done (exit $rc)"' EXIT
 cmake --install build/release --prefix "$consumer_work/prefix" >/dev/null
 cmake -S tests/consumer -B "$consumer_work/build" -G Ninja \
   -DCMAKE_PREFIX_PATH="$consumer_work/prefix" >/dev/null
@@ -50,18 +54,18 @@ cmake --build "$consumer_work/build"
 "$consumer_work/build/consumer"
 
 if [ "${IVFTRAIN_SKIP_ASAN:-0}" != 1 ]; then
-  echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+  stage "AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
   bash scripts/build.sh asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --preset asan -LE mpi
 fi
 
 if [ "${IVFTRAIN_SKIP_FUZZ:-0}" != 1 ] && [ -f scripts/fuzz.sh ]; then
-  echo "== fuzzing"
+  stage "fuzzing"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 fi
 
 if [ "${IVFTRAIN_SKIP_AARCH64:-0}" != 1 ]; then
-  echo "== aarch64 cross build, kernel and k-means unit tests under qemu-user"
+  stage "aarch64 cross build, kernel and k-means unit tests under qemu-user"
   bash scripts/cross-aarch64.sh
 fi

@@ -76,5 +76,9 @@ void register_train(CLI::App& app, std::function<int()>& run);
 void register_inspect(CLI::App& app, std::function<int()>& run);
 void register_plan(CLI::App& app, std::function<int()>& run);
 void register_sample(CLI::App& app, std::function<int()>& run);
+void register_export(CLI::App& app, std::function<int()>& run);
+void register_eval(CLI::App& app, std::function<int()>& run);
+void register_round(CLI::App& app, std::function<int()>& run);
+void register_advance(CLI::App& app, std::function<int()>& run);
 
 }  // namespace ivftrain::cli

@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
   ivftrain::cli::register_inspect(app, run);
   ivftrain::cli::register_plan(app, run);
   ivftrain::cli::register_sample(app, run);
+  ivftrain::cli::register_export(app, run);
+  ivftrain::cli::register_eval(app, run);
+  ivftrain::cli::register_round(app, run);
+  ivftrain::cli::register_advance(app, run);
 
   try {
     app.parse(argc, argv);

@@ -33,6 +33,10 @@ struct DatasetOptions {
   std::string hdf5_dataset = "train";
 };
 
+// The element types of an in-memory array (Dataset::from_array), converted to float32 as the
+// file readers convert the same types.
+enum class ArrayType { kFloat32, kFloat16, kFloat64, kUInt8, kInt8 };
+
 struct FragmentInfo {
   int64_t id = 0;
   int64_t num_rows = 0;
@@ -44,6 +48,16 @@ class Dataset {
  public:
   // Opens a file, directory or manifest. Errors name the path at fault.
   static Result<Dataset> open(const std::string& path, const DatasetOptions& options = {});
+
+  // An array in memory, `rows` x `dim` elements of `type` in C order at `data`, opened as a .npy
+  // file holding it would be: split into fragments of options.rows_per_fragment rows, read and
+  // converted the same, so that it samples and trains the same model. Rows are read straight
+  // from `data` (no copy of the array); `owner` keeps it alive as long as the Dataset and its
+  // copies. `name` stands for the path in messages. For train_local: the distributed phases
+  // fingerprint files, which an array does not have.
+  static Result<Dataset> from_array(std::string name, const void* data, int64_t rows, int64_t dim,
+                                    ArrayType type, std::shared_ptr<const void> owner,
+                                    const DatasetOptions& options = {});
 
   const std::string& path() const;
   int64_t dim() const;

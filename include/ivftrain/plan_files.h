@@ -15,6 +15,7 @@
 #include "ivftrain/dataset.h"
 #include "ivftrain/distributed.h"
 #include "ivftrain/params.h"
+#include "ivftrain/rounds.h"
 #include "ivftrain/status.h"
 
 namespace ivftrain {
@@ -40,7 +41,8 @@ Result<TaskFile> read_task_file(const std::string& path);
 // Writes plan.json and every task file, atomically (the directory appears complete or not at
 // all). The dataset path is written absolute, so that workers may run from anywhere. An
 // existing directory is refused unless `overwrite`, and even then unless it is a plan
-// directory ivftrain wrote (plan.json, task files and their results, nothing else).
+// directory ivftrain wrote (plan.json, task files, their results and round-NNNN directories,
+// nothing else).
 Status write_plan_dir(const std::string& dir, const std::vector<SampleTask>& tasks,
                       const std::string& dataset_path, const DatasetOptions& options,
                       bool overwrite);
@@ -101,5 +103,54 @@ struct PlanResults {
 // unusable result is listed, not only the first, so that one rerun of those tasks completes the
 // plan. Fails only when the plan directory itself cannot be read (read_plan_dir's errors).
 Result<PlanResults> read_plan_results(const std::string& plan_dir);
+
+// ---- Sample results read piecewise (sharded training never loads a whole sample) ----------
+
+// A sample result without its vectors: the header, SQ bounds, fragment ids and rows. The whole
+// file's checksum is verified by streaming it (nothing beyond 1 MiB is held).
+Result<SampleResult> read_sample_result_index(const std::string& path);
+// Rows (indices into the result, any order) of the result `index` describes, read by seeking.
+Result<std::vector<float>> read_sample_result_rows(const std::string& path,
+                                                   const SampleResult& index,
+                                                   const std::vector<int64_t>& rows);
+
+// ---- Sharded training through files: rounds (rounds.h) in the plan directory -----------------
+// PLAN/round-NNNN/centroids       the RoundState of round NNNN (magic "IVFROUND"), written by
+//                                 `advance`;
+// PLAN/round-NNNN/partial-WWWW    worker WWWW's RoundPartial of that round (magic "IVFPARTL"),
+//                                 written by `round`.
+// Both: little-endian, u32 format version, the plan id, the values, an XXH3-64 checksum of
+// every byte before it; written atomically. A truncated, corrupted or foreign file is refused
+// with kCorruption naming it.
+
+std::string round_dir_name(int round);      // "round-0003"
+std::string partial_file_name(int worker);  // "partial-0002"
+inline constexpr const char* kRoundStateFileName = "centroids";
+
+std::string serialize_round_state(const RoundState& state);
+Result<RoundState> parse_round_state(const std::string& bytes, const std::string& source_name);
+std::string serialize_round_partial(const RoundPartial& partial);
+Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::string& source_name);
+
+// `ivftrain round PLAN --worker W`: worker W's partial of the plan's latest round, computed from
+// its sample result (PLAN/task-WWWW.result) and written to PLAN/round-NNNN/partial-WWWW (the
+// path is returned). Refuses a plan whose rounds have not begun (run advance first).
+Result<std::string> run_round(const std::string& plan_dir, int worker, int num_threads);
+
+// What `ivftrain advance` did.
+struct AdvanceOutcome {
+  bool model_written = false;  // else another round is needed
+  int round = 0;               // the round whose partials are needed next (!model_written)
+  std::string summary;         // one sentence saying what was done
+};
+// `ivftrain advance PLAN --out MODEL`: begins the rounds (the initial centroids, reading only
+// those rows of the results), or merges the latest round's partials into the next round's
+// centroids, or, once the k-means has converged, trains the quantizer and writes the model
+// directory. Idempotent and resumable: the state lives in the plan directory. A round none of
+// whose partials exist is reported as needed; a missing, truncated or foreign partial, or one
+// computed against other centroids, is an error naming the workers to rerun. Parameters rounds
+// cannot train (rounds_unsupported) are trained by gathering (train_from_samples), logged.
+Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::string& model_dir,
+                                      bool overwrite, int num_threads);
 
 }  // namespace ivftrain

@@ -31,7 +31,8 @@ class Status {
     kNotFound,            // a path, dataset or fragment does not exist
     kAlreadyExists,       // an output exists and overwriting was not asked for
     kFailedPrecondition,  // the inputs are valid alone but do not fit together
-    kInternal             // a bug in ivftrain: an invariant of its own code broke
+    kInternal,            // a bug in ivftrain: an invariant of its own code broke
+    kCancelled            // the application asked the call to stop (util/cancel.h)
   };
 
   Status() = default;  // OK
@@ -47,6 +48,7 @@ class Status {
     return {Code::kFailedPrecondition, std::move(msg)};
   }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+  static Status Cancelled(std::string msg) { return {Code::kCancelled, std::move(msg)}; }
 
   // A non-OK status of any code (for statuses that crossed a process boundary as a code).
   static Status FromCode(Code code, std::string msg) {

@@ -198,7 +198,12 @@ Status replaceable_plan_dir(const std::string& dir) {
         std::sscanf(name.c_str(), "task-%d.%7[a-z]%n", &worker, ext, &used) == 2 &&
         static_cast<size_t>(used) == name.size() && name.size() >= 14 &&
         (std::string(ext) == "json" || std::string(ext) == "result");
-    if (name != "plan.json" && !task_file) {
+    // The rounds of sharded training (round_files.cc) live in round-NNNN directories.
+    int round = 0;
+    used = 0;
+    const bool round_dir = std::sscanf(name.c_str(), "round-%d%n", &round, &used) == 1 &&
+                           static_cast<size_t>(used) == name.size() && entry.is_directory(ec);
+    if (name != "plan.json" && !task_file && !round_dir) {
       return Status::AlreadyExists(
           fmt::format("{} holds {}, which ivftrain did not write{}", dir, name, refuse));
     }

@@ -94,11 +94,20 @@ std::string serialize_sample_result(const SampleResult& r) {
   return out;
 }
 
-Result<SampleResult> parse_sample_result(const std::string& bytes, const std::string& name) {
+namespace {
+
+// Parses a sample result from `bytes`: the whole file (`bytes.size() == file_size`), or only its
+// part before the vectors, whose checksum the caller has verified (the vectors are then left
+// out).
+Result<SampleResult> parse_result(const std::string& bytes, uint64_t file_size,
+                                  const std::string& name) {
+  const bool whole = bytes.size() == file_size;
   auto corrupt = [&](const std::string& why) {
     return Status::Corruption(fmt::format("{} is not a usable sample result: {}", name, why));
   };
-  if (bytes.size() < kHeaderBytes + 8) return corrupt("it is truncated (shorter than a header)");
+  if (file_size < kHeaderBytes + 8 || bytes.size() < kHeaderBytes) {
+    return corrupt("it is truncated (shorter than a header)");
+  }
   if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     return corrupt("wrong magic (not an ivftrain sample result)");
   }
@@ -127,7 +136,7 @@ Result<SampleResult> parse_sample_result(const std::string& bytes, const std::st
   r.fragments_in_plan = in.get<int64_t>();
   const auto sq_len = in.get<int64_t>();
   // Every size is checked against the file before anything is allocated.
-  const uint64_t payload = bytes.size() - kHeaderBytes - 8;
+  const uint64_t payload = file_size - kHeaderBytes - 8;
   constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max() / 16;
   if (r.dim < 1 || n < 0 || sq_len < 0 || static_cast<uint64_t>(r.dim) > kMax ||
       static_cast<uint64_t>(n) > kMax || static_cast<uint64_t>(sq_len) > kMax || sq_mode > 1 ||
@@ -144,23 +153,34 @@ Result<SampleResult> parse_sample_result(const std::string& bytes, const std::st
   if (expected != payload) {
     return corrupt(payload < expected ? "it is truncated" : "it has trailing bytes");
   }
-  uint64_t stored;
-  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
-  if (XXH64(bytes.data(), bytes.size() - 8, 0) != stored) {
-    return corrupt("its checksum does not match (the file is corrupted)");
+  const uint64_t prefix = kHeaderBytes + static_cast<uint64_t>(sq_len) * 8 + un * 16;
+  if (whole) {
+    uint64_t stored;
+    std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+    if (XXH64(bytes.data(), bytes.size() - 8, 0) != stored) {
+      return corrupt("its checksum does not match (the file is corrupted)");
+    }
+  } else if (bytes.size() < prefix) {
+    return corrupt("it is truncated");
   }
   r.sq_bounds.mode = static_cast<SqBoundsMode>(sq_mode);
   in.get_array(r.sq_bounds.lower, static_cast<size_t>(sq_len));
   in.get_array(r.sq_bounds.upper, static_cast<size_t>(sq_len));
   in.get_array(r.fragment_ids, static_cast<size_t>(n));
   in.get_array(r.rows, static_cast<size_t>(n));
-  in.get_array(r.vectors, static_cast<size_t>(un * ud));
+  if (whole) in.get_array(r.vectors, static_cast<size_t>(un * ud));
   for (int64_t i = 1; i < n; ++i) {
     const bool ordered = r.fragment_ids[i] > r.fragment_ids[i - 1] ||
                          (r.fragment_ids[i] == r.fragment_ids[i - 1] && r.rows[i] > r.rows[i - 1]);
     if (!ordered) return corrupt("its rows are not in (fragment, row) order");
   }
   return r;
+}
+
+}  // namespace
+
+Result<SampleResult> parse_sample_result(const std::string& bytes, const std::string& name) {
+  return parse_result(bytes, bytes.size(), name);
 }
 
 namespace {
@@ -200,6 +220,126 @@ Status write_sample_result(const std::string& path, const SampleResult& result) 
 Result<SampleResult> read_sample_result(const std::string& path) {
   IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
   return parse_sample_result(bytes, path);
+}
+
+namespace {
+
+// An open file read piecewise with pread; closed when destroyed.
+class PieceReader {
+ public:
+  explicit PieceReader(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  ~PieceReader() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  PieceReader(const PieceReader&) = delete;
+  PieceReader& operator=(const PieceReader&) = delete;
+
+  Status open_status() const {
+    if (fd_ >= 0) return Status::OK();
+    return Status::IOError(fmt::format("cannot open {}: {}", path_, std::strerror(errno)));
+  }
+  Result<uint64_t> size() const {
+    struct stat sb {};
+    if (::fstat(fd_, &sb) != 0) {
+      return Status::IOError(fmt::format("cannot read {}: {}", path_, std::strerror(errno)));
+    }
+    return static_cast<uint64_t>(sb.st_size);
+  }
+  Status read(uint64_t offset, void* dst, size_t count) const {
+    char* out = static_cast<char*>(dst);
+    while (count > 0) {
+      const ssize_t got = ::pread(fd_, out, count, static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        return Status::IOError(
+            fmt::format("cannot read {}: {}", path_,
+                        got == 0 ? "unexpected end of file" : std::strerror(errno)));
+      }
+      out += got, offset += static_cast<uint64_t>(got), count -= static_cast<size_t>(got);
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+uint64_t vectors_offset(const SampleResult& index) {
+  return kHeaderBytes + index.sq_bounds.lower.size() * 8 + index.rows.size() * 16;
+}
+
+}  // namespace
+
+Result<SampleResult> read_sample_result_index(const std::string& path) {
+  PieceReader in(path);
+  IVF_RETURN_IF_ERROR(in.open_status());
+  IVF_ASSIGN_OR_RETURN(const uint64_t size, in.size());
+  if (size < kHeaderBytes + 8) {
+    return Status::Corruption(fmt::format(
+        "{} is not a usable sample result: it is truncated (shorter than a header)", path));
+  }
+  // What precedes the vectors: the header says how long it is (parse_result checks the sizes
+  // against the file's before anything is used).
+  std::string head(kHeaderBytes, '\0');
+  IVF_RETURN_IF_ERROR(in.read(0, head.data(), head.size()));
+  int64_t n = 0, sq_len = 0;
+  std::memcpy(&n, head.data() + kHeaderBytes - 8 * 8, 8);
+  std::memcpy(&sq_len, head.data() + kHeaderBytes - 8, 8);
+  uint64_t prefix = kHeaderBytes;
+  if (n >= 0 && sq_len >= 0 && static_cast<uint64_t>(n) <= size / 16 &&
+      static_cast<uint64_t>(sq_len) <= size / 8) {
+    prefix = std::min<uint64_t>(
+        size - 8, kHeaderBytes + static_cast<uint64_t>(sq_len) * 8 + static_cast<uint64_t>(n) * 16);
+  }
+  std::string before_vectors(static_cast<size_t>(prefix), '\0');
+  IVF_RETURN_IF_ERROR(in.read(0, before_vectors.data(), before_vectors.size()));
+  IVF_ASSIGN_OR_RETURN(SampleResult r, parse_result(before_vectors, size, path));
+  // The checksum over the whole file, streamed: the vectors are read once and not kept.
+  XXH64_state_t* hash = XXH64_createState();
+  XXH64_reset(hash, 0);
+  std::string chunk(size_t{1} << 20, '\0');
+  Status st = Status::OK();
+  for (uint64_t at = 0; at < size - 8;) {
+    const size_t count = static_cast<size_t>(std::min<uint64_t>(chunk.size(), size - 8 - at));
+    st = in.read(at, chunk.data(), count);
+    if (!st.ok()) break;
+    XXH64_update(hash, chunk.data(), count);
+    at += count;
+  }
+  const uint64_t computed = XXH64_digest(hash);
+  XXH64_freeState(hash);
+  IVF_RETURN_IF_ERROR(st);
+  uint64_t stored = 0;
+  IVF_RETURN_IF_ERROR(in.read(size - 8, &stored, 8));
+  if (computed != stored) {
+    return Status::Corruption(fmt::format(
+        "{} is not a usable sample result: its checksum does not match (the file is corrupted)",
+        path));
+  }
+  return r;
+}
+
+Result<std::vector<float>> read_sample_result_rows(const std::string& path,
+                                                   const SampleResult& index,
+                                                   const std::vector<int64_t>& rows) {
+  PieceReader in(path);
+  IVF_RETURN_IF_ERROR(in.open_status());
+  const int64_t d = index.dim;
+  std::vector<float> out(rows.size() * static_cast<size_t>(d));
+  const uint64_t base = vectors_offset(index);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= index.size()) {
+      return Status::Corruption(
+          fmt::format("{} holds no row {} (it has {})", path, rows[i], index.size()));
+    }
+    IVF_RETURN_IF_ERROR(in.read(base + static_cast<uint64_t>(rows[i] * d) * 4,
+                                out.data() + i * static_cast<size_t>(d),
+                                static_cast<size_t>(d) * 4));
+  }
+  return out;
 }
 
 }  // namespace ivftrain

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "io/formats.h"
 #include "io/manifest.h"
 #include "io/vector_file.h"
 #include "util/files.h"
@@ -199,6 +200,70 @@ Status Dataset::read_range(int64_t fragment_id, int64_t first, int64_t count, fl
   }
   const VectorFile& file = *impl_->files[static_cast<size_t>(f - impl_->fragments.data())];
   return file.read_range(f->first_row + first, count, out);
+}
+
+namespace {
+
+// An array in memory behind the reader interface: rows converted as MappedVectorFile converts
+// them, so that an array and a .npy file of it give the same floats.
+class ArrayVectorFile final : public VectorFile {
+ public:
+  ArrayVectorFile(std::string name, const void* data, int64_t rows, int64_t dim, ElementType type,
+                  std::shared_ptr<const void> owner)
+      : VectorFile(std::move(name), rows, dim, type), data_(static_cast<const char*>(data)),
+        owner_(std::move(owner)) {}
+
+  Status read_rows(std::span<const int64_t> rows, float* out) const override {
+    IVF_RETURN_IF_ERROR(check_rows(path_, num_rows_, rows));
+    const auto row_bytes = static_cast<int64_t>(element_size(type_)) * dim_;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      convert_to_float(type_, data_ + rows[i] * row_bytes, dim_,
+                       out + static_cast<int64_t>(i) * dim_);
+    }
+    return Status::OK();
+  }
+
+ private:
+  const char* data_;
+  std::shared_ptr<const void> owner_;
+};
+
+ElementType element_type_of(ArrayType type) {
+  switch (type) {
+    case ArrayType::kFloat32: return ElementType::kFloat32;
+    case ArrayType::kFloat16: return ElementType::kFloat16;
+    case ArrayType::kFloat64: return ElementType::kFloat64;
+    case ArrayType::kUInt8: return ElementType::kUInt8;
+    case ArrayType::kInt8: return ElementType::kInt8;
+  }
+  return ElementType::kFloat32;
+}
+
+}  // namespace
+
+Result<Dataset> Dataset::from_array(std::string name, const void* data, int64_t rows, int64_t dim,
+                                    ArrayType type, std::shared_ptr<const void> owner,
+                                    const DatasetOptions& options) {
+  if (options.rows_per_fragment < 1) {
+    return Status::InvalidArgument(
+        fmt::format("rows_per_fragment must be >= 1, got {}", options.rows_per_fragment));
+  }
+  if (rows < 1 || dim < 1 || !checked_product(rows, dim, 8) || (data == nullptr)) {
+    return Status::InvalidArgument(
+        fmt::format("{}: an array of shape ({}, {}) cannot be trained on: it needs at least one "
+                    "row and one column",
+                    name, rows, dim));
+  }
+  auto impl = std::make_shared<Impl>();
+  impl->path = name;
+  impl->dim = dim;
+  const FilePtr file = std::make_shared<ArrayVectorFile>(std::move(name), data, rows, dim,
+                                                         element_type_of(type), std::move(owner));
+  const int64_t step = options.rows_per_fragment;
+  for (int64_t first = 0, id = 0; first < rows; first += step, ++id) {
+    impl->add({id, std::min(step, rows - first), file->path(), first}, file);
+  }
+  return Dataset(std::move(impl));
 }
 
 }  // namespace ivftrain

@@ -295,5 +295,49 @@ TEST(ParseFragmentList, NamesTheBadToken) {
   }
 }
 
+TEST(Dataset, ArrayInMemoryIsSplitAndReadAsItsFileWouldBe) {
+  testing::TempDir dir;
+  const std::string path = dir.file("a.fbin");
+  write(path, FileFormat::kFbin, 1, 10, 3);
+  const std::vector<float> values = rows_of(1, 10, 3);
+  DatasetOptions options;
+  options.rows_per_fragment = 4;
+  auto file = Dataset::open(path, options);
+  auto array =
+      Dataset::from_array("the array", values.data(), 10, 3, ArrayType::kFloat32, nullptr, options);
+  ASSERT_TRUE(file.ok() && array.ok()) << array.status().ToString();
+  EXPECT_EQ(array->path(), "the array");
+  EXPECT_EQ(array->dim(), 3);
+  EXPECT_EQ(array->num_rows(), 10);
+  ASSERT_EQ(array->fragments().size(), file->fragments().size());
+  for (size_t i = 0; i < file->fragments().size(); ++i) {
+    EXPECT_EQ(array->fragments()[i].num_rows, file->fragments()[i].num_rows);
+    EXPECT_EQ(array->fragments()[i].first_row, file->fragments()[i].first_row);
+  }
+  std::vector<float> a(6), f(6);
+  ASSERT_TRUE(array->read_rows(1, std::vector<int64_t>{0, 3}, a.data()).ok());
+  ASSERT_TRUE(file->read_rows(1, std::vector<int64_t>{0, 3}, f.data()).ok());
+  EXPECT_EQ(a, f);
+  ASSERT_TRUE(array->read_range(2, 0, 2, a.data()).ok());
+  EXPECT_EQ(std::vector<float>(a.begin(), a.begin() + 6), row_range(1, 8, 2, 3));
+  expect_error(array->read_rows(2, std::vector<int64_t>{2}, a.data()), Code::kInvalidArgument,
+               "fragment 2");
+
+  // Integer arrays are converted as the readers convert them.
+  const std::vector<int8_t> small = {-128, -1, 0, 1, 127, 5};
+  auto ints = Dataset::from_array("ints", small.data(), 2, 3, ArrayType::kInt8, nullptr);
+  ASSERT_TRUE(ints.ok());
+  ASSERT_TRUE(ints->read_range(0, 0, 2, a.data()).ok());
+  EXPECT_EQ(a, (std::vector<float>{-128, -1, 0, 1, 127, 5}));
+
+  expect_error(
+      Dataset::from_array("empty", values.data(), 0, 3, ArrayType::kFloat32, nullptr).status(),
+      Code::kInvalidArgument, "empty: an array of shape (0, 3)");
+  options.rows_per_fragment = 0;
+  expect_error(Dataset::from_array("x", values.data(), 10, 3, ArrayType::kFloat32, nullptr, options)
+                   .status(),
+               Code::kInvalidArgument, "rows_per_fragment");
+}
+
 }  // namespace
 }  // namespace ivftrain

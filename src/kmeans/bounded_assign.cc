@@ -101,12 +101,9 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
   rows_computed_ = static_cast<int64_t>(rows_.size());
   two_nearest(d, x_, x_norms_, rows_computed_, rows_.data(), k, centroids, labels, dist_.data(),
               second_.data(), threads_);
-  for (int64_t i : rows_) {
-    lower_[i] = std::sqrt(double(second_[i]));
-    // The objective takes the row's exact distance, as for skipped rows: SGEMM's rounding can
-    // depend on the row's place in its block, which the skipped rows and sharding change.
-    dist_[i] = l2_sqr(x_ + i * d, centroids + int64_t{labels[i]} * d, d);
-  }
+  // two_nearest reports each row's distance computed from the row and its centroid alone, as
+  // for the skipped rows: the objective does not depend on which rows were computed together.
+  for (int64_t i : rows_) lower_[i] = std::sqrt(double(second_[i]));
   previous_.assign(centroids, centroids + k * d);
   first_ = false;
 

@@ -36,6 +36,23 @@ class BoundedAssigner final : public Assigner {
   // True when bounds pay off for this shape (the SGEMM kernel, enough centroids).
   static bool worthwhile(int64_t k, int64_t d);
 
+  // What a later call continues from (with the labels the last call wrote): the last call's
+  // centroids and each row's bound and distance. A worker of the file protocol, whose process
+  // ends between rounds, saves it and restores it, so that its rows skip exactly as they would
+  // in one process.
+  struct State {
+    std::vector<float> previous;
+    std::vector<double> lower;
+    std::vector<float> dist;
+  };
+  State state() const { return {previous_, lower_, dist_}; }
+  void restore(State s) {
+    previous_ = std::move(s.previous);
+    lower_ = std::move(s.lower);
+    dist_ = std::move(s.dist);
+    first_ = false;
+  }
+
  private:
   int64_t n_, d_, k_;
   const float* x_;

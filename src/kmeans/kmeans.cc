@@ -8,6 +8,7 @@
 #include "kmeans/lloyd.h"
 #include "kmeans/rebalance.h"
 #include "linalg/assign.h"
+#include "util/cancel.h"
 #include "util/enum_names.h"
 #include "util/log.h"
 #include "util/status_macros.h"
@@ -86,6 +87,7 @@ Result<KMeansResult> kmeans_train_logged(int64_t n, int64_t d, const float* x, i
   KMeansRun run = params.algorithm == KMeansAlgorithm::kHierarchical
                       ? hierarchical_kmeans(n, d, x, k, params, log_as)
                       : flat_kmeans(n, d, x, k, params, log_as);
+  if (cancel_requested()) return cancelled_status();  // the Lloyd loop stopped early
   if (params.balance > 0) {
     const auto t0 = std::chrono::steady_clock::now();
     const RebalanceStats stats =

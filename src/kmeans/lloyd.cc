@@ -10,7 +10,7 @@
 #include "kmeans/init.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
-#include "linalg/metric.h"
+#include "util/cancel.h"
 #include "util/log.h"
 #include "util/sampling.h"
 #include "util/status_macros.h"
@@ -19,18 +19,11 @@
 namespace ivftrain {
 
 double FullAssigner::assign(const float* centroids, int32_t* labels) {
+  // The distances come from each row and its centroid alone (linalg/near_ties.h), whatever the
+  // rows assigned with it, and their sum is exact: the objective does not depend on sharding.
   distances_.resize(static_cast<size_t>(n_));
-  assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_, AssignOutput{labels, nullptr},
-                 threads_);
-  // The objective from each row's distance to its centroid computed on its own: SGEMM's
-  // rounding can depend on a row's place in its block, which sharding changes.
-  parallel_blocks(n_, kAssignBlockRows, threads_, Work{n_ * d_, int64_t{1} << 16},
-                  [&](int64_t, int64_t begin, int64_t end) {
-                    for (int64_t i = begin; i < end; ++i) {
-                      distances_[i] = metric_distance(metric_, x_ + i * d_,
-                                                      centroids + int64_t{labels[i]} * d_, d_);
-                    }
-                  });
+  assign_nearest(n_, d_, x_, x_norms_, k_, centroids, metric_,
+                 AssignOutput{labels, distances_.data()}, threads_);
   sum_ = ExactSum{};
   sum_.add(distances_.data(), n_);
   return sum_.value();
@@ -65,6 +58,17 @@ bool converged(double prev, double objective, double tolerance) {
   return (prev - objective) / std::abs(prev) < tolerance;
 }
 
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng) {
+  centroids_from_sums(sums, centroids);
+  return split_empty_clusters(sums.d, sums.k, sums.first.data(), &sums.identical, &sums.counts,
+                              centroids, rng);
+}
+
+bool lloyd_stops(const LloydLoop& loop, int iter, int64_t split, double prev, double objective) {
+  if (iter + 1 >= loop.max_iters) return true;
+  return loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance);
+}
+
 double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoop& loop,
                  Assigner& assigner, Rng& rng, float* centroids, int32_t* labels, double objective,
                  std::vector<KMeansIteration>* iterations, const KMeansLog& log_as) {
@@ -77,9 +81,7 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
         cluster_sums(d, x, k, members, loop.grid, loop.num_threads, loop.global_rows);
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
-    centroids_from_sums(sums, centroids);
-    const int64_t split = split_empty_clusters(d, k, sums.first.data(), &sums.identical,
-                                               &sums.counts, centroids, rng);
+    const int64_t split = lloyd_update(sums, centroids, rng);
     const double prev = objective;
     const auto t_assign = Clock::now();
     objective = assigner.assign(centroids, labels);
@@ -91,11 +93,9 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  "({:.3f} s)",
                  log_as.label, loop.step, iter + 1, objective, split, assigner.rows_computed(),
                  it.seconds);
-    const bool stop =
-        loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance);
-    if (loop.after_iteration) {
-      loop.after_iteration(centroids, rng, objective, stop || iter + 1 == loop.max_iters);
-    }
+    if (!iteration_done(log_as.label, iter + 1, objective)) break;  // cancelled: see kmeans.cc
+    const bool stop = lloyd_stops(loop, iter, split, prev, objective);
+    if (loop.after_iteration) loop.after_iteration(centroids, rng, objective, stop);
     if (stop) break;
   }
   return objective;
@@ -145,7 +145,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
     // The state saved after an iteration: its centroids and random state, its records.
     IVF_DCHECK(resume->centroids.size() == result.centroids.size(), "a checkpoint of this run");
     std::copy(resume->centroids.begin(), resume->centroids.end(), centroids);
-    rng.set_state(resume->rng);
+    rng = Rng::from_state(resume->rng);
     result.iterations = resume->iterations;
     log.log(level, "{}: resumed after iteration {}", label, resume->iterations.size());
   } else if (shard) {

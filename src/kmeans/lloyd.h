@@ -79,6 +79,15 @@ struct LloydLoop {
 // did not change). The magnitude of prev is used because inner-product objectives are negative.
 bool converged(double prev, double objective, double tolerance);
 
+// The update of one Lloyd iteration from the statistics of an assignment: the means, then empty
+// clusters split (drawing from `rng`). Returns the number of clusters split. The loop below and
+// the file protocol's rounds (pipeline/rounds.cc) share it, so that they decide alike.
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng);
+
+// Whether the loop stops after iteration `iter` (0-based) whose update split `split` clusters
+// and whose assignment measured `objective` (`prev` the one before).
+bool lloyd_stops(const LloydLoop& loop, int iter, int64_t split, double prev, double objective);
+
 // Lloyd iterations from `centroids` (k x d, updated in place) and `labels`, the assignment of
 // those centroids whose objective is `objective`. Each iteration: the statistics of the
 // assignment, the update (means, then empty clusters split), then the assignment of the new

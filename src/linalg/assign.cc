@@ -7,6 +7,7 @@
 #include "linalg/gemm_tiles.h"
 #include "linalg/kernels.h"
 #include "linalg/metric.h"
+#include "linalg/near_ties.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
 
@@ -25,13 +26,13 @@ constexpr int64_t kDirectMaxFloats = 4096;
 
 // Per-thread scratch of both kernels: the best score of each row of a block, and its norms.
 struct BlockScratch {
-  std::vector<float> best, norms;
+  std::vector<float> best, second, norms;
   int32_t* labels = nullptr;  // the block's slice of the output (argmin selector)
 };
 
 BlockScratch make_scratch() {
-  return BlockScratch{std::vector<float>(static_cast<size_t>(kAssignBlockRows)),
-                      std::vector<float>(static_cast<size_t>(kAssignBlockRows)), nullptr};
+  const auto n = static_cast<size_t>(kAssignBlockRows);
+  return BlockScratch{std::vector<float>(n), std::vector<float>(n), std::vector<float>(n), nullptr};
 }
 
 // Turns the best scores of rows [begin, end) of x into distances (written to out.distances when
@@ -58,25 +59,46 @@ double finish_block(Metric metric, const float* x_norms, int64_t d, const float*
 
 // The argmin selector of the tile loop: a running argmin per row, merged tile by tile. Tiles
 // come in increasing base order, so strict < keeps the smallest index among ties.
+// The GEMM path keeps each row's two best scores, so that a near tie is settled from the row and
+// the centroids alone (near_ties.h); distances are computed from the row and its centroid.
 struct ArgMinSelector {
   Metric metric;
   int64_t d;
-  const float* x;
   const float* x_norms;
+  int64_t k;
+  const float* centroids;
+  float max_c_norm;
   AssignOutput out;
 
   BlockScratch make_state() const { return make_scratch(); }
   void start(BlockScratch& s, int64_t begin, int64_t end) const {
     s.labels = out.labels + begin;
     std::fill(s.best.begin(), s.best.begin() + (end - begin), kInf);
+    std::fill(s.second.begin(), s.second.begin() + (end - begin), kInf);
     std::fill(s.labels, s.labels + (end - begin), 0);
   }
   void select(BlockScratch& s, int64_t rows, const tiles::Tile& tile) const {
-    kernels::tile_argmin(rows, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
-                         s.labels);
+    kernels::tile_two_min(rows, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
+                          s.labels, s.second.data());
   }
-  double finish(BlockScratch& s, int64_t begin, int64_t end, const float*) const {
-    return finish_block(metric, x_norms, d, x, begin, end, s, out);
+  double finish(BlockScratch& s, int64_t begin, int64_t end, const float* xb) const {
+    const int64_t n = end - begin;
+    const float* norms = x_norms ? x_norms + begin : nullptr;
+    if (!norms) {
+      row_norms_sqr(n, d, xb, s.norms.data());
+      norms = s.norms.data();
+    }
+    double sum = 0;
+    for (int64_t r = 0; r < n; ++r) {
+      const float* xr = xb + r * d;
+      if (!nearest_is_certain(s.best[r], s.second[r], d, norms[r], max_c_norm)) {
+        s.labels[r] = nearest_one_by_one(metric, xr, d, k, centroids).label;
+      }
+      const float dist = metric_distance(metric, xr, centroids + int64_t{s.labels[r]} * d, d);
+      if (out.distances) out.distances[begin + r] = dist;
+      sum += dist;
+    }
+    return sum;
   }
 };
 
@@ -89,8 +111,11 @@ bool assign_uses_direct_kernel(int64_t k, int64_t d) {
 double assign_nearest_gemm(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
                            const float* centroids, Metric metric, const AssignOutput& out,
                            int num_threads) {
+  if (n <= 0 || k <= 0) return 0;
+  const ArgMinSelector selector{metric, d, x_norms, k, centroids, max_norm_sqr(k, d, centroids),
+                                out};
   return tiles::run_tiles(metric, tiles::RowSource{d, x}, n, kAssignBlockRows, k, centroids,
-                          ArgMinSelector{metric, d, x, x_norms, out}, num_threads);
+                          selector, num_threads);
 }
 
 double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,

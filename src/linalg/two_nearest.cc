@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <vector>
 
+#include "linalg/distances.h"
 #include "linalg/gemm_tiles.h"
 #include "linalg/kernels.h"
 #include "linalg/metric.h"
+#include "linalg/near_ties.h"
 #include "util/status_macros.h"
 
 namespace ivftrain {
@@ -17,7 +19,14 @@ constexpr int64_t kBlockRows = 512;
 
 // The two-smallest selector of the tile loop: each row's best, label and second best, merged
 // tile by tile (scratch of the block, written to the outputs at the row's index when it ends).
+// Near ties are settled from the row and the centroids alone, and the best distance computed
+// from the row and its centroid (near_ties.h), so that neither depends on the other rows of the
+// block. The second distance, a bound only, stays the tile's.
 struct TwoMinSelector {
+  int64_t d;
+  int64_t k;
+  const float* centroids;
+  float max_c_norm;
   const float* x_norms;
   const int64_t* rows;
   int32_t* labels;
@@ -42,13 +51,22 @@ struct TwoMinSelector {
     kernels::tile_two_min(n, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
                           s.labels.data(), s.second.data());
   }
-  double finish(State& s, int64_t begin, int64_t end, const float*) const {
+  double finish(State& s, int64_t begin, int64_t end, const float* xb) const {
     for (int64_t r = 0; r < end - begin; ++r) {
+      const auto u = static_cast<size_t>(r);
       const int64_t i = rows[begin + r];
-      labels[i] = s.labels[static_cast<size_t>(r)];
-      best[i] = score_to_distance(Metric::kL2, x_norms[i], s.best[static_cast<size_t>(r)]);
-      // inf stays inf
-      second[i] = score_to_distance(Metric::kL2, x_norms[i], s.second[static_cast<size_t>(r)]);
+      const float* xr = xb + r * d;
+      if (nearest_is_certain(s.best[u], s.second[u], d, x_norms[i], max_c_norm)) {
+        labels[i] = s.labels[u];
+        best[i] = l2_sqr(xr, centroids + int64_t{labels[i]} * d, d);
+        // inf stays inf
+        second[i] = score_to_distance(Metric::kL2, x_norms[i], s.second[u]);
+      } else {
+        const RowNearest nearest = nearest_one_by_one(Metric::kL2, xr, d, k, centroids);
+        labels[i] = nearest.label;
+        best[i] = nearest.best;
+        second[i] = nearest.second;
+      }
     }
     return 0;
   }
@@ -60,8 +78,11 @@ void two_nearest(int64_t d, const float* x, const float* x_norms, int64_t count,
                  const int64_t* rows, int64_t k, const float* centroids, int32_t* labels,
                  float* best, float* second, int num_threads) {
   IVF_DCHECK(x_norms != nullptr || count <= 0, "two_nearest needs the row norms");
+  if (count <= 0 || k <= 0) return;
+  const TwoMinSelector selector{
+      d, k, centroids, max_norm_sqr(k, d, centroids), x_norms, rows, labels, best, second};
   tiles::run_tiles(Metric::kL2, tiles::RowSource{d, x, rows}, count, kBlockRows, k, centroids,
-                   TwoMinSelector{x_norms, rows, labels, best, second}, num_threads);
+                   selector, num_threads);
 }
 
 }  // namespace ivftrain

@@ -8,6 +8,7 @@
 
 #include "ivftrain/distributed.h"
 #include "pipeline/plan.h"
+#include "util/cancel.h"
 #include "util/log.h"
 #include "util/memory.h"
 #include "util/status_macros.h"
@@ -29,6 +30,7 @@ struct FragmentSample {
 FragmentSample sample_fragment(const Dataset& dataset, const SampleTask& task,
                                const TaskFragment& frag, float* vectors, int64_t* rows) {
   FragmentSample out;
+  if (cancel_requested()) return {.status = cancelled_status()};
   const int64_t dim = task.dim;
   const std::vector<int64_t> chosen =
       fragment_sample_rows(task.params.seed, frag.id, frag.num_rows, frag.quota);

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "ivftrain/distributed.h"
+#include "pipeline/whole_plan.h"
 #include "train/train_on_sample.h"
 #include "util/log.h"
 #include "util/memory.h"
@@ -19,6 +20,8 @@ std::string join_ints(const std::vector<int>& v) {
   for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
   return s;
 }
+
+}  // namespace
 
 Status check_whole_plan(const std::vector<SampleResult>& results, const TrainParams& params) {
   if (results.empty()) return Status::InvalidArgument("no sample results were given");
@@ -70,6 +73,8 @@ Status check_whole_plan(const std::vector<SampleResult>& results, const TrainPar
   }
   return Status::OK();
 }
+
+namespace {
 
 // A run of consecutive rows of one fragment inside one result.
 struct Segment {

@@ -10,6 +10,7 @@
 #include "kmeans/lloyd.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "util/cancel.h"
 #include "util/log.h"
 #include "util/rng.h"
 #include "util/status_macros.h"
@@ -128,6 +129,10 @@ Result<PqCodebook> pq_train(int64_t n, int64_t d, const float* x, const PqParams
   parallel_blocks(
       M, 1, num_threads, Work{}, [&] { return std::vector<float>(static_cast<size_t>(n * dsub)); },
       [&](std::vector<float>& sub, int64_t m, int64_t, int64_t) {
+        if (cancel_requested()) {
+          errors[m] = cancelled_status();
+          return;
+        }
         copy_sub_vectors(d, x, 0, n, m, dsub, sub.data());
         KMeansParams kp = params.kmeans;
         kp.seed = derive_seed(seed, kSeedPqKMeans, static_cast<uint64_t>(m));

@@ -45,16 +45,6 @@ void compact(std::vector<float>& x, int64_t dim, const std::vector<int64_t>& row
   x.shrink_to_fit();
 }
 
-// Distinct rows among the first rows of x, counting no further than `enough`: cheap in the usual
-// case, where the first rows already differ.
-int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t enough) {
-  std::unordered_set<uint64_t> seen;
-  for (int64_t i = 0; i < rows && static_cast<int64_t>(seen.size()) < enough; ++i) {
-    seen.insert(XXH3_64bits(x + i * dim, static_cast<size_t>(dim) * sizeof(float)));
-  }
-  return static_cast<int64_t>(seen.size());
-}
-
 // The rows IVF and PQ train on. Both subsets are chosen up front, so that the PQ rows are set
 // aside before the IVF subset is compacted in place: the sample is never held twice unless PQ
 // trains on all of it while IVF trains on a subset.
@@ -98,10 +88,7 @@ Status train_ivf(const std::vector<float>& x, TrainedModels& models) {
         "the sample holds only {} distinct vectors, fewer than num_partitions {}; lower it",
         distinct, k));
   }
-  KMeansParams kp = p.ivf.kmeans;
-  kp.metric = p.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2;
-  kp.seed = derive_seed(p.seed, kSeedIvfKMeans, 0);
-  kp.num_threads = p.num_threads;
+  const KMeansParams kp = ivf_kmeans_params(p);
   KMeansLog log_as;
   log_as.label = "ivf";
   log_as.verbose = true;
@@ -196,6 +183,28 @@ Status check_finite(const TrainedModels& m) {
 }
 
 }  // namespace
+
+std::vector<int64_t> training_subset(int64_t rows, int64_t wanted, uint64_t seed,
+                                     uint64_t purpose) {
+  return subset_rows(rows, wanted, seed, purpose);
+}
+
+KMeansParams ivf_kmeans_params(const TrainParams& p) {
+  KMeansParams kp = p.ivf.kmeans;
+  kp.metric = p.distance_type == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2;
+  kp.seed = derive_seed(p.seed, kSeedIvfKMeans, 0);
+  kp.num_threads = p.num_threads;
+  return kp;
+}
+
+// Cheap in the usual case, where the first rows already differ.
+int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t enough) {
+  std::unordered_set<uint64_t> seen;
+  for (int64_t i = 0; i < rows && static_cast<int64_t>(seen.size()) < enough; ++i) {
+    seen.insert(XXH3_64bits(x + i * dim, static_cast<size_t>(dim) * sizeof(float)));
+  }
+  return static_cast<int64_t>(seen.size());
+}
 
 Status check_largest_norm(double squared_norm, int64_t row, float largest_value) {
   constexpr double kMaxSquaredNorm = std::numeric_limits<float>::max() / 8.0;

@@ -1,6 +1,7 @@
 // Training on an in-memory sample: the step shared by train_local and train_from_samples.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "ivftrain/models.h"
@@ -15,12 +16,20 @@ namespace ivftrain {
 Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_bounds,
                        TrainedModels& models);
 
-// The pieces of train_on_sample that sharded training (mpi/) runs on its own: the refusal of a
-// sample whose largest squared row norm (that of sample row `row`, holding `largest_value`)
-// would overflow float32 distances; PQ (or nothing, for ivf_sq) on x's rows once
-// models.ivf_centroids is set; and the final check that every number of the model is finite.
+// The pieces of train_on_sample that sharded training (mpi/, and pipeline/rounds.cc through
+// files) runs on its own: the refusal of a sample whose largest squared row norm (that of sample
+// row `row`, holding `largest_value`) would overflow float32 distances; PQ (or nothing, for
+// ivf_sq) on x's rows once models.ivf_centroids is set; and the final check that every number of
+// the model is finite.
 Status check_largest_norm(double squared_norm, int64_t row, float largest_value);
 Status train_pq_on_rows(std::vector<float> x, TrainedModels& models);
 Status check_models_finite(const TrainedModels& models);
+// The rows (sorted indices into the canonical sample of `rows` rows) a trainer wanting `wanted`
+// rows uses, chosen from `seed` for `purpose` (kSeedIvfSubset, kSeedPqSubset); empty means all.
+std::vector<int64_t> training_subset(int64_t rows, int64_t wanted, uint64_t seed, uint64_t purpose);
+// The IVF k-means parameters train_on_sample trains with.
+KMeansParams ivf_kmeans_params(const TrainParams& params);
+// Distinct rows among the first rows of x, counting no further than `enough`.
+int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t enough);
 
 }  // namespace ivftrain

@@ -75,10 +75,15 @@ class Rng {
   double uniform01() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   // Standard normal (Box-Muller; one value per call, deterministic).
   double normal();
-  // The generator's state, to save it (checkpoints) and to continue from it.
-  std::array<uint64_t, 4> state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
-  void set_state(const std::array<uint64_t, 4>& s) {
-    for (int i = 0; i < 4; ++i) s_[i] = s[i];
+
+  // The generator's whole state, so that a run split across processes (the file protocol's
+  // rounds) continues the sequence exactly where the previous process left it.
+  using State = std::array<uint64_t, 4>;
+  State state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  static Rng from_state(const State& state) {
+    Rng rng(0);
+    for (int i = 0; i < 4; ++i) rng.s_[i] = state[i];
+    return rng;
   }
 
  private:

@@ -1,0 +1,164 @@
+// Sharded IVF training in rounds: the primitives any orchestrator (a shell loop, Slurm job arrays,
+// Kubernetes jobs, Spark, Ray) drives, as plain values and pure functions of their inputs. The
+// sample rows never meet on one node: each worker keeps the sample result it wrote (its shard),
+// and every round
+//   1. each worker computes, from its shard and the round's centroids, a RoundPartial (per-cluster
+//      sums and counts of its rows' assignment, its share of the objective, the fingerprint of
+//      the centroids it was computed against): compute_round_partial;
+//   2. the partials of the round are merged into the next round's state, or the IVF centroids
+//      are final: merge_round.
+// The decisions are those of local training (the same initial rows, update, empty-cluster
+// splits with the same random draws, stop rule and iteration count), so the model equals
+// train_local's. plan_files.h keeps the rounds as files of the plan directory (`ivftrain round`,
+// `ivftrain advance`).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ivftrain/distributed.h"
+#include "ivftrain/kmeans.h"
+#include "ivftrain/params.h"
+#include "ivftrain/status.h"
+
+namespace ivftrain {
+
+// Where the rows of each fragment sit in the canonical sample (fragment id order, then row):
+// what a worker needs to know which of its rows the IVF k-means trains on.
+struct SampleLayout {
+  std::vector<int64_t> fragment_ids;   // ascending
+  std::vector<int64_t> fragment_rows;  // sample rows kept of each fragment
+  std::vector<int32_t> workers;        // the worker whose result holds each fragment
+
+  int64_t rows() const;
+};
+
+// The layout of a plan's results (their vectors are not needed: the fragment ids are). Refuses a
+// fragment given by two workers, naming them.
+Result<SampleLayout> sample_layout(const std::vector<SampleResult>& results);
+
+// The state of a sharded k-means run between rounds: the centroids round `round` assigns to.
+// Round 0 is a scan: its partials carry only the largest |value| of each worker's IVF rows,
+// which sets the grid of the exact sums (docs/sharded.md). Round 1 assigns the initial
+// centroids, and round r > 1 the centroids of Lloyd iteration r - 1.
+struct RoundState {
+  std::string plan_id;
+  uint64_t params_hash = 0;  // params_fingerprint of the plan's parameters
+  int round = 0;             // 0: the initial centroids
+  int64_t k = 0, dim = 0;
+  int64_t train_rows = 0;        // rows the IVF k-means trains on (the IVF subset)
+  std::vector<float> centroids;  // k x dim
+  SampleLayout layout;
+  // The k-means generator after the draws that made `centroids`: the empty-cluster splits of
+  // the next update continue its sequence.
+  std::array<uint64_t, 4> rng_state{};
+  double grid_step = 0;       // the exact sums' grid (SumGrid::step); 0 in round 0 (the scan)
+  int64_t split = 0;          // clusters the update that made `centroids` split (round > 1)
+  double prev_objective = 0;  // the objective of the previous round's centroids (round > 1)
+  std::vector<KMeansIteration> iterations;  // one per round after round 1
+
+  // XXH3 of the round number, the shape and the centroids' bytes: a partial carries it, so that
+  // one computed against other centroids is refused.
+  uint64_t fingerprint() const;
+};
+
+// One worker's statistics of a round.
+struct RoundPartial {
+  std::string plan_id;
+  int worker = 0;
+  int round = 0;
+  uint64_t centroids_fingerprint = 0;  // RoundState::fingerprint() of the centroids assigned to
+  int64_t k = 0, dim = 0;
+  int64_t rows = 0;      // the worker's rows in the IVF subset
+  double max_abs = 0;    // the largest |value| of those rows (round 0)
+  double max_norm2 = 0;  // the largest squared norm of any of the worker's sample rows
+  // Rounds > 0: the statistics of the rows' assignment (ClusterSums, on the state's grid).
+  double objective = 0;                 // the sum of their distances (objective_bins' value)
+  std::vector<int64_t> objective_bins;  // that sum, exact (ExactSum's bins: merged by adding)
+  double grid_step = 0;
+  std::vector<double> sums;        // k x dim: each cluster's exact sum of rows on the grid
+  std::vector<int64_t> counts;     // k
+  std::vector<uint8_t> identical;  // k: 1 when all the cluster's rows equal its first
+  std::vector<float> first;        // k x dim: the cluster's first row (in canonical order)
+  std::vector<int64_t> first_row;  // k: its index among the IVF rows (INT64_MAX when empty)
+};
+
+// Why sharded rounds cannot train these parameters ("" when they can): hierarchical k-means,
+// k-means++ initialisation and balancing need the whole sample; train_from_samples (gathering)
+// trains them.
+std::string rounds_unsupported(const TrainParams& params);
+
+// The canonical sample rows (ascending) the IVF k-means trains on: all `sample_rows` rows, or the
+// seeded subset train_local takes when there are more than it wants.
+std::vector<int64_t> ivf_training_rows(const TrainParams& params, int64_t sample_rows);
+// The canonical sample rows (ascending) PQ trains on: the seeded subset train_local takes, or
+// every row when PQ takes the whole sample.
+std::vector<int64_t> pq_training_rows(const TrainParams& params, int64_t sample_rows);
+
+// Where a canonical sample row is: the worker and the row inside its result.
+struct RowAddress {
+  int worker = 0;
+  int64_t row = 0;
+};
+std::vector<RowAddress> locate_rows(const SampleLayout& layout,
+                                    const std::vector<int64_t>& canonical_rows);
+
+// The canonical sample rows random initialisation takes as the initial centroids (k of the IVF
+// training rows, in order), and the generator state after drawing them.
+struct InitialRows {
+  std::vector<int64_t> rows;  // k canonical sample rows
+  std::array<uint64_t, 4> rng_state{};
+};
+InitialRows initial_centroid_rows(const TrainParams& params, int64_t sample_rows);
+
+// Round 0's state: `centroids` are the rows initial_centroid_rows named, in order.
+RoundState first_round(const std::string& plan_id, const TrainParams& params, int64_t dim,
+                       SampleLayout layout, std::vector<float> centroids,
+                       const std::array<uint64_t, 4>& rng_state);
+
+// What a worker keeps between its rounds when local training would assign with bounds (flat
+// l2 k-means with many centroids: BoundedAssigner): its rows' labels, bounds and distances after
+// round `round`, and the centroids they were computed against. Skipping rows as local training
+// does gives the same distances, hence the same objective, bit for bit.
+struct WorkerBounds {
+  int round = -1;
+  uint64_t centroids_fingerprint = 0;  // RoundState::fingerprint() of round `round`
+  std::vector<int32_t> labels;
+  std::vector<double> lower;
+  std::vector<float> dist;
+  std::vector<float> previous;  // k x dim: round `round`'s centroids
+};
+
+// Whether the rounds keep WorkerBounds for these parameters (as flat_kmeans uses bounds).
+bool rounds_use_bounds(const TrainParams& params, int64_t dim);
+
+// A worker's partial: its rows of the IVF subset assigned to the state's centroids, in full or,
+// when rounds_use_bounds, through bounds continued from `bounds_in` (the worker's bounds of the
+// previous round; null in round 1) and saved to `bounds_out`. Refuses a shard of another plan,
+// naming the worker.
+Result<RoundPartial> compute_round_partial(const SampleResult& shard, const RoundState& state,
+                                           const TrainParams& params,
+                                           const WorkerBounds* bounds_in = nullptr,
+                                           WorkerBounds* bounds_out = nullptr);
+
+// The merge of a round: either the next round's state, or the final IVF k-means.
+struct RoundMerge {
+  bool finished = false;
+  RoundState next;      // when !finished
+  KMeansResult result;  // when finished: the centroids, the iterations and the final objective
+};
+// `partials`: one per worker, by worker. Refuses a partial of another plan, round or centroids,
+// or of a worker missing or given twice, naming the worker to rerun.
+Result<RoundMerge> merge_round(const RoundState& state, const std::vector<RoundPartial>& partials,
+                               const TrainParams& params, int num_workers);
+
+// The models once the IVF k-means is final: PQ trained on `pq_rows` (the rows pq_training_rows
+// named, in order; empty unless ivf_pq), SQ bounds merged from the results' headers, the
+// statistics of the results. `results` need not hold vectors.
+Result<TrainedModels> finish_rounds(const std::vector<SampleResult>& results,
+                                    const TrainParams& params, KMeansResult ivf,
+                                    int64_t ivf_train_rows, std::vector<float> pq_rows);
+
+}  // namespace ivftrain

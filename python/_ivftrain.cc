@@ -1,0 +1,484 @@
+// The C++ half of the Python module: ivftrain's API over NumPy arrays. The Python half
+// (python/ivftrain/__init__.py) gives it its shape: keyword arguments, the Model class, errors
+// as exception classes. Every training call runs on a worker thread with the GIL released
+// while the calling (main) thread checks for signals, so that Ctrl-C stops it (util/cancel.h).
+#include <Python.h>
+#include <fmt/format.h>
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "ivftrain/dataset.h"
+#include "ivftrain/distributed.h"
+#include "ivftrain/kmeans.h"
+#include "ivftrain/log.h"
+#include "ivftrain/model_dir.h"
+#include "ivftrain/params.h"
+#include "ivftrain/plan_files.h"
+#include "ivftrain/train.h"
+#include "util/cancel.h"
+
+namespace py = pybind11;
+
+namespace ivftrain::python {
+namespace {
+
+// Raised with (code name, message); the Python half turns it into an ivftrain.Error subclass.
+PyObject* g_status_error = nullptr;
+
+const char* code_name(Status::Code code) {
+  switch (code) {
+    case Status::Code::kOk: return "ok";
+    case Status::Code::kInvalidArgument: return "invalid_argument";
+    case Status::Code::kIOError: return "io_error";
+    case Status::Code::kCorruption: return "corruption";
+    case Status::Code::kNotFound: return "not_found";
+    case Status::Code::kAlreadyExists: return "already_exists";
+    case Status::Code::kFailedPrecondition: return "failed_precondition";
+    case Status::Code::kInternal: return "internal";
+    case Status::Code::kCancelled: return "cancelled";
+  }
+  return "internal";
+}
+
+[[noreturn]] void raise(const Status& status) {
+  PyErr_SetObject(g_status_error, py::make_tuple(code_name(status.code()), status.message()).ptr());
+  throw py::error_already_set();
+}
+
+template <typename T>
+T unwrap(Result<T> result) {
+  if (!result.ok()) raise(result.status());
+  return std::move(result).value();
+}
+
+void check(const Status& status) {
+  if (!status.ok()) raise(status);
+}
+
+// ---- Parameters: the command line's flags, by the same names and from the same structs ------
+
+template <typename T>
+T get(const py::dict& kw, const char* key, T fallback) {
+  if (!kw.contains(key) || kw[key].is_none()) return fallback;
+  try {
+    return kw[key].cast<T>();
+  } catch (const py::cast_error&) {
+    raise(Status::InvalidArgument(fmt::format("{} must be {} (got {})", key,
+                                              std::is_same_v<T, std::string> ? "a string"
+                                              : std::is_floating_point_v<T>  ? "a number"
+                                                                             : "an integer",
+                                              py::repr(kw[key]).cast<std::string>())));
+  }
+}
+
+// What tools/cli.cc's params_from_flags does with the flags of the same names.
+TrainParams params_from(const py::dict& kw) {
+  TrainParams p;
+  p.index_type = unwrap(parse_index_type(get<std::string>(kw, "index_type", "ivf_pq")));
+  p.distance_type = unwrap(parse_distance_type(get<std::string>(kw, "distance_type", "l2")));
+  p.ivf.num_partitions = get<int64_t>(kw, "num_partitions", 0);
+  p.pq.num_sub_vectors = get<int64_t>(kw, "num_sub_vectors", p.pq.num_sub_vectors);
+  p.pq.num_bits = get<int>(kw, "num_bits", p.pq.num_bits);
+  p.ivf.kmeans.max_iters = get<int>(kw, "max_iters", p.ivf.kmeans.max_iters);
+  p.ivf.kmeans.tolerance = get<double>(kw, "tolerance", p.ivf.kmeans.tolerance);
+  p.ivf.sample_rate = get<int64_t>(kw, "sample_rate", p.ivf.sample_rate);
+  p.ivf.kmeans.init = unwrap(parse_kmeans_init(get<std::string>(kw, "init", "random")));
+  p.ivf.kmeans.algorithm = unwrap(parse_kmeans_algorithm(get<std::string>(kw, "kmeans", "flat")));
+  p.ivf.kmeans.balance = get<double>(kw, "balance", p.ivf.kmeans.balance);
+  p.sq.bounds = unwrap(parse_sq_bounds_mode(get<std::string>(kw, "sq_bounds", "global")));
+  const int64_t seed = get<int64_t>(kw, "seed", static_cast<int64_t>(p.seed));
+  if (seed < 0) check(Status::InvalidArgument(fmt::format("seed must not be negative ({})", seed)));
+  p.seed = static_cast<uint64_t>(seed);
+  p.num_threads = get<int>(kw, "threads", p.num_threads);
+  // One flag each for what IVF, PQ and SQ share.
+  p.pq.kmeans.max_iters = p.ivf.kmeans.max_iters;
+  p.pq.kmeans.tolerance = p.ivf.kmeans.tolerance;
+  p.pq.sample_rate = p.sq.sample_rate = p.ivf.sample_rate;
+  p.sq.num_bits = p.pq.num_bits;
+  check(validate(p, 0));
+  return p;
+}
+
+DatasetOptions options_from(const py::dict& kw) {
+  DatasetOptions o;
+  o.rows_per_fragment = get<int64_t>(kw, "rows_per_fragment", o.rows_per_fragment);
+  o.hdf5_dataset = get<std::string>(kw, "hdf5_dataset", o.hdf5_dataset);
+  return o;
+}
+
+std::vector<int64_t> fragments_from(const py::dict& kw) {
+  if (!kw.contains("fragments") || kw["fragments"].is_none()) return {};
+  if (py::isinstance<py::str>(kw["fragments"])) {
+    return unwrap(parse_fragment_list(kw["fragments"].cast<std::string>()));
+  }
+  return kw["fragments"].cast<std::vector<int64_t>>();
+}
+
+py::dict defaults() {
+  const TrainParams p;
+  const DatasetOptions o;
+  py::dict d;
+  d["index_type"] = std::string(to_string(p.index_type));
+  d["num_partitions"] = py::none();
+  d["num_sub_vectors"] = p.pq.num_sub_vectors;
+  d["num_bits"] = p.pq.num_bits;
+  d["distance_type"] = std::string(to_string(p.distance_type));
+  d["max_iters"] = p.ivf.kmeans.max_iters;
+  d["tolerance"] = p.ivf.kmeans.tolerance;
+  d["sample_rate"] = p.ivf.sample_rate;
+  d["init"] = std::string(to_string(p.ivf.kmeans.init));
+  d["kmeans"] = std::string(to_string(p.ivf.kmeans.algorithm));
+  d["balance"] = p.ivf.kmeans.balance;
+  d["sq_bounds"] = std::string(to_string(p.sq.bounds));
+  d["seed"] = p.seed;
+  d["threads"] = p.num_threads;
+  d["rows_per_fragment"] = o.rows_per_fragment;
+  d["hdf5_dataset"] = o.hdf5_dataset;
+  return d;
+}
+
+// ---- Logging and progress ---------------------------------------------------------------------
+
+// The Python callable that receives (level, message); set once at import.
+py::object* g_log_callback = nullptr;
+
+void install_log_sink(py::object callback) {
+  if (!g_log_callback) g_log_callback = new py::object();  // lives as long as the process
+  *g_log_callback = std::move(callback);
+  set_log_sink([](LogLevel level, std::string_view message) {
+    py::gil_scoped_acquire gil;
+    if (!g_log_callback || g_log_callback->is_none()) return;
+    try {
+      (*g_log_callback)(static_cast<int>(level), py::str(message.data(), message.size()));
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("ivftrain log handler");
+    }
+  });
+}
+
+// ---- Interruptible calls -----------------------------------------------------------------------
+
+// One training call at a time: cancellation and the progress observer are process-wide.
+std::mutex g_one_call;
+// Set on a thread while it runs a progress callback: a call made from there would wait for the
+// call that runs the callback.
+thread_local bool t_in_progress_callback = false;
+
+// Runs `work` on a worker thread with the GIL released; meanwhile the calling thread wakes every
+// 50 ms to run Python's signal handlers (only the main thread may). A handler that raises
+// (Ctrl-C: KeyboardInterrupt) cancels the call, which stops at its next check; the exception is
+// raised once it has. `progress`, when not None, receives each k-means iteration with the GIL
+// held; an exception it raises cancels the call too and is raised in its place.
+template <typename T>
+T run_interruptible(const std::function<Result<T>()>& work, const py::object& progress) {
+  if (t_in_progress_callback) {
+    raise(Status::FailedPrecondition(
+        "ivftrain cannot train from a progress callback: the training that calls it must "
+        "finish first"));
+  }
+  std::unique_lock<std::mutex> one;
+  {
+    py::gil_scoped_release nogil;
+    one = std::unique_lock<std::mutex>(g_one_call);
+  }
+  clear_cancel();
+  std::optional<py::error_already_set> callback_error;  // guarded by the GIL
+  if (!progress.is_none()) {
+    set_progress_observer([&progress, &callback_error](std::string_view run, int it, double obj) {
+      if (cancel_requested()) return;
+      py::gil_scoped_acquire gil;
+      t_in_progress_callback = true;
+      try {
+        progress(py::str(run.data(), run.size()), it, obj);
+      } catch (py::error_already_set& e) {
+        if (!callback_error) callback_error.emplace(std::move(e));
+        request_cancel();
+      }
+      t_in_progress_callback = false;
+    });
+  }
+  std::optional<Result<T>> result;
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false, interrupted = false;
+  {
+    py::gil_scoped_release nogil;
+    std::thread worker([&] {
+      // An exception must not end the process from this thread: it becomes an error.
+      Result<T> r = Status::Internal("internal error: the training thread failed");
+      try {
+        r = work();
+      } catch (const std::bad_alloc&) {
+        r = Status::FailedPrecondition("not enough memory for this training run");
+      } catch (const std::exception& e) {
+        r = Status::Internal(fmt::format("internal error: {}", e.what()));
+      }
+      std::lock_guard<std::mutex> lock(m);
+      result.emplace(std::move(r));
+      done = true;
+      cv.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(m);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; })) {
+      if (interrupted) continue;
+      lock.unlock();
+      {
+        py::gil_scoped_acquire gil;
+        // The exception stays set in this thread's state until raised below.
+        if (PyErr_CheckSignals() != 0) {
+          interrupted = true;
+          request_cancel();
+        }
+      }
+      lock.lock();
+    }
+    lock.unlock();
+    worker.join();
+  }
+  set_progress_observer(nullptr);
+  clear_cancel();
+  if (interrupted) throw py::error_already_set();
+  if (callback_error) throw std::move(*callback_error);
+  return unwrap(std::move(*result));
+}
+
+// ---- Models ------------------------------------------------------------------------------------
+
+py::array_t<float> array_of(const std::vector<float>& v, std::vector<py::ssize_t> shape) {
+  py::array_t<float> a(shape);
+  std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(float));
+  return a;
+}
+
+struct PyModels {
+  TrainedModels m;
+
+  py::array_t<float> ivf_centroids() const {
+    return array_of(m.ivf_centroids, {m.params.ivf.num_partitions, m.dim});
+  }
+  py::object pq_codebook() const {
+    if (!m.pq) return py::none();
+    return array_of(m.pq->centroids, {m.pq->num_sub_vectors, m.pq->ksub(), m.pq->dsub()});
+  }
+  py::object sq_bounds() const {
+    if (!m.sq) return py::none();
+    const SqBounds& b = *m.sq;
+    std::vector<float> both(b.lower);
+    both.insert(both.end(), b.upper.begin(), b.upper.end());
+    if (b.mode == SqBoundsMode::kGlobal) return array_of(both, {2});
+    return array_of(both, {2, static_cast<py::ssize_t>(b.lower.size())});
+  }
+  // PQ objectives per sub-space and iteration (model.json keeps only the last of each).
+  std::vector<std::vector<double>> pq_objectives() const {
+    std::vector<std::vector<double>> out;
+    if (!m.pq) return out;
+    for (const auto& sub : m.pq->iterations) {
+      auto& row = out.emplace_back();
+      for (const auto& it : sub) row.push_back(it.objective);
+    }
+    return out;
+  }
+  std::string json() const { return model_json(m); }
+  void save(const std::string& dir, bool overwrite) const {
+    Status st;
+    {
+      py::gil_scoped_release nogil;
+      st = write_model_dir(m, dir, overwrite);
+    }
+    check(st);
+  }
+};
+
+PyModels load(const std::string& dir) {
+  Result<TrainedModels> r = Status::Internal("not read");
+  {
+    py::gil_scoped_release nogil;
+    r = read_model_dir(dir);
+  }
+  return PyModels{unwrap(std::move(r))};
+}
+
+// ---- Training ----------------------------------------------------------------------------------
+
+ArrayType array_type(const py::array& x) {
+  const char kind = x.dtype().kind();
+  const auto size = x.dtype().itemsize();
+  if (kind == 'f' && size == 4) return ArrayType::kFloat32;
+  if (kind == 'f' && size == 2) return ArrayType::kFloat16;
+  if (kind == 'f' && size == 8) return ArrayType::kFloat64;
+  if (kind == 'u' && size == 1) return ArrayType::kUInt8;
+  if (kind == 'i' && size == 1) return ArrayType::kInt8;
+  raise(Status::InvalidArgument(
+      fmt::format("unsupported dtype {} (supported: float32, float16, float64, uint8, int8)",
+                  py::str(x.dtype()).cast<std::string>())));
+}
+
+PyModels train_array(const py::array& x, const py::dict& kw, const py::object& progress) {
+  if (x.ndim() != 2) {
+    raise(Status::InvalidArgument(fmt::format(
+        "expected a 2-D array (rows, dim), got {} dimension(s)", static_cast<int>(x.ndim()))));
+  }
+  if (!(x.flags() & py::array::c_style) || !x.dtype().attr("isnative").cast<bool>()) {
+    raise(Status::InvalidArgument("the array must be C-contiguous in native byte order"));
+  }
+  const ArrayType type = array_type(x);
+  const TrainParams params = params_from(kw);
+  const DatasetOptions options = options_from(kw);
+  const std::vector<int64_t> ids = fragments_from(kw);
+  // `x` outlives the call, which holds the only Dataset: no owner needed.
+  Dataset dataset = unwrap(
+      Dataset::from_array("the array", x.data(), x.shape(0), x.shape(1), type, nullptr, options));
+  return PyModels{run_interruptible<TrainedModels>(
+      [&] { return train_local(dataset, params, ids); }, progress)};
+}
+
+PyModels train_dataset(const std::string& path, const py::dict& kw, const py::object& progress) {
+  const TrainParams params = params_from(kw);
+  const DatasetOptions options = options_from(kw);
+  const std::vector<int64_t> ids = fragments_from(kw);
+  return PyModels{run_interruptible<TrainedModels>(
+      [&]() -> Result<TrainedModels> {
+        Result<Dataset> dataset = Dataset::open(path, options);
+        if (!dataset.ok()) return dataset.status();
+        return train_local(*dataset, params, ids);
+      },
+      progress)};
+}
+
+// ---- The distributed phases: tasks as JSON text, sample results as bytes ----------------------
+
+std::vector<std::string> create_tasks(const std::string& path, const py::dict& kw, int num_workers,
+                                      const std::string& assign) {
+  const TrainParams params = params_from(kw);
+  const DatasetOptions options = options_from(kw);
+  const std::vector<int64_t> ids = fragments_from(kw);
+  Assignment a = Assignment::kBalanced;
+  if (assign == "round-robin") {
+    a = Assignment::kRoundRobin;
+  } else if (assign != "balanced") {
+    raise(Status::InvalidArgument(
+        fmt::format("unknown assign '{}' (expected balanced or round-robin)", assign)));
+  }
+  Result<std::vector<std::string>> out = Status::Internal("not run");
+  {
+    py::gil_scoped_release nogil;
+    out = [&]() -> Result<std::vector<std::string>> {
+      Result<Dataset> dataset = Dataset::open(path, options);
+      if (!dataset.ok()) return dataset.status();
+      Result<std::vector<SampleTask>> tasks =
+          create_sample_tasks(*dataset, params, num_workers, ids, a);
+      if (!tasks.ok()) return tasks.status();
+      std::vector<std::string> texts;
+      for (const SampleTask& t : *tasks) texts.push_back(task_to_json(t, path, options));
+      return texts;
+    }();
+  }
+  return unwrap(std::move(out));
+}
+
+py::bytes execute_task(const std::optional<std::string>& path, const std::string& task_json,
+                       const py::object& progress) {
+  const TaskFile task = unwrap(parse_task_json(task_json, "the task"));
+  const std::string dataset_path = path.value_or(task.dataset_path);
+  std::string bytes = run_interruptible<std::string>(
+      [&]() -> Result<std::string> {
+        Result<Dataset> dataset = Dataset::open(dataset_path, task.dataset_options);
+        if (!dataset.ok()) return dataset.status();
+        Result<SampleResult> r = execute_sample_task(*dataset, task.task);
+        if (!r.ok()) return r.status();
+        return serialize_sample_result(*r);
+      },
+      progress);
+  return py::bytes(bytes);
+}
+
+PyModels train_samples(const std::vector<py::bytes>& results, const std::string& task_json,
+                       std::optional<int> threads, const py::object& progress) {
+  TrainParams params = unwrap(parse_task_json(task_json, "the task")).task.params;
+  if (threads) params.num_threads = *threads;
+  std::vector<SampleResult> parsed;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const std::string bytes = results[i];
+    parsed.push_back(unwrap(parse_sample_result(bytes, fmt::format("sample result {}", i))));
+  }
+  return PyModels{run_interruptible<TrainedModels>(
+      [&] { return train_from_samples(std::move(parsed), params); }, progress)};
+}
+
+// ---- Helpers for the report ---------------------------------------------------------------------
+
+// Up to `count` rows spread evenly over every fragment (for assigning to a model's centroids).
+py::array_t<float> read_spread(const std::string& path, int64_t count, const py::dict& kw) {
+  const DatasetOptions options = options_from(kw);
+  const Dataset dataset = unwrap(Dataset::open(path, options));
+  const int64_t total = dataset.num_rows(), dim = dataset.dim();
+  count = std::max<int64_t>(1, std::min(count, total));
+  std::vector<float> out;
+  for (const FragmentInfo& f : dataset.fragments()) {
+    const int64_t want = std::max<int64_t>(1, f.num_rows * count / total);
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < want; ++i) rows.push_back(i * f.num_rows / want);
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    const size_t at = out.size();
+    out.resize(at + rows.size() * static_cast<size_t>(dim));
+    check(dataset.read_rows(f.id, rows, out.data() + at));
+  }
+  return array_of(out, {static_cast<py::ssize_t>(out.size() / dim), dim});
+}
+
+py::array_t<int32_t> assign(py::array_t<float, py::array::c_style | py::array::forcecast> x,
+                            py::array_t<float, py::array::c_style | py::array::forcecast> c,
+                            const std::string& distance_type) {
+  if (x.ndim() != 2 || c.ndim() != 2 || x.shape(1) != c.shape(1)) {
+    raise(Status::InvalidArgument("assign needs rows (n, d) and centroids (k, d)"));
+  }
+  const DistanceType dt = unwrap(parse_distance_type(distance_type));
+  py::array_t<int32_t> labels(x.shape(0));
+  py::gil_scoped_release nogil;
+  kmeans_assign(x.shape(0), x.shape(1), x.data(), c.shape(0), c.data(),
+                dt == DistanceType::kDot ? Metric::kInnerProduct : Metric::kL2,
+                labels.mutable_data(), nullptr);
+  return labels;
+}
+
+}  // namespace
+}  // namespace ivftrain::python
+
+PYBIND11_MODULE(_ivftrain, mod) {
+  using namespace ivftrain::python;
+  mod.doc() = "ivftrain's C++ core; use the ivftrain package, not this module.";
+  static py::exception<std::exception> status_error(mod, "StatusError");
+  g_status_error = status_error.ptr();
+  mod.def("defaults", &defaults);
+  mod.def("install_log_sink", &install_log_sink);
+  mod.def("set_log_level",
+          [](int level) { ivftrain::set_log_level(static_cast<ivftrain::LogLevel>(level)); });
+  py::class_<PyModels>(mod, "Models")
+      .def_property_readonly("ivf_centroids", &PyModels::ivf_centroids)
+      .def_property_readonly("pq_codebook", &PyModels::pq_codebook)
+      .def_property_readonly("sq_bounds", &PyModels::sq_bounds)
+      .def("pq_objectives", &PyModels::pq_objectives)
+      .def("json", &PyModels::json)
+      .def("save", &PyModels::save);
+  mod.def("load", &load);
+  mod.def("train_array", &train_array);
+  mod.def("train_dataset", &train_dataset);
+  mod.def("create_sample_tasks", &create_tasks);
+  mod.def("execute_sample_task", &execute_task);
+  mod.def("train_from_samples", &train_samples);
+  mod.def("read_spread", &read_spread);
+  mod.def("assign", &assign);
+}

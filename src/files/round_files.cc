@@ -1,0 +1,706 @@
+// Sharded training through files: the round files of a plan directory, `round` and `advance`
+// (plan_files.h).
+//
+// PLAN/round-NNNN/centroids (little-endian):
+//   magic "IVFROUND" | u32 version | char plan_id[16] | u64 params_hash | i32 round | i64 k
+//   | i64 dim | i64 train_rows | u64 rng_state[4] | f64 grid_step | i64 split | f64 prev_objective
+//   | i64 iterations | {f64 objective, i64 split, i64 rows_computed, f64 seconds,
+//   f64 assign_seconds}[iterations] | i64 fragments | i64 fragment_ids[fragments]
+//   | i64 fragment_rows[fragments] | i32 workers[fragments] | f32 centroids[k * dim] | u64 xxh3
+// PLAN/round-NNNN/partial-WWWW:
+//   magic "IVFPARTL" | u32 version | char plan_id[16] | i32 worker | i32 round
+//   | u64 centroids_fingerprint | i64 k | i64 dim | i64 rows | f64 max_abs | f64 max_norm2
+//   | f64 objective | i64 bins | i64 objective_bins[bins] | f64 grid_step | i64 clusters (k, or
+//   0 in the scan round) | f64 sums[clusters * dim] | i64 counts[clusters]
+//   | u8 identical[clusters] | f32 first[clusters * dim] | i64 first_row[clusters] | u64 xxh3
+// PLAN/round-NNNN/bounds-WWWW (a worker's own state, read only by the same worker's next round;
+// written when rounds_use_bounds):
+//   magic "IVFBOUND" | u32 version | char plan_id[16] | i32 worker | i32 round
+//   | u64 centroids_fingerprint | i64 n | i64 k * dim | i32 labels[n] | f64 lower[n]
+//   | f32 dist[n] | f32 previous[k * dim] | u64 xxh3
+// The checksum covers every byte before it; sizes must account for the file exactly.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "ivftrain/model_dir.h"
+#include "ivftrain/plan_files.h"
+#include "ivftrain/rounds.h"
+#include "pipeline/whole_plan.h"
+#include "train/train_on_sample.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/status_macros.h"
+
+static_assert(std::endian::native == std::endian::little, "round files are little-endian");
+
+namespace ivftrain {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kStateMagic[8] = {'I', 'V', 'F', 'R', 'O', 'U', 'N', 'D'};
+constexpr char kPartialMagic[8] = {'I', 'V', 'F', 'P', 'A', 'R', 'T', 'L'};
+constexpr char kBoundsMagic[8] = {'I', 'V', 'F', 'B', 'O', 'U', 'N', 'D'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kPlanIdBytes = 16;
+
+class Writer {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    out_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  template <typename T>
+  void put_array(const std::vector<T>& v) {
+    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  void put_id(const std::string& id) {
+    char buf[kPlanIdBytes] = {};
+    std::memcpy(buf, id.data(), std::min(id.size(), kPlanIdBytes));
+    out_.append(buf, kPlanIdBytes);
+  }
+  void put_magic(const char (&magic)[8]) { out_.append(magic, 8); }
+  std::string finish() {
+    put(static_cast<uint64_t>(XXH3_64bits(out_.data(), out_.size())));
+    return std::move(out_);
+  }
+
+ private:
+  std::string out_;
+};
+
+// Reads fields in order; reading past the end (of the part before the checksum) sets !ok().
+class Reader {
+ public:
+  Reader(const std::string& bytes, size_t end) : bytes_(bytes), end_(end) {}
+  template <typename T>
+  T get() {
+    T v{};
+    if (take(sizeof v)) std::memcpy(&v, bytes_.data() + at_ - sizeof v, sizeof v);
+    return v;
+  }
+  template <typename T>
+  void get_array(std::vector<T>& v, int64_t count) {
+    if (count < 0 || static_cast<uint64_t>(count) > (end_ - at_) / sizeof(T)) {
+      ok_ = false;
+      return;
+    }
+    v.resize(static_cast<size_t>(count));
+    if (count) std::memcpy(v.data(), bytes_.data() + at_, v.size() * sizeof(T));
+    at_ += v.size() * sizeof(T);
+  }
+  std::string get_id() {
+    if (!take(kPlanIdBytes)) return "";
+    const char* p = bytes_.data() + at_ - kPlanIdBytes;
+    return std::string(p, strnlen(p, kPlanIdBytes));
+  }
+  bool ok() const { return ok_; }
+  bool at_end() const { return at_ == end_; }
+
+ private:
+  bool take(size_t n) {
+    if (!ok_ || end_ - at_ < n) return ok_ = false;
+    at_ += n;
+    return true;
+  }
+  const std::string& bytes_;
+  size_t end_;
+  size_t at_ = 0;
+  bool ok_ = true;
+};
+
+// Checks magic, version and checksum; returns the reader positioned after the version.
+Result<Reader> open_checked(const std::string& bytes, const char (&magic)[8],
+                            const std::string& what, const std::string& name) {
+  auto corrupt = [&](const std::string& why) {
+    return Status::Corruption(fmt::format("{} is not a usable {}: {}", name, what, why));
+  };
+  if (bytes.size() < 8 + 4 + 8) return corrupt("it is truncated (shorter than a header)");
+  if (std::memcmp(bytes.data(), magic, 8) != 0) {
+    return corrupt(fmt::format("wrong magic (not an ivftrain {})", what));
+  }
+  uint32_t version;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  if (version != kVersion) {
+    return corrupt(fmt::format("format version {}, this build reads {}", version, kVersion));
+  }
+  uint64_t stored;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+  if (XXH3_64bits(bytes.data(), bytes.size() - 8) != stored) {
+    return corrupt("its checksum does not match (the file is truncated or corrupted)");
+  }
+  Reader in(bytes, bytes.size() - 8);
+  in.get<uint64_t>();  // magic
+  in.get<uint32_t>();  // version
+  return in;
+}
+
+// A shape the file's size can hold (so nothing absurd is allocated before the size check).
+bool plausible_shape(int64_t k, int64_t dim, size_t bytes) {
+  return k >= 1 && dim >= 1 && static_cast<uint64_t>(k) <= bytes &&
+         static_cast<uint64_t>(dim) <= bytes && static_cast<uint64_t>(k) * dim <= bytes;
+}
+
+fs::path round_dir(const std::string& plan_dir, int round) {
+  return fs::path(plan_dir) / round_dir_name(round);
+}
+
+// The latest round whose state exists, or -1 before the rounds begin.
+int latest_round(const std::string& plan_dir) {
+  int latest = -1;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(plan_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    int round = -1, used = 0;
+    if (std::sscanf(name.c_str(), "round-%d%n", &round, &used) == 1 &&
+        static_cast<size_t>(used) == name.size() && round >= 0 &&
+        fs::exists(entry.path() / kRoundStateFileName, ec)) {
+      latest = std::max(latest, round);
+    }
+  }
+  return latest;
+}
+
+Result<RoundState> read_round_state(const std::string& plan_dir, int round) {
+  const std::string path = (round_dir(plan_dir, round) / kRoundStateFileName).string();
+  IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  return parse_round_state(bytes, path);
+}
+
+Status write_round_state(const std::string& plan_dir, const RoundState& state) {
+  const fs::path dir = round_dir(plan_dir, state.round);
+  std::error_code ec;
+  fs::create_directory(dir, ec);
+  if (ec) {
+    return Status::IOError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  }
+  return write_file_atomic((dir / kRoundStateFileName).string(), serialize_round_state(state));
+}
+
+std::string result_path(const std::string& plan_dir, int worker) {
+  return (fs::path(plan_dir) / result_file_name(worker)).string();
+}
+
+// Every worker's result without its vectors; all unusable ones are listed in one error.
+Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, const PlanDir& plan) {
+  std::vector<SampleResult> out;
+  std::vector<std::string> problems;
+  std::vector<int> rerun;
+  for (const TaskFile& tf : plan.tasks) {
+    const int w = tf.task.worker;
+    const std::string path = result_path(plan_dir, w);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      problems.push_back(fmt::format("{} is missing", path));
+      rerun.push_back(w);
+      continue;
+    }
+    Result<SampleResult> r = read_sample_result_index(path);
+    if (!r.ok()) {
+      problems.push_back(r.status().message());
+      rerun.push_back(w);
+    } else if (r->plan_id != plan.plan_id || r->worker != w) {
+      problems.push_back(fmt::format("{} belongs to plan {} worker {}, not to this plan's task {}",
+                                     path, r->plan_id, r->worker, w));
+      rerun.push_back(w);
+    } else {
+      out.push_back(std::move(*r));
+    }
+  }
+  if (!problems.empty()) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} of {} sample results cannot be used ({}); rerun `ivftrain sample` for workers {}",
+        problems.size(), plan.tasks.size(), fmt::join(problems, "; "), fmt::join(rerun, ", ")));
+  }
+  return out;
+}
+
+// The canonical rows `rows` (in that order) read from the workers' result files.
+Result<std::vector<float>> read_canonical_rows(const std::string& plan_dir,
+                                               const std::vector<SampleResult>& indexes,
+                                               const SampleLayout& layout,
+                                               const std::vector<int64_t>& rows) {
+  const int64_t d = indexes.front().dim;
+  const std::vector<RowAddress> at = locate_rows(layout, rows);
+  std::vector<float> out(rows.size() * static_cast<size_t>(d));
+  for (const SampleResult& index : indexes) {
+    std::vector<int64_t> mine;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < at.size(); ++i) {
+      if (at[i].worker == index.worker) mine.push_back(at[i].row), where.push_back(i);
+    }
+    if (mine.empty()) continue;
+    IVF_ASSIGN_OR_RETURN(std::vector<float> got,
+                         read_sample_result_rows(result_path(plan_dir, index.worker), index, mine));
+    for (size_t j = 0; j < where.size(); ++j) {
+      std::copy_n(got.begin() + static_cast<int64_t>(j) * d, d,
+                  out.begin() + static_cast<int64_t>(where[j]) * d);
+    }
+  }
+  return out;
+}
+
+// The gathering path, for what rounds cannot train or must refuse as local training does.
+Result<AdvanceOutcome> gather_and_train(const std::string& plan_dir, const std::string& model_dir,
+                                        bool overwrite, const TrainParams& params,
+                                        const std::string& why) {
+  logger().info("advance: {}: training by gathering the samples, as train --from-samples", why);
+  IVF_ASSIGN_OR_RETURN(PlanResults collected, read_plan_results(plan_dir));
+  if (!collected.unusable.empty()) {
+    std::vector<std::string> problems;
+    std::vector<int> rerun;
+    for (const UnusableResult& u : collected.unusable) {
+      problems.push_back(u.problem);
+      rerun.push_back(u.worker);
+    }
+    return Status::FailedPrecondition(fmt::format(
+        "{} of {} sample results cannot be used ({}); rerun `ivftrain sample` for workers {}",
+        problems.size(), collected.plan.tasks.size(), fmt::join(problems, "; "),
+        fmt::join(rerun, ", ")));
+  }
+  IVF_ASSIGN_OR_RETURN(TrainedModels models,
+                       train_from_samples(std::move(collected.results), params));
+  IVF_RETURN_IF_ERROR(write_model_dir(models, model_dir, overwrite));
+  AdvanceOutcome out;
+  out.model_written = true;
+  out.summary = fmt::format("trained by gathering the samples ({}) and wrote {}", why, model_dir);
+  return out;
+}
+
+std::string bounds_path(const std::string& plan_dir, int round, int worker) {
+  return (round_dir(plan_dir, round) / fmt::format("bounds-{:04d}", worker)).string();
+}
+
+std::string serialize_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
+  Writer w;
+  w.put_magic(kBoundsMagic);
+  w.put(kVersion);
+  w.put_id(plan_id);
+  w.put(static_cast<int32_t>(worker));
+  w.put(static_cast<int32_t>(b.round));
+  w.put(b.centroids_fingerprint);
+  w.put(static_cast<int64_t>(b.labels.size()));
+  w.put(static_cast<int64_t>(b.previous.size()));
+  w.put_array(b.labels);
+  w.put_array(b.lower);
+  w.put_array(b.dist);
+  w.put_array(b.previous);
+  return w.finish();
+}
+
+// The worker's bounds of `round`, when usable: any problem means they are recomputed.
+Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int worker,
+                                 const std::string& plan_id) {
+  const std::string path = bounds_path(plan_dir, round, worker);
+  IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  IVF_ASSIGN_OR_RETURN(Reader in, open_checked(bytes, kBoundsMagic, "worker's bounds", path));
+  WorkerBounds b;
+  const std::string id = in.get_id();
+  const auto w = in.get<int32_t>();
+  b.round = in.get<int32_t>();
+  b.centroids_fingerprint = in.get<uint64_t>();
+  const auto n = in.get<int64_t>();
+  const auto kd = in.get<int64_t>();
+  in.get_array(b.labels, n);
+  in.get_array(b.lower, n);
+  in.get_array(b.dist, n);
+  in.get_array(b.previous, kd);
+  if (!in.ok() || !in.at_end() || id != plan_id || w != worker || b.round != round) {
+    return Status::Corruption(
+        fmt::format("{} is not worker {}'s bounds of round {}", path, worker, round));
+  }
+  return b;
+}
+
+}  // namespace
+
+std::string round_dir_name(int round) { return fmt::format("round-{:04d}", round); }
+std::string partial_file_name(int worker) { return fmt::format("partial-{:04d}", worker); }
+
+std::string serialize_round_state(const RoundState& s) {
+  Writer w;
+  w.put_magic(kStateMagic);
+  w.put(kVersion);
+  w.put_id(s.plan_id);
+  w.put(s.params_hash);
+  w.put(static_cast<int32_t>(s.round));
+  for (int64_t v : {s.k, s.dim, s.train_rows}) w.put(v);
+  for (uint64_t v : s.rng_state) w.put(v);
+  w.put(s.grid_step);
+  w.put(s.split);
+  w.put(s.prev_objective);
+  w.put(static_cast<int64_t>(s.iterations.size()));
+  for (const KMeansIteration& it : s.iterations) {
+    w.put(it.objective);
+    w.put(it.empty_clusters_split);
+    w.put(it.rows_computed);
+    w.put(it.seconds);
+    w.put(it.assign_seconds);
+  }
+  w.put(static_cast<int64_t>(s.layout.fragment_ids.size()));
+  w.put_array(s.layout.fragment_ids);
+  w.put_array(s.layout.fragment_rows);
+  w.put_array(s.layout.workers);
+  w.put_array(s.centroids);
+  return w.finish();
+}
+
+Result<RoundState> parse_round_state(const std::string& bytes, const std::string& name) {
+  const std::string what = "round state";
+  IVF_ASSIGN_OR_RETURN(Reader in, open_checked(bytes, kStateMagic, what, name));
+  RoundState s;
+  s.plan_id = in.get_id();
+  s.params_hash = in.get<uint64_t>();
+  s.round = in.get<int32_t>();
+  s.k = in.get<int64_t>();
+  s.dim = in.get<int64_t>();
+  s.train_rows = in.get<int64_t>();
+  for (uint64_t& v : s.rng_state) v = in.get<uint64_t>();
+  s.grid_step = in.get<double>();
+  s.split = in.get<int64_t>();
+  s.prev_objective = in.get<double>();
+  const auto iterations = in.get<int64_t>();
+  auto bad = [&] {
+    return Status::Corruption(
+        fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
+  };
+  if (!in.ok() || iterations < 0 || static_cast<uint64_t>(iterations) > bytes.size() / 40 ||
+      s.round < 0 || !plausible_shape(s.k, s.dim, bytes.size())) {
+    return bad();
+  }
+  s.iterations.resize(static_cast<size_t>(iterations));
+  for (KMeansIteration& it : s.iterations) {
+    it.objective = in.get<double>();
+    it.empty_clusters_split = in.get<int64_t>();
+    it.rows_computed = in.get<int64_t>();
+    it.seconds = in.get<double>();
+    it.assign_seconds = in.get<double>();
+  }
+  const auto fragments = in.get<int64_t>();
+  in.get_array(s.layout.fragment_ids, fragments);
+  in.get_array(s.layout.fragment_rows, fragments);
+  in.get_array(s.layout.workers, fragments);
+  in.get_array(s.centroids, s.k * s.dim);
+  if (!in.ok() || !in.at_end()) return bad();
+  return s;
+}
+
+std::string serialize_round_partial(const RoundPartial& p) {
+  Writer w;
+  w.put_magic(kPartialMagic);
+  w.put(kVersion);
+  w.put_id(p.plan_id);
+  w.put(static_cast<int32_t>(p.worker));
+  w.put(static_cast<int32_t>(p.round));
+  w.put(p.centroids_fingerprint);
+  for (int64_t v : {p.k, p.dim, p.rows}) w.put(v);
+  w.put(p.max_abs);
+  w.put(p.max_norm2);
+  w.put(p.objective);
+  w.put(static_cast<int64_t>(p.objective_bins.size()));
+  w.put_array(p.objective_bins);
+  w.put(p.grid_step);
+  w.put(static_cast<int64_t>(p.counts.size()));
+  w.put_array(p.sums);
+  w.put_array(p.counts);
+  w.put_array(p.identical);
+  w.put_array(p.first);
+  w.put_array(p.first_row);
+  return w.finish();
+}
+
+Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::string& name) {
+  const std::string what = "round partial";
+  IVF_ASSIGN_OR_RETURN(Reader in, open_checked(bytes, kPartialMagic, what, name));
+  RoundPartial p;
+  p.plan_id = in.get_id();
+  p.worker = in.get<int32_t>();
+  p.round = in.get<int32_t>();
+  p.centroids_fingerprint = in.get<uint64_t>();
+  p.k = in.get<int64_t>();
+  p.dim = in.get<int64_t>();
+  p.rows = in.get<int64_t>();
+  p.max_abs = in.get<double>();
+  p.max_norm2 = in.get<double>();
+  p.objective = in.get<double>();
+  auto bad = [&] {
+    return Status::Corruption(
+        fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
+  };
+  in.get_array(p.objective_bins, in.get<int64_t>());
+  p.grid_step = in.get<double>();
+  const auto clusters = in.get<int64_t>();
+  // The scan round's partials hold no clusters.
+  if (!in.ok() || p.k < 1 || p.dim < 1 || (clusters != 0 && clusters != p.k) ||
+      (clusters != 0 && !plausible_shape(p.k, p.dim, bytes.size()))) {
+    return bad();
+  }
+  in.get_array(p.sums, clusters * p.dim);
+  in.get_array(p.counts, clusters);
+  in.get_array(p.identical, clusters);
+  in.get_array(p.first, clusters * p.dim);
+  in.get_array(p.first_row, clusters);
+  if (!in.ok() || !in.at_end()) return bad();
+  return p;
+}
+
+Result<std::string> run_round(const std::string& plan_dir, int worker, int num_threads) {
+  IVF_ASSIGN_OR_RETURN(PlanDir plan, read_plan_dir(plan_dir));
+  const int workers = static_cast<int>(plan.tasks.size());
+  if (worker < 0 || worker >= workers) {
+    return Status::InvalidArgument(fmt::format("--worker {} is not a worker of plan {} (0 to {})",
+                                               worker, plan_dir, workers - 1));
+  }
+  const int round = latest_round(plan_dir);
+  if (round < 0) {
+    return Status::FailedPrecondition(fmt::format(
+        "the rounds of plan {} have not begun; run `ivftrain advance {} --out MODEL` first",
+        plan_dir, plan_dir));
+  }
+  IVF_ASSIGN_OR_RETURN(RoundState state, read_round_state(plan_dir, round));
+  if (state.plan_id != plan.plan_id) {
+    return Status::Corruption(fmt::format(
+        "{} belongs to plan {}, not to plan {} of {}; remove the round directories and advance "
+        "again",
+        (round_dir(plan_dir, round) / kRoundStateFileName).string(), state.plan_id, plan.plan_id,
+        plan_dir));
+  }
+  const std::string path = result_path(plan_dir, worker);
+  IVF_ASSIGN_OR_RETURN(SampleResult shard, read_sample_result(path));
+  if (shard.plan_id != plan.plan_id || shard.worker != worker) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} belongs to plan {} worker {}, not to this plan's task {}; rerun `ivftrain sample` "
+        "for worker {}",
+        path, shard.plan_id, shard.worker, worker, worker));
+  }
+  TrainParams params = plan.params;
+  params.num_threads = num_threads;
+  // Bounds (as local training's BoundedAssigner keeps them) continue from this worker's previous
+  // round; when they are gone (a lost file, another machine), the worker's rounds since the
+  // first are replayed from their centroids, which the plan directory keeps.
+  const bool bounded = rounds_use_bounds(params, state.dim) && state.grid_step != 0;
+  WorkerBounds in, saved;
+  const WorkerBounds* in_ptr = nullptr;
+  if (bounded && round > 1) {
+    IVF_ASSIGN_OR_RETURN(RoundState previous, read_round_state(plan_dir, round - 1));
+    Result<WorkerBounds> b = read_bounds(plan_dir, round - 1, worker, plan.plan_id);
+    if (b.ok() && b->centroids_fingerprint == previous.fingerprint()) {
+      in = std::move(*b);
+    } else {
+      logger().info(
+          "round {} of plan {}, worker {}: no usable bounds of round {} ({}); "
+          "replaying rounds 1 to {}",
+          round, plan.plan_id, worker, round - 1, b.ok() ? "other centroids" : b.status().message(),
+          round - 1);
+      WorkerBounds replayed;
+      for (int r = 1; r < round; ++r) {
+        IVF_ASSIGN_OR_RETURN(RoundState earlier, read_round_state(plan_dir, r));
+        WorkerBounds next;
+        IVF_RETURN_IF_ERROR(
+            compute_round_partial(shard, earlier, params, r > 1 ? &replayed : nullptr, &next)
+                .status());
+        replayed = std::move(next);
+      }
+      in = std::move(replayed);
+    }
+    in_ptr = &in;
+  }
+  IVF_ASSIGN_OR_RETURN(RoundPartial partial,
+                       compute_round_partial(shard, state, params, in_ptr, &saved));
+  const std::string out = (round_dir(plan_dir, round) / partial_file_name(worker)).string();
+  // The bounds first: a partial present means the worker's next round can continue from them.
+  if (bounded) {
+    IVF_RETURN_IF_ERROR(write_file_atomic(bounds_path(plan_dir, round, worker),
+                                          serialize_bounds(saved, plan.plan_id, worker)));
+  }
+  IVF_RETURN_IF_ERROR(write_file_atomic(out, serialize_round_partial(partial)));
+  logger().info("round {} of plan {}, worker {}: {} rows assigned, objective share {:.6g} -> {}",
+                round, plan.plan_id, worker, partial.rows, partial.objective, out);
+  return out;
+}
+
+Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::string& model_dir,
+                                      bool overwrite, int num_threads) {
+  const auto t_start = std::chrono::steady_clock::now();
+  IVF_ASSIGN_OR_RETURN(PlanDir plan, read_plan_dir(plan_dir));
+  TrainParams params = plan.params;
+  params.num_threads = num_threads;
+  const int workers = static_cast<int>(plan.tasks.size());
+  if (const std::string why = rounds_unsupported(params); !why.empty()) {
+    return gather_and_train(plan_dir, model_dir, overwrite, params,
+                            why + " needs the whole sample");
+  }
+  const int64_t k = params.ivf.num_partitions;
+  const int round = latest_round(plan_dir);
+  AdvanceOutcome out;
+  if (round < 0) {
+    // The rounds begin: the initial centroids, read from the results by seeking.
+    IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes, read_indexes(plan_dir, plan));
+    IVF_RETURN_IF_ERROR(check_whole_plan(indexes, params));
+    const int64_t dim = indexes.front().dim;
+    IVF_RETURN_IF_ERROR(validate(params, dim));
+    IVF_ASSIGN_OR_RETURN(SampleLayout layout, sample_layout(indexes));
+    const int64_t rows = layout.rows();
+    const std::vector<int64_t> train = ivf_training_rows(params, rows);
+    const int64_t train_rows = static_cast<int64_t>(train.size());
+    // What local training refuses or does without iterating is left to it, so that the
+    // message or the model is the same.
+    if (rows == 0 || k > rows || train_rows == k) {
+      return gather_and_train(plan_dir, model_dir, overwrite, params,
+                              fmt::format("{} sample rows for {} partitions", rows, k));
+    }
+    // Local training counts distinct rows from the first IVF rows on: the first k usually
+    // settle it; otherwise the gathering path looks further (and refuses, if it must).
+    const std::vector<int64_t> first_rows(train.begin(), train.begin() + k);
+    IVF_ASSIGN_OR_RETURN(std::vector<float> firsts,
+                         read_canonical_rows(plan_dir, indexes, layout, first_rows));
+    if (count_distinct_rows(firsts.data(), k, dim, k) < k) {
+      return gather_and_train(plan_dir, model_dir, overwrite, params,
+                              "the first IVF rows hold duplicates");
+    }
+    const InitialRows init = initial_centroid_rows(params, rows);
+    IVF_ASSIGN_OR_RETURN(std::vector<float> centroids,
+                         read_canonical_rows(plan_dir, indexes, layout, init.rows));
+    const RoundState state = first_round(plan.plan_id, params, dim, std::move(layout),
+                                         std::move(centroids), init.rng_state);
+    IVF_RETURN_IF_ERROR(write_round_state(plan_dir, state));
+    out.round = 0;
+    out.summary = fmt::format(
+        "began the rounds of plan {}: {} initial centroids from {} IVF rows of {} sample rows "
+        "in {} results; round 0 (a scan of the rows) needs a partial of each of the {} workers",
+        plan.plan_id, k, train_rows, rows, workers, workers);
+    return out;
+  }
+
+  IVF_ASSIGN_OR_RETURN(RoundState state, read_round_state(plan_dir, round));
+  const std::string state_path = (round_dir(plan_dir, round) / kRoundStateFileName).string();
+  if (state.plan_id != plan.plan_id || state.params_hash != params_fingerprint(params)) {
+    return Status::Corruption(fmt::format(
+        "{} belongs to another plan than {} ({}); remove the round directories and advance "
+        "again",
+        state_path, plan_dir, plan.plan_id));
+  }
+  // The round's partials: none yet means the round is still to run.
+  std::vector<RoundPartial> partials;
+  std::vector<std::string> problems;
+  std::vector<int> rerun;
+  int present = 0;
+  const uint64_t fingerprint = state.fingerprint();
+  for (int w = 0; w < workers; ++w) {
+    const std::string path = (round_dir(plan_dir, round) / partial_file_name(w)).string();
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      problems.push_back(fmt::format("{} is missing", path));
+      rerun.push_back(w);
+      continue;
+    }
+    ++present;
+    Result<std::string> bytes = read_file(path);
+    Result<RoundPartial> p = bytes.ok() ? parse_round_partial(*bytes, path) : bytes.status();
+    if (!p.ok()) {
+      problems.push_back(p.status().message());
+      rerun.push_back(w);
+    } else if (p->plan_id != state.plan_id || p->worker != w || p->round != round) {
+      problems.push_back(fmt::format("{} is the partial of plan {} worker {} round {}", path,
+                                     p->plan_id, p->worker, p->round));
+      rerun.push_back(w);
+    } else if (p->centroids_fingerprint != fingerprint || p->k != state.k || p->dim != state.dim) {
+      problems.push_back(
+          fmt::format("{} was computed against other centroids than {}", path, state_path));
+      rerun.push_back(w);
+    } else {
+      partials.push_back(std::move(*p));
+    }
+  }
+  if (present == 0) {
+    out.round = round;
+    out.summary = fmt::format(
+        "round {} of plan {} has no partials yet; it needs a partial of "
+        "each of the {} workers",
+        round, plan.plan_id, workers);
+    return out;
+  }
+  if (!problems.empty()) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} of {} partials of round {} cannot be used ({}); rerun `ivftrain round {} --worker W` "
+        "for workers {}",
+        problems.size(), workers, round, fmt::join(problems, "; "), plan_dir,
+        fmt::join(rerun, ", ")));
+  }
+  if (round == 0) {
+    // Local training refuses values too large for float32 before training: so does this, with
+    // its sentence.
+    for (const RoundPartial& p : partials) {
+      if (!check_largest_norm(p.max_norm2, 0, 0.0f).ok()) {
+        return gather_and_train(plan_dir, model_dir, overwrite, params,
+                                "the sample holds values too large for float32");
+      }
+    }
+  }
+  IVF_ASSIGN_OR_RETURN(RoundMerge merged, merge_round(state, partials, params, workers));
+  if (!merged.finished) {
+    const KMeansIteration* last =
+        merged.next.iterations.empty() ? nullptr : &merged.next.iterations.back();
+    IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
+    out.round = merged.next.round;
+    out.summary = merged.next.round == 1
+                      ? fmt::format(
+                            "scanned plan {}: the exact sums' grid is set; round 1 assigns the "
+                            "initial centroids and needs a partial of each of the {} workers",
+                            plan.plan_id, workers)
+                  : last
+                      ? fmt::format(
+                            "merged round {} of plan {}: objective {:.6g}; {} empty clusters split "
+                            "into round {}'s centroids, which need a partial of each of the {} "
+                            "workers",
+                            round, plan.plan_id, last->objective, merged.next.split,
+                            merged.next.round, workers)
+                      : fmt::format(
+                            "merged round 1 of plan {}: initial objective {:.6g}; round 2's "
+                            "centroids need a partial of each of the {} workers",
+                            plan.plan_id, merged.next.prev_objective, workers);
+    return out;
+  }
+  // The k-means is final: the quantizer's rows (a small set) are read by seeking.
+  IVF_RETURN_IF_ERROR(check_model_dir_output(model_dir, overwrite));
+  IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes, read_indexes(plan_dir, plan));
+  IVF_RETURN_IF_ERROR(check_whole_plan(indexes, params));
+  IVF_ASSIGN_OR_RETURN(SampleLayout layout, sample_layout(indexes));
+  if (layout.fragment_ids != state.layout.fragment_ids ||
+      layout.fragment_rows != state.layout.fragment_rows) {
+    return Status::FailedPrecondition(fmt::format(
+        "the sample results of plan {} changed since the rounds began; remove the round "
+        "directories and advance again",
+        plan_dir));
+  }
+  std::vector<float> pq_rows;
+  if (params.index_type == IndexType::kIvfPq) {
+    IVF_ASSIGN_OR_RETURN(pq_rows, read_canonical_rows(plan_dir, indexes, layout,
+                                                      pq_training_rows(params, layout.rows())));
+  }
+  const int iterations = static_cast<int>(merged.result.iterations.size());
+  const double objective = merged.result.objective;
+  IVF_ASSIGN_OR_RETURN(TrainedModels models,
+                       finish_rounds(indexes, params, std::move(merged.result), state.train_rows,
+                                     std::move(pq_rows)));
+  models.timings.total_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  IVF_RETURN_IF_ERROR(write_model_dir(models, model_dir, overwrite));
+  out.model_written = true;
+  out.round = round;
+  out.summary = fmt::format(
+      "the IVF k-means of plan {} converged after {} rounds ({} iterations, objective {:.6g}); "
+      "wrote {}",
+      plan.plan_id, round + 1, iterations, objective, model_dir);
+  return out;
+}
+
+}  // namespace ivftrain

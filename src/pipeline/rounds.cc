@@ -1,0 +1,420 @@
+// Sharded IVF training in rounds (rounds.h): each worker's partial of a round, and their merge.
+#include "ivftrain/rounds.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kmeans/bounded_assign.h"
+#include "kmeans/exact_sum.h"
+#include "kmeans/lloyd.h"
+#include "kmeans/update.h"
+#include "linalg/assign.h"
+#include "linalg/distances.h"
+#include "train/train_on_sample.h"
+#include "util/rng.h"
+#include "util/sampling.h"
+#include "util/status_macros.h"
+#include "util/threads.h"
+
+namespace ivftrain {
+namespace {
+
+// All rows 0..n-1 when `subset` is empty (a trainer taking the whole sample), else `subset`.
+std::vector<int64_t> all_or(std::vector<int64_t> subset, int64_t n) {
+  if (!subset.empty()) return subset;
+  std::vector<int64_t> all(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) all[i] = i;
+  return all;
+}
+
+// The canonical row where each fragment of the layout starts.
+std::vector<int64_t> fragment_starts(const SampleLayout& layout) {
+  std::vector<int64_t> starts(layout.fragment_ids.size());
+  int64_t at = 0;
+  for (size_t f = 0; f < starts.size(); ++f) {
+    starts[f] = at;
+    at += layout.fragment_rows[f];
+  }
+  return starts;
+}
+
+LloydLoop ivf_loop(const TrainParams& params) {
+  const KMeansParams kp = ivf_kmeans_params(params);
+  LloydLoop loop;
+  loop.max_iters = kp.max_iters;
+  loop.tolerance = kp.tolerance;
+  loop.num_threads = resolve_threads(kp.num_threads);
+  return loop;
+}
+
+}  // namespace
+
+int64_t SampleLayout::rows() const {
+  int64_t n = 0;
+  for (int64_t r : fragment_rows) n += r;
+  return n;
+}
+
+Result<SampleLayout> sample_layout(const std::vector<SampleResult>& results) {
+  struct Entry {
+    int64_t fragment, rows;
+    int32_t worker;
+  };
+  std::vector<Entry> entries;
+  for (const SampleResult& r : results) {
+    for (int64_t i = 0; i < r.size();) {
+      int64_t j = i + 1;
+      while (j < r.size() && r.fragment_ids[j] == r.fragment_ids[i]) ++j;
+      entries.push_back({r.fragment_ids[i], j - i, r.worker});
+      i = j;
+    }
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.fragment < b.fragment; });
+  SampleLayout layout;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0 && entries[i].fragment == entries[i - 1].fragment) {
+      return Status::FailedPrecondition(fmt::format(
+          "fragment {} was sampled by workers {} and {}; the results are not from one plan",
+          entries[i].fragment, entries[i - 1].worker, entries[i].worker));
+    }
+    layout.fragment_ids.push_back(entries[i].fragment);
+    layout.fragment_rows.push_back(entries[i].rows);
+    layout.workers.push_back(entries[i].worker);
+  }
+  return layout;
+}
+
+uint64_t RoundState::fingerprint() const {
+  XXH3_state_t* s = XXH3_createState();
+  XXH3_64bits_reset(s);
+  const int64_t header[3] = {round, k, dim};
+  XXH3_64bits_update(s, header, sizeof header);
+  XXH3_64bits_update(s, &grid_step, sizeof grid_step);
+  XXH3_64bits_update(s, centroids.data(), centroids.size() * sizeof(float));
+  const uint64_t h = XXH3_64bits_digest(s);
+  XXH3_freeState(s);
+  return h;
+}
+
+std::string rounds_unsupported(const TrainParams& p) {
+  const KMeansParams& kp = p.ivf.kmeans;
+  if (kp.algorithm == KMeansAlgorithm::kHierarchical) return "hierarchical k-means";
+  if (kp.init == KMeansInit::kKMeansPlusPlus) return "k-means++ initialisation";
+  if (kp.balance > 0) return "balancing (--balance)";
+  return "";
+}
+
+std::vector<int64_t> ivf_training_rows(const TrainParams& p, int64_t sample_rows) {
+  return all_or(training_subset(sample_rows, ivf_sample_rows(p), p.seed, kSeedIvfSubset),
+                sample_rows);
+}
+
+std::vector<int64_t> pq_training_rows(const TrainParams& p, int64_t sample_rows) {
+  return all_or(training_subset(sample_rows, quantizer_sample_rows(p), p.seed, kSeedPqSubset),
+                sample_rows);
+}
+
+std::vector<RowAddress> locate_rows(const SampleLayout& layout,
+                                    const std::vector<int64_t>& canonical_rows) {
+  const std::vector<int64_t> starts = fragment_starts(layout);
+  // Each worker's fragments in id order give the offset of a fragment inside its result.
+  std::vector<int64_t> offset_in_result(starts.size());
+  std::vector<int64_t> worker_rows;
+  for (size_t f = 0; f < starts.size(); ++f) {
+    const size_t w = static_cast<size_t>(layout.workers[f]);
+    if (worker_rows.size() <= w) worker_rows.resize(w + 1, 0);
+    offset_in_result[f] = worker_rows[w];
+    worker_rows[w] += layout.fragment_rows[f];
+  }
+  std::vector<RowAddress> out;
+  out.reserve(canonical_rows.size());
+  for (int64_t row : canonical_rows) {
+    const size_t f = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), row) -
+                                         starts.begin() - 1);
+    out.push_back({layout.workers[f], offset_in_result[f] + row - starts[f]});
+  }
+  return out;
+}
+
+InitialRows initial_centroid_rows(const TrainParams& p, int64_t sample_rows) {
+  const std::vector<int64_t> train = ivf_training_rows(p, sample_rows);
+  // As flat_kmeans: a generator seeded with the k-means seed, then init_random's draw.
+  Rng rng(ivf_kmeans_params(p).seed);
+  const std::vector<int64_t> picks =
+      choose_sorted(rng, static_cast<int64_t>(train.size()), p.ivf.num_partitions);
+  InitialRows out;
+  for (int64_t i : picks) out.rows.push_back(train[static_cast<size_t>(i)]);
+  out.rng_state = rng.state();
+  return out;
+}
+
+RoundState first_round(const std::string& plan_id, const TrainParams& p, int64_t dim,
+                       SampleLayout layout, std::vector<float> centroids,
+                       const std::array<uint64_t, 4>& rng_state) {
+  RoundState s;
+  s.plan_id = plan_id;
+  s.params_hash = params_fingerprint(p);
+  s.k = p.ivf.num_partitions;
+  s.dim = dim;
+  s.train_rows = static_cast<int64_t>(ivf_training_rows(p, layout.rows()).size());
+  s.layout = std::move(layout);
+  s.centroids = std::move(centroids);
+  s.rng_state = rng_state;
+  return s;
+}
+
+bool rounds_use_bounds(const TrainParams& p, int64_t dim) {
+  return ivf_kmeans_params(p).metric == Metric::kL2 &&
+         BoundedAssigner::worthwhile(p.ivf.num_partitions, dim);
+}
+
+Result<RoundPartial> compute_round_partial(const SampleResult& shard, const RoundState& st,
+                                           const TrainParams& p, const WorkerBounds* bounds_in,
+                                           WorkerBounds* bounds_out) {
+  if (shard.plan_id != st.plan_id || shard.params_hash != st.params_hash || shard.dim != st.dim) {
+    return Status::FailedPrecondition(fmt::format(
+        "the sample result of worker {} belongs to another plan than the rounds' (plan {}); "
+        "rerun `ivftrain sample` for worker {}",
+        shard.worker, st.plan_id, shard.worker));
+  }
+  const int64_t d = st.dim, k = st.k;
+  const SampleLayout& layout = st.layout;
+  const std::vector<int64_t> starts = fragment_starts(layout);
+  const std::vector<int64_t> train = ivf_training_rows(p, layout.rows());
+  // The shard's rows that are IVF training rows, found by their canonical row: fragments are in
+  // id order both in the shard and in the canonical sample, so both walks go forward.
+  std::vector<int64_t> mine, mine_in_train;  // rows of the shard; their index among the IVF rows
+  auto next_train = train.begin();
+  for (int64_t i = 0; i < shard.size();) {
+    const int64_t fragment = shard.fragment_ids[i];
+    int64_t j = i + 1;
+    while (j < shard.size() && shard.fragment_ids[j] == fragment) ++j;
+    const auto it =
+        std::lower_bound(layout.fragment_ids.begin(), layout.fragment_ids.end(), fragment);
+    const size_t f = static_cast<size_t>(it - layout.fragment_ids.begin());
+    if (it == layout.fragment_ids.end() || *it != fragment || layout.workers[f] != shard.worker ||
+        layout.fragment_rows[f] != j - i) {
+      return Status::FailedPrecondition(fmt::format(
+          "the sample result of worker {} does not match the rounds' layout at fragment {} (it "
+          "changed since the rounds began); rerun `ivftrain sample` for worker {} and start the "
+          "rounds again",
+          shard.worker, fragment, shard.worker));
+    }
+    for (int64_t r = i; r < j; ++r) {
+      const int64_t canonical = starts[f] + (r - i);
+      next_train = std::lower_bound(next_train, train.end(), canonical);
+      if (next_train != train.end() && *next_train == canonical) {
+        mine.push_back(r);
+        mine_in_train.push_back(next_train - train.begin());
+      }
+    }
+    i = j;
+  }
+
+  RoundPartial out;
+  out.plan_id = st.plan_id;
+  out.worker = shard.worker;
+  out.round = st.round;
+  out.centroids_fingerprint = st.fingerprint();
+  out.k = k;
+  out.dim = d;
+  out.rows = static_cast<int64_t>(mine.size());
+  // The magnitude check of train_on_sample looks at every sample row.
+  for (int64_t i = 0; i < shard.size(); ++i) {
+    const float* r = shard.vectors.data() + i * d;
+    double n2 = 0;
+    for (int64_t j = 0; j < d; ++j) n2 += static_cast<double>(r[j]) * r[j];
+    out.max_norm2 = std::max(out.max_norm2, n2);
+  }
+  std::vector<float> x(mine.size() * static_cast<size_t>(d));
+  gather_rows(d, shard.vectors.data(), mine.data(), out.rows, x.data());
+  if (st.grid_step == 0) {
+    // Round 0, the scan: the grid of the sums needs the largest value over every worker's rows.
+    out.max_abs = max_abs_value(out.rows, d, x.data());
+    return out;
+  }
+  const KMeansParams kp = ivf_kmeans_params(p);
+  const int threads = resolve_threads(kp.num_threads);
+  std::vector<float> norms;
+  if (kp.metric == Metric::kL2) {
+    norms.resize(mine.size());
+    row_norms_sqr(out.rows, d, x.data(), norms.data());
+  }
+  std::vector<int32_t> labels(mine.size());
+  ExactSum objective;
+  if (rounds_use_bounds(p, d)) {
+    // As flat_kmeans: bounds skip the rows whose centroid cannot have changed, and a skipped
+    // row's distance is computed as BoundedAssigner computes it; the bounds of the worker's
+    // previous round continue here.
+    BoundedAssigner bounded(out.rows, d, x.data(), norms.data(), k, threads);
+    if (st.round > 1) {
+      if (bounds_in == nullptr || bounds_in->round != st.round - 1 ||
+          bounds_in->labels.size() != mine.size() || bounds_in->lower.size() != mine.size() ||
+          bounds_in->dist.size() != mine.size() ||
+          bounds_in->previous.size() != st.centroids.size()) {
+        return Status::FailedPrecondition(
+            fmt::format("worker {} has no bounds of round {} to continue round {} from",
+                        shard.worker, st.round - 1, st.round));
+      }
+      labels = bounds_in->labels;
+      bounded.restore({bounds_in->previous, bounds_in->lower, bounds_in->dist});
+    }
+    if (out.rows > 0) bounded.assign(st.centroids.data(), labels.data());
+    objective = *bounded.exact_objective();
+    if (bounds_out != nullptr) {
+      BoundedAssigner::State saved = bounded.state();
+      bounds_out->round = st.round;
+      bounds_out->centroids_fingerprint = st.fingerprint();
+      bounds_out->labels = labels;
+      bounds_out->lower = std::move(saved.lower);
+      bounds_out->dist = std::move(saved.dist);
+      bounds_out->previous = st.centroids;
+    }
+  } else {
+    // Every row assigned in full, as FullAssigner does, and its distance summed exactly.
+    std::vector<float> distances(mine.size());
+    if (out.rows > 0) {
+      assign_nearest(out.rows, d, x.data(), norms.empty() ? nullptr : norms.data(), k,
+                     st.centroids.data(), kp.metric, AssignOutput{labels.data(), distances.data()},
+                     threads);
+    }
+    objective.add(distances.data(), out.rows);
+  }
+  out.objective = objective.value();
+  out.objective_bins.assign(objective.bins.begin(), objective.bins.end());
+  ClusterMembers members;
+  group_by_label(out.rows, k, labels.data(), &members);
+  SumGrid grid;
+  grid.step = st.grid_step;
+  ClusterSums sums = cluster_sums(d, x.data(), k, members, grid, threads, mine_in_train.data());
+  out.grid_step = sums.grid.step;
+  out.sums = std::move(sums.sums);
+  out.counts = std::move(sums.counts);
+  out.identical = std::move(sums.identical);
+  out.first = std::move(sums.first);
+  out.first_row = std::move(sums.first_row);
+  return out;
+}
+
+Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPartial>& partials,
+                               const TrainParams& p, int num_workers) {
+  const uint64_t fingerprint = st.fingerprint();
+  if (static_cast<int>(partials.size()) != num_workers) {
+    return Status::FailedPrecondition(fmt::format("round {} has {} partials for {} workers",
+                                                  st.round, partials.size(), num_workers));
+  }
+  for (int w = 0; w < num_workers; ++w) {
+    const RoundPartial& part = partials[static_cast<size_t>(w)];
+    if (part.worker != w || part.plan_id != st.plan_id || part.round != st.round ||
+        part.centroids_fingerprint != fingerprint || part.k != st.k || part.dim != st.dim) {
+      return Status::FailedPrecondition(fmt::format(
+          "the partial of worker {} was computed against other centroids than round {}'s of "
+          "plan {}; rerun `ivftrain round` for worker {}",
+          w, st.round, st.plan_id, w));
+    }
+  }
+  RoundMerge m;
+  if (st.grid_step == 0) {
+    // The scan: the grid over every worker's IVF rows, as flat_kmeans makes it over its x.
+    double max_abs = 0;
+    for (const RoundPartial& part : partials) max_abs = std::max(max_abs, part.max_abs);
+    m.next = st;
+    m.next.round = st.round + 1;
+    m.next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
+    return m;
+  }
+  ClusterSums total;
+  ExactSum exact;
+  for (int w = 0; w < num_workers; ++w) {
+    const RoundPartial& part = partials[static_cast<size_t>(w)];
+    if (part.grid_step != st.grid_step || part.objective_bins.size() != exact.bins.size()) {
+      return Status::FailedPrecondition(fmt::format(
+          "the partial of worker {} was computed on another grid than round {}'s of plan {}; "
+          "rerun `ivftrain round` for worker {}",
+          w, st.round, st.plan_id, w));
+    }
+    ClusterSums s;
+    s.k = part.k;
+    s.d = part.dim;
+    s.grid.step = part.grid_step;
+    s.sums = part.sums;
+    s.counts = part.counts;
+    s.identical = part.identical;
+    s.first = part.first;
+    s.first_row = part.first_row;
+    if (w == 0) {
+      total = std::move(s);
+    } else {
+      total.merge(s);
+    }
+    ExactSum e;
+    std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
+    exact.merge(e);
+  }
+  const double objective = exact.value();
+  const LloydLoop loop = ivf_loop(p);
+  std::vector<KMeansIteration> iterations = st.iterations;
+  // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2).
+  if (st.round > 1) {
+    KMeansIteration& it = iterations.emplace_back();
+    it.objective = objective;
+    it.empty_clusters_split = st.split;
+    it.rows_computed = st.train_rows;
+    if (lloyd_stops(loop, st.round - 2, st.split, st.prev_objective, objective)) {
+      m.finished = true;
+      m.result.k = st.k;
+      m.result.d = st.dim;
+      m.result.centroids = st.centroids;
+      m.result.iterations = std::move(iterations);
+      m.result.objective = objective;
+      return m;
+    }
+  }
+  RoundState& next = m.next;
+  next = st;
+  next.round = st.round + 1;
+  Rng rng = Rng::from_state(st.rng_state);
+  next.split = lloyd_update(total, next.centroids.data(), rng);
+  next.rng_state = rng.state();
+  next.prev_objective = objective;
+  next.iterations = std::move(iterations);
+  return m;
+}
+
+Result<TrainedModels> finish_rounds(const std::vector<SampleResult>& results, const TrainParams& p,
+                                    KMeansResult ivf, int64_t ivf_train_rows,
+                                    std::vector<float> pq_rows) {
+  if (results.empty()) return Status::InvalidArgument("no sample results were given");
+  TrainedModels models;
+  models.params = p;
+  models.dim = results.front().dim;
+  SqBounds bounds = SqBounds::empty(p.sq.bounds, models.dim);
+  for (const SampleResult& r : results) {
+    models.stats.rows_read += r.rows_read;
+    models.stats.rows_dropped_nonfinite += r.rows_dropped_nonfinite;
+    models.stats.rows_dropped_zero_norm += r.rows_dropped_zero_norm;
+    models.stats.sample_rows += r.size();
+    bounds.merge(r.sq_bounds);
+  }
+  models.stats.rows_available = results.front().rows_available;
+  models.stats.sample_rows_planned = results.front().sample_rows_planned;
+  models.stats.fragments_used = results.front().fragments_in_plan;
+  models.ivf_centroids = std::move(ivf.centroids);
+  models.stats.ivf_train_rows = ivf_train_rows;
+  models.stats.ivf_iterations = std::move(ivf.iterations);
+  models.stats.ivf_objective = ivf.objective;
+  if (p.index_type == IndexType::kIvfPq) {
+    IVF_RETURN_IF_ERROR(train_pq_on_rows(std::move(pq_rows), models));
+  } else if (p.index_type == IndexType::kIvfSq) {
+    models.stats.quantizer_train_rows = models.stats.sample_rows;
+    models.sq = std::move(bounds);
+  }
+  IVF_RETURN_IF_ERROR(check_models_finite(models));
+  return models;
+}
+
+}  // namespace ivftrain

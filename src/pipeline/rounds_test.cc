@@ -1,0 +1,176 @@
+#include "ivftrain/rounds.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "io/vector_writer.h"
+#include "ivftrain/distributed.h"
+#include "ivftrain/plan_files.h"
+#include "test_util.h"
+
+namespace ivftrain {
+namespace {
+
+// The pure primitives of rounds.h, driven in memory as `advance` and `round` drive them through
+// files, give train_from_samples' models bit for bit, whatever the number of workers.
+class RoundsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::vector<int64_t> sizes = {1500, 1, 700, 2600, 300, 1900, 45, 1100};
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      auto data = testing::gaussian_mixture(sizes[i], 16, 6, 7 + i);
+      ASSERT_TRUE(write_vector_file(dir_.file("p" + std::to_string(i) + ".npy"), FileFormat::kNpy,
+                                    sizes[i], 16, data.data())
+                      .ok());
+    }
+    auto ds = Dataset::open(dir_.path());
+    ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+    dataset_.emplace(std::move(*ds));
+    params_.index_type = IndexType::kIvfPq;
+    params_.ivf.num_partitions = 12;
+    params_.ivf.sample_rate = 100;  // an IVF subset of the sample
+    params_.pq.num_sub_vectors = 4;
+    params_.pq.num_bits = 4;
+    params_.pq.sample_rate = 150;
+    params_.ivf.kmeans.max_iters = params_.pq.kmeans.max_iters = 8;
+    params_.num_threads = 2;
+  }
+
+  std::vector<SampleResult> sample(int workers) {
+    auto tasks = create_sample_tasks(*dataset_, params_, workers);
+    EXPECT_TRUE(tasks.ok()) << tasks.status().ToString();
+    std::vector<SampleResult> results;
+    for (const SampleTask& t : *tasks) {
+      auto r = execute_sample_task(*dataset_, t);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      results.push_back(std::move(*r));
+    }
+    return results;
+  }
+
+  // The rounds in memory: what advance_rounds and run_round do through files.
+  TrainedModels run_rounds(const std::vector<SampleResult>& results) {
+    const int workers = static_cast<int>(results.size());
+    const int64_t dim = results.front().dim;
+    auto layout = sample_layout(results);
+    EXPECT_TRUE(layout.ok());
+    const auto fetch = [&](const std::vector<int64_t>& rows) {
+      std::vector<float> out;
+      for (const RowAddress& a : locate_rows(*layout, rows)) {
+        const float* r = results[a.worker].vectors.data() + a.row * dim;
+        out.insert(out.end(), r, r + dim);
+      }
+      return out;
+    };
+    const InitialRows init = initial_centroid_rows(params_, layout->rows());
+    RoundState state = first_round(results.front().plan_id, params_, dim, *layout, fetch(init.rows),
+                                   init.rng_state);
+    for (int guard = 0; guard < 100; ++guard) {
+      std::vector<RoundPartial> partials;
+      for (const SampleResult& r : results) {
+        auto p = compute_round_partial(r, state, params_);
+        EXPECT_TRUE(p.ok()) << p.status().ToString();
+        // Through the file format, as the commands exchange them.
+        auto parsed = parse_round_partial(serialize_round_partial(*p), "partial");
+        EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+        partials.push_back(std::move(*parsed));
+      }
+      auto merged = merge_round(state, partials, params_, workers);
+      EXPECT_TRUE(merged.ok()) << merged.status().ToString();
+      if (merged->finished) {
+        auto models = finish_rounds(results, params_, std::move(merged->result), state.train_rows,
+                                    fetch(pq_training_rows(params_, layout->rows())));
+        EXPECT_TRUE(models.ok()) << models.status().ToString();
+        return std::move(*models);
+      }
+      auto reparsed = parse_round_state(serialize_round_state(merged->next), "state");
+      EXPECT_TRUE(reparsed.ok()) << reparsed.status().ToString();
+      state = std::move(*reparsed);
+    }
+    ADD_FAILURE() << "the rounds did not finish";
+    return {};
+  }
+
+  testing::TempDir dir_;
+  std::optional<Dataset> dataset_;
+  TrainParams params_;
+};
+
+TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
+  auto reference = train_from_samples(sample(1), params_);
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  for (int workers : {1, 3, 5}) {
+    SCOPED_TRACE(workers);
+    const TrainedModels m = run_rounds(sample(workers));
+    EXPECT_EQ(m.ivf_centroids, reference->ivf_centroids);
+    ASSERT_TRUE(m.pq.has_value());
+    EXPECT_EQ(m.pq->centroids, reference->pq->centroids);
+    EXPECT_EQ(m.stats.ivf_objective, reference->stats.ivf_objective);
+    ASSERT_EQ(m.stats.ivf_iterations.size(), reference->stats.ivf_iterations.size());
+    for (size_t i = 0; i < m.stats.ivf_iterations.size(); ++i) {
+      EXPECT_EQ(m.stats.ivf_iterations[i].objective, reference->stats.ivf_iterations[i].objective);
+      EXPECT_EQ(m.stats.ivf_iterations[i].empty_clusters_split,
+                reference->stats.ivf_iterations[i].empty_clusters_split);
+    }
+    EXPECT_EQ(m.stats.ivf_train_rows, reference->stats.ivf_train_rows);
+    EXPECT_EQ(m.stats.sample_rows, reference->stats.sample_rows);
+  }
+}
+
+TEST_F(RoundsTest, PartialAgainstOtherCentroidsIsRefusedNamingTheWorker) {
+  auto results = sample(2);
+  auto layout = sample_layout(results);
+  ASSERT_TRUE(layout.ok());
+  const InitialRows init = initial_centroid_rows(params_, layout->rows());
+  std::vector<float> centroids(static_cast<size_t>(params_.ivf.num_partitions * 16), 0.5f);
+  RoundState state =
+      first_round(results[0].plan_id, params_, 16, *layout, centroids, init.rng_state);
+  std::vector<RoundPartial> partials;
+  for (const SampleResult& r : results)
+    partials.push_back(*compute_round_partial(r, state, params_));
+  partials[1].centroids_fingerprint ^= 1;
+  auto merged = merge_round(state, partials, params_, 2);
+  ASSERT_FALSE(merged.ok());
+  EXPECT_NE(merged.status().message().find("worker 1"), std::string::npos)
+      << merged.status().message();
+}
+
+TEST(RoundFilesTest, TruncatedOrForeignFilesAreRefused) {
+  RoundPartial p;
+  p.plan_id = "0123456789abcdef";
+  p.worker = 2;
+  p.round = 3;
+  p.k = 2;
+  p.dim = 3;
+  p.objective_bins.assign(259, 0);
+  p.sums.assign(6, 1.0);
+  p.counts = {1, 2};
+  p.identical = {1, 0};
+  p.first.assign(6, 2.0f);
+  p.first_row = {0, 4};
+  const std::string bytes = serialize_round_partial(p);
+  auto back = parse_round_partial(bytes, "part");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->sums, p.sums);
+  EXPECT_EQ(back->first_row, p.first_row);
+  EXPECT_EQ(back->plan_id, p.plan_id);
+  for (size_t cut : {size_t{4}, size_t{40}, bytes.size() - 1}) {
+    auto bad = parse_round_partial(bytes.substr(0, cut), "part");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
+    EXPECT_NE(bad.status().message().find("part is not a usable round partial"), std::string::npos);
+  }
+  RoundState s;
+  s.k = 2;
+  s.dim = 3;
+  s.centroids.assign(6, 1.0f);
+  auto not_a_partial = parse_round_partial(serialize_round_state(s), "state");
+  ASSERT_FALSE(not_a_partial.ok());
+  EXPECT_NE(not_a_partial.status().message().find("wrong magic"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ivftrain
