@@ -113,14 +113,13 @@ int run_train(const TrainCommand& c) {
 #ifdef IVFTRAIN_HAVE_MPI
     auto assignment = assignment_from_flags(c.flags);
     if (!assignment.ok()) return fail(assignment.status());
-    MpiTrainRequest req{c.dataset, options, *params, *ids, *assignment, c.out, c.overwrite};
+    MpiTrainRequest req{c.dataset, options, *params, *ids, *assignment, c.out, c.overwrite, 0, c.checkpoint};
     if (!c.max_memory.empty()) {
       auto limit = parse_byte_size(c.max_memory);
       if (!limit.ok())
         return fail(Status::InvalidArgument("--max-memory: " + limit.status().message()));
       req.max_memory = *limit;
     }
-    req.checkpoint_dir = c.checkpoint;
     MpiSession session;
     // Only rank 0 logs, so that the output reads as one run.
     if (session.rank() != 0) set_log_sink(nullptr);
