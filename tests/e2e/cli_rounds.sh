@@ -113,7 +113,7 @@ out="$("$IVF" advance plan-hier --out model-hier 2>&1)" && grep -qF "gathering" 
   && same_model local-hier model-hier || fail "hierarchical fallback: $out"
 
 # Bounds (l2, 64 partitions of 128 dims: local training's BoundedAssigner): each worker keeps its
-# rows' bounds between rounds. One worker: the local model. Two workers: a bounds file lost
+# rows' bounds between rounds. One and two workers: the local model. Two workers: a bounds file lost
 # mid-run is rebuilt by replaying the worker's rounds, and the run ends with the model of the
 # run that lost nothing.
 "$IVF" -q gen wide --rows 6000 --dim 128 --clusters 70 --format fbin --fragment-rows 2500,1500,2000
@@ -126,6 +126,9 @@ ls plan-wide-1/round-0002/bounds-0000 >/dev/null && pass "the worker kept its bo
   || fail "no bounds file in round 2"
 DATA=wide make_plan plan-wide-2 2 "${wide[@]}"
 rc=0; drive plan-wide-2 2 model-wide-2 || rc=$?
+# Rows go to other SGEMM blocks with two workers; near ties are settled from the rows alone
+# (linalg/near_ties.h), so the model is local training's, objectives included.
+[ "$rc" -eq 0 ] && same_model local-wide model-wide-2 || fail "plan-wide-2 differs from local"
 DATA=wide make_plan plan-wide-r 2 "${wide[@]}"
 "$IVF" -q advance plan-wide-r --out model-wide-r || true
 for r in 0 1 2 3; do
