@@ -113,7 +113,8 @@ int run_train(const TrainCommand& c) {
 #ifdef IVFTRAIN_HAVE_MPI
     auto assignment = assignment_from_flags(c.flags);
     if (!assignment.ok()) return fail(assignment.status());
-    MpiTrainRequest req{c.dataset, options, *params, *ids, *assignment, c.out, c.overwrite, 0, c.checkpoint};
+    MpiTrainRequest req{c.dataset, options,     *params, *ids,        *assignment,
+                        c.out,     c.overwrite, 0,       c.checkpoint};
     if (!c.max_memory.empty()) {
       auto limit = parse_byte_size(c.max_memory);
       if (!limit.ok())

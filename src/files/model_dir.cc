@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "files/owned_dir.h"
 #include "io/npy.h"
 #include "train/params_json.h"
 #include "util/files.h"
@@ -141,31 +142,15 @@ Status read_stats(const nlohmann::json& j, const std::string& source, TrainedMod
   return Status::OK();
 }
 
-// --overwrite replaces only a model directory ivftrain wrote: model.json of this format and
-// nothing but the files a model holds, so that no file of the user's is deleted with it.
+// --overwrite replaces only a model directory ivftrain wrote: model.json and the model's arrays.
 Status replaceable_model_dir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const std::string refuse = "; --overwrite replaces only a model directory ivftrain wrote";
-  if (!fs::is_directory(fs::symlink_status(dir, ec))) {
-    return Status::AlreadyExists(fmt::format("{} is not a model directory{}", dir, refuse));
-  }
-  const std::string json_path = (fs::path(dir) / "model.json").string();
-  Result<std::string> text = read_file(json_path);
-  Result<nlohmann::json> j = text.ok() ? parse_json(*text, json_path) : text.status();
-  if (!j.ok() || !check_json_format(*j, kModelFormat, kModelFormatVersion, json_path).ok()) {
-    return Status::AlreadyExists(
-        fmt::format("{} holds no model.json of an ivftrain model{}", dir, refuse));
-  }
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name != "model.json" && name != "ivf_centroids.npy" && name != "pq_codebook.npy" &&
-        name != "sq_bounds.npy") {
-      return Status::AlreadyExists(
-          fmt::format("{} holds {}, which ivftrain did not write{}", dir, name, refuse));
-    }
-  }
-  return Status::OK();
+  static const OwnedDirKind kind{"model", "model.json", kModelFormat, kModelFormatVersion,
+                                 [](const std::filesystem::directory_entry& e) {
+                                   const std::string name = e.path().filename().string();
+                                   return name == "ivf_centroids.npy" ||
+                                          name == "pq_codebook.npy" || name == "sq_bounds.npy";
+                                 }};
+  return replaceable_owned_dir(dir, kind);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "files/owned_dir.h"
 #include "ivftrain/plan_files.h"
 #include "pipeline/plan.h"
 #include "train/params_json.h"
@@ -175,40 +176,25 @@ std::string absolute_path(const std::string& path) {
   return ec ? path : abs.lexically_normal().string();
 }
 
-// --overwrite replaces only a plan directory ivftrain wrote: plan.json of this format, task
-// files and their results, nothing else.
-Status replaceable_plan_dir(const std::string& dir) {
+// --overwrite replaces only a plan directory ivftrain wrote: plan.json, task files and their
+// results, and the round-NNNN directories of sharded training (round_files.cc).
+bool plan_dir_entry(const fs::directory_entry& entry) {
+  const std::string name = entry.path().filename().string();
+  int number = 0, used = 0;
+  char ext[8] = {};
+  if (std::sscanf(name.c_str(), "task-%d.%7[a-z]%n", &number, ext, &used) == 2 &&
+      static_cast<size_t>(used) == name.size() && name.size() >= 14) {
+    return std::string(ext) == "json" || std::string(ext) == "result";
+  }
+  used = 0;
   std::error_code ec;
-  const std::string refuse = "; --overwrite replaces only a plan directory ivftrain wrote";
-  if (!fs::is_directory(fs::symlink_status(dir, ec))) {
-    return Status::AlreadyExists(fmt::format("{} is not a plan directory{}", dir, refuse));
-  }
-  const std::string plan_path = (fs::path(dir) / "plan.json").string();
-  Result<std::string> text = read_file(plan_path);
-  Result<nlohmann::json> j = text.ok() ? parse_json(*text, plan_path) : text.status();
-  if (!j.ok() || !check_json_format(*j, kPlanFormat, kFormatVersion, plan_path).ok()) {
-    return Status::AlreadyExists(
-        fmt::format("{} holds no plan.json of an ivftrain plan{}", dir, refuse));
-  }
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    int worker = 0, used = 0;
-    char ext[8] = {};
-    const bool task_file =
-        std::sscanf(name.c_str(), "task-%d.%7[a-z]%n", &worker, ext, &used) == 2 &&
-        static_cast<size_t>(used) == name.size() && name.size() >= 14 &&
-        (std::string(ext) == "json" || std::string(ext) == "result");
-    // The rounds of sharded training (round_files.cc) live in round-NNNN directories.
-    int round = 0;
-    used = 0;
-    const bool round_dir = std::sscanf(name.c_str(), "round-%d%n", &round, &used) == 1 &&
-                           static_cast<size_t>(used) == name.size() && entry.is_directory(ec);
-    if (name != "plan.json" && !task_file && !round_dir) {
-      return Status::AlreadyExists(
-          fmt::format("{} holds {}, which ivftrain did not write{}", dir, name, refuse));
-    }
-  }
-  return Status::OK();
+  return std::sscanf(name.c_str(), "round-%d%n", &number, &used) == 1 &&
+         static_cast<size_t>(used) == name.size() && entry.is_directory(ec);
+}
+
+Status replaceable_plan_dir(const std::string& dir) {
+  static const OwnedDirKind kind{"plan", "plan.json", kPlanFormat, kFormatVersion, plan_dir_entry};
+  return replaceable_owned_dir(dir, kind);
 }
 
 }  // namespace

@@ -67,8 +67,7 @@ TEST(NearTies, AssignNearestGivesEachRowTheSameLabelAndDistanceInAnyBlock) {
     for (int64_t i = 0; i < t.n; ++i) {
       label_diffs += all[i] != part[i];
       dist_diffs += !same_bits(all_d[i], part_d[i]);
-      const RowNearest one = nearest_one_by_one(metric, t.x.data() + i * t.d, t.d, t.k,
-                                                t.c.data());
+      const RowNearest one = nearest_one_by_one(metric, t.x.data() + i * t.d, t.d, t.k, t.c.data());
       EXPECT_EQ(all[i], one.label) << "row " << i;
     }
     EXPECT_EQ(label_diffs, 0) << "metric " << static_cast<int>(metric);
