@@ -20,19 +20,7 @@ packages=(
   libopenblas-dev:arm64 libfmt-dev:arm64 libspdlog-dev:arm64 libxxhash-dev:arm64
   libgtest-dev:arm64 libhwy-dev:arm64
 )
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "== installing: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}"
-fi
+bash scripts/install-deps.sh "${packages[@]}"
 
 echo "== aarch64 cross build ($build): library and unit tests"
 generator=()

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything ivftrain needs to build, test and benchmark, from Debian's archive.
+# Installs everything ivftrain needs to build, test and benchmark, from Debian's archive, or, given
+# package names (scripts/cross-aarch64.sh: NAME:arm64 ones), those. Installs only what is missing;
+# a foreign architecture named by a package (:arm64) is added to dpkg first.
+#   scripts/install-deps.sh [PACKAGE...]
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
@@ -10,6 +13,7 @@ packages=(
   python3 python3-numpy python3-h5py python3-faiss python3-sklearn
   python3-dev pybind11-dev python3-pybind11 python3-pytest python3-matplotlib
 )
+(($#)) && packages=("$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +22,9 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  for arch in $(printf '%s\n' "${missing[@]}" | sed -n 's/^[^:]*:\([a-z0-9]*\)$/\1/p' | sort -u); do
+    dpkg --print-foreign-architectures | grep -qx "$arch" || $SUDO dpkg --add-architecture "$arch"
+  done
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
