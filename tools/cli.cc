@@ -66,7 +66,9 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
   app.add_option("--sample-rate", p.ivf.sample_rate,
                  "rows sampled per IVF partition and per PQ/SQ centroid")
       ->capture_default_str();
-  app.add_option("--init", f.init, "k-means initialisation: random or kmeans++")
+  app.add_option("--init", f.init,
+                 "k-means initialisation: random, kmeans++, or kmeans-parallel (k-means||, also "
+                 "sharded under --mpi)")
       ->capture_default_str();
   app.add_option("--kmeans", f.kmeans,
                  "IVF k-means: flat, or hierarchical (much faster for thousands of partitions)")

@@ -16,8 +16,10 @@
 namespace ivftrain {
 
 enum class KMeansInit {
-  kRandom,         // k distinct rows chosen by the seed (Lance, FAISS)
-  kKMeansPlusPlus  // k-means++ seeding: a slower start, usually fewer iterations
+  kRandom,          // k distinct rows chosen by the seed (Lance, FAISS)
+  kKMeansPlusPlus,  // k-means++ seeding: a slower start, usually fewer iterations
+  kKMeansParallel   // k-means|| (Bahmani et al. 2012): k-means++'s spread in 5 passes over the
+                    // rows instead of k, and sharded under MPI ("kmeans-parallel" or "kmeans||")
 };
 
 enum class KMeansAlgorithm {

@@ -87,7 +87,7 @@ struct RoundPartial {
 
 // Why sharded rounds cannot train these parameters ("" when they can): hierarchical k-means,
 // k-means++ initialisation and balancing need the whole sample; train_from_samples (gathering)
-// trains them.
+// trains them. k-means|| too, for now (MPI shards it; rounds do not yet).
 std::string rounds_unsupported(const TrainParams& params);
 
 // The canonical sample rows (ascending) the IVF k-means trains on: all `sample_rows` rows, or the

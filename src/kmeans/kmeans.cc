@@ -56,7 +56,12 @@ Status validate(const KMeansParams& p) {
 }
 
 std::string_view to_string(KMeansInit t) {
-  return t == KMeansInit::kRandom ? "random" : "kmeans++";
+  switch (t) {
+    case KMeansInit::kRandom: return "random";
+    case KMeansInit::kKMeansPlusPlus: return "kmeans++";
+    case KMeansInit::kKMeansParallel: return "kmeans-parallel";
+  }
+  return "?";
 }
 
 std::string_view to_string(KMeansAlgorithm t) {
@@ -64,7 +69,10 @@ std::string_view to_string(KMeansAlgorithm t) {
 }
 
 Result<KMeansInit> parse_kmeans_init(std::string_view s) {
-  static constexpr KMeansInit v[] = {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus};
+  // The paper's name, accepted too; the canonical name needs no quoting in a shell.
+  if (s == "kmeans||") return KMeansInit::kKMeansParallel;
+  static constexpr KMeansInit v[] = {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus,
+                                     KMeansInit::kKMeansParallel};
   return parse_enum(s, v, "k-means init");
 }
 

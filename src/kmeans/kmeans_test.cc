@@ -123,7 +123,8 @@ TEST(KMeans, MatchesReferenceLloydInnerProduct) { check_against_reference(true);
 TEST(KMeans, ObjectiveNeverRises) {
   const int64_t n = 6000, d = 16, k = 60;
   const auto x = gaussian_mixture(n, d, 100, 3);
-  for (KMeansInit init : {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus}) {
+  for (KMeansInit init :
+       {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus, KMeansInit::kKMeansParallel}) {
     KMeansParams p = params_for(25, 11);
     p.init = init;
     auto r = kmeans_train(n, d, x.data(), k, p);
@@ -246,7 +247,8 @@ TEST(KMeans, KMeansPlusPlusFindsSeparatedClusters) {
 TEST(KMeans, BitIdenticalAcrossThreadCounts) {
   const int64_t n = 3000, d = 24, k = 300;  // GEMM kernel, several row blocks
   const auto x = gaussian_mixture(n, d, 80, 6);
-  for (KMeansInit init : {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus}) {
+  for (KMeansInit init :
+       {KMeansInit::kRandom, KMeansInit::kKMeansPlusPlus, KMeansInit::kKMeansParallel}) {
     for (int64_t kk : {k, int64_t{200}}) {  // and the direct kernel
       KMeansParams p = params_for(4, 3);
       p.init = init;

@@ -148,6 +148,9 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
     rng = Rng::from_state(resume->rng);
     result.iterations = resume->iterations;
     log.log(level, "{}: resumed after iteration {}", label, resume->iterations.size());
+  } else if (params.init == KMeansInit::kKMeansParallel) {
+    // Its draws are the same from any split of the rows: sharded or not, the same centroids.
+    init_kmeans_parallel(n, d, x, k, params.seed, rng, shard, centroids, threads);
   } else if (shard) {
     // The rows local training picks (init_random), fetched from the shards that hold them.
     IVF_DCHECK(params.init == KMeansInit::kRandom, "k-means++ needs every row in one place");

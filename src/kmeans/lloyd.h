@@ -104,7 +104,7 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
 // Lloyd's k-means over all k centroids (params.algorithm and params.balance are ignored).
 // Parameters must have been validated. With a `shard`, x holds this worker's n rows of the
 // shard's total_rows(), and every worker gets the centroids one process holding all the rows
-// would get, bit for bit (random init only: k-means++ needs all the rows).
+// would get, bit for bit (random init and k-means||; k-means++ needs all the rows).
 // With `checkpoints`, the state after every iteration is saved, and a run given a state to
 // resume continues from it to the result the uninterrupted run gives.
 KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,

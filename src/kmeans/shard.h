@@ -48,6 +48,12 @@ class KMeansShard {
   virtual void combine(ClusterSums& sums) = 0;
   // Replaces this shard's part of the objective by the sum over all the shards.
   virtual void combine(ExactSum& objective) = 0;
+  // Replaces `counts` (the same length on every shard) by their element-wise sum over all the
+  // shards (k-means||: the rows nearest each candidate).
+  virtual void combine_counts(std::vector<int64_t>& counts) = 0;
+  // Every shard's `mine` (global row indices, increasing; shards hold disjoint rows) merged into
+  // one increasing list, on every shard (k-means||: the rows a round draws).
+  virtual std::vector<int64_t> gather_rows(const std::vector<int64_t>& mine) = 0;
   // Writes the rows whose global indices are `rows` (increasing), wherever they are, to out
   // (rows.size() x d).
   virtual void fetch_rows(const std::vector<int64_t>& rows, int64_t d, const float* x,

@@ -9,8 +9,10 @@
 #include <barrier>
 #include <cstring>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "kmeans/init.h"
 #include "kmeans/lloyd.h"
 #include "test_util.h"
 #include "util/rng.h"
@@ -20,11 +22,13 @@ namespace {
 
 // What the threads share: one slot per shard for each collective, and a barrier.
 struct Hub {
-  explicit Hub(int shards) : barrier(shards), sums(shards), objectives(shards), floats(shards) {}
+  explicit Hub(int shards)
+      : barrier(shards), sums(shards), objectives(shards), floats(shards), ints(shards) {}
   std::barrier<> barrier;
   std::vector<const ClusterSums*> sums;
   std::vector<const ExactSum*> objectives;
   std::vector<std::vector<float>> floats;
+  std::vector<std::vector<int64_t>> ints;
 };
 
 class ThreadShard final : public KMeansShard {
@@ -59,6 +63,28 @@ class ThreadShard final : public KMeansShard {
     hub_.barrier.arrive_and_wait();
     o = merged;
   }
+  void combine_counts(std::vector<int64_t>& counts) override {
+    hub_.ints[rank_] = counts;
+    hub_.barrier.arrive_and_wait();
+    // Added from the next shard on, as combine(ClusterSums&): integers, so any order agrees.
+    const int shards = static_cast<int>(hub_.ints.size());
+    std::vector<int64_t> sum(counts.size(), 0);
+    for (int i = 1; i <= shards; ++i) {
+      const auto& other = hub_.ints[(rank_ + i) % shards];
+      for (size_t c = 0; c < sum.size(); ++c) sum[c] += other[c];
+    }
+    hub_.barrier.arrive_and_wait();
+    counts = std::move(sum);
+  }
+  std::vector<int64_t> gather_rows(const std::vector<int64_t>& mine) override {
+    hub_.ints[rank_] = mine;
+    hub_.barrier.arrive_and_wait();
+    std::vector<int64_t> all;
+    for (const auto& other : hub_.ints) all.insert(all.end(), other.begin(), other.end());
+    hub_.barrier.arrive_and_wait();
+    std::sort(all.begin(), all.end());
+    return all;
+  }
   void fetch_rows(const std::vector<int64_t>& rows, int64_t d, const float* x,
                   float* out) override {
     std::vector<float> mine(rows.size() * d, 0.0f);
@@ -89,9 +115,11 @@ class ThreadShard final : public KMeansShard {
   std::vector<int64_t> global_;
 };
 
-// Runs flat k-means over x split at random between `shards` threads; returns each shard's run.
-std::vector<KMeansRun> sharded_runs(int64_t n, int64_t d, const std::vector<float>& x, int64_t k,
-                                    const KMeansParams& params, int shards, uint64_t split_seed) {
+// Splits the n rows of x at random between `shards` threads and returns what
+// run(shard, rows, x) gives on each, x holding that shard's `rows` rows.
+template <typename Run>
+auto on_shards(int64_t n, int64_t d, const std::vector<float>& x, int shards, uint64_t split_seed,
+               Run run) {
   Rng rng(split_seed);
   std::vector<std::vector<int64_t>> global(shards);
   std::vector<std::vector<float>> rows(shards);
@@ -101,19 +129,27 @@ std::vector<KMeansRun> sharded_runs(int64_t n, int64_t d, const std::vector<floa
     rows[s].insert(rows[s].end(), x.begin() + i * d, x.begin() + (i + 1) * d);
   }
   Hub hub(shards);
-  std::vector<KMeansRun> runs(shards);
+  std::vector<decltype(run(std::declval<KMeansShard&>(), int64_t{}, nullptr))> out(shards);
   std::vector<std::thread> threads;
   for (int s = 0; s < shards; ++s) {
     threads.emplace_back([&, s] {
       ThreadShard shard(hub, s, n, global[s]);
-      KMeansLog log_as;
-      log_as.warn_few_rows = false;
-      runs[s] = flat_kmeans(static_cast<int64_t>(global[s].size()), d, rows[s].data(), k, params,
-                            log_as, &shard);
+      out[s] = run(shard, static_cast<int64_t>(global[s].size()), rows[s].data());
     });
   }
   for (auto& t : threads) t.join();
-  return runs;
+  return out;
+}
+
+// Runs flat k-means over x split at random between `shards` threads; returns each shard's run.
+std::vector<KMeansRun> sharded_runs(int64_t n, int64_t d, const std::vector<float>& x, int64_t k,
+                                    const KMeansParams& params, int shards, uint64_t split_seed) {
+  return on_shards(n, d, x, shards, split_seed,
+                   [&](KMeansShard& shard, int64_t rows, const float* xs) {
+                     KMeansLog log_as;
+                     log_as.warn_few_rows = false;
+                     return flat_kmeans(rows, d, xs, k, params, log_as, &shard);
+                   });
 }
 
 void expect_same_run(const KMeansRun& a, const KMeansRun& b) {
@@ -141,7 +177,7 @@ std::vector<float> rows_with_duplicates(int64_t n, int64_t d) {
   return x;
 }
 
-TEST(ShardedKMeans, EveryShardGetsTheLocalResultBitForBit) {
+void expect_every_shard_gets_the_local_result(KMeansInit init) {
   struct Case {
     int64_t n, d, k;
     Metric metric;
@@ -156,6 +192,7 @@ TEST(ShardedKMeans, EveryShardGetsTheLocalResultBitForBit) {
     const auto x =
         c.duplicates ? rows_with_duplicates(c.n, c.d) : testing::gaussian_mixture(c.n, c.d, 30, 7);
     KMeansParams params;
+    params.init = init;
     params.metric = c.metric;
     params.max_iters = 12;
     params.num_threads = 1;
@@ -163,7 +200,7 @@ TEST(ShardedKMeans, EveryShardGetsTheLocalResultBitForBit) {
     KMeansLog quiet;
     quiet.warn_few_rows = false;
     const KMeansRun local = flat_kmeans(c.n, c.d, x.data(), c.k, params, quiet);
-    if (c.duplicates) {
+    if (c.duplicates && init == KMeansInit::kRandom) {
       int64_t split = 0;
       for (const auto& it : local.result.iterations) split += it.empty_clusters_split;
       ASSERT_GT(split, 0) << "the case is meant to split empty clusters";
@@ -172,6 +209,48 @@ TEST(ShardedKMeans, EveryShardGetsTheLocalResultBitForBit) {
       SCOPED_TRACE(::testing::Message() << shards << " shards");
       const auto runs = sharded_runs(c.n, c.d, x, c.k, params, shards, 1000 + shards);
       for (const KMeansRun& run : runs) expect_same_run(run, local);
+    }
+  }
+}
+
+TEST(ShardedKMeans, EveryShardGetsTheLocalResultBitForBit) {
+  expect_every_shard_gets_the_local_result(KMeansInit::kRandom);
+}
+
+TEST(ShardedKMeans, KMeansParallelEveryShardGetsTheLocalResultBitForBit) {
+  expect_every_shard_gets_the_local_result(KMeansInit::kKMeansParallel);
+}
+
+TEST(ShardedKMeans, KMeansParallelCandidatesDoNotDependOnTheSplit) {
+  // Duplicated rows too: candidates at distance 0 of other rows, rounds that draw nothing.
+  for (const bool duplicates : {false, true}) {
+    SCOPED_TRACE(duplicates ? "duplicates" : "mixture");
+    const int64_t n = 3000, d = duplicates ? 3 : 16, k = 40;
+    const auto x = duplicates ? rows_with_duplicates(n, d) : testing::gaussian_mixture(n, d, 25, 4);
+    Rng rng(5);
+    const KMeansParallelCandidates local =
+        kmeans_parallel_candidates(n, d, x.data(), k, 77, rng, nullptr, 1);
+    const Rng::State rng_after = rng.state();
+    ASSERT_GT(local.rows.size(), 1u);
+    for (const int shards : {2, 3, 5}) {
+      SCOPED_TRACE(::testing::Message() << shards << " shards");
+      struct Out {
+        KMeansParallelCandidates c;
+        Rng::State rng;
+      };
+      const auto outs = on_shards(
+          n, d, x, shards, 40 + shards, [&](KMeansShard& shard, int64_t rows, const float* xs) {
+            Rng r(5);
+            Out o{kmeans_parallel_candidates(rows, d, xs, k, 77, r, &shard, 2), {}};
+            o.rng = r.state();
+            return o;
+          });
+      for (const Out& o : outs) {
+        EXPECT_EQ(o.c.rows, local.rows);
+        EXPECT_EQ(o.c.weights, local.weights);
+        EXPECT_EQ(o.c.vectors, local.vectors);
+        EXPECT_EQ(o.rng, rng_after);
+      }
     }
   }
 }

@@ -140,6 +140,10 @@ int64_t sharded_rank_bytes(const TrainParams& p, int64_t dim, int64_t rows, int6
   const int64_t k = p.ivf.num_partitions;
   int64_t bytes = saturating_mul({rows, 8 * dim + 96});
   bytes = saturating_add(bytes, saturating_mul({k, dim, 32}));
+  if (p.ivf.kmeans.init == KMeansInit::kKMeansParallel) {
+    // k-means|| candidates: about 2k rows a round for 5 rounds, and a round's fetch buffer.
+    bytes = saturating_add(bytes, saturating_mul({k, dim, 48}));
+  }
   if (root && p.index_type == IndexType::kIvfPq) {
     const int64_t pq_rows = std::min(sample_rows, quantizer_sample_rows(p));
     bytes = saturating_add(bytes, saturating_mul({pq_rows, dim, 8}));
@@ -163,7 +167,8 @@ Status check_rank_memory(const MpiTrainRequest& req, const std::vector<SampleTas
     return Status::FailedPrecondition(fmt::format(
         "training needs about {} on rank 0 ({} sample rows x {} dims, gathered there for "
         "k-means++, hierarchical k-means or balance), more than --max-memory {}; use --init "
-        "random --kmeans flat without --balance to shard it, or lower --sample-rate",
+        "random or kmeans-parallel, --kmeans flat, without --balance to shard it, or lower "
+        "--sample-rate",
         human_bytes(needed), planned, dim, limit));
   }
   int64_t worst = 0, worst_rows = 0;
@@ -218,8 +223,9 @@ Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
   IVF_RETURN_IF_ERROR(check_rank_memory(req, tasks));
   if (!req.checkpoint_dir.empty() && !sharded_training_applies(req.params)) {
     return Status::InvalidArgument(
-        "--checkpoint needs sharded training (--kmeans flat --init random, no --balance); "
-        "k-means++, hierarchical k-means and balance train on rank 0 without checkpoints");
+        "--checkpoint needs sharded training (--kmeans flat --init random or kmeans-parallel, "
+        "no --balance); k-means++, hierarchical k-means and balance train on rank 0 without "
+        "checkpoints");
   }
   nlohmann::json all = nlohmann::json::array();
   for (const auto& t : tasks) all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
@@ -339,6 +345,16 @@ class MpiShard final : public KMeansShard {
   void combine(ExactSum& objective) override {
     allreduce(objective.bins.data(), ExactSum::kSize, MPI_INT64_T, MPI_SUM);
   }
+  void combine_counts(std::vector<int64_t>& counts) override {
+    allreduce(counts.data(), static_cast<int64_t>(counts.size()), MPI_INT64_T, MPI_SUM);
+  }
+  std::vector<int64_t> gather_rows(const std::vector<int64_t>& mine) override {
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    std::vector<int64_t> all = allgather_ints(mine, size);
+    std::sort(all.begin(), all.end());  // ranks hold disjoint rows, not in rank order
+    return all;
+  }
   void fetch_rows(const std::vector<int64_t>& rows, int64_t d, const float* x,
                   float* out) override {
     std::vector<float> buf(rows.size() * static_cast<size_t>(d), 0.0f);
@@ -383,7 +399,8 @@ void rows_in_subset(const std::vector<int64_t>& sample_index, const std::vector<
 
 bool sharded_training_applies(const TrainParams& p) {
   const KMeansParams& kp = p.ivf.kmeans;
-  return kp.algorithm == KMeansAlgorithm::kFlat && kp.init == KMeansInit::kRandom &&
+  return kp.algorithm == KMeansAlgorithm::kFlat &&
+         (kp.init == KMeansInit::kRandom || kp.init == KMeansInit::kKMeansParallel) &&
          kp.balance == 0;
 }
 
@@ -773,8 +790,8 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
     sample = Status::FailedPrecondition("sent to rank 0");  // its memory is not needed any more
   } else {
     logger().info(
-        "sharded training covers flat k-means with random init and no balance; the sample is "
-        "gathered on rank 0 for this run");
+        "sharded training covers flat k-means with random or k-means|| init and no balance; the "
+        "sample is gathered on rank 0 for this run");
     bounds.lower = std::move(lower);
     bounds.upper = std::move(upper);
     Result<TrainedModels> models = gather_and_train(req, std::move(*sample), size);

@@ -104,6 +104,7 @@ std::string rounds_unsupported(const TrainParams& p) {
   const KMeansParams& kp = p.ivf.kmeans;
   if (kp.algorithm == KMeansAlgorithm::kHierarchical) return "hierarchical k-means";
   if (kp.init == KMeansInit::kKMeansPlusPlus) return "k-means++ initialisation";
+  if (kp.init == KMeansInit::kKMeansParallel) return "k-means|| initialisation";
   if (kp.balance > 0) return "balancing (--balance)";
   return "";
 }

@@ -27,6 +27,17 @@ TEST(ParamsJson, RoundTripsTheNestedKMeansParameters) {
   EXPECT_EQ(params_to_json(*back).dump(), params_to_json(p).dump());
 }
 
+TEST(ParamsJson, RoundTripsKMeansParallelInit) {
+  TrainParams p = pq_params();
+  p.ivf.kmeans.init = KMeansInit::kKMeansParallel;
+  const auto j = params_to_json(p);
+  EXPECT_EQ(j["ivf"]["init"], "kmeans-parallel");
+  auto back = params_from_json(j, "test.json");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->ivf.kmeans.init, KMeansInit::kKMeansParallel);
+  EXPECT_NE(params_fingerprint(p), params_fingerprint(pq_params()));
+}
+
 TEST(ParamsJson, PqInitIsWrittenOnlyWhenNotTheDefault) {
   TrainParams p = pq_params();
   EXPECT_FALSE(params_to_json(p)["pq"].contains("init"));

@@ -39,6 +39,7 @@ enum : uint64_t {
   kSeedGroup = 103,         // hierarchical: the k-means of one group, stream = group
   kSeedRefine = 104,        // hierarchical: empty-cluster splits during refinement
   kSeedBalanceCut = 105,    // balance: the k-means cutting a cluster, stream = round * k + cluster
+  kSeedKMeansParallel = 106,  // k-means||: the draws of one oversampling round, stream = round
 };
 
 // xoshiro256** 1.0 (Blackman and Vigna), seeded through SplitMix64.

@@ -44,4 +44,10 @@ test -f flat/ivf_centroids.npy -a ! -e flat/pq_codebook.npy && pass "ivf_flat" |
 "$IVF" -q train data --out sub --index-type ivf_flat --num-partitions 8 --fragments 1,3 --json > sub.json
 "$PY" -c 'import json; s=json.load(open("sub.json")); assert s["rows_available"]==10000, s' \
   && pass "fragment subset" || fail "fragment subset"
+# k-means|| under both its names: the same model, recorded as kmeans-parallel.
+"$IVF" -q train data --out kp1 --index-type ivf_flat --num-partitions 8 --init kmeans-parallel
+"$IVF" -q train data --out kp2 --index-type ivf_flat --num-partitions 8 --init 'kmeans||'
+same_model kp1 kp2
+"$PY" -c 'import json; m=json.load(open("kp1/model.json")); assert m["params"]["ivf"]["init"]=="kmeans-parallel", m["params"]' \
+  && pass "k-means|| recorded" || fail "k-means|| not recorded in model.json"
 finish

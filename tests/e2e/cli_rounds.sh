@@ -112,6 +112,13 @@ make_plan plan-hier 2 "${hier[@]}"
 out="$("$IVF" advance plan-hier --out model-hier 2>&1)" && grep -qF "gathering" <<<"$out" \
   && same_model local-hier model-hier || fail "hierarchical fallback: $out"
 
+# k-means|| is not sharded in rounds yet: gathering (logged), the local model.
+kp=(--index-type ivf_flat --num-partitions 24 --init kmeans-parallel --max-iters 5)
+"$IVF" -q train data --out local-kp "${kp[@]}"
+make_plan plan-kp 3 "${kp[@]}"
+out="$("$IVF" advance plan-kp --out model-kp 2>&1)" && grep -qF "gathering" <<<"$out" \
+  && same_model local-kp model-kp || fail "k-means|| fallback: $out"
+
 # Bounds (l2, 64 partitions of 128 dims: local training's BoundedAssigner): each worker keeps its
 # rows' bounds between rounds. One and two workers: the local model. Two workers: a bounds file lost
 # mid-run is rebuilt by replaying the worker's rounds, and the run ends with the model of the

@@ -1,8 +1,8 @@
 # MPI, sharded: each rank keeps its own sample shard and the IVF k-means runs across the ranks
 # (an all-reduce of exact sums per iteration); the models are byte-identical to local training
 # for 1 to 4 ranks and any thread count, with IVF and PQ subsets of the sample, empty clusters
-# split, ivf_pq/l2 and ivf_sq/cosine. Configurations sharding does not cover yet (k-means++,
-# hierarchical) gather the sample on rank 0, say so, and still match.
+# split, ivf_pq/l2 and ivf_sq/cosine, random and k-means|| initialisation. Configurations sharding
+# does not cover yet (k-means++, hierarchical) gather the sample on rank 0, say so, and still match.
 source "$(dirname "$0")/lib.sh" "$@"
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader)
 
@@ -53,6 +53,23 @@ timeout 300 "${MPIRUN[@]}" -n 3 "$IVF" train data --out mpi-pp --mpi --threads 1
   --init kmeans++ "${flags_pq[@]}" 2> log-pp
 grep -q "gathered on rank 0" log-pp && pass "k-means++ gathers" || fail "no gathering line"
 same_model local-pp mpi-pp
+
+# k-means|| is sharded: its draws hang on the seed, the round and the global row, its sums are
+# exact, so 1 to 4 ranks give the local model (rows with duplicates, PQ; and cosine SQ).
+for kind in pq sq; do
+  declare -n flags="flags_$kind" data="data_$kind"
+  "$IVF" -q train "$data" --out "local-kp-$kind" --init kmeans-parallel "${flags[@]}"
+  for n in 1 2 3 4; do
+    [ "$kind" = sq ] && [ "$n" -ne 3 ] && continue
+    timeout 300 "${MPIRUN[@]}" -n "$n" "$IVF" train "$data" --out "mpi-kp-$kind-$n" --mpi \
+      --threads $(( n % 2 + 1 )) --init kmeans-parallel "${flags[@]}" 2> "log-kp-$kind-$n"
+    grep -q "sharded over $n ranks" "log-kp-$kind-$n" && pass "k-means||, $kind, $n ranks: sharded" \
+      || fail "k-means||, $kind, $n ranks: the IVF k-means was not sharded"
+    same_model "local-kp-$kind" "mpi-kp-$kind-$n"
+  done
+done
+cmp -s local-kp-pq/ivf_centroids.npy local-pq/ivf_centroids.npy \
+  && fail "k-means|| gave the centroids of random init" || pass "k-means|| starts elsewhere"
 
 # --max-memory per rank: refused before training, naming the ranks that would fit; with them the
 # run fits and the model is the local one.
