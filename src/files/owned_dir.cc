@@ -15,8 +15,7 @@ Status replaceable_owned_dir(const std::string& dir, const OwnedDirKind& kind) {
   const std::string refuse =
       fmt::format("; --overwrite replaces only a {} directory ivftrain wrote", kind.noun);
   if (!fs::is_directory(fs::symlink_status(dir, ec))) {
-    return Status::AlreadyExists(
-        fmt::format("{} is not a {} directory{}", dir, kind.noun, refuse));
+    return Status::AlreadyExists(fmt::format("{} is not a {} directory{}", dir, kind.noun, refuse));
   }
   const std::string json_path = (fs::path(dir) / kind.json_name).string();
   Result<std::string> text = read_file(json_path);
