@@ -22,6 +22,8 @@
 
 #include "ivftrain/dataset.h"
 #include "ivftrain/distributed.h"
+#include "ivftrain/eval.h"
+#include "ivftrain/faiss_export.h"
 #include "ivftrain/kmeans.h"
 #include "ivftrain/log.h"
 #include "ivftrain/model_dir.h"
@@ -292,6 +294,8 @@ struct PyModels {
     return out;
   }
   std::string json() const { return model_json(m); }
+  // The FAISS index file `ivftrain export --faiss` writes, as bytes (faiss.deserialize_index).
+  py::bytes faiss_bytes() const { return py::bytes(unwrap(faiss_index_bytes(m))); }
   void save(const std::string& dir, bool overwrite) const {
     Status st;
     {
@@ -418,6 +422,61 @@ PyModels train_samples(const std::vector<py::bytes>& results, const std::string&
       [&] { return train_from_samples(std::move(parsed), params); }, progress)};
 }
 
+// ---- Evaluation: `ivftrain eval` over arrays or datasets ---------------------------------------
+
+// The JSON of `ivftrain eval --json`. `base` is an array (rows, dim) or a dataset path; the
+// queries an array (float32, C-contiguous), a vector file, or `num_queries` held-out rows.
+std::string evaluate_model(const PyModels& model, const py::object& base, const py::object& queries,
+                           int64_t num_queries, std::vector<int64_t> ks,
+                           std::vector<int64_t> nprobes, const py::dict& kw) {
+  const DatasetOptions options = options_from(kw);
+  EvalOptions eval;
+  eval.ks = std::move(ks);
+  eval.nprobes = std::move(nprobes);
+  eval.fragment_ids = fragments_from(kw);
+  eval.num_threads = get<int>(kw, "threads", 0);
+  const int64_t seed = get<int64_t>(kw, "seed", 42);
+  if (seed < 0) raise(Status::InvalidArgument(fmt::format("seed must not be negative ({})", seed)));
+  std::optional<Dataset> dataset;
+  py::array array;
+  if (py::isinstance<py::str>(base)) {
+    dataset.emplace(unwrap(Dataset::open(base.cast<std::string>(), options)));
+  } else {
+    array = py::array::ensure(base);
+    if (!array || array.ndim() != 2) {
+      raise(Status::InvalidArgument("base must be a 2-D array (rows, dim) or a dataset path"));
+    }
+    dataset.emplace(
+        unwrap(Dataset::from_array("the base", array.data(), array.shape(0), array.shape(1),
+                                   array_type(array), nullptr, options)));
+  }
+  EvalQueries q;
+  if (!queries.is_none() && num_queries > 0) {
+    raise(Status::InvalidArgument("give queries or num_queries, not both"));
+  } else if (py::isinstance<py::str>(queries)) {
+    q = unwrap(read_queries(queries.cast<std::string>()));
+  } else if (!queries.is_none()) {
+    auto a = queries.cast<py::array_t<float, py::array::c_style | py::array::forcecast>>();
+    if (a.ndim() != 2) raise(Status::InvalidArgument("queries must be a 2-D array (rows, dim)"));
+    q.count = a.shape(0);
+    q.x.assign(a.data(), a.data() + a.size());
+  } else if (num_queries > 0) {
+    q = unwrap(held_out_queries(*dataset, num_queries, static_cast<uint64_t>(seed),
+                                eval.fragment_ids, &eval.excluded_rows));
+  } else {
+    raise(Status::InvalidArgument(
+        "give the queries: queries (an array or a vector file) or num_queries (held-out rows "
+        "of the base)"));
+  }
+  return run_interruptible<std::string>(
+      [&]() -> Result<std::string> {
+        Result<EvalReport> report = evaluate(model.m, *dataset, q, eval);
+        if (!report.ok()) return report.status();
+        return eval_report_json(*report, model.m);
+      },
+      py::none());
+}
+
 // ---- Helpers for the report ---------------------------------------------------------------------
 
 // Up to `count` rows spread evenly over every fragment (for assigning to a model's centroids).
@@ -472,6 +531,7 @@ PYBIND11_MODULE(_ivftrain, mod) {
       .def_property_readonly("sq_bounds", &PyModels::sq_bounds)
       .def("pq_objectives", &PyModels::pq_objectives)
       .def("json", &PyModels::json)
+      .def("faiss_bytes", &PyModels::faiss_bytes)
       .def("save", &PyModels::save);
   mod.def("load", &load);
   mod.def("train_array", &train_array);
@@ -479,6 +539,7 @@ PYBIND11_MODULE(_ivftrain, mod) {
   mod.def("create_sample_tasks", &create_tasks);
   mod.def("execute_sample_task", &execute_task);
   mod.def("train_from_samples", &train_samples);
+  mod.def("evaluate", &evaluate_model);
   mod.def("read_spread", &read_spread);
   mod.def("assign", &assign);
 }

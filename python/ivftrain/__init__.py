@@ -15,7 +15,8 @@ iteration, objective)`` after each k-means iteration when given.
 
 The distributed phases (``create_sample_tasks``, ``execute_sample_task``,
 ``train_from_samples``) exchange picklable values (tasks as JSON text, sample results as bytes)
-for process pools, Ray or Spark: see docs/python.md.
+for process pools, Ray or Spark: see docs/python.md. ``Model.evaluate`` is ``ivftrain eval``, ``Model.to_faiss``
+``ivftrain export --faiss``.
 """
 from __future__ import annotations
 
@@ -99,14 +100,16 @@ _ERRORS = {cls.code: cls for cls in (InvalidArgumentError, FailedPreconditionErr
 
 
 @contextlib.contextmanager
-def _errors():
+def _errors(flags: Sequence[str] = ()):
     try:
         yield
     except _core.StatusError as e:
         code, message = e.args
         # The library's names are the keywords', but for num_threads (``threads`` here, as
-        # the CLI's --threads).
+        # the CLI's --threads), and the command's flags some messages name (``flags``).
         message = re.sub(r"\bnum_threads\b", "threads", message)
+        for flag in flags:
+            message = re.sub(rf"--{flag}\b", flag.replace("-", "_"), message)
         raise _ERRORS.get(code, Error)(message) from None
 
 
@@ -193,40 +196,64 @@ class Model:
             kw["num_bits"] = int(self.info["num_bits"])
         return kw
 
+    def faiss_bytes(self) -> bytes:
+        """The FAISS index file ``ivftrain export MODEL --faiss OUT`` writes, as bytes (a
+        trained, empty IndexIVFFlat, IndexIVFPQ or IndexIVFScalarQuantizer; see to_faiss)."""
+        with _errors():
+            return self._core.faiss_bytes()
+
     def to_faiss(self):
-        """A trained, empty FAISS index for this model (IndexIVFFlat, IndexIVFPQ or
-        IndexIVFScalarQuantizer); raises ImportError without the faiss package. Under cosine
-        the index is l2 over normalised vectors: normalise what you add and search."""
+        """A trained, empty FAISS index for this model: exactly the index ``ivftrain export
+        --faiss`` writes, read by FAISS (``faiss.serialize_index`` gives that file's bytes back).
+        IndexIVFFlat, IndexIVFPQ (by residual but under dot) or IndexIVFScalarQuantizer (the
+        bounds shifted so that FAISS's codes are ours); the coarse quantizer is IndexFlatL2, or
+        IndexFlatIP under dot. Under cosine the index is l2 over normalised vectors: normalise
+        what you add and search. Raises ImportError without the faiss package, and
+        InvalidArgumentError for a model FAISS cannot hold."""
         import faiss  # noqa: PLC0415 - optional dependency
-        d, k = self.dim, self.num_partitions
-        dot = self.distance_type == "dot"
-        metric = faiss.METRIC_INNER_PRODUCT if dot else faiss.METRIC_L2
-        quantizer = faiss.IndexFlatIP(d) if dot else faiss.IndexFlatL2(d)
-        quantizer.add(np.ascontiguousarray(self.ivf_centroids))
-        if self.index_type == "ivf_pq":
-            m, ksub, _ = self.pq_codebook.shape
-            index = faiss.IndexIVFPQ(quantizer, d, k, m, int(np.log2(ksub)), metric)
-            faiss.copy_array_to_vector(self.pq_codebook.ravel(), index.pq.centroids)
-            index.by_residual = not dot  # PQ on residuals, except under dot
-            index.use_precomputed_table = 0
-        elif self.index_type == "ivf_sq":
-            bits = int(self.info["num_bits"])
-            b = self.sq_bounds
-            per_dim = b.ndim == 2
-            qtype = {(8, False): faiss.ScalarQuantizer.QT_8bit_uniform,
-                     (4, False): faiss.ScalarQuantizer.QT_4bit_uniform,
-                     (8, True): faiss.ScalarQuantizer.QT_8bit,
-                     (4, True): faiss.ScalarQuantizer.QT_4bit}[(bits, per_dim)]
-            index = faiss.IndexIVFScalarQuantizer(quantizer, d, k, qtype, metric, False)
-            # FAISS keeps the lower bounds and the ranges.
-            trained = np.concatenate([b[0].ravel(), (b[1] - b[0]).ravel()]).astype(np.float32)
-            faiss.copy_array_to_vector(trained, index.sq.trained)
+        return faiss.deserialize_index(np.frombuffer(self.faiss_bytes(), dtype=np.uint8))
+
+    def evaluate(self, base, queries=None, *, num_queries: Optional[int] = None,
+                 k: Union[int, Sequence[int]] = 10,
+                 nprobe: Union[None, int, Sequence[int]] = None, fragments: Fragments = None,
+                 seed: int = 42, threads: int = 0,
+                 rows_per_fragment: int = DEFAULTS["rows_per_fragment"],
+                 hdf5_dataset: str = DEFAULTS["hdf5_dataset"]) -> dict:
+        """What the model is worth as an index: ``ivftrain eval``. Builds the index the model
+        describes over ``base`` (a 2-D array, or a dataset path as ``ivftrain eval`` takes) in
+        memory, searches the queries and returns the report as ``ivftrain eval --json`` prints
+        it (a dict: "probes" holds, per nprobe, "recall" by k as a string, "vectors_scanned"
+        and "queries_per_second"; "partitions", "quantization", ...; README.md has the schema).
+
+        ``queries``: a 2-D array or a vector file ("file.hdf5:test"); or ``num_queries`` rows
+        of the base drawn by ``seed`` and left out of it. Ground truth is exact. ``k``: one k or
+        a list (recall@k for each); ``nprobe``: one, a list, or None (1, 2, 4, ... up to
+        min(128, num_partitions)). ``fragments`` selects base fragments."""
+        ks = [int(k)] if isinstance(k, (int, np.integer)) else [int(v) for v in k]
+        nprobes = ([] if nprobe is None else [int(nprobe)]
+                   if isinstance(nprobe, (int, np.integer)) else [int(v) for v in nprobe])
+        if not isinstance(base, (str, os.PathLike)):
+            base = np.asarray(base)
+            if base.ndim == 2 and not (base.flags.c_contiguous and base.dtype.isnative):
+                base = np.ascontiguousarray(base, dtype=base.dtype.newbyteorder("="))
         else:
-            index = faiss.IndexIVFFlat(quantizer, d, k, metric)
-        index.is_trained = True
-        index.own_fields = True
-        quantizer.this.disown()
-        return index
+            base = os.fspath(base)
+        if queries is not None and not isinstance(queries, (str, os.PathLike)):
+            queries = np.asarray(queries)
+            if queries.ndim != 2:
+                raise InvalidArgumentError(
+                    f"queries must be a 2-D array (rows, dim), got {queries.ndim} dimension(s)")
+            queries = np.ascontiguousarray(queries, dtype=np.float32)
+        elif queries is not None:
+            queries = os.fspath(queries)
+        if fragments is not None and not isinstance(fragments, str):
+            fragments = [int(f) for f in fragments]
+        kw = dict(fragments=fragments, seed=seed, threads=threads,
+                  rows_per_fragment=rows_per_fragment, hdf5_dataset=hdf5_dataset)
+        _sync_log_level()
+        with _errors(("k", "nprobe", "fragments", "num-queries", "queries")):
+            return _json.loads(_core.evaluate(self._core, base, queries, int(num_queries or 0),
+                                              ks, nprobes, kw))
 
     def __repr__(self) -> str:
         return (f"<ivftrain.Model {self.index_type} {self.distance_type} dim={self.dim} "
@@ -385,3 +412,4 @@ def train_from_samples(results: Sequence[bytes], task: Union[SampleTask, str], *
         # bytes as they are (a sample may be large); other buffers are copied once.
         results = [r if isinstance(r, bytes) else bytes(r) for r in results]
         return Model(_core.train_from_samples(results, _task_json(task), threads, progress))
+
