@@ -15,7 +15,9 @@ iteration, objective)`` after each k-means iteration when given.
 
 The distributed phases (``create_sample_tasks``, ``execute_sample_task``,
 ``train_from_samples``) exchange picklable values (tasks as JSON text, sample results as bytes)
-for process pools, Ray or Spark: see docs/python.md. ``Model.evaluate`` is ``ivftrain eval``, ``Model.to_faiss``
+for process pools, Ray or Spark; so do the sharded rounds (``begin_rounds``,
+``compute_round_partial``, ``merge_round``, ``finish_rounds``), which train without gathering
+the samples: see docs/python.md. ``Model.evaluate`` is ``ivftrain eval``, ``Model.to_faiss``
 ``ivftrain export --faiss``.
 """
 from __future__ import annotations
@@ -36,7 +38,8 @@ __all__ = [
     "Error", "InvalidArgumentError", "FailedPreconditionError", "CorruptionError",
     "NotFoundError", "AlreadyExistsError", "IOError", "InternalError", "CancelledError",
     "Model", "SampleTask", "train", "train_dataset", "load", "create_sample_tasks",
-    "execute_sample_task", "train_from_samples", "DEFAULTS",
+    "execute_sample_task", "train_from_samples", "RoundState", "RoundPartial", "begin_rounds",
+    "compute_round_partial", "merge_round", "finish_rounds", "DEFAULTS",
 ]
 
 #: The command line's defaults, read from the library's parameter structs.
@@ -413,3 +416,102 @@ def train_from_samples(results: Sequence[bytes], task: Union[SampleTask, str], *
         results = [r if isinstance(r, bytes) else bytes(r) for r in results]
         return Model(_core.train_from_samples(results, _task_json(task), threads, progress))
 
+
+# ---- Sharded training in rounds ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RoundState:
+    """The state of a sharded k-means run between rounds (picklable): ``data`` is the bytes of
+    the round file ``ivftrain advance`` writes (PLAN/round-NNNN/centroids); ``round`` the round
+    whose partials it needs; ``finished`` when the IVF k-means is final (then finish_rounds)."""
+
+    data: bytes
+    round: int
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class RoundPartial:
+    """One worker's statistics of a round (picklable): ``data`` is the bytes of the round file
+    ``ivftrain round`` writes (PLAN/round-NNNN/partial-WWWW); ``bounds``, when the assignment
+    keeps bounds (flat l2 or cosine k-means with many centroids, as local training), the
+    worker's own state that its next round continues from (give this partial back as
+    ``previous``), else None."""
+
+    data: bytes
+    worker: int
+    bounds: Optional[bytes] = None
+
+
+def _results(results: Sequence[bytes]) -> list:
+    return [r if isinstance(r, bytes) else bytes(r) for r in results]
+
+
+def begin_rounds(results: Sequence[bytes], task: Union[SampleTask, str]) -> Optional[RoundState]:
+    """Sharded training, step 1 (``ivftrain advance``'s first call): the round-0 state, from the
+    sample results of every worker (any order; of them only the headers and the k rows random
+    initialisation takes are used). ``task`` is any task of the plan.
+
+    Returns None when sharded rounds cannot train these parameters (hierarchical k-means,
+    k-means++, balance, as many partitions as rows, duplicate first rows): train with
+    ``train_from_samples`` instead, as ``advance`` does; the reason is logged."""
+    with _errors():
+        data, why = _core.rounds_begin(_results(results), _task_json(task))
+    if data is None:
+        _logger.info("begin_rounds: %s: train with train_from_samples (gathering)", why)
+        return None
+    return RoundState(data, 0)
+
+
+def compute_round_partial(shard: bytes, state: RoundState, task: Union[SampleTask, str],
+                          previous: Optional[RoundPartial] = None, *,
+                          threads: Optional[int] = None) -> RoundPartial:
+    """Sharded training, step 2 (``ivftrain round``), run where the worker's shard is: the
+    worker's partial of ``state``'s round, from its sample result ``shard`` (bytes of
+    execute_sample_task). ``previous``: this worker's partial of the previous round (None in
+    rounds 0 and 1), needed when the partials carry bounds. Releases the GIL (a thread pool
+    runs workers in parallel), but is not interrupted by Ctrl-C until it returns."""
+    if not isinstance(state, RoundState):
+        raise InvalidArgumentError("state must be a RoundState (of begin_rounds or merge_round)")
+    if state.finished:
+        raise InvalidArgumentError("state is finished: call finish_rounds, not another round")
+    prev = None if previous is None else previous.bounds
+    with _errors():
+        data, bounds, worker = _core.rounds_partial(
+            shard if isinstance(shard, bytes) else bytes(shard), state.data, _task_json(task),
+            prev, threads)
+    return RoundPartial(data, worker, bounds)
+
+
+def merge_round(state: RoundState, partials: Sequence[Union[RoundPartial, bytes]],
+                task: Union[SampleTask, str], *,
+                threads: Optional[int] = None) -> Optional[RoundState]:
+    """Sharded training, step 3 (``ivftrain advance``): merges the round's partials (one per
+    worker, any order) into the next round's state, or a finished state once the k-means has
+    converged. Refuses a partial of another plan, round or centroids, or a worker missing or
+    given twice, naming the worker. Returns None when round 0 finds values too large for
+    float32: train with ``train_from_samples``, which refuses them with its sentence."""
+    if not isinstance(state, RoundState) or state.finished:
+        raise InvalidArgumentError("state must be an unfinished RoundState")
+    data = [p.data if isinstance(p, RoundPartial) else bytes(p) for p in partials]
+    with _errors():
+        what, value, round_ = _core.rounds_merge(state.data, data, _task_json(task), threads)
+    if what == "gather":
+        _logger.info("merge_round: %s: train with train_from_samples (gathering)", value)
+        return None
+    return RoundState(value, round_, what == "finished")
+
+
+def finish_rounds(results: Sequence[bytes], state: RoundState, task: Union[SampleTask, str], *,
+                  threads: Optional[int] = None,
+                  progress: Optional[ProgressCallback] = None) -> Model:
+    """Sharded training, last step (``ivftrain advance``'s last call): the model, from the
+    finished state, PQ trained on its rows of the sample results (only those rows are read) or
+    the SQ bounds merged from their headers. The model equals ``train_from_samples``' and
+    ``train_dataset``'s, byte for byte (model.json apart from its timings)."""
+    if not isinstance(state, RoundState) or not state.finished:
+        raise InvalidArgumentError("state must be a finished RoundState (merge_round's last)")
+    _sync_log_level()
+    with _errors():
+        return Model(_core.rounds_finish(_results(results), state.data, _task_json(task),
+                                         threads, progress))

@@ -87,3 +87,26 @@ def execute_sample_task(path: Optional[_Path], task: Union[SampleTask, str]) -> 
 def train_from_samples(results: Sequence[bytes], task: Union[SampleTask, str], *,
                        threads: Optional[int] = ...,
                        progress: Optional[ProgressCallback] = ...) -> Model: ...
+
+class RoundState:
+    data: bytes
+    round: int
+    finished: bool
+    def __init__(self, data: bytes, round: int, finished: bool = ...) -> None: ...
+
+class RoundPartial:
+    data: bytes
+    worker: int
+    bounds: Optional[bytes]
+    def __init__(self, data: bytes, worker: int, bounds: Optional[bytes] = ...) -> None: ...
+
+def begin_rounds(results: Sequence[bytes], task: Union[SampleTask, str]) -> Optional[RoundState]: ...
+def compute_round_partial(shard: bytes, state: RoundState, task: Union[SampleTask, str],
+                          previous: Optional[RoundPartial] = ..., *,
+                          threads: Optional[int] = ...) -> RoundPartial: ...
+def merge_round(state: RoundState, partials: Sequence[Union[RoundPartial, bytes]],
+                task: Union[SampleTask, str], *,
+                threads: Optional[int] = ...) -> Optional[RoundState]: ...
+def finish_rounds(results: Sequence[bytes], state: RoundState, task: Union[SampleTask, str], *,
+                  threads: Optional[int] = ...,
+                  progress: Optional[ProgressCallback] = ...) -> Model: ...
