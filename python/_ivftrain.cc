@@ -8,6 +8,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,12 +23,17 @@
 
 #include "ivftrain/dataset.h"
 #include "ivftrain/distributed.h"
+#include "ivftrain/eval.h"
+#include "ivftrain/faiss_export.h"
 #include "ivftrain/kmeans.h"
 #include "ivftrain/log.h"
 #include "ivftrain/model_dir.h"
 #include "ivftrain/params.h"
 #include "ivftrain/plan_files.h"
+#include "ivftrain/rounds.h"
 #include "ivftrain/train.h"
+#include "pipeline/whole_plan.h"
+#include "train/train_on_sample.h"
 #include "util/cancel.h"
 
 namespace py = pybind11;
@@ -292,6 +298,8 @@ struct PyModels {
     return out;
   }
   std::string json() const { return model_json(m); }
+  // The FAISS index file `ivftrain export --faiss` writes, as bytes (faiss.deserialize_index).
+  py::bytes faiss_bytes() const { return py::bytes(unwrap(faiss_index_bytes(m))); }
   void save(const std::string& dir, bool overwrite) const {
     Status st;
     {
@@ -418,6 +426,339 @@ PyModels train_samples(const std::vector<py::bytes>& results, const std::string&
       [&] { return train_from_samples(std::move(parsed), params); }, progress)};
 }
 
+// ---- Sharded training in rounds: states and partials as bytes (the round files' formats) ------
+//
+// The primitives of rounds.h, as `ivftrain advance` and `ivftrain round` drive them through the
+// plan directory, but over values a Python driver ships between processes: the sample results
+// (bytes), a RoundState (the bytes of PLAN/round-NNNN/centroids), a RoundPartial (the bytes of
+// PLAN/round-NNNN/partial-WWWW) and a worker's bounds (the bytes of PLAN/round-NNNN/bounds-WWWW).
+// Where advance would train by gathering (rounds_unsupported, too few rows, duplicate first
+// rows, values too large for float32), the calls say why instead, and the driver calls
+// train_from_samples: the model is the same either way.
+
+std::vector<SampleResult> parse_results(const std::vector<py::bytes>& results) {
+  std::vector<SampleResult> parsed;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const std::string bytes = results[i];
+    parsed.push_back(unwrap(parse_sample_result(bytes, fmt::format("sample result {}", i))));
+  }
+  if (parsed.empty()) raise(Status::InvalidArgument("results: no sample results given"));
+  return parsed;
+}
+
+TrainParams task_params(const std::string& task_json, std::optional<int> threads,
+                        int* num_workers = nullptr) {
+  const TaskFile task = unwrap(parse_task_json(task_json, "the task"));
+  TrainParams params = task.task.params;
+  if (threads) params.num_threads = *threads;
+  if (num_workers) *num_workers = task.task.num_workers;
+  return params;
+}
+
+// The canonical sample rows `rows` (in that order), from the results (any order) that hold them.
+std::vector<float> canonical_rows(const std::vector<SampleResult>& results,
+                                  const SampleLayout& layout, const std::vector<int64_t>& rows) {
+  const int64_t d = results.front().dim;
+  std::vector<const SampleResult*> by_worker;
+  for (const SampleResult& r : results) {
+    if (by_worker.size() <= static_cast<size_t>(r.worker)) by_worker.resize(r.worker + 1);
+    by_worker[r.worker] = &r;
+  }
+  const std::vector<RowAddress> at = locate_rows(layout, rows);
+  std::vector<float> out(rows.size() * static_cast<size_t>(d));
+  for (size_t i = 0; i < at.size(); ++i) {
+    std::copy_n(by_worker[at[i].worker]->vectors.begin() + at[i].row * d, d, out.begin() + i * d);
+  }
+  return out;
+}
+
+// (state bytes, "") or (None, why the rounds cannot train these parameters).
+py::tuple rounds_begin(const std::vector<py::bytes>& results_bytes, const std::string& task_json) {
+  const TrainParams params = task_params(task_json, std::nullopt);
+  const std::vector<SampleResult> results = parse_results(results_bytes);
+  check(check_whole_plan(results, params));
+  auto gather = [](const std::string& why) { return py::make_tuple(py::none(), why); };
+  if (const std::string why = rounds_unsupported(params); !why.empty()) {
+    return gather(why + " needs the whole sample");
+  }
+  // Only random initialisation is begun here (the rows it takes, read from the results): any
+  // other is left to train_from_samples rather than begun wrongly.
+  if (params.ivf.kmeans.init != KMeansInit::kRandom) {
+    return gather(fmt::format("init {} needs the whole sample", to_string(params.ivf.kmeans.init)));
+  }
+  const int64_t dim = results.front().dim, k = params.ivf.num_partitions;
+  check(validate(params, dim));
+  SampleLayout layout = unwrap(sample_layout(results));
+  const int64_t rows = layout.rows();
+  const std::vector<int64_t> train = ivf_training_rows(params, rows);
+  const auto train_rows = static_cast<int64_t>(train.size());
+  // As advance: what local training refuses or does without iterating is left to it.
+  if (rows == 0 || k > rows || train_rows == k) {
+    return gather(fmt::format("{} sample rows for {} partitions", rows, k));
+  }
+  const std::vector<float> firsts =
+      canonical_rows(results, layout, std::vector<int64_t>(train.begin(), train.begin() + k));
+  if (count_distinct_rows(firsts.data(), k, dim, k) < k) {
+    return gather("the first IVF rows hold duplicates");
+  }
+  const InitialRows init = initial_centroid_rows(params, rows);
+  std::vector<float> centroids = canonical_rows(results, layout, init.rows);
+  const RoundState state = first_round(results.front().plan_id, params, dim, std::move(layout),
+                                       std::move(centroids), init.rng_state);
+  return py::make_tuple(py::bytes(serialize_round_state(state)), std::string());
+}
+
+// A worker's bounds between its rounds, in the layout of PLAN/round-NNNN/bounds-WWWW
+// (files/round_files.cc): magic "IVFBOUND" | u32 1 | char plan_id[16] | i32 worker | i32 round
+// | u64 centroids_fingerprint | i64 n | i64 k * dim | i32 labels[n] | f64 lower[n] | f32 dist[n]
+// | f32 previous[k * dim] | u64 xxh3 of every byte before it.
+constexpr char kBoundsMagic[8] = {'I', 'V', 'F', 'B', 'O', 'U', 'N', 'D'};
+
+template <typename T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+void put_array(std::string& out, const std::vector<T>& v) {
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+std::string serialize_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
+  std::string out(kBoundsMagic, 8);
+  put(out, uint32_t{1});
+  char id[16] = {};
+  std::memcpy(id, plan_id.data(), std::min<size_t>(plan_id.size(), 16));
+  out.append(id, 16);
+  put(out, static_cast<int32_t>(worker));
+  put(out, static_cast<int32_t>(b.round));
+  put(out, b.centroids_fingerprint);
+  put(out, static_cast<int64_t>(b.labels.size()));
+  put(out, static_cast<int64_t>(b.previous.size()));
+  put_array(out, b.labels);
+  put_array(out, b.lower);
+  put_array(out, b.dist);
+  put_array(out, b.previous);
+  put(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
+  return out;
+}
+
+Result<WorkerBounds> parse_bounds(const std::string& bytes, const std::string& plan_id, int worker,
+                                  int round) {
+  const Status bad = Status::Corruption(fmt::format(
+      "previous: not worker {}'s bounds of round {} (give the worker's own partial of the "
+      "previous round, unchanged)",
+      worker, round));
+  constexpr size_t kHeader = 8 + 4 + 16 + 4 + 4 + 8 + 8 + 8;
+  if (bytes.size() < kHeader + 8 || std::memcmp(bytes.data(), kBoundsMagic, 8) != 0) return bad;
+  uint64_t stored;
+  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+  if (XXH3_64bits(bytes.data(), bytes.size() - 8) != stored) return bad;
+  size_t at = 8;
+  auto get = [&](auto& v) {
+    std::memcpy(&v, bytes.data() + at, sizeof v);
+    at += sizeof v;
+  };
+  uint32_t version;
+  get(version);
+  const std::string id(bytes.data() + at, strnlen(bytes.data() + at, 16));
+  at += 16;
+  int32_t w, r;
+  int64_t n, kd;
+  WorkerBounds b;
+  get(w);
+  get(r);
+  get(b.centroids_fingerprint);
+  get(n);
+  get(kd);
+  b.round = r;
+  const uint64_t rest = bytes.size() - 8 - kHeader;
+  if (version != 1 || id != plan_id || w != worker || r != round || n < 0 || kd < 0 ||
+      static_cast<uint64_t>(n) > rest / 16 || static_cast<uint64_t>(kd) > rest / 4 ||
+      rest != static_cast<uint64_t>(n) * 16 + static_cast<uint64_t>(kd) * 4) {
+    return bad;
+  }
+  auto get_array = [&](auto& v, int64_t count) {
+    v.resize(static_cast<size_t>(count));
+    std::memcpy(v.data(), bytes.data() + at, v.size() * sizeof(v[0]));
+    at += v.size() * sizeof(v[0]);
+  };
+  get_array(b.labels, n);
+  get_array(b.lower, n);
+  get_array(b.dist, n);
+  get_array(b.previous, kd);
+  return b;
+}
+
+// (partial bytes, bounds bytes or None, worker).
+py::tuple rounds_partial(const py::bytes& shard_bytes, const py::bytes& state_bytes,
+                         const std::string& task_json, const std::optional<py::bytes>& previous,
+                         std::optional<int> threads) {
+  const TrainParams params = task_params(task_json, threads);
+  const RoundState state =
+      unwrap(parse_round_state(std::string(state_bytes), "state (the round state)"));
+  const SampleResult shard = unwrap(parse_sample_result(std::string(shard_bytes), "shard"));
+  // Bounds, as local training's BoundedAssigner keeps them, continue from the worker's own
+  // previous round: they travel with its partial.
+  const bool bounded = rounds_use_bounds(params, state.dim) && state.grid_step != 0;
+  WorkerBounds in, out;
+  const WorkerBounds* in_ptr = nullptr;
+  if (bounded && state.round > 1) {
+    if (!previous) {
+      raise(Status::InvalidArgument(fmt::format(
+          "previous: round {} of worker {} continues from the worker's partial of round {} "
+          "(its bounds); give it",
+          state.round, shard.worker, state.round - 1)));
+    }
+    in = unwrap(parse_bounds(std::string(*previous), state.plan_id, shard.worker, state.round - 1));
+    in_ptr = &in;
+  }
+  Result<RoundPartial> partial = Status::Internal("not run");
+  {
+    py::gil_scoped_release nogil;
+    partial = compute_round_partial(shard, state, params, in_ptr, &out);
+  }
+  RoundPartial p = unwrap(std::move(partial));
+  py::object bounds = py::none();
+  if (bounded) bounds = py::bytes(serialize_bounds(out, state.plan_id, shard.worker));
+  return py::make_tuple(py::bytes(serialize_round_partial(p)), bounds, p.worker);
+}
+
+// ("next", state bytes, round), ("finished", final state bytes, round) or ("gather", why, 0).
+// The final state is a RoundState whose centroids, iterations and prev_objective are the
+// k-means result's centroids, iterations and objective.
+py::tuple rounds_merge(const py::bytes& state_bytes, const std::vector<py::bytes>& partial_bytes,
+                       const std::string& task_json, std::optional<int> threads) {
+  int num_workers = 0;
+  const TrainParams params = task_params(task_json, threads, &num_workers);
+  const RoundState state =
+      unwrap(parse_round_state(std::string(state_bytes), "state (the round state)"));
+  std::vector<RoundPartial> partials;
+  for (size_t i = 0; i < partial_bytes.size(); ++i) {
+    partials.push_back(
+        unwrap(parse_round_partial(std::string(partial_bytes[i]), fmt::format("partial {}", i))));
+  }
+  std::stable_sort(
+      partials.begin(), partials.end(),
+      [](const RoundPartial& a, const RoundPartial& b) { return a.worker < b.worker; });
+  if (state.round == 0) {
+    // As advance: values too large for float32 are refused by local training, with its sentence.
+    for (const RoundPartial& p : partials) {
+      if (!check_largest_norm(p.max_norm2, 0, 0.0f).ok()) {
+        return py::make_tuple("gather", "the sample holds values too large for float32", 0);
+      }
+    }
+  }
+  Result<RoundMerge> merged = Status::Internal("not run");
+  {
+    py::gil_scoped_release nogil;
+    merged = merge_round(state, partials, params, num_workers);
+  }
+  RoundMerge m = unwrap(std::move(merged));
+  if (!m.finished) {
+    return py::make_tuple("next", py::bytes(serialize_round_state(m.next)), m.next.round);
+  }
+  RoundState final_state = state;
+  final_state.centroids = std::move(m.result.centroids);
+  final_state.iterations = std::move(m.result.iterations);
+  final_state.prev_objective = m.result.objective;
+  return py::make_tuple("finished", py::bytes(serialize_round_state(final_state)), state.round);
+}
+
+PyModels rounds_finish(const std::vector<py::bytes>& results_bytes, const py::bytes& state_bytes,
+                       const std::string& task_json, std::optional<int> threads,
+                       const py::object& progress) {
+  const auto t_start = std::chrono::steady_clock::now();
+  const TrainParams params = task_params(task_json, threads);
+  RoundState state = unwrap(parse_round_state(std::string(state_bytes), "state (the round state)"));
+  std::vector<SampleResult> results = parse_results(results_bytes);
+  check(check_whole_plan(results, params));
+  if (results.front().plan_id != state.plan_id) {
+    raise(Status::FailedPrecondition(
+        fmt::format("the sample results belong to plan {}, the state to plan {}",
+                    results.front().plan_id, state.plan_id)));
+  }
+  const SampleLayout layout = unwrap(sample_layout(results));
+  if (layout.fragment_ids != state.layout.fragment_ids ||
+      layout.fragment_rows != state.layout.fragment_rows) {
+    raise(Status::FailedPrecondition(
+        "the sample results are not those the rounds began with (their fragments differ)"));
+  }
+  std::vector<float> pq_rows;
+  if (params.index_type == IndexType::kIvfPq) {
+    pq_rows = canonical_rows(results, layout, pq_training_rows(params, layout.rows()));
+  }
+  for (SampleResult& r : results) std::vector<float>().swap(r.vectors);  // not needed further
+  KMeansResult ivf;
+  ivf.k = state.k;
+  ivf.d = state.dim;
+  ivf.centroids = std::move(state.centroids);
+  ivf.iterations = std::move(state.iterations);
+  ivf.objective = state.prev_objective;
+  TrainedModels models = run_interruptible<TrainedModels>(
+      [&] {
+        return finish_rounds(results, params, std::move(ivf), state.train_rows, std::move(pq_rows));
+      },
+      progress);
+  models.timings.total_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return PyModels{std::move(models)};
+}
+
+// ---- Evaluation: `ivftrain eval` over arrays or datasets ---------------------------------------
+
+// The JSON of `ivftrain eval --json`. `base` is an array (rows, dim) or a dataset path; the
+// queries an array (float32, C-contiguous), a vector file, or `num_queries` held-out rows.
+std::string evaluate_model(const PyModels& model, const py::object& base, const py::object& queries,
+                           int64_t num_queries, std::vector<int64_t> ks,
+                           std::vector<int64_t> nprobes, const py::dict& kw) {
+  const DatasetOptions options = options_from(kw);
+  EvalOptions eval;
+  eval.ks = std::move(ks);
+  eval.nprobes = std::move(nprobes);
+  eval.fragment_ids = fragments_from(kw);
+  eval.num_threads = get<int>(kw, "threads", 0);
+  const int64_t seed = get<int64_t>(kw, "seed", 42);
+  if (seed < 0) raise(Status::InvalidArgument(fmt::format("seed must not be negative ({})", seed)));
+  std::optional<Dataset> dataset;
+  py::array array;
+  if (py::isinstance<py::str>(base)) {
+    dataset.emplace(unwrap(Dataset::open(base.cast<std::string>(), options)));
+  } else {
+    array = py::array::ensure(base);
+    if (!array || array.ndim() != 2) {
+      raise(Status::InvalidArgument("base must be a 2-D array (rows, dim) or a dataset path"));
+    }
+    dataset.emplace(
+        unwrap(Dataset::from_array("the base", array.data(), array.shape(0), array.shape(1),
+                                   array_type(array), nullptr, options)));
+  }
+  EvalQueries q;
+  if (!queries.is_none() && num_queries > 0) {
+    raise(Status::InvalidArgument("give queries or num_queries, not both"));
+  } else if (py::isinstance<py::str>(queries)) {
+    q = unwrap(read_queries(queries.cast<std::string>()));
+  } else if (!queries.is_none()) {
+    auto a = queries.cast<py::array_t<float, py::array::c_style | py::array::forcecast>>();
+    if (a.ndim() != 2) raise(Status::InvalidArgument("queries must be a 2-D array (rows, dim)"));
+    q.count = a.shape(0);
+    q.x.assign(a.data(), a.data() + a.size());
+  } else if (num_queries > 0) {
+    q = unwrap(held_out_queries(*dataset, num_queries, static_cast<uint64_t>(seed),
+                                eval.fragment_ids, &eval.excluded_rows));
+  } else {
+    raise(Status::InvalidArgument(
+        "give the queries: queries (an array or a vector file) or num_queries (held-out rows "
+        "of the base)"));
+  }
+  return run_interruptible<std::string>(
+      [&]() -> Result<std::string> {
+        Result<EvalReport> report = evaluate(model.m, *dataset, q, eval);
+        if (!report.ok()) return report.status();
+        return eval_report_json(*report, model.m);
+      },
+      py::none());
+}
+
 // ---- Helpers for the report ---------------------------------------------------------------------
 
 // Up to `count` rows spread evenly over every fragment (for assigning to a model's centroids).
@@ -472,6 +813,7 @@ PYBIND11_MODULE(_ivftrain, mod) {
       .def_property_readonly("sq_bounds", &PyModels::sq_bounds)
       .def("pq_objectives", &PyModels::pq_objectives)
       .def("json", &PyModels::json)
+      .def("faiss_bytes", &PyModels::faiss_bytes)
       .def("save", &PyModels::save);
   mod.def("load", &load);
   mod.def("train_array", &train_array);
@@ -479,6 +821,11 @@ PYBIND11_MODULE(_ivftrain, mod) {
   mod.def("create_sample_tasks", &create_tasks);
   mod.def("execute_sample_task", &execute_task);
   mod.def("train_from_samples", &train_samples);
+  mod.def("rounds_begin", &rounds_begin);
+  mod.def("rounds_partial", &rounds_partial);
+  mod.def("rounds_merge", &rounds_merge);
+  mod.def("rounds_finish", &rounds_finish);
+  mod.def("evaluate", &evaluate_model);
   mod.def("read_spread", &read_spread);
   mod.def("assign", &assign);
 }

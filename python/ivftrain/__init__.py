@@ -15,7 +15,10 @@ iteration, objective)`` after each k-means iteration when given.
 
 The distributed phases (``create_sample_tasks``, ``execute_sample_task``,
 ``train_from_samples``) exchange picklable values (tasks as JSON text, sample results as bytes)
-for process pools, Ray or Spark: see docs/python.md.
+for process pools, Ray or Spark; so do the sharded rounds (``begin_rounds``,
+``compute_round_partial``, ``merge_round``, ``finish_rounds``), which train without gathering
+the samples: see docs/python.md. ``Model.evaluate`` is ``ivftrain eval``, ``Model.to_faiss``
+``ivftrain export --faiss``.
 """
 from __future__ import annotations
 
@@ -35,7 +38,8 @@ __all__ = [
     "Error", "InvalidArgumentError", "FailedPreconditionError", "CorruptionError",
     "NotFoundError", "AlreadyExistsError", "IOError", "InternalError", "CancelledError",
     "Model", "SampleTask", "train", "train_dataset", "load", "create_sample_tasks",
-    "execute_sample_task", "train_from_samples", "DEFAULTS",
+    "execute_sample_task", "train_from_samples", "RoundState", "RoundPartial", "begin_rounds",
+    "compute_round_partial", "merge_round", "finish_rounds", "DEFAULTS",
 ]
 
 #: The command line's defaults, read from the library's parameter structs.
@@ -99,14 +103,16 @@ _ERRORS = {cls.code: cls for cls in (InvalidArgumentError, FailedPreconditionErr
 
 
 @contextlib.contextmanager
-def _errors():
+def _errors(flags: Sequence[str] = ()):
     try:
         yield
     except _core.StatusError as e:
         code, message = e.args
         # The library's names are the keywords', but for num_threads (``threads`` here, as
-        # the CLI's --threads).
+        # the CLI's --threads), and the command's flags some messages name (``flags``).
         message = re.sub(r"\bnum_threads\b", "threads", message)
+        for flag in flags:
+            message = re.sub(rf"--{flag}\b", flag.replace("-", "_"), message)
         raise _ERRORS.get(code, Error)(message) from None
 
 
@@ -193,40 +199,64 @@ class Model:
             kw["num_bits"] = int(self.info["num_bits"])
         return kw
 
+    def faiss_bytes(self) -> bytes:
+        """The FAISS index file ``ivftrain export MODEL --faiss OUT`` writes, as bytes (a
+        trained, empty IndexIVFFlat, IndexIVFPQ or IndexIVFScalarQuantizer; see to_faiss)."""
+        with _errors():
+            return self._core.faiss_bytes()
+
     def to_faiss(self):
-        """A trained, empty FAISS index for this model (IndexIVFFlat, IndexIVFPQ or
-        IndexIVFScalarQuantizer); raises ImportError without the faiss package. Under cosine
-        the index is l2 over normalised vectors: normalise what you add and search."""
+        """A trained, empty FAISS index for this model: exactly the index ``ivftrain export
+        --faiss`` writes, read by FAISS (``faiss.serialize_index`` gives that file's bytes back).
+        IndexIVFFlat, IndexIVFPQ (by residual but under dot) or IndexIVFScalarQuantizer (the
+        bounds shifted so that FAISS's codes are ours); the coarse quantizer is IndexFlatL2, or
+        IndexFlatIP under dot. Under cosine the index is l2 over normalised vectors: normalise
+        what you add and search. Raises ImportError without the faiss package, and
+        InvalidArgumentError for a model FAISS cannot hold."""
         import faiss  # noqa: PLC0415 - optional dependency
-        d, k = self.dim, self.num_partitions
-        dot = self.distance_type == "dot"
-        metric = faiss.METRIC_INNER_PRODUCT if dot else faiss.METRIC_L2
-        quantizer = faiss.IndexFlatIP(d) if dot else faiss.IndexFlatL2(d)
-        quantizer.add(np.ascontiguousarray(self.ivf_centroids))
-        if self.index_type == "ivf_pq":
-            m, ksub, _ = self.pq_codebook.shape
-            index = faiss.IndexIVFPQ(quantizer, d, k, m, int(np.log2(ksub)), metric)
-            faiss.copy_array_to_vector(self.pq_codebook.ravel(), index.pq.centroids)
-            index.by_residual = not dot  # PQ on residuals, except under dot
-            index.use_precomputed_table = 0
-        elif self.index_type == "ivf_sq":
-            bits = int(self.info["num_bits"])
-            b = self.sq_bounds
-            per_dim = b.ndim == 2
-            qtype = {(8, False): faiss.ScalarQuantizer.QT_8bit_uniform,
-                     (4, False): faiss.ScalarQuantizer.QT_4bit_uniform,
-                     (8, True): faiss.ScalarQuantizer.QT_8bit,
-                     (4, True): faiss.ScalarQuantizer.QT_4bit}[(bits, per_dim)]
-            index = faiss.IndexIVFScalarQuantizer(quantizer, d, k, qtype, metric, False)
-            # FAISS keeps the lower bounds and the ranges.
-            trained = np.concatenate([b[0].ravel(), (b[1] - b[0]).ravel()]).astype(np.float32)
-            faiss.copy_array_to_vector(trained, index.sq.trained)
+        return faiss.deserialize_index(np.frombuffer(self.faiss_bytes(), dtype=np.uint8))
+
+    def evaluate(self, base, queries=None, *, num_queries: Optional[int] = None,
+                 k: Union[int, Sequence[int]] = 10,
+                 nprobe: Union[None, int, Sequence[int]] = None, fragments: Fragments = None,
+                 seed: int = 42, threads: int = 0,
+                 rows_per_fragment: int = DEFAULTS["rows_per_fragment"],
+                 hdf5_dataset: str = DEFAULTS["hdf5_dataset"]) -> dict:
+        """What the model is worth as an index: ``ivftrain eval``. Builds the index the model
+        describes over ``base`` (a 2-D array, or a dataset path as ``ivftrain eval`` takes) in
+        memory, searches the queries and returns the report as ``ivftrain eval --json`` prints
+        it (a dict: "probes" holds, per nprobe, "recall" by k as a string, "vectors_scanned"
+        and "queries_per_second"; "partitions", "quantization", ...; README.md has the schema).
+
+        ``queries``: a 2-D array or a vector file ("file.hdf5:test"); or ``num_queries`` rows
+        of the base drawn by ``seed`` and left out of it. Ground truth is exact. ``k``: one k or
+        a list (recall@k for each); ``nprobe``: one, a list, or None (1, 2, 4, ... up to
+        min(128, num_partitions)). ``fragments`` selects base fragments."""
+        ks = [int(k)] if isinstance(k, (int, np.integer)) else [int(v) for v in k]
+        nprobes = ([] if nprobe is None else [int(nprobe)]
+                   if isinstance(nprobe, (int, np.integer)) else [int(v) for v in nprobe])
+        if not isinstance(base, (str, os.PathLike)):
+            base = np.asarray(base)
+            if base.ndim == 2 and not (base.flags.c_contiguous and base.dtype.isnative):
+                base = np.ascontiguousarray(base, dtype=base.dtype.newbyteorder("="))
         else:
-            index = faiss.IndexIVFFlat(quantizer, d, k, metric)
-        index.is_trained = True
-        index.own_fields = True
-        quantizer.this.disown()
-        return index
+            base = os.fspath(base)
+        if queries is not None and not isinstance(queries, (str, os.PathLike)):
+            queries = np.asarray(queries)
+            if queries.ndim != 2:
+                raise InvalidArgumentError(
+                    f"queries must be a 2-D array (rows, dim), got {queries.ndim} dimension(s)")
+            queries = np.ascontiguousarray(queries, dtype=np.float32)
+        elif queries is not None:
+            queries = os.fspath(queries)
+        if fragments is not None and not isinstance(fragments, str):
+            fragments = [int(f) for f in fragments]
+        kw = dict(fragments=fragments, seed=seed, threads=threads,
+                  rows_per_fragment=rows_per_fragment, hdf5_dataset=hdf5_dataset)
+        _sync_log_level()
+        with _errors(("k", "nprobe", "fragments", "num-queries", "queries")):
+            return _json.loads(_core.evaluate(self._core, base, queries, int(num_queries or 0),
+                                              ks, nprobes, kw))
 
     def __repr__(self) -> str:
         return (f"<ivftrain.Model {self.index_type} {self.distance_type} dim={self.dim} "
@@ -385,3 +415,103 @@ def train_from_samples(results: Sequence[bytes], task: Union[SampleTask, str], *
         # bytes as they are (a sample may be large); other buffers are copied once.
         results = [r if isinstance(r, bytes) else bytes(r) for r in results]
         return Model(_core.train_from_samples(results, _task_json(task), threads, progress))
+
+
+# ---- Sharded training in rounds ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RoundState:
+    """The state of a sharded k-means run between rounds (picklable): ``data`` is the bytes of
+    the round file ``ivftrain advance`` writes (PLAN/round-NNNN/centroids); ``round`` the round
+    whose partials it needs; ``finished`` when the IVF k-means is final (then finish_rounds)."""
+
+    data: bytes
+    round: int
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class RoundPartial:
+    """One worker's statistics of a round (picklable): ``data`` is the bytes of the round file
+    ``ivftrain round`` writes (PLAN/round-NNNN/partial-WWWW); ``bounds``, when the assignment
+    keeps bounds (flat l2 or cosine k-means with many centroids, as local training), the
+    worker's own state that its next round continues from (give this partial back as
+    ``previous``), else None."""
+
+    data: bytes
+    worker: int
+    bounds: Optional[bytes] = None
+
+
+def _results(results: Sequence[bytes]) -> list:
+    return [r if isinstance(r, bytes) else bytes(r) for r in results]
+
+
+def begin_rounds(results: Sequence[bytes], task: Union[SampleTask, str]) -> Optional[RoundState]:
+    """Sharded training, step 1 (``ivftrain advance``'s first call): the round-0 state, from the
+    sample results of every worker (any order; of them only the headers and the k rows random
+    initialisation takes are used). ``task`` is any task of the plan.
+
+    Returns None when sharded rounds cannot train these parameters (hierarchical k-means,
+    k-means++, balance, as many partitions as rows, duplicate first rows): train with
+    ``train_from_samples`` instead, as ``advance`` does; the reason is logged."""
+    with _errors():
+        data, why = _core.rounds_begin(_results(results), _task_json(task))
+    if data is None:
+        _logger.info("begin_rounds: %s: train with train_from_samples (gathering)", why)
+        return None
+    return RoundState(data, 0)
+
+
+def compute_round_partial(shard: bytes, state: RoundState, task: Union[SampleTask, str],
+                          previous: Optional[RoundPartial] = None, *,
+                          threads: Optional[int] = None) -> RoundPartial:
+    """Sharded training, step 2 (``ivftrain round``), run where the worker's shard is: the
+    worker's partial of ``state``'s round, from its sample result ``shard`` (bytes of
+    execute_sample_task). ``previous``: this worker's partial of the previous round (None in
+    rounds 0 and 1), needed when the partials carry bounds. Releases the GIL (a thread pool
+    runs workers in parallel), but is not interrupted by Ctrl-C until it returns."""
+    if not isinstance(state, RoundState):
+        raise InvalidArgumentError("state must be a RoundState (of begin_rounds or merge_round)")
+    if state.finished:
+        raise InvalidArgumentError("state is finished: call finish_rounds, not another round")
+    prev = None if previous is None else previous.bounds
+    with _errors():
+        data, bounds, worker = _core.rounds_partial(
+            shard if isinstance(shard, bytes) else bytes(shard), state.data, _task_json(task),
+            prev, threads)
+    return RoundPartial(data, worker, bounds)
+
+
+def merge_round(state: RoundState, partials: Sequence[Union[RoundPartial, bytes]],
+                task: Union[SampleTask, str], *,
+                threads: Optional[int] = None) -> Optional[RoundState]:
+    """Sharded training, step 3 (``ivftrain advance``): merges the round's partials (one per
+    worker, any order) into the next round's state, or a finished state once the k-means has
+    converged. Refuses a partial of another plan, round or centroids, or a worker missing or
+    given twice, naming the worker. Returns None when round 0 finds values too large for
+    float32: train with ``train_from_samples``, which refuses them with its sentence."""
+    if not isinstance(state, RoundState) or state.finished:
+        raise InvalidArgumentError("state must be an unfinished RoundState")
+    data = [p.data if isinstance(p, RoundPartial) else bytes(p) for p in partials]
+    with _errors():
+        what, value, round_ = _core.rounds_merge(state.data, data, _task_json(task), threads)
+    if what == "gather":
+        _logger.info("merge_round: %s: train with train_from_samples (gathering)", value)
+        return None
+    return RoundState(value, round_, what == "finished")
+
+
+def finish_rounds(results: Sequence[bytes], state: RoundState, task: Union[SampleTask, str], *,
+                  threads: Optional[int] = None,
+                  progress: Optional[ProgressCallback] = None) -> Model:
+    """Sharded training, last step (``ivftrain advance``'s last call): the model, from the
+    finished state, PQ trained on its rows of the sample results (only those rows are read) or
+    the SQ bounds merged from their headers. The model equals ``train_from_samples``' and
+    ``train_dataset``'s, byte for byte (model.json apart from its timings)."""
+    if not isinstance(state, RoundState) or not state.finished:
+        raise InvalidArgumentError("state must be a finished RoundState (merge_round's last)")
+    _sync_log_level()
+    with _errors():
+        return Model(_core.rounds_finish(_results(results), state.data, _task_json(task),
+                                         threads, progress))

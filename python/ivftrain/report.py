@@ -6,8 +6,8 @@ Panels (matplotlib, Agg backend, no display needed):
   2. the partition sizes, sorted, against the mean, the largest/mean ratio marked: the sizes of
      the nearest-centroid assignment of rows of ``--data`` (spread evenly over its fragments),
      or model.json's "partition_sizes" when it has them; the panel says so when neither;
-  3. with ``--eval EVAL.json`` (the JSON of ``ivftrain eval``): recall against nprobe, and the
-     vectors scanned.
+  3. with ``--eval EVAL.json`` (the JSON of ``ivftrain eval --json``, or of Model.evaluate):
+     recall@k against nprobe for each k, and the vectors scanned per query.
 """
 from __future__ import annotations
 
@@ -38,20 +38,30 @@ def partition_sizes(model, data: Optional[str], rows: int = 65536, **dataset_opt
     return np.bincount(labels, minlength=model.num_partitions)
 
 
-def _eval_curves(ev: dict):
-    """(nprobe, recall, scanned) lists from an eval JSON; tolerant of its exact layout."""
-    rows = ev.get("results") or ev.get("rows") or ev.get("nprobe") or []
-    nprobe, recall, scanned = [], [], []
-    for r in rows if isinstance(rows, list) else []:
-        if not isinstance(r, dict) or "nprobe" not in r:
-            continue
-        rec = next((r[k] for k in r if str(k).startswith("recall")), None)
-        if rec is None:
-            continue
-        nprobe.append(r["nprobe"])
-        recall.append(rec)
-        scanned.append(r.get("vectors_scanned", r.get("scanned")))
-    return nprobe, recall, scanned
+def eval_curves(ev: dict, source: str = "the eval JSON"):
+    """(nprobe, {k: recall per nprobe}, vectors scanned per nprobe) from the JSON of
+    ``ivftrain eval --json`` (or ``Model.evaluate``): its "probes" list, each with "nprobe",
+    "recall" (by k, as a string) and "vectors_scanned". Anything else is refused, naming
+    ``source``."""
+    if not isinstance(ev, dict) or ev.get("format") != "ivftrain-eval":
+        raise ValueError(f"{source} is not the JSON of `ivftrain eval --json` (its \"format\" "
+                         "is not \"ivftrain-eval\")")
+    probes = ev.get("probes")
+    if not isinstance(probes, list) or not probes:
+        raise ValueError(f"{source} has no \"probes\" (recall per nprobe) to draw")
+    nprobe, recall, scanned = [], {}, []
+    try:
+        for p in probes:
+            nprobe.append(int(p["nprobe"]))
+            scanned.append(float(p["vectors_scanned"]))
+            for k, r in p["recall"].items():
+                recall.setdefault(int(k), []).append(float(r))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ValueError(f"{source}: a probe lacks \"nprobe\", \"recall\" or "
+                         "\"vectors_scanned\"") from None
+    if any(len(v) != len(nprobe) for v in recall.values()):
+        raise ValueError(f"{source}: the probes do not all give recall for the same k")
+    return nprobe, dict(sorted(recall.items())), scanned
 
 
 def draw(model, out: str, eval_json: Optional[dict] = None, data: Optional[str] = None,
@@ -61,8 +71,8 @@ def draw(model, out: str, eval_json: Optional[dict] = None, data: Optional[str] 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    recall_curves = _eval_curves(eval_json) if eval_json else ([], [], [])
-    panels = 3 if recall_curves[0] else 2
+    recall_curves = eval_curves(eval_json) if eval_json else None
+    panels = 3 if recall_curves else 2
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 3.8), dpi=80)
     stats = model.stats
 
@@ -110,16 +120,17 @@ def draw(model, out: str, eval_json: Optional[dict] = None, data: Optional[str] 
     if panels == 3:
         ax = axes[2]
         nprobe, recall, scanned = recall_curves
-        ax.plot(nprobe, recall, marker="o", ms=3, label="recall")
+        for k, r in recall.items():
+            ax.plot(nprobe, r, marker="o", ms=3, label=f"recall@{k}")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("nprobe")
         ax.set_ylabel("recall")
-        ax.set_title("recall vs nprobe")
-        if any(v is not None for v in scanned):
-            twin = ax.twinx()
-            twin.plot(nprobe, [v if v is not None else np.nan for v in scanned], "--",
-                      color="tab:green", label="vectors scanned")
-            twin.set_ylabel("vectors scanned", color="tab:green")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"recall vs nprobe ({eval_json.get('num_queries', '?')} queries)")
+        ax.legend(loc="lower right", fontsize=7)
+        twin = ax.twinx()
+        twin.plot(nprobe, scanned, "--", color="tab:green", label="vectors scanned")
+        twin.set_ylabel("vectors scanned per query", color="tab:green")
     fig.suptitle(title or f"{model.index_type} {model.distance_type}, dim {model.dim}, "
                  f"{model.num_partitions} partitions", fontsize=10)
     fig.tight_layout()
@@ -149,7 +160,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ev = None
         if args.eval:
             with open(args.eval, encoding="utf-8") as f:
-                ev = json.load(f)
+                try:
+                    ev = json.load(f)
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{args.eval} is not JSON ({e})") from None
+            eval_curves(ev, args.eval)  # refused here, naming the file
         opts = {}
         if args.rows_per_fragment:
             opts["rows_per_fragment"] = args.rows_per_fragment

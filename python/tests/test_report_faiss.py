@@ -6,16 +6,15 @@ import numpy as np
 import pytest
 
 import ivftrain
-from conftest import clustered
+from conftest import clustered, run_cli
 
 
 def test_report_png_written(tmp_path):
     x = clustered(6000, 32)
     np.save(tmp_path / "x.npy", x)
-    ivftrain.train(x, num_partitions=16, num_sub_vectors=8, max_iters=8).save(tmp_path / "m")
-    ev = {"results": [{"nprobe": p, "recall@10": r, "vectors_scanned": p * 400}
-                      for p, r in [(1, 0.4), (2, 0.6), (4, 0.8), (8, 0.95)]]}
-    (tmp_path / "eval.json").write_text(json.dumps(ev))
+    m = ivftrain.train(x, num_partitions=16, num_sub_vectors=8, max_iters=8)
+    m.save(tmp_path / "m")
+    (tmp_path / "eval.json").write_text(json.dumps(m.evaluate(x, num_queries=100, k=[1, 10])))
     for extra, out in [([], "plain.png"),
                        (["--data", str(tmp_path / "x.npy"), "--eval", str(tmp_path / "eval.json")],
                         "full.png")]:
@@ -27,6 +26,42 @@ def test_report_png_written(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ivftrain", "report", str(tmp_path / "none"),
                            "--out", str(tmp_path / "x.png")], capture_output=True, text=True)
     assert proc.returncode == 1 and "none" in proc.stderr
+
+
+def test_report_reads_the_json_of_ivftrain_eval(tmp_path, cli):
+    # The layout `ivftrain eval --json` prints (not a guessed one): a recall curve per k.
+    from ivftrain.report import eval_curves
+    x = clustered(4000, 16)
+    np.save(tmp_path / "x.npy", x)
+    run_cli(cli, "train", tmp_path / "x.npy", "--out", tmp_path / "m", "--index-type", "ivf_flat",
+            "--num-partitions", 16, "--max-iters", 5, "--quiet")
+    proc = run_cli(cli, "eval", tmp_path / "m", tmp_path / "x.npy", "--num-queries", 50,
+                   "--k", "1,10", "--nprobe", "1,4,16", "--json", "--quiet")
+    (tmp_path / "eval.json").write_text(proc.stdout)
+    ev = json.loads(proc.stdout)
+    nprobe, recall, scanned = eval_curves(ev)
+    assert nprobe == [1, 4, 16]
+    assert sorted(recall) == [1, 10]
+    assert recall[10] == [p["recall"]["10"] for p in ev["probes"]]
+    assert recall[1][-1] == 1.0  # ivf_flat probing every partition finds the nearest
+    assert scanned == [p["vectors_scanned"] for p in ev["probes"]] and scanned[0] < scanned[-1]
+    proc = subprocess.run([sys.executable, "-m", "ivftrain", "report", str(tmp_path / "m"),
+                           "--eval", str(tmp_path / "eval.json"), "--out",
+                           str(tmp_path / "r.png")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    # Three panels: wider than the two-panel picture of the same model.
+    two = subprocess.run([sys.executable, "-m", "ivftrain", "report", str(tmp_path / "m"),
+                          "--out", str(tmp_path / "two.png")], capture_output=True, text=True)
+    assert two.returncode == 0, two.stderr
+    width = lambda p: int.from_bytes(p.read_bytes()[16:20], "big")  # noqa: E731 - PNG IHDR
+    assert width(tmp_path / "r.png") > width(tmp_path / "two.png")
+    # A JSON of another layout is refused, naming the file.
+    (tmp_path / "other.json").write_text(json.dumps({"results": [{"nprobe": 1, "recall": 1}]}))
+    proc = subprocess.run([sys.executable, "-m", "ivftrain", "report", str(tmp_path / "m"),
+                           "--eval", str(tmp_path / "other.json"), "--out",
+                           str(tmp_path / "o.png")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "other.json is not the JSON of `ivftrain eval" in proc.stderr
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_partition_sizes_count_every_row_assigned(tmp_path):

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <vector>
 
 #include "ivftrain/kmeans.h"
 #include "kmeans/rebalance.h"
 #include "test_util.h"
+#include "util/cancel.h"
 #include "util/rng.h"
 
 namespace ivftrain {
@@ -234,6 +236,47 @@ TEST(BalanceCentroids, IdenticalRowsCannotBeCutAndEndTheLoop) {
   EXPECT_GT(s.largest_after, s.capacity);
   EXPECT_LT(s.rounds, kMaxRebalanceRounds);
   EXPECT_EQ(labels, brute_nearest(x, d, c).labels);
+}
+
+TEST(BalanceCentroids, CancelStopsTheRoundsAndTrainingReportsIt) {
+  // A Ctrl-C (request_cancel) while balancing: the round under way ends (its cuts' k-means stop
+  // after one iteration), no further round begins, and kmeans_train returns kCancelled rather
+  // than a model balanced halfway.
+  const int64_t d = 16, k = 64, n = 64 * 100;
+  const auto x = testing::gaussian_mixture(n, d, k, 9);
+  KMeansParams p = skewed_params();
+  auto plain = kmeans_train(n, d, x.data(), k, p);
+  ASSERT_TRUE(plain.ok());
+  std::vector<float> c = plain->centroids;
+  std::vector<int32_t> labels(n);
+  const RebalanceStats whole =
+      rebalance_centroids(n, d, x.data(), k, 1.1, 1, 2, c.data(), labels.data());
+  ASSERT_GT(whole.rounds, 1);  // uncancelled, it takes several rounds
+
+  struct Reset {
+    ~Reset() {
+      clear_cancel();
+      set_progress_observer(nullptr);
+    }
+  } reset;
+  // The first iteration of a cut's k-means asks for the cancel.
+  int seen = 0;  // iterations of the cuts' k-means
+  set_progress_observer([&](std::string_view run, int, double) {
+    if (run == "balance" && ++seen == 1) request_cancel();
+  });
+  c = plain->centroids;
+  const RebalanceStats s =
+      rebalance_centroids(n, d, x.data(), k, 1.1, 1, 2, c.data(), labels.data());
+  EXPECT_GT(seen, 0);
+  EXPECT_EQ(s.rounds, 1);  // the round under way, no other
+
+  clear_cancel();
+  seen = 0;
+  p.balance = 1.1;
+  const Result<KMeansResult> r = kmeans_train(n, d, x.data(), k, p);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCancelled);
+  EXPECT_GT(seen, 0);  // cancelled while balancing, not before
 }
 
 }  // namespace

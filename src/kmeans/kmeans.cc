@@ -101,6 +101,7 @@ Result<KMeansResult> kmeans_train_logged(int64_t n, int64_t d, const float* x, i
     const RebalanceStats stats =
         rebalance_centroids(n, d, x, k, params.balance, params.seed, params.num_threads,
                             run.result.centroids.data(), run.labels.data());
+    if (cancel_requested()) return cancelled_status();  // balancing stopped early
     run.result.objective = stats.objective;
     logger().log(log_as.verbose ? spdlog::level::info : spdlog::level::debug,
                  "{}: balanced: largest cluster {} -> {} rows (cap {}) in {} rounds, {} clusters "

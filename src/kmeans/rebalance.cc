@@ -16,6 +16,7 @@
 #include "linalg/assign.h"
 #include "linalg/candidates.h"
 #include "linalg/distances.h"
+#include "util/cancel.h"
 #include "util/rng.h"
 #include "util/threads.h"
 
@@ -73,6 +74,7 @@ class Balancer {
     std::vector<int32_t> best_labels;
     int stalled = 0;
     for (int round = 0; round < kMaxRebalanceRounds && best > 0 && stalled < kPatience; ++round) {
+      if (cancel_requested()) break;  // the caller returns cancelled_status()
       const std::vector<Cut> cuts = plan();
       if (cuts.empty()) break;
       if (stalled == 0) {
