@@ -139,9 +139,57 @@ def same_init_ratio(tool, x, k, tmp):
     return float(np.median(ratios))
 
 
+def curves(args, tmp):
+    """Per-iteration objective (mean per row) and splits of both loops from the same start."""
+    name, gen_args, k = next(s for s in SHAPES if s[0] == args.curves)
+    several = any(a.startswith("--fragment") for a in gen_args)
+    data = os.path.join(tmp, "data" if several else "data.npy")
+    subprocess.run([args.bin, "-q", "gen", data, "--seed", "7"] + gen_args, check=True)
+    x = load_rows(data)
+    x = x[np.random.RandomState(0).permutation(len(x))[:min(len(x), 256 * k)]]
+    sample = os.path.join(tmp, "same.npy")
+    np.save(sample, x)
+    n = len(x)
+    finals = []
+    for seed in args.curve_seeds:
+        out = os.path.join(tmp, "same-c.npy")
+        run = subprocess.run([args.tool, "kmeans", sample, out, "--k", str(k), "--iters",
+                              str(ITERS), "--seed", str(seed)], check=True, capture_output=True)
+        ours = json.loads(run.stdout)["iterations"]
+        cp = faiss.ClusteringParameters()
+        cp.niter = ITERS
+        cp.max_points_per_centroid = 1 << 30
+        cp.min_points_per_centroid = 1
+        clus = faiss.Clustering(x.shape[1], k, cp)
+        faiss.copy_array_to_vector(x[choose_sorted(Rng(seed), n, k)].ravel(), clus.centroids)
+        clus.train(x, faiss.IndexFlatL2(x.shape[1]))
+        stats = clus.iteration_stats
+        theirs = faiss.vector_to_array(clus.centroids).reshape(k, -1)
+        # FAISS's record i: the objective of the centroids after i updates, then update i + 1
+        # and its splits. Ours i: update i + 1 and its splits, then the objective it gave.
+        t_obj = [stats.at(i).obj / n for i in range(1, ITERS)] + [mse(x, theirs)]
+        t_split = [stats.at(i).nsplit for i in range(ITERS)]
+        o_obj = [it["objective"] / n for it in ours]
+        o_split = [it["empty_clusters_split"] for it in ours]
+        print(f"\n{name}, {n} rows, seed {seed}: objective per row after each update "
+              "(splits in it)")
+        print(f"{'update':>6} {'ivftrain':>16} {'faiss':>16} {'ratio':>7}")
+        for i in range(ITERS):
+            print(f"{i + 1:>6} {o_obj[i]:>11.4f} ({o_split[i]:>2}) {t_obj[i]:>11.4f} "
+                  f"({t_split[i]:>2}) {o_obj[i] / t_obj[i]:>7.4f}")
+        finals.append((seed, o_obj[-1] / t_obj[-1], sum(o_split), sum(t_split)))
+    print("\nseed  final ratio  splits ours / faiss")
+    for seed, ratio, so, st in finals:
+        print(f"{seed:>4} {ratio:>12.4f} {so:>8} / {st}")
+    print(f"median ratio {np.median([f[1] for f in finals]):.4f}, "
+          f"mean {np.mean([f[1] for f in finals]):.4f}")
+
+
 def ivf_table(args, tmp):
     rows = []
     for name, gen_args, k in SHAPES:
+        if args.shapes and name not in args.shapes.split(","):
+            continue
         several = any(a.startswith("--fragment") for a in gen_args)
         data = os.path.join(tmp, "data" if several else "data.npy")
         subprocess.run([args.bin, "-q", "gen", data, "--seed", "7"] + gen_args, check=True)
@@ -231,9 +279,19 @@ def main():
     ap.add_argument("--tool", default="build/release/bench/kmeans_tool",
                     help="kmeans_tool for the same-init column ('' to skip it)")
     ap.add_argument("--skip-pq", action="store_true")
+    ap.add_argument("--shapes", help="comma-separated shape names (default: all)")
+    ap.add_argument("--curves", metavar="SHAPE",
+                    help="instead of the tables: per-iteration objective and splits of both "
+                    "loops from the same start, on SHAPE's sample")
+    ap.add_argument("--curve-seeds", default="1,2,3,4,5,6,7,8",
+                    type=lambda v: [int(s) for s in v.split(",")])
     args = ap.parse_args()
     if args.tool and not os.path.exists(args.tool):
         args.tool = ""
+    if args.curves:
+        with tempfile.TemporaryDirectory() as tmp:
+            curves(args, tmp)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         print(f"IVF k-means, {ITERS} iterations, random init, MSE to the nearest centroid "
               f"(median of seeds {SEEDS})")

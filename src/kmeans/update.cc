@@ -136,28 +136,64 @@ int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
   std::vector<int64_t>& sizes = *sizes_ptr;
   std::vector<uint8_t>& identical = *identical_ptr;
   std::vector<float> step(static_cast<size_t>(d));
+  // Each cluster's squared error estimated from one of its rows: size x |row - centroid|^2
+  // (the expected squared distance of a row to the mean, times the rows). A cluster that
+  // covers two separate groups of rows has an error many times that of one that covers one
+  // group, which its size alone does not show (issue 15). Clusters of identical rows, and
+  // clusters already split in this call, weigh 0: their halves would be equidistant from every
+  // row, or the next assignment must first show whether the halves need splitting again.
+  std::vector<double> weight(static_cast<size_t>(k), 0.0);
+  // The row each cluster splits along: a refilled cluster has no row of its own yet.
+  std::vector<int64_t> row_of(static_cast<size_t>(k));
+  for (int64_t c = 0; c < k; ++c) {
+    row_of[c] = c;
+    if (sizes[c] < 2 || identical[c]) continue;
+    double e = 0;
+    for (int64_t j = 0; j < d; ++j) {
+      const double v = static_cast<double>(rows[c * d + j]) - centroids[c * d + j];
+      e += v * v;
+    }
+    weight[c] = static_cast<double>(sizes[c]) * e;
+  }
   int64_t refilled = 0;
   for (int64_t empty = 0; empty < k; ++empty) {
     if (sizes[empty] != 0) continue;
-    // Weights (size - 1), leaving out clusters of identical rows unless nothing else is left.
-    int64_t total = 0, total_identical = 0;
-    for (int64_t c = 0; c < k; ++c) {
-      const int64_t w = std::max<int64_t>(sizes[c] - 1, 0);
-      (identical[c] ? total_identical : total) += w;
-    }
-    const bool use_identical = total == 0;
-    if (use_identical) total = total_identical;
-    if (total == 0) break;  // every cluster holds at most one row: nothing to split
-    int64_t r = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(total)));
-    int64_t chosen = 0;
-    for (; chosen < k; ++chosen) {
-      if (identical[chosen] && !use_identical) continue;
-      r -= std::max<int64_t>(sizes[chosen] - 1, 0);
-      if (r < 0) break;
+    int64_t chosen = k;
+    double total_weight = 0;
+    for (int64_t c = 0; c < k; ++c) total_weight += weight[c];
+    if (total_weight > 0) {
+      double r = rng.uniform01() * total_weight;
+      for (chosen = 0; chosen < k; ++chosen) {
+        if (weight[chosen] == 0) continue;
+        r -= weight[chosen];
+        if (r < 0) break;
+      }
+      // Rounding of the running difference may leave r just above 0 after the last one.
+      if (chosen == k) {
+        for (chosen = k - 1; weight[chosen] == 0;) --chosen;
+      }
+    } else {
+      // No cluster with an error to split (every row alone, or on its cluster's mean): as FAISS
+      // does, a cluster chosen with probability proportional to (size - 1), leaving out clusters
+      // of identical rows unless nothing else is left.
+      int64_t total = 0, total_identical = 0;
+      for (int64_t c = 0; c < k; ++c) {
+        const int64_t w = std::max<int64_t>(sizes[c] - 1, 0);
+        (identical[c] ? total_identical : total) += w;
+      }
+      const bool use_identical = total == 0;
+      if (use_identical) total = total_identical;
+      if (total == 0) break;  // every cluster holds at most one row: nothing to split
+      int64_t r = static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(total)));
+      for (chosen = 0; chosen < k; ++chosen) {
+        if (identical[chosen] && !use_identical) continue;
+        r -= std::max<int64_t>(sizes[chosen] - 1, 0);
+        if (r < 0) break;
+      }
     }
     float* src = centroids + chosen * d;
     float* dst = centroids + empty * d;
-    const float* row = rows + chosen * d;
+    const float* row = rows + row_of[chosen] * d;
     bool along_row = false;
     for (int64_t j = 0; j < d; ++j) {
       step[j] = row[j] - src[j];
@@ -192,6 +228,8 @@ int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
     sizes[empty] = sizes[chosen] / 2;
     sizes[chosen] -= sizes[empty];
     identical[empty] = identical[chosen];
+    row_of[empty] = row_of[chosen];
+    weight[chosen] = weight[empty] = 0;
     ++refilled;
   }
   return refilled;

@@ -191,6 +191,30 @@ TEST(SplitEmptyClusters, SplitsAlongARowOfTheDonor) {
   }
 }
 
+TEST(SplitEmptyClusters, TakesTheClusterWhoseRowsSpreadFarthest) {
+  // Cluster 0: 100 rows close to their mean. Cluster 1: 20 rows in two groups 3 either side
+  // of their mean. The squared error of cluster 1 is about 180 times that of cluster
+  // 0, though it holds 5 times fewer rows: it is the one to split (issue 15). A choice by size
+  // alone takes cluster 0 about 5 times out of 6.
+  const int64_t d = 2, k = 3;
+  const std::vector<float> rows = {0.1f, 0, 13, 0, 0, 0};
+  int64_t cluster1 = 0;
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    std::vector<float> centroids = {0, 0, 10, 0, 50, 50};
+    std::vector<uint8_t> identical = {0, 0, 0};
+    std::vector<int64_t> sizes = {100, 20, 0};
+    Rng rng(seed);
+    ASSERT_EQ(split_empty_clusters(d, k, rows.data(), &identical, &sizes, centroids.data(), rng),
+              1);
+    if (centroids[2] != 10) {
+      ++cluster1;
+      EXPECT_EQ(sizes, (std::vector<int64_t>{100, 10, 10}));
+      EXPECT_GT(centroids[4], 10.0f);  // towards the row, on the far side of the cut
+    }
+  }
+  EXPECT_GE(cluster1, 95);
+}
+
 TEST(SplitEmptyClusters, LargeCentroidsStillGetTwoDistinctCentroids) {
   const int64_t d = 2, k = 2;
   std::vector<float> centroids = {1e7f, 1e7f, 0, 0};
