@@ -67,6 +67,27 @@ import time
 if "--omp-passive" in sys.argv:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
+# OpenBLAS reads its kernels (its "core") once, as it loads. On a CPU model it does not know it
+# falls back to its generic Prescott kernels, and ivftrain then restarts itself with
+# OPENBLAS_CORETYPE naming the AVX-512 or AVX2 kernels (`ivftrain --version` says which). Every
+# system must run the same kernels: the harness takes ivftrain's choice for itself (FAISS, numpy,
+# scikit-learn) and its tools before anything loads OpenBLAS. Set OPENBLAS_CORETYPE to choose.
+def _ivftrain_blas_core():
+    exe = sys.argv[sys.argv.index("--bin") + 1] if "--bin" in sys.argv[:-1] else os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build/release/tools/ivftrain")
+    try:
+        text = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return None
+    found = re.search(r"\(OPENBLAS_CORETYPE=(\w+)\)", text)
+    return found.group(1) if found else None
+
+
+if "OPENBLAS_CORETYPE" not in os.environ:
+    _core = _ivftrain_blas_core()
+    if _core:
+        os.environ["OPENBLAS_CORETYPE"] = _core
+
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -189,6 +210,21 @@ def resolve_path(path, what):
 BASELINE = "baseline"
 
 
+def check_kernels(report):
+    """Refuses a kmeans_tool run whose OpenBLAS kernels are not the peers' (same BLAS for all)."""
+    core = report.get("blas_core")
+    if "OPENBLAS_CORETYPE" in os.environ and core is not None and \
+            core.lower() != os.environ["OPENBLAS_CORETYPE"].lower():
+        raise ToolError(f"kmeans_tool ran OpenBLAS's {core} kernels, the peers "
+                        f"{os.environ['OPENBLAS_CORETYPE']}'s: not like with like")
+    if report.get("simd") and report["simd"] != check_kernels.seen:
+        check_kernels.seen = report["simd"]
+        log(f"kmeans_tool kernels: SIMD {report['simd']}, OpenBLAS {core}")
+
+
+check_kernels.seen = None
+
+
 # The systems. Each returns {"seconds": ..., "centroids" or "codebook": ..., ...}.
 
 def ours_kmeans(env, data_path, k, iters, seed, algorithm="flat", balance=0.0, timeout=None,
@@ -198,6 +234,7 @@ def ours_kmeans(env, data_path, k, iters, seed, algorithm="flat", balance=0.0, t
                                "--seed", seed, "--tolerance", 0, "--algorithm", algorithm,
                                "--balance", balance, "--threads", 0], timeout=timeout)
     report = json.loads(stdout)
+    check_kernels(report)
     return {"seconds": report["train_seconds"], "wall_seconds": wall,
             "centroids": np.load(out), "iterations": report["iterations"]}
 
@@ -208,6 +245,7 @@ def ours_pq(env, data_path, m, bits, iters, seed, tool=None):
                                "--iters", iters, "--seed", seed, "--tolerance", 0,
                                "--threads", 0])
     report = json.loads(stdout)
+    check_kernels(report)
     return {"seconds": report["train_seconds"], "wall_seconds": wall, "codebook": np.load(out),
             "own_error": report["reconstruction_error"]}
 

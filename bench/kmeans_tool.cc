@@ -19,11 +19,13 @@
 #include <string_view>
 #include <vector>
 
+#include "blas_restart.h"
 #include "io/npy.h"
 #include "ivftrain/kmeans.h"
 #include "ivftrain/log.h"
 #include "ivftrain/params.h"
 #include "ivftrain/pq.h"
+#include "ivftrain/simd.h"
 #include "util/files.h"
 
 namespace {
@@ -140,6 +142,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: kmeans_tool kmeans|pq IN.npy OUT.npy [--flag value]...\n");
     return 2;
   }
+  // The kernels the CLI would run: the level IVFTRAIN_SIMD forces, OpenBLAS's core as the CLI
+  // chooses it.
+  if (const ivftrain::Status simd = ivftrain::set_simd_target_from_env(); !simd.ok()) {
+    fail(simd.message());
+  }
+  ivftrain::cli::restart_with_better_blas(argv);
   const std::string mode = argv[1], in_path = argv[2], out_path = argv[3];
   const auto flags = parse_flags(argc, argv, 4);
   // Warnings (few rows per centroid, ...) go to stderr; stdout is the JSON alone.
@@ -171,6 +179,8 @@ int main(int argc, char** argv) {
   out["rows"] = shape[0];
   out["dim"] = shape[1];
   out["load_seconds"] = load_seconds;
+  out["simd"] = ivftrain::simd_target();
+  out["blas_core"] = ivftrain::blas_core();
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

@@ -31,6 +31,7 @@
 #include "ivftrain/params.h"
 #include "ivftrain/plan_files.h"
 #include "ivftrain/rounds.h"
+#include "ivftrain/simd.h"
 #include "ivftrain/train.h"
 #include "pipeline/whole_plan.h"
 #include "train/train_on_sample.h"
@@ -827,5 +828,7 @@ PYBIND11_MODULE(_ivftrain, mod) {
   mod.def("rounds_finish", &rounds_finish);
   mod.def("evaluate", &evaluate_model);
   mod.def("read_spread", &read_spread);
+  mod.def("blas_core", &ivftrain::blas_core);
+  mod.def("better_blas_core", &ivftrain::better_blas_core);
   mod.def("assign", &assign);
 }

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -211,13 +212,25 @@ int fail(const Status& status) {
   return 1;
 }
 
+namespace {
+
+// How OpenBLAS's kernels were chosen, when not by OpenBLAS alone.
+std::string blas_choice() {
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  if (forced != nullptr) return fmt::format(" (OPENBLAS_CORETYPE={})", forced);
+  const std::string better = better_blas_core();
+  return better.empty() ? "" : fmt::format(" (OPENBLAS_CORETYPE={} would run faster)", better);
+}
+
+}  // namespace
+
 std::string version_text() {
   std::string levels;
   for (const std::string& level : simd_targets()) levels += (levels.empty() ? "" : " ") + level;
   return fmt::format(
       "ivftrain {}\nkernels: {} (this CPU and build: {}; IVFTRAIN_SIMD=LEVEL forces a lower "
-      "one)\nBLAS: OpenBLAS, {} kernels",
-      IVFTRAIN_VERSION, simd_target(), levels, blas_core());
+      "one)\nBLAS: OpenBLAS, {} kernels{}",
+      IVFTRAIN_VERSION, simd_target(), levels, blas_core(), blas_choice());
 }
 
 std::string summary_json(const TrainedModels& m, const std::string& out_dir) {

@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "blas_restart.h"
 #include "cli.h"
 #include "ivftrain/simd.h"
 #include "signals.h"
@@ -14,13 +15,15 @@
 #include "util/memory.h"
 
 int main(int argc, char** argv) {
-  ivftrain::cli::remove_staging_on_signals();
-  CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
-  // Before parsing, so that --version reports the level the environment forces.
+  // Before parsing, so that --version reports the level the environment forces, and before the
+  // BLAS's restart, which follows that level.
   if (const ivftrain::Status simd = ivftrain::set_simd_target_from_env(); !simd.ok()) {
     std::cerr << "ivftrain: error: " << simd.message() << std::endl;
     return 2;
   }
+  ivftrain::cli::restart_with_better_blas(argv);
+  ivftrain::cli::remove_staging_on_signals();
+  CLI::App app{"ivftrain: train IVF, PQ and SQ models for vector indexes over fragmented datasets"};
   app.set_version_flag("--version", [] { return ivftrain::cli::version_text(); });
   app.require_subcommand(1);
   app.fallthrough();  // -v and -q work after the subcommand too

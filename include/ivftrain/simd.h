@@ -35,4 +35,14 @@ Status set_simd_target_from_env();
 // The BLAS's own description of the kernels it runs (OpenBLAS: its core name, e.g. "Haswell").
 std::string blas_core();
 
+// The OpenBLAS core that runs this CPU's matrix products faster than the one OpenBLAS chose, or
+// "" when its choice stands. OpenBLAS falls back to its generic Prescott (SSE3) kernels on a CPU
+// model it does not know (Debian 12's 0.3.21 on CPUs released after it), about 2.5x slower than
+// its AVX-512 (SkylakeX) or AVX2 (Haswell) kernels, which run on any CPU with those instruction
+// sets. OpenBLAS reads its core from the environment variable OPENBLAS_CORETYPE once, as it
+// loads, so a program can use this only by starting again with the variable set (the CLI does).
+// Follows the SIMD level in use: with IVFTRAIN_SIMD=avx2 forced, the AVX2 kernels. Models do not
+// depend on the BLAS's kernels (see linalg/near_ties.h).
+std::string better_blas_core();
+
 }  // namespace ivftrain

@@ -91,4 +91,12 @@ std::string blas_core() {
   return core ? core : "unknown";
 }
 
+std::string better_blas_core() {
+  if (blas_core() != "Prescott") return "";
+  const std::string level = simd_target();
+  if (level == "avx512") return "SkylakeX";
+  if (level == "avx2") return "Haswell";
+  return "";
+}
+
 }  // namespace ivftrain

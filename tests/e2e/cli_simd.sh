@@ -34,6 +34,22 @@ for level in $fma; do
   if [ -z "$first" ]; then first="$level"; else same_model "m-$first" "m-$level"; fi
 done
 
+# OpenBLAS's kernels: on a CPU OpenBLAS does not know it runs its generic Prescott kernels, and
+# the CLI starts again with OPENBLAS_CORETYPE naming the AVX-512 or AVX2 ones (models do not
+# depend on them); a core the user sets is kept.
+blas() { "$@" --version | sed -n 's/^BLAS: OpenBLAS, \([A-Za-z0-9]*\) kernels.*/\1/p'; }
+core="$(blas env -u OPENBLAS_CORETYPE "$IVF")"
+case " $levels " in
+  *" avx2 "*) [ -n "$core" ] && [ "$core" != Prescott ] \
+    && pass "OpenBLAS runs $core kernels on a CPU with AVX2" \
+    || fail "OpenBLAS core '$core' on a CPU with AVX2: $(env -u OPENBLAS_CORETYPE "$IVF" --version)" ;;
+esac
+[ "$(blas env OPENBLAS_CORETYPE=Prescott "$IVF")" = Prescott ] \
+  && pass "OPENBLAS_CORETYPE set by the user is kept" || fail "OPENBLAS_CORETYPE=Prescott not kept"
+env OPENBLAS_CORETYPE=Prescott "$IVF" -q train data --out m-prescott --index-type ivf_pq \
+  --num-partitions 24 --num-sub-vectors 6 --threads 1
+same_model "m-${levels%% *}" m-prescott
+
 expect_error "IVFTRAIN_SIMD: SIMD level avx1024 is unknown" env IVFTRAIN_SIMD=avx1024 "$IVF" --version
 case " $levels " in
   *" avx512 "*) ;;  # nothing above this CPU to refuse
