@@ -74,11 +74,17 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  std::vector<KMeansIteration>* iterations, const KMeansLog& log_as) {
   const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
   ClusterMembers members;
+  // These rows' statistics and the labels they are of: each iteration moves only the rows whose
+  // label changed (exact on the grid, so the bits of summing afresh).
+  ClusterSums own;
+  std::vector<int32_t> own_labels;
   for (int iter = 0; iter < loop.max_iters; ++iter) {
     const auto t0 = Clock::now();
     group_by_label(n, k, labels, &members);
-    ClusterSums sums =
-        cluster_sums(d, x, k, members, loop.grid, loop.num_threads, loop.global_rows);
+    update_cluster_sums(d, x, k, members, loop.grid, loop.num_threads, loop.global_rows,
+                        own_labels.data(), labels, &own);
+    own_labels.assign(labels, labels + n);
+    ClusterSums sums = own;  // the update and the split change their copy
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
     const int64_t split = lloyd_update(sums, centroids, rng);

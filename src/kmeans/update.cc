@@ -72,6 +72,26 @@ void ClusterSums::merge(const ClusterSums& other) {
   }
 }
 
+namespace {
+
+// Cluster c's size, first row and whether its rows are all that one (c not empty).
+void describe_cluster(int64_t c, int64_t d, const float* x, const ClusterMembers& m,
+                      const int64_t* global_rows, ClusterSums& s) {
+  const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
+  const int64_t first_local = m.rows[begin];
+  const float* first = x + first_local * d;
+  bool same = true;
+  for (int64_t r = begin + 1; same && r < end; ++r) {
+    same = std::memcmp(x + m.rows[r] * d, first, sizeof(float) * d) == 0;
+  }
+  s.counts[c] = end - begin;
+  s.identical[c] = same ? 1 : 0;
+  std::memcpy(s.first.data() + c * d, first, sizeof(float) * d);
+  s.first_row[c] = global_rows ? global_rows[first_local] : first_local;
+}
+
+}  // namespace
+
 ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& m,
                          const SumGrid& grid, int num_threads, const int64_t* global_rows) {
   ClusterSums s;
@@ -92,21 +112,55 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
                     for (int64_t c = first_cluster; c < last_cluster; ++c) {
                       const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
                       if (begin == end) continue;
-                      double* sum = s.sums.data() + c * d;
-                      const int64_t first_local = m.rows[begin];
-                      const float* first = x + first_local * d;
-                      kernels::add_rows(d, x, m.rows.data() + begin, end - begin, magic, sum);
-                      bool same = true;
-                      for (int64_t r = begin + 1; same && r < end; ++r) {
-                        same = std::memcmp(x + m.rows[r] * d, first, sizeof(float) * d) == 0;
-                      }
-                      s.counts[c] = end - begin;
-                      s.identical[c] = same ? 1 : 0;
-                      std::memcpy(s.first.data() + c * d, first, sizeof(float) * d);
-                      s.first_row[c] = global_rows ? global_rows[first_local] : first_local;
+                      kernels::add_rows(d, x, m.rows.data() + begin, end - begin, magic,
+                                        s.sums.data() + c * d);
+                      describe_cluster(c, d, x, m, global_rows, s);
                     }
                   });
   return s;
+}
+
+void update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& m,
+                         const SumGrid& grid, int num_threads, const int64_t* global_rows,
+                         const int32_t* previous, const int32_t* labels, ClusterSums* s) {
+  const int64_t n = m.offsets[k];
+  std::vector<int64_t> moved;
+  if (s->k == k && s->d == d && s->grid == grid) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (previous[i] != labels[i]) moved.push_back(i);
+    }
+  }
+  // One thread moves a row in about the time the threads add two afresh: past n / 8 moved
+  // rows (always in the first iterations), summing afresh is as fast.
+  if (s->k != k || s->d != d || !(s->grid == grid) || static_cast<int64_t>(moved.size()) > n / 8) {
+    *s = cluster_sums(d, x, k, m, grid, num_threads, global_rows);
+    return;
+  }
+  const double magic = grid.magic();
+  for (const int64_t i : moved) {
+    const float* row = x + i * d;
+    double* from = s->sums.data() + previous[i] * d;
+    double* to = s->sums.data() + labels[i] * d;
+    for (int64_t j = 0; j < d; ++j) {
+      const double q = (static_cast<double>(row[j]) + magic) - magic;  // as add_rows rounds
+      from[j] -= q;
+      to[j] += q;
+    }
+  }
+  // The rest is per cluster and cheap (the check of identical rows stops at the first that
+  // differs).
+  for (int64_t c = 0; c < k; ++c) {
+    if (m.size(c) > 0) {
+      describe_cluster(c, d, x, m, global_rows, *s);
+      continue;
+    }
+    // Empty: as cluster_sums leaves it (the exact sum of no rows is 0).
+    std::fill_n(s->sums.data() + c * d, d, 0.0);
+    std::fill_n(s->first.data() + c * d, d, 0.0f);
+    s->counts[c] = 0;
+    s->identical[c] = 0;
+    s->first_row[c] = std::numeric_limits<int64_t>::max();
+  }
 }
 
 void centroids_from_sums(const ClusterSums& s, float* centroids) {

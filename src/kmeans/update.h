@@ -72,6 +72,15 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
                          const SumGrid& grid, int num_threads,
                          const int64_t* global_rows = nullptr);
 
+// The statistics of the assignment `labels` (grouped in `members`), computed from `s`, the
+// statistics of the assignment `previous` of the same rows on the same grid, by moving only the
+// rows whose label changed; `s` is replaced. Exact on the grid, so the result has the bits
+// cluster_sums would give; it falls back to cluster_sums when many rows moved (and when `s` is
+// empty: the first call).
+void update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& members,
+                         const SumGrid& grid, int num_threads, const int64_t* global_rows,
+                         const int32_t* previous, const int32_t* labels, ClusterSums* s);
+
 // Replaces each non-empty cluster's centroid by the mean of its rows (its sum times
 // 1 / count, rounded to float); empty clusters keep their old centroid.
 void centroids_from_sums(const ClusterSums& sums, float* centroids);

@@ -228,5 +228,45 @@ TEST(SplitEmptyClusters, LargeCentroidsStillGetTwoDistinctCentroids) {
   EXPECT_EQ(centroids[3], 1e7f);
 }
 
+// Moving only the rows whose label changed gives the bits of summing afresh, on a grid that
+// rounds (random floats of every magnitude), with clusters emptied, refilled and made identical.
+TEST(ClusterSums, MovingChangedRowsGivesTheSumsAfresh) {
+  const int64_t n = 4000, d = 13, k = 40;
+  Rng rng(7);
+  std::vector<float> x(static_cast<size_t>(n * d));
+  for (float& v : x) {
+    v = static_cast<float>(rng.uniform01() - 0.5) *
+        std::ldexp(1.0f, static_cast<int>(rng.uniform(20)));
+  }
+  for (int64_t i : {5, 17, 3001}) std::fill_n(x.data() + i * d, d, 2.5f);
+  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x.data()), n);
+  std::vector<int64_t> global(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) global[i] = 100 + 3 * i;
+  std::vector<int32_t> labels(n), previous;
+  for (int32_t& l : labels) l = static_cast<int32_t>(rng.uniform(k - 1));  // cluster k-1 empty
+  ClusterMembers m;
+  ClusterSums moved;
+  for (int step = 0; step < 6; ++step) {
+    group_by_label(n, k, labels.data(), &m);
+    update_cluster_sums(d, x.data(), k, m, grid, 2, global.data(), previous.data(), labels.data(),
+                        &moved);
+    const ClusterSums afresh = cluster_sums(d, x.data(), k, m, grid, 2, global.data());
+    ASSERT_EQ(moved.sums, afresh.sums) << "step " << step;
+    ASSERT_EQ(moved.counts, afresh.counts);
+    ASSERT_EQ(moved.first, afresh.first);
+    ASSERT_EQ(moved.first_row, afresh.first_row);
+    ASSERT_EQ(moved.identical, afresh.identical);
+    previous = labels;
+    // A few rows change cluster: into the empty one, out of cluster 3 entirely, the three
+    // equal rows into a cluster of their own.
+    for (int64_t i = 0; i < n; i += 97) labels[i] = static_cast<int32_t>((labels[i] + 1) % k);
+    for (int64_t i = 0; i < n; ++i) {
+      if (labels[i] == 3) labels[i] = static_cast<int32_t>(k - 1 - step % 2);
+    }
+    for (int64_t i : {5, 17, 3001}) labels[i] = 3;
+  }
+  EXPECT_EQ(moved.identical[3], 1);
+}
+
 }  // namespace
 }  // namespace ivftrain
