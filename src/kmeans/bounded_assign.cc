@@ -64,6 +64,11 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
                       });
     double rest = 0;  // largest move outside the movers (a bound on every other centroid's)
     for (int64_t r = movers; r < k; ++r) rest = std::max(rest, drift[order[r]]);
+    // The largest move of all, and the largest but the first's: a row's bound lowered by the
+    // largest move among the centroids other than its own needs no mover measured. Late in a
+    // run, when every centroid moves about as little, that settles most rows at the cost of
+    // the one distance the objective needs anyway.
+    const double top = drift[order[0]], second = k > 1 ? drift[order[1]] : 0;
     const double max_c_norm = *std::max_element(c_norms.begin(), c_norms.end());
     const double margin_scale = kMarginPerDim * static_cast<double>(d);
     parallel_blocks(n, kBlockRows, threads_, Work{}, [&](int64_t, int64_t begin, int64_t end) {
@@ -71,9 +76,16 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
         const int32_t a = labels[i];
         IVF_DCHECK(a >= 0 && a < k, "labels are those the previous call wrote");
         const float* xi = x_ + i * d;
-        double lower = lower_[i] - rest;
         const float e = l2_sqr(xi, centroids + a * d, d);
         const double margin = margin_scale * (double(x_norms_[i]) + max_c_norm);
+        const double at_once = lower_[i] - (a == order[0] ? second : top);
+        if (at_once > 0 && double(e) + margin < at_once * at_once) {
+          skip_[i] = 1;
+          dist_[i] = e;
+          lower_[i] = at_once;
+          continue;
+        }
+        double lower = lower_[i] - rest;
         bool keep = lower > 0 && double(e) + margin < lower * lower;
         if (keep) {
           for (int64_t r = 0; r < movers; ++r) {
