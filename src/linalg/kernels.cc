@@ -63,6 +63,31 @@ struct ArgMin {
   }
 };
 
+// The smallest value per lane with its first index, and the second smallest per lane (the
+// smallest again when a lane saw it twice). Values never hold NaN: only a value that compares
+// below another enters.
+struct TwoMin {
+  VF m1, m2;
+  VI i1;
+
+  HWY_INLINE TwoMin() : m1(hn::Set(DF(), kInf)), m2(hn::Set(DF(), kInf)), i1(hn::Zero(DI())) {}
+
+  HWY_INLINE void Update(VF v, VI idx) {
+    const auto lt1 = hn::Lt(v, m1);
+    m2 = hn::IfThenElse(lt1, m1, hn::IfThenElse(hn::Lt(v, m2), v, m2));
+    i1 = hn::IfThenElse(hn::RebindMask(DI(), lt1), idx, i1);
+    m1 = hn::IfThenElse(lt1, v, m1);
+  }
+  // Lane by lane, the pair of the values both chains saw: the same as one chain over them.
+  HWY_INLINE void Merge(const TwoMin& o) {
+    const auto take =
+        hn::Or(hn::Lt(o.m1, m1), hn::And(hn::Eq(o.m1, m1), hn::RebindMask(DF(), hn::Lt(o.i1, i1))));
+    m2 = hn::Min(hn::Min(m2, o.m2), hn::IfThenElse(take, m1, o.m1));
+    i1 = hn::IfThenElse(hn::RebindMask(DI(), take), o.i1, i1);
+    m1 = hn::IfThenElse(take, o.m1, m1);
+  }
+};
+
 // One pass of the direct kernel over NV vectors of centroids starting at column `col`.
 template <int NV>
 HWY_INLINE void DirectPass(const float* HWY_RESTRICT xi, int64_t d, const float* HWY_RESTRICT ct,
@@ -170,16 +195,23 @@ void TileTwoMin(int64_t rows, const float* dots, int64_t ld, const float* bias, 
   const VF inf = hn::Set(df, kInf);
   for (int64_t r = 0; r < rows; ++r) {
     const float* HWY_RESTRICT row = dots + r * ld;
-    VF m1 = inf, m2 = inf;
-    VI i1 = hn::Zero(di);
+    // Two independent chains (even and odd vectors) hide the compare-select latency, as in
+    // TileArgmin.
+    TwoMin even, odd;
     int64_t j = 0;
-    for (; j + n <= size; j += n) {
-      const VF v = hn::Add(hn::LoadU(df, row + j), hn::LoadU(df, bias + j));
-      const auto lt1 = hn::Lt(v, m1);
-      m2 = hn::IfThenElse(lt1, m1, hn::IfThenElse(hn::Lt(v, m2), v, m2));
-      i1 = hn::IfThenElse(hn::RebindMask(di, lt1), hn::Add(lanes, hn::Set(di, int32_t(j))), i1);
-      m1 = hn::IfThenElse(lt1, v, m1);
+    for (; j + 2 * n <= size; j += 2 * n) {
+      const VI idx = hn::Add(lanes, hn::Set(di, static_cast<int32_t>(j)));
+      even.Update(hn::Add(hn::LoadU(df, row + j), hn::LoadU(df, bias + j)), idx);
+      odd.Update(hn::Add(hn::LoadU(df, row + j + n), hn::LoadU(df, bias + j + n)),
+                 hn::Add(idx, hn::Set(di, static_cast<int32_t>(n))));
     }
+    for (; j + n <= size; j += n) {
+      even.Update(hn::Add(hn::LoadU(df, row + j), hn::LoadU(df, bias + j)),
+                  hn::Add(lanes, hn::Set(di, static_cast<int32_t>(j))));
+    }
+    even.Merge(odd);
+    const VF m1 = even.m1, m2 = even.m2;
+    const VI i1 = even.i1;
     // Lanes to scalars: the smallest, its first index, and the second smallest (the smallest
     // again when two lanes hold it).
     const VF b = hn::MinOfLanes(df, m1);
