@@ -88,12 +88,22 @@ struct ArgMinSelector {
       row_norms_sqr(n, d, xb, s.norms.data());
       norms = s.norms.data();
     }
+    // The near ties of the block, settled together (the centroids read once for all).
+    std::vector<const float*> tied_rows;
+    std::vector<int64_t> tied;
+    for (int64_t r = 0; r < n; ++r) {
+      if (!nearest_is_certain(s.best[r], s.second[r], d, norms[r], max_c_norm)) {
+        tied.push_back(r);
+        tied_rows.push_back(xb + r * d);
+      }
+    }
+    std::vector<RowNearest> settled(tied.size());
+    nearest_one_by_one(metric, tied_rows.data(), static_cast<int64_t>(tied.size()), d, k, centroids,
+                       settled.data());
+    for (size_t t = 0; t < tied.size(); ++t) s.labels[tied[t]] = settled[t].label;
     double sum = 0;
     for (int64_t r = 0; r < n; ++r) {
       const float* xr = xb + r * d;
-      if (!nearest_is_certain(s.best[r], s.second[r], d, norms[r], max_c_norm)) {
-        s.labels[r] = nearest_one_by_one(metric, xr, d, k, centroids).label;
-      }
       const float dist = metric_distance(metric, xr, centroids + int64_t{s.labels[r]} * d, d);
       if (out.distances) out.distances[begin + r] = dist;
       sum += dist;

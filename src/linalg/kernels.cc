@@ -14,6 +14,7 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -288,6 +289,50 @@ void AddRows(int64_t d, const float* x, const int64_t* rows, int64_t count, doub
   }
 }
 
+// l2_sqr (distances.cc) of row x and each of the k rows of c, bit for bit at every level: 16
+// lane sums (lane l adds the squares of elements l, l + 16, ...: each square rounded, then
+// added; the build never fuses them), the lanes added by reduce_lanes' fixed tree, then the
+// tail in index order. Four centroids at a time, so four independent chains of adds hide
+// their latency (one distance at a time waits on the add of each 16 elements).
+void L2SqrMany(const float* x, const float* c, int64_t k, int64_t d, float* out) {
+  const DF df;
+  constexpr int64_t kN = static_cast<int64_t>(hn::MaxLanes(DF()));
+  static_assert(16 % kN == 0, "16 lane sums span whole vectors");
+  constexpr int64_t kV = 16 / kN;  // vectors per 16 lane sums
+  constexpr int64_t kGroup = 4;
+  const int64_t body = d / 16 * 16;
+  HWY_ALIGN float lanes[16];
+  for (int64_t i = 0; i < k; i += kGroup) {
+    const float* ci[kGroup];
+    for (int64_t q = 0; q < kGroup; ++q) ci[q] = c + std::min(i + q, k - 1) * d;  // past k: again
+    VF acc[kGroup][kV];
+    for (int64_t q = 0; q < kGroup; ++q) {
+      for (int64_t v = 0; v < kV; ++v) acc[q][v] = hn::Zero(df);
+    }
+    for (int64_t j = 0; j < body; j += 16) {
+      for (int64_t v = 0; v < kV; ++v) {
+        const VF xv = hn::LoadU(df, x + j + v * kN);
+        for (int64_t q = 0; q < kGroup; ++q) {
+          const VF t = hn::Sub(xv, hn::LoadU(df, ci[q] + j + v * kN));
+          acc[q][v] = hn::Add(acc[q][v], hn::Mul(t, t));
+        }
+      }
+    }
+    for (int64_t q = 0; q < kGroup && i + q < k; ++q) {
+      for (int64_t v = 0; v < kV; ++v) hn::Store(acc[q][v], df, lanes + v * kN);
+      float s8[8], s4[4];
+      for (int l = 0; l < 8; ++l) s8[l] = lanes[l] + lanes[l + 8];
+      for (int l = 0; l < 4; ++l) s4[l] = s8[l] + s8[l + 4];
+      float s = (s4[0] + s4[2]) + (s4[1] + s4[3]);
+      for (int64_t j = body; j < d; ++j) {
+        const float t = x[j] - ci[q][j];
+        s += t * t;
+      }
+      out[i + q] = s;
+    }
+  }
+}
+
 bool UsesFma() { return HWY_NATIVE_FMA != 0; }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
@@ -303,6 +348,7 @@ HWY_EXPORT(TileArgmin);
 HWY_EXPORT(TileTwoMin);
 HWY_EXPORT(TileTopT);
 HWY_EXPORT(AddRows);
+HWY_EXPORT(L2SqrMany);
 HWY_EXPORT(UsesFma);
 
 void direct_argmin(int64_t rows, int64_t d, const float* x, int64_t kp, const float* ct,
@@ -324,6 +370,9 @@ void tile_top_t(int64_t rows, const float* dots, int64_t ld, const float* bias, 
 void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double magic,
               double* sum) {
   HWY_DYNAMIC_DISPATCH(AddRows)(d, x, rows, count, magic, sum);
+}
+void l2_sqr_many(const float* x, const float* c, int64_t k, int64_t d, float* out) {
+  HWY_DYNAMIC_DISPATCH(L2SqrMany)(x, c, k, d, out);
 }
 bool uses_fma() { return HWY_DYNAMIC_DISPATCH(UsesFma)(); }
 

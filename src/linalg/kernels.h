@@ -62,6 +62,10 @@ inline void insert_sorted(float v, int32_t j, int64_t t, float* vals, int32_t* i
 void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double magic,
               double* sum);
 
+// out[i] = l2_sqr(x, c + i d, d) for i < k (linalg/distances.h), the same bits at every
+// level, several centroids at a time.
+void l2_sqr_many(const float* x, const float* c, int64_t k, int64_t d, float* out);
+
 // Whether the kernels in use fuse the multiply-add of direct_argmin (one rounding).
 bool uses_fma();
 

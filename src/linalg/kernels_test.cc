@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ivftrain/simd.h"
+#include "linalg/distances.h"
 #include "test_util.h"
 
 namespace ivftrain {
@@ -193,6 +194,23 @@ TEST(KernelsTest, AddRowsMatchesTheScalarSumsAtEveryLevel) {
                         sum.data());
       for (int64_t j = 0; j < d; ++j) ASSERT_EQ(sum[j], want[j]) << "j=" << j;
     });
+  }
+}
+
+TEST(KernelsTest, L2SqrManyIsL2SqrBitForBitAtEveryLevel) {
+  for (const int64_t d : {1, 5, 15, 16, 17, 31, 48, 128, 131, 768}) {
+    SCOPED_TRACE(::testing::Message() << "d=" << d);
+    for (const int64_t k : {1, 3, 4, 7, 33}) {
+      const auto x = testing::random_matrix(11, 1, d, 30.0);
+      const auto c = testing::random_matrix(12, k, d, 30.0);
+      for_each_level([&] {
+        std::vector<float> out(static_cast<size_t>(k), -1.0f);
+        kernels::l2_sqr_many(x.data(), c.data(), k, d, out.data());
+        for (int64_t i = 0; i < k; ++i) {
+          ASSERT_TRUE(same_bits(out[i], l2_sqr(x.data(), c.data() + i * d, d))) << "i=" << i;
+        }
+      });
+    }
   }
 }
 
