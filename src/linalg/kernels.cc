@@ -87,6 +87,23 @@ struct TwoMin {
     i1 = hn::IfThenElse(hn::RebindMask(DI(), take), o.i1, i1);
     m1 = hn::IfThenElse(take, o.m1, m1);
   }
+  // Lanes to scalars: the smallest, its first index, and the second smallest (the smallest
+  // again when two lanes hold it).
+  HWY_INLINE void Reduce(float* best, int32_t* label, float* second) const {
+    const DF df;
+    const DI di;
+    const VF b = hn::MinOfLanes(df, m1);
+    const auto tied = hn::Eq(m1, b);
+    *best = hn::GetLane(b);
+    *label = hn::GetLane(
+        hn::MinOfLanes(di, hn::IfThenElse(hn::RebindMask(di, tied), i1, hn::Set(di, INT32_MAX))));
+    const float sv = hn::GetLane(hn::MinOfLanes(df, m2));
+    const float other =
+        hn::CountTrue(df, tied) >= 2
+            ? *best
+            : hn::GetLane(hn::MinOfLanes(df, hn::IfThenElse(tied, hn::Set(df, kInf), m1)));
+    *second = other < sv ? other : sv;
+  }
 };
 
 // One pass of the direct kernel over NV vectors of centroids starting at column `col`.
@@ -193,7 +210,6 @@ void TileTwoMin(int64_t rows, const float* dots, int64_t ld, const float* bias, 
   const DI di;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const VI lanes = hn::Iota(di, 0);
-  const VF inf = hn::Set(df, kInf);
   for (int64_t r = 0; r < rows; ++r) {
     const float* HWY_RESTRICT row = dots + r * ld;
     // Two independent chains (even and odd vectors) hide the compare-select latency, as in
@@ -211,20 +227,9 @@ void TileTwoMin(int64_t rows, const float* dots, int64_t ld, const float* bias, 
                   hn::Add(lanes, hn::Set(di, static_cast<int32_t>(j))));
     }
     even.Merge(odd);
-    const VF m1 = even.m1, m2 = even.m2;
-    const VI i1 = even.i1;
-    // Lanes to scalars: the smallest, its first index, and the second smallest (the smallest
-    // again when two lanes hold it).
-    const VF b = hn::MinOfLanes(df, m1);
-    const auto tied = hn::Eq(m1, b);
-    float bv = hn::GetLane(b);
-    int32_t bi = hn::GetLane(
-        hn::MinOfLanes(di, hn::IfThenElse(hn::RebindMask(di, tied), i1, hn::Set(di, INT32_MAX))));
-    float sv = hn::GetLane(hn::MinOfLanes(df, m2));
-    const float other = hn::CountTrue(df, tied) >= 2
-                            ? bv
-                            : hn::GetLane(hn::MinOfLanes(df, hn::IfThenElse(tied, inf, m1)));
-    if (other < sv) sv = other;
+    float bv, sv;
+    int32_t bi;
+    even.Reduce(&bv, &bi, &sv);
     for (; j < size; ++j) {
       const float v = row[j] + bias[j];
       if (v < bv) {
