@@ -19,7 +19,9 @@
 #include "ivftrain/plan_files.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/shard.h"
+#include "mpi/mpi_hier.h"
 #include "mpi/testing.h"
+#include "mpi/wait.h"
 #include "train/train_on_sample.h"
 #include "util/checked_math.h"
 #include "util/clock.h"
@@ -34,17 +36,6 @@ namespace {
 
 // Messages larger than this are sent in pieces (MPI counts are int).
 constexpr size_t kChunkBytes = size_t{1} << 30;
-
-// Waits for a non-blocking operation without spinning: a rank that waits for rank 0 (planning,
-// training) must not take a core from it.
-void wait_gently(MPI_Request& request) {
-  int done = 0;
-  MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-  while (!done) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-  }
-}
 
 void bcast_string(std::string& s, int root) {
   uint64_t n = s.size();
@@ -366,6 +357,17 @@ class MpiShard final : public KMeansShard {
     }
     allreduce(buf.data(), static_cast<int64_t>(buf.size()), MPI_UINT32_T, MPI_BOR);
     std::copy(buf.begin(), buf.end(), out);
+  }
+  // Hierarchical k-means (mpi/mpi_hier.cc).
+  int shard_count() const override { return mpi_size(); }
+  int shard_index() const override { return mpi_rank(); }
+  std::vector<std::vector<int64_t>> all_gather(const std::vector<int64_t>& mine) override {
+    return mpi_all_gather(mine);
+  }
+  void exchange_rows(int64_t d, int64_t m, const std::vector<int64_t>& counts, const float* rows,
+                     const int64_t* meta, std::vector<float>* rows_in,
+                     std::vector<int64_t>* meta_in) override {
+    mpi_exchange_rows(d, m, counts, rows, meta, rows_in, meta_in);
   }
 
  private:
