@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <numeric>
 
 #include "kmeans/assigner.h"
@@ -279,7 +280,7 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
 // global order), and the rows received are put in global order, so that each group's rows are
 // those, in the order, local training gives it.
 Held move_rows(int64_t n, int64_t d, const float* x, const std::vector<int32_t>& group,
-               const Groups& groups, KMeansShard& shard) {
+               const Groups& groups, KMeansShard& shard, const std::function<void()>& release_x) {
   const int shards = shard.shard_count();
   const int64_t* global = shard.global_rows();
   std::vector<int64_t> counts(static_cast<size_t>(shards), 0), at(static_cast<size_t>(shards), 0);
@@ -296,6 +297,9 @@ Held move_rows(int64_t n, int64_t d, const float* x, const std::vector<int32_t>&
       meta[2 * o] = global[i];
       meta[2 * o + 1] = group[i];
     }
+    if (release_x)
+      release_x();  // x is read no more: its rows, their copy and the rows received
+                    // are never held together
     shard.exchange_rows(d, 2, counts, out.data(), meta.data(), &rows_in, &meta_in);
   }
   Held held;
@@ -478,7 +482,7 @@ class NeighbourGroupAssigner final : public Assigner {
 
 KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
                               const KMeansParams& params, const KMeansLog& log_as,
-                              KMeansShard* shard) {
+                              KMeansShard* shard, const std::function<void()>& release_x) {
   const int64_t g = std::min<int64_t>(k, std::llround(std::sqrt(static_cast<double>(k))));
   const int64_t total = shard ? shard->total_rows() : n;
   if (g < 2 || total == k) return flat_kmeans(n, d, x, k, params, log_as, shard);
@@ -493,7 +497,8 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
                *std::max_element(groups.sizes.begin(), groups.sizes.end()), seconds_since(start));
   Held held;
   if (shard) {
-    held = move_rows(n, d, x, group, groups, *shard);
+    held = move_rows(n, d, x, group, groups, *shard, release_x);
+    x = nullptr;  // released
     logger().log(level, "{}: {} groups of {} rows trained on shard {} of {}", log_as.label,
                  groups.jobs.size(), held.n, shard->shard_index(), shard->shard_count());
   } else {

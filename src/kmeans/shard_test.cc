@@ -318,11 +318,20 @@ TEST(ShardedKMeans, HierarchicalEveryShardGetsTheLocalResultBitForBit) {
     const KMeansRun local = hierarchical_kmeans(c.n, c.d, x.data(), c.k, params, quiet);
     for (const int shards : {1, 2, 3, 4}) {
       SCOPED_TRACE(::testing::Message() << shards << " shards");
-      const auto runs =
-          on_shards(c.n, c.d, x, shards, 300 + shards,
-                    [&](KMeansShard& shard, int64_t rows, const float* xs) {
-                      return hierarchical_kmeans(rows, c.d, xs, c.k, params, quiet, &shard);
-                    });
+      const auto runs = on_shards(c.n, c.d, x, shards, 300 + shards,
+                                  [&](KMeansShard& shard, int64_t rows, const float* xs) {
+                                    // The rows are freed when released (ASan would see a later
+                                    // read).
+                                    std::vector<float> own(xs, xs + rows * c.d);
+                                    int released = 0;
+                                    KMeansRun run = hierarchical_kmeans(
+                                        rows, c.d, own.data(), c.k, params, quiet, &shard, [&] {
+                                          std::vector<float>().swap(own);
+                                          ++released;
+                                        });
+                                    EXPECT_EQ(released, 1);
+                                    return run;
+                                  });
       for (const KMeansRun& run : runs) expect_same_run(run, local);
     }
   }

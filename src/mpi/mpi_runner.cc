@@ -131,6 +131,11 @@ int64_t sharded_rank_bytes(const TrainParams& p, int64_t dim, int64_t rows, int6
   const int64_t k = p.ivf.num_partitions;
   int64_t bytes = saturating_mul({rows, 8 * dim + 96});
   bytes = saturating_add(bytes, saturating_mul({k, dim, 32}));
+  if (p.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical) {
+    // Its rows move to the ranks that own their groups: about as many arrive, received and put
+    // in order (8 d a row), with their indices and groups.
+    bytes = saturating_add(bytes, saturating_mul({rows, 8 * dim + 32}));
+  }
   if (p.ivf.kmeans.init == KMeansInit::kKMeansParallel) {
     // k-means|| candidates: about 2k rows a round for 5 rounds, and a round's fetch buffer.
     bytes = saturating_add(bytes, saturating_mul({k, dim, 48}));
@@ -157,9 +162,8 @@ Status check_rank_memory(const MpiTrainRequest& req, const std::vector<SampleTas
     if (needed <= req.max_memory) return Status::OK();
     return Status::FailedPrecondition(fmt::format(
         "training needs about {} on rank 0 ({} sample rows x {} dims, gathered there for "
-        "k-means++, hierarchical k-means or balance), more than --max-memory {}; use --init "
-        "random or kmeans-parallel, --kmeans flat, without --balance to shard it, or lower "
-        "--sample-rate",
+        "k-means++ or balance), more than --max-memory {}; use --init random or "
+        "kmeans-parallel without --balance to shard it, or lower --sample-rate",
         human_bytes(needed), planned, dim, limit));
   }
   int64_t worst = 0, worst_rows = 0;
@@ -212,11 +216,13 @@ Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
       std::vector<SampleTask> tasks,
       create_sample_tasks(dataset, req.params, size, req.fragment_ids, req.assignment));
   IVF_RETURN_IF_ERROR(check_rank_memory(req, tasks));
-  if (!req.checkpoint_dir.empty() && !sharded_training_applies(req.params)) {
+  if (!req.checkpoint_dir.empty() &&
+      (!sharded_training_applies(req.params) ||
+       req.params.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical)) {
     return Status::InvalidArgument(
-        "--checkpoint needs sharded training (--kmeans flat --init random or kmeans-parallel, "
-        "no --balance); k-means++, hierarchical k-means and balance train on rank 0 without "
-        "checkpoints");
+        "--checkpoint needs sharded training of flat k-means (--kmeans flat --init random or "
+        "kmeans-parallel, no --balance); k-means++, hierarchical k-means and balance train "
+        "without checkpoints");
   }
   nlohmann::json all = nlohmann::json::array();
   for (const auto& t : tasks) all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
@@ -401,8 +407,8 @@ void rows_in_subset(const std::vector<int64_t>& sample_index, const std::vector<
 
 bool sharded_training_applies(const TrainParams& p) {
   const KMeansParams& kp = p.ivf.kmeans;
-  return kp.algorithm == KMeansAlgorithm::kFlat &&
-         (kp.init == KMeansInit::kRandom || kp.init == KMeansInit::kKMeansParallel) &&
+  // Hierarchical k-means: its coarse k-means is flat_kmeans over a shard, so the same inits.
+  return (kp.init == KMeansInit::kRandom || kp.init == KMeansInit::kKMeansParallel) &&
          kp.balance == 0;
 }
 
@@ -707,8 +713,11 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
       };
     }
   }
-  KMeansRun run = flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
-                              ckpt_path.empty() ? nullptr : &checkpoints);
+  KMeansRun run = kp.algorithm == KMeansAlgorithm::kHierarchical
+                      ? hierarchical_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
+                                            [&x] { std::vector<float>().swap(x); })
+                      : flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
+                                    ckpt_path.empty() ? nullptr : &checkpoints);
   x = {};
   models.ivf_centroids = std::move(run.result.centroids);
   stats.ivf_train_rows = ivf_rows;
@@ -792,8 +801,8 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
     sample = Status::FailedPrecondition("sent to rank 0");  // its memory is not needed any more
   } else {
     logger().info(
-        "sharded training covers flat k-means with random or k-means|| init and no balance; the "
-        "sample is gathered on rank 0 for this run");
+        "sharded training covers flat and hierarchical k-means with random or k-means|| init "
+        "and no balance; the sample is gathered on rank 0 for this run");
     bounds.lower = std::move(lower);
     bounds.upper = std::move(upper);
     Result<TrainedModels> models = gather_and_train(req, std::move(*sample), size);
