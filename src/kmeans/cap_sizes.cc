@@ -295,7 +295,7 @@ CapRows unpack_sorted(const std::vector<std::vector<int64_t>>& parts, int64_t t)
 
 // The rows of over-full clusters gathered from the shards in rounds, in increasing (first cost,
 // global row): the capping's sequence up to a key needs only the rows whose first cost key is at
-// most that key, and usually ends (no cluster over capacity) after a few times the excess rows.
+// most that key, and once no cluster is over capacity after that prefix the sequence is decided.
 // Each round a shard sends its next `batch` rows (the batch doubles every round), and the limit
 // is the smallest last key sent by a shard that has rows left (none left: no limit).
 class GatheredCapRows {

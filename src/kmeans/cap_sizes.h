@@ -43,8 +43,8 @@ CapStats cap_cluster_sizes(int64_t n, int64_t d, const float* x, int64_t k, doub
 // cap_cluster_sizes gives over all the rows. The sizes are summed over the shards; rows of
 // over-full clusters (their global index, cluster, distance to it and kCandidates nearest
 // centroids: 16 + 8 x 8 bytes each) are gathered on every shard in increasing cost of their
-// cheapest move, in rounds, until the sequence of moves provably ends (usually a few times the
-// excess rows; at worst all the rows of over-full clusters), and every shard takes the same
+// cheapest move, in rounds, until the sequence of moves provably ends (at least the rows that
+// must move, at most all the rows of over-full clusters), and every shard takes the same
 // sequential decisions; the few rows whose candidates are all full are fetched for the scan.
 // stats.objective is left 0 (it would need another pass).
 CapStats cap_cluster_sizes_sharded(int64_t n, int64_t d, const float* x, int64_t k, double balance,
