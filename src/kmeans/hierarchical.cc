@@ -348,6 +348,7 @@ void share_fine_centroids(int64_t d, const Groups& groups, KMeansShard& shard, f
     size_t at = 0;  // bytes read from shard s's words
     for (int64_t gi : owned_by(s)) {
       const size_t bytes = static_cast<size_t>(groups.share(gi) * d) * sizeof(float);
+      if (bytes == 0) continue;  // an empty group (its shard may have sent nothing at all)
       std::memcpy(centroids + groups.first[gi] * d,
                   reinterpret_cast<const char*>(all[s].data()) + at, bytes);
       at += bytes;
