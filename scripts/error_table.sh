@@ -239,6 +239,8 @@ if command -v mpirun >/dev/null; then
     '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --checkpoint bad_ckpt'
   case_ "MPI: --checkpoint with k-means++ (not sharded)" \
     '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --init kmeans++ --checkpoint ck2'
+  case_ "MPI: --checkpoint with hierarchical k-means (sharded, but no checkpoints)" \
+    '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --kmeans hierarchical --checkpoint ck3'
   case_ "MPI: k-means++ gathers the sample: more than --max-memory on rank 0" \
     '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --init kmeans++ --max-memory 300K'
 fi

@@ -10,11 +10,15 @@
 
 namespace ivftrain {
 
+class KMeansShard;
+
 struct CapStats {
   int64_t capacity = 0;  // the cap on cluster sizes
   int64_t rows_moved = 0;
   int64_t largest_before = 0, largest_after = 0;
   double objective = 0;  // of the balanced labels against the recomputed centroids
+  // Sharded: the rows of over-full clusters every shard gathered, and in how many rounds.
+  int64_t rows_gathered = 0, gather_rounds = 0;
 };
 
 // The cap for `balance` (> 1): floor(balance * n / k), but never below ceil(n / k), the
@@ -28,8 +32,24 @@ int64_t balance_capacity(int64_t n, int64_t k, double balance);
 // cluster with room (a scan of all k). Then every non-empty cluster's centroid becomes the mean
 // of its rows again. labels (n) and centroids (k x d) are updated in place. Sequential decisions
 // over candidates computed in fixed blocks: the result does not depend on the thread count.
+// The candidates are computed one distance at a time (metric_distance), so they depend on the row
+// and the centroids alone, never on the rows computed with it: the sharded form below decides
+// exactly as this one.
 CapStats cap_cluster_sizes(int64_t n, int64_t d, const float* x, int64_t k, double balance,
                            Metric metric, int num_threads, float* centroids, int32_t* labels);
+
+// The same over rows split between shards (x: this shard's n rows, labels theirs; centroids the
+// same on every shard): every shard ends with the centroids, and each row with the label,
+// cap_cluster_sizes gives over all the rows. The sizes are summed over the shards; rows of
+// over-full clusters (their global index, cluster, distance to it and kCandidates nearest
+// centroids: 16 + 8 x 8 bytes each) are gathered on every shard in increasing cost of their
+// cheapest move, in rounds, until the sequence of moves provably ends (at least the rows that
+// must move, at most all the rows of over-full clusters), and every shard takes the same
+// sequential decisions; the few rows whose candidates are all full are fetched for the scan.
+// stats.objective is left 0 (it would need another pass).
+CapStats cap_cluster_sizes_sharded(int64_t n, int64_t d, const float* x, int64_t k, double balance,
+                                   Metric metric, int num_threads, float* centroids,
+                                   int32_t* labels, KMeansShard& shard);
 
 // The objective of given labels (sum of squared l2 distances, or of -inner products), each
 // distance computed directly rather than through GEMM, summed over fixed row blocks in block

@@ -18,6 +18,13 @@
 // Iterations reported: the first entry is the objective after step 2 (with the refined
 // assignment), then one per refinement iteration. Steps 1 and 2 each run up to max_iters
 // iterations with the caller's tolerance.
+//
+// Sharded (docs/sharded.md, "Hierarchical k-means"): step 1 is flat_kmeans over the shards'
+// rows in the coarse sample, the assignment and capping of each shard's rows (the capping's
+// sequential decisions taken on every shard from the gathered rows of over-full groups); then
+// every row moves to the shard that owns its group, which trains its groups as above (same rows
+// in the same order, same seeds), the groups' centroids are gathered, and step 3 runs sharded,
+// each shard assigning the rows it now holds.
 #include "kmeans/hierarchical.h"
 
 #include <fmt/format.h>
@@ -26,11 +33,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <numeric>
 
 #include "kmeans/assigner.h"
 #include "kmeans/cap_sizes.h"
 #include "kmeans/lloyd.h"
+#include "kmeans/shard.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/candidates.h"
@@ -106,24 +116,78 @@ std::vector<int64_t> share_centroids(const std::vector<int64_t>& sizes, int64_t 
 
 namespace {
 
-// Step 1: the rows cut into g groups, and each group's share of the k centroids.
+// The coarse k-means' shard: the rows of `parent` sampled for it. Its rows' indices are their
+// places in the sample (`chosen`, global indices of the parent, increasing); fetching a row
+// fetches the parent's row from the parent's rows `parent_x`.
+class SubsetShard final : public KMeansShard {
+ public:
+  SubsetShard(KMeansShard& parent, const float* parent_x, std::vector<int64_t> chosen,
+              std::vector<int64_t> positions)
+      : parent_(parent), parent_x_(parent_x), chosen_(std::move(chosen)),
+        positions_(std::move(positions)) {}
+  int64_t total_rows() const override { return static_cast<int64_t>(chosen_.size()); }
+  const int64_t* global_rows() const override { return positions_.data(); }
+  float max_over_shards(float local) override { return parent_.max_over_shards(local); }
+  void combine(ClusterSums& sums) override { parent_.combine(sums); }
+  void combine(ExactSum& objective) override { parent_.combine(objective); }
+  void combine_counts(std::vector<int64_t>& counts) override { parent_.combine_counts(counts); }
+  std::vector<int64_t> gather_rows(const std::vector<int64_t>& mine) override {
+    return parent_.gather_rows(mine);
+  }
+  void fetch_rows(const std::vector<int64_t>& rows, int64_t d, const float*, float* out) override {
+    std::vector<int64_t> parent_rows(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) parent_rows[i] = chosen_[rows[i]];
+    parent_.fetch_rows(parent_rows, d, parent_x_, out);
+  }
+  int shard_count() const override { return parent_.shard_count(); }
+  int shard_index() const override { return parent_.shard_index(); }
+  std::vector<std::vector<int64_t>> all_gather(const std::vector<int64_t>& mine) override {
+    return parent_.all_gather(mine);
+  }
+  void exchange_rows(int64_t d, int64_t m, const std::vector<int64_t>& counts, const float* rows,
+                     const int64_t* meta, std::vector<float>* rows_in,
+                     std::vector<int64_t>* meta_in) override {
+    parent_.exchange_rows(d, m, counts, rows, meta, rows_in, meta_in);
+  }
+
+ private:
+  KMeansShard& parent_;
+  const float* parent_x_;
+  std::vector<int64_t> chosen_, positions_;
+};
+
+// Step 1: the rows cut into g groups, each group's share of the k centroids and the shard that
+// trains it.
 struct Groups {
   int64_t g = 0;
   std::vector<float> centroids;  // g x d, the coarse centroids
-  ClusterMembers members;        // the rows of each group
-  std::vector<int64_t> sizes;    // rows per group
+  std::vector<int64_t> sizes;    // rows per group, over all shards
   std::vector<int64_t> first;    // g + 1: group i owns centroids [first[i], first[i + 1])
   std::vector<int64_t> order;    // groups largest first (long jobs first; results do not care)
+  std::vector<int> owner;        // g: the shard that trains the group (0 without shards)
+  std::vector<int64_t> jobs;     // this shard's groups, in `order`
   int threads = 1;               // threads over groups
 
   int64_t share(int64_t i) const { return first[i + 1] - first[i]; }
+};
+
+// The rows a shard holds for steps 2 and 3: all the rows without shards; with shards, the rows
+// of the groups it owns, moved to it, in increasing global order.
+struct Held {
+  int64_t n = 0;
+  const float* x = nullptr;
+  std::vector<float> storage;   // the rows moved here
+  std::vector<int64_t> global;  // their global indices (increasing); empty without shards
+  ClusterMembers members;       // the rows of each group (none for the groups of other shards)
+
   const int64_t* rows(int64_t i) const { return members.rows.data() + members.offsets[i]; }
 };
 
-Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
-                     const KMeansParams& params, const KMeansLog& log_as, int threads) {
-  Groups groups;
-  groups.g = g;
+// The coarse centroids, trained on at most kCoarseSampleRate g rows chosen by global index
+// (sharded: each shard its rows among them).
+std::vector<float> coarse_centroids(int64_t n, int64_t d, const float* x, int64_t g,
+                                    const KMeansParams& params, const KMeansLog& log_as,
+                                    KMeansShard* shard) {
   KMeansParams cp = params;
   cp.algorithm = KMeansAlgorithm::kFlat;
   cp.balance = 0;
@@ -131,31 +195,74 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
   KMeansLog coarse_log;
   coarse_log.label = log_as.label + "/coarse";
   coarse_log.warn_few_rows = false;
-  {
-    const int64_t rows = std::min(n, kCoarseSampleRate * g);
-    std::vector<float> sample;
-    const float* coarse_x = x;
-    if (rows < n) {
-      Rng rng(derive_seed(params.seed, kSeedCoarseSample, 0));
-      const std::vector<int64_t> chosen = choose_sorted(rng, n, rows);
-      sample.resize(static_cast<size_t>(rows * d));
-      gather_rows(d, x, chosen.data(), rows, sample.data());
-      coarse_x = sample.data();
+  const int64_t total = shard ? shard->total_rows() : n;
+  const int64_t rows = std::min(total, kCoarseSampleRate * g);
+  if (rows == total)
+    return std::move(flat_kmeans(n, d, x, g, cp, coarse_log, shard).result.centroids);
+  Rng rng(derive_seed(params.seed, kSeedCoarseSample, 0));
+  std::vector<int64_t> chosen = choose_sorted(rng, total, rows);
+  std::vector<int64_t> picked, positions;  // local rows in the sample, and their places in it
+  if (!shard) {
+    picked = chosen;
+  } else {
+    const int64_t* global = shard->global_rows();
+    for (int64_t i = 0, at = 0; i < n; ++i) {
+      while (at < rows && chosen[at] < global[i]) ++at;
+      if (at < rows && chosen[at] == global[i]) picked.push_back(i), positions.push_back(at);
     }
-    groups.centroids =
-        std::move(flat_kmeans(rows, d, coarse_x, g, cp, coarse_log).result.centroids);
   }
-  std::vector<int32_t> group(static_cast<size_t>(n));
+  const auto m = static_cast<int64_t>(picked.size());
+  std::vector<float> sample(static_cast<size_t>(m * d));
+  gather_rows(d, x, picked.data(), m, sample.data());
+  if (!shard)
+    return std::move(flat_kmeans(m, d, sample.data(), g, cp, coarse_log).result.centroids);
+  SubsetShard subset(*shard, x, std::move(chosen), std::move(positions));
+  return std::move(flat_kmeans(m, d, sample.data(), g, cp, coarse_log, &subset).result.centroids);
+}
+
+// Groups dealt to shards largest first, each to the shard with the fewest rows so far (ties: the
+// lower index): a function of the sizes alone, the same on every shard.
+void deal_groups(Groups& groups, const KMeansShard* shard) {
+  const int shards = shard ? shard->shard_count() : 1;
+  const int me = shard ? shard->shard_index() : 0;
+  std::vector<int64_t> load(static_cast<size_t>(shards), 0);
+  groups.owner.assign(static_cast<size_t>(groups.g), 0);
+  for (int64_t gi : groups.order) {
+    const int to = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    groups.owner[gi] = to;
+    load[to] += groups.sizes[gi];
+    if (to == me) groups.jobs.push_back(gi);
+  }
+}
+
+Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
+                     const KMeansParams& params, const KMeansLog& log_as, int threads,
+                     KMeansShard* shard, std::vector<int32_t>* group) {
+  Groups groups;
+  groups.g = g;
+  groups.centroids = coarse_centroids(n, d, x, g, params, log_as, shard);
+  group->resize(static_cast<size_t>(n));
   assign_nearest(n, d, x, nullptr, g, groups.centroids.data(), params.metric,
-                 AssignOutput{group.data(), nullptr}, threads);
+                 AssignOutput{group->data(), nullptr}, threads);
   // Work in a group grows with its size squared (rows times its share of k), so one large
   // group would dominate: cap the group sizes. Rows moved to a neighbouring group find their
   // best centroid again in the refinement, which looks into neighbouring groups.
-  cap_cluster_sizes(n, d, x, g, kCoarseBalance, params.metric, threads, groups.centroids.data(),
-                    group.data());
-  group_by_label(n, g, group.data(), &groups.members);
-  groups.sizes.resize(static_cast<size_t>(g));
-  for (int64_t i = 0; i < g; ++i) groups.sizes[i] = groups.members.size(i);
+  const CapStats cap =
+      shard ? cap_cluster_sizes_sharded(n, d, x, g, kCoarseBalance, params.metric, threads,
+                                        groups.centroids.data(), group->data(), *shard)
+            : cap_cluster_sizes(n, d, x, g, kCoarseBalance, params.metric, threads,
+                                groups.centroids.data(), group->data());
+  if (cap.rows_moved > 0) {
+    logger().log(log_as.verbose ? spdlog::level::info : spdlog::level::debug,
+                 "{}: groups capped at {} rows: {} rows moved{}", log_as.label, cap.capacity,
+                 cap.rows_moved,
+                 shard ? fmt::format(" ({} rows of over-full groups gathered in {} rounds)",
+                                     cap.rows_gathered, cap.gather_rounds)
+                       : "");
+  }
+  groups.sizes.assign(static_cast<size_t>(g), 0);
+  for (int32_t l : *group) ++groups.sizes[l];
+  if (shard) shard->combine_counts(groups.sizes);
   const std::vector<int64_t> share = share_centroids(groups.sizes, k);
   groups.first.assign(static_cast<size_t>(g + 1), 0);
   for (int64_t i = 0; i < g; ++i) groups.first[i + 1] = groups.first[i] + share[i];
@@ -164,13 +271,94 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
   std::iota(groups.order.begin(), groups.order.end(), 0);
   std::stable_sort(groups.order.begin(), groups.order.end(),
                    [&](int64_t a, int64_t b) { return groups.sizes[a] > groups.sizes[b]; });
+  deal_groups(groups, shard);
   groups.threads = clamp_threads(threads, g);
   return groups;
 }
 
-// Step 2: a flat k-means inside each group, single-threaded with its own derived seed, groups
-// in parallel; writes every centroid and every row's label.
-void train_groups(int64_t d, const float* x, const Groups& groups, const KMeansParams& params,
+// Sharded: every row moves to the shard that owns its group (one exchange, each sender's rows in
+// global order), and the rows received are put in global order, so that each group's rows are
+// those, in the order, local training gives it.
+Held move_rows(int64_t n, int64_t d, const float* x, const std::vector<int32_t>& group,
+               const Groups& groups, KMeansShard& shard, const std::function<void()>& release_x) {
+  const int shards = shard.shard_count();
+  const int64_t* global = shard.global_rows();
+  std::vector<int64_t> counts(static_cast<size_t>(shards), 0), at(static_cast<size_t>(shards), 0);
+  for (int64_t i = 0; i < n; ++i) ++counts[groups.owner[group[i]]];
+  for (int s = 1; s < shards; ++s) at[s] = at[s - 1] + counts[s - 1];
+  std::vector<float> rows_in;
+  std::vector<int64_t> meta_in;
+  {
+    std::vector<float> out(static_cast<size_t>(n * d));
+    std::vector<int64_t> meta(static_cast<size_t>(2 * n));
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t o = at[groups.owner[group[i]]]++;
+      std::copy_n(x + i * d, d, out.data() + o * d);
+      meta[2 * o] = global[i];
+      meta[2 * o + 1] = group[i];
+    }
+    if (release_x)
+      release_x();  // x is read no more: its rows, their copy and the rows received
+                    // are never held together
+    shard.exchange_rows(d, 2, counts, out.data(), meta.data(), &rows_in, &meta_in);
+  }
+  Held held;
+  held.n = static_cast<int64_t>(meta_in.size() / 2);
+  std::vector<int64_t> perm(static_cast<size_t>(held.n));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::sort(perm.begin(), perm.end(),
+            [&](int64_t a, int64_t b) { return meta_in[2 * a] < meta_in[2 * b]; });
+  held.storage.resize(static_cast<size_t>(held.n * d));
+  held.global.resize(static_cast<size_t>(held.n));
+  std::vector<int32_t> labels(static_cast<size_t>(held.n));
+  for (int64_t j = 0; j < held.n; ++j) {
+    const int64_t p = perm[j];
+    std::copy_n(rows_in.data() + p * d, d, held.storage.data() + j * d);
+    held.global[j] = meta_in[2 * p];
+    labels[j] = static_cast<int32_t>(meta_in[2 * p + 1]);
+  }
+  std::vector<float>().swap(rows_in);
+  held.x = held.storage.data();
+  group_by_label(held.n, groups.g, labels.data(), &held.members);
+  return held;
+}
+
+// Floats as int64 words (two a word, the last padded) for a shard collective.
+std::vector<int64_t> to_words(const std::vector<float>& v) {
+  std::vector<int64_t> words((v.size() + 1) / 2, 0);
+  if (!v.empty()) std::memcpy(words.data(), v.data(), v.size() * sizeof(float));
+  return words;
+}
+
+// Sharded: the centroids of every group, from the shard that trained it, on every shard.
+void share_fine_centroids(int64_t d, const Groups& groups, KMeansShard& shard, float* centroids) {
+  auto owned_by = [&](int s) {
+    std::vector<int64_t> list;
+    for (int64_t gi = 0; gi < groups.g; ++gi) {
+      if (groups.owner[gi] == s) list.push_back(gi);
+    }
+    return list;
+  };
+  std::vector<float> mine;
+  for (int64_t gi : owned_by(shard.shard_index())) {
+    mine.insert(mine.end(), centroids + groups.first[gi] * d, centroids + groups.first[gi + 1] * d);
+  }
+  const std::vector<std::vector<int64_t>> all = shard.all_gather(to_words(mine));
+  for (int s = 0; s < shard.shard_count(); ++s) {
+    size_t at = 0;  // bytes read from shard s's words
+    for (int64_t gi : owned_by(s)) {
+      const size_t bytes = static_cast<size_t>(groups.share(gi) * d) * sizeof(float);
+      if (bytes == 0) continue;  // an empty group (its shard may have sent nothing at all)
+      std::memcpy(centroids + groups.first[gi] * d,
+                  reinterpret_cast<const char*>(all[s].data()) + at, bytes);
+      at += bytes;
+    }
+  }
+}
+
+// Step 2: a flat k-means inside each group of this shard, single-threaded with its own derived
+// seed, groups in parallel; writes the groups' centroids and their rows' labels.
+void train_groups(int64_t d, const Held& held, const Groups& groups, const KMeansParams& params,
                   const KMeansLog& log_as, float* centroids, int32_t* labels) {
   KMeansParams gp = params;
   gp.algorithm = KMeansAlgorithm::kFlat;
@@ -180,14 +368,15 @@ void train_groups(int64_t d, const float* x, const Groups& groups, const KMeansP
   group_log.warn_few_rows = false;
   // One job per group, largest first; each job is the same whatever thread runs it.
   parallel_blocks(
-      groups.g, 1, groups.threads, Work{}, [] { return std::vector<float>(); },
+      static_cast<int64_t>(groups.jobs.size()), 1, groups.threads, Work{},
+      [] { return std::vector<float>(); },
       [&](std::vector<float>& rows_x, int64_t o, int64_t, int64_t) {
-        const int64_t gi = groups.order[o];
+        const int64_t gi = groups.jobs[o];
         if (groups.share(gi) == 0) return;
         const int64_t size = groups.sizes[gi];
-        const int64_t* rows = groups.rows(gi);
+        const int64_t* rows = held.rows(gi);
         rows_x.resize(static_cast<size_t>(size * d));
-        gather_rows(d, x, rows, size, rows_x.data());
+        gather_rows(d, held.x, rows, size, rows_x.data());
         KMeansParams p = gp;
         p.seed = derive_seed(params.seed, kSeedGroup, static_cast<uint64_t>(gi));
         KMeansLog l = group_log;
@@ -204,11 +393,14 @@ void train_groups(int64_t d, const float* x, const Groups& groups, const KMeansP
 // Step 3's assignment: the rows of each group against the centroids of its kNeighbourGroups
 // nearest groups (its own included). Neighbours are kept in increasing group order, so the
 // candidates of a group are in increasing global order (ties go to the smallest index).
+// Sharded, each shard assigns the rows of its groups, and the objective is still the groups'
+// sums added in group order.
 class NeighbourGroupAssigner final : public Assigner {
  public:
-  NeighbourGroupAssigner(int64_t d, const float* x, const Groups& groups, Metric metric,
-                         int threads)
-      : d_(d), x_(x), groups_(groups), metric_(metric), neighbours_(static_cast<size_t>(groups.g)),
+  NeighbourGroupAssigner(int64_t d, const Held& held, const Groups& groups, Metric metric,
+                         int threads, int64_t total_rows, KMeansShard* shard)
+      : d_(d), held_(held), groups_(groups), metric_(metric), total_rows_(total_rows),
+        shard_(shard), neighbours_(static_cast<size_t>(groups.g)),
         sums_(static_cast<size_t>(groups.g)) {
     const int64_t g = groups.g, p = std::min(kNeighbourGroups, g);
     std::vector<int64_t> all_groups(static_cast<size_t>(g));
@@ -234,19 +426,19 @@ class NeighbourGroupAssigner final : public Assigner {
       std::vector<float> rows_x, cand;
       std::vector<int32_t> cand_ids, local;
     };
+    std::fill(sums_.begin(), sums_.end(), 0.0);
     // One job per group, largest first. The objective is added in group order below, not in
     // job order, as it always was.
     parallel_blocks(
-        gr.g, 1, gr.threads, Work{}, [] { return Scratch{}; },
+        static_cast<int64_t>(gr.jobs.size()), 1, gr.threads, Work{}, [] { return Scratch{}; },
         [&](Scratch& sc, int64_t o, int64_t, int64_t) {
           auto& [rows_x, cand, cand_ids, local] = sc;
-          const int64_t gi = gr.order[o];
-          sums_[gi] = 0;
+          const int64_t gi = gr.jobs[o];
           const int64_t size = gr.sizes[gi];
           if (size == 0) return;
-          const int64_t* rows = gr.rows(gi);
+          const int64_t* rows = held_.rows(gi);
           rows_x.resize(static_cast<size_t>(size * d));
-          gather_rows(d, x_, rows, size, rows_x.data());
+          gather_rows(d, held_.x, rows, size, rows_x.data());
           cand.clear();
           cand_ids.clear();
           for (int32_t h : neighbours_[gi]) {
@@ -261,18 +453,28 @@ class NeighbourGroupAssigner final : public Assigner {
                              cand.data(), metric_, AssignOutput{local.data(), nullptr}, 1);
           for (int64_t j = 0; j < size; ++j) labels[rows[j]] = cand_ids[local[j]];
         });
+    if (shard_) {
+      // Each group's sum comes from its owner, +0.0 (all bits zero) from the others: summing
+      // the bit patterns as integers gives every shard the owner's double, bit for bit.
+      std::vector<int64_t> bits(sums_.size());
+      std::memcpy(bits.data(), sums_.data(), bits.size() * sizeof(int64_t));
+      shard_->combine_counts(bits);
+      std::memcpy(sums_.data(), bits.data(), bits.size() * sizeof(int64_t));
+    }
     double total = 0;
-    for (double s : sums_) total += s;  // group order: independent of the threads
+    for (double s : sums_) total += s;  // group order: independent of the threads and shards
     return total;
   }
 
-  int64_t rows_computed() const override { return groups_.members.offsets[groups_.g]; }
+  int64_t rows_computed() const override { return total_rows_; }
 
  private:
   int64_t d_;
-  const float* x_;
+  const Held& held_;
   const Groups& groups_;
   Metric metric_;
+  int64_t total_rows_;
+  KMeansShard* shard_;
   std::vector<std::vector<int32_t>> neighbours_;
   std::vector<double> sums_;
 };
@@ -280,28 +482,44 @@ class NeighbourGroupAssigner final : public Assigner {
 }  // namespace
 
 KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
-                              const KMeansParams& params, const KMeansLog& log_as) {
+                              const KMeansParams& params, const KMeansLog& log_as,
+                              KMeansShard* shard, const std::function<void()>& release_x) {
   const int64_t g = std::min<int64_t>(k, std::llround(std::sqrt(static_cast<double>(k))));
-  if (g < 2 || n == k) return flat_kmeans(n, d, x, k, params, log_as);
+  const int64_t total = shard ? shard->total_rows() : n;
+  if (g < 2 || total == k) return flat_kmeans(n, d, x, k, params, log_as, shard);
   const auto start = Clock::now();
   const int threads = resolve_threads(params.num_threads);
   const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
 
-  const Groups groups = coarse_groups(n, d, x, k, g, params, log_as, threads);
+  std::vector<int32_t> group;
+  const Groups groups = coarse_groups(n, d, x, k, g, params, log_as, threads, shard, &group);
   logger().log(level, "{}: hierarchical k-means: {} groups of {} to {} rows ({:.3f} s)",
                log_as.label, g, *std::min_element(groups.sizes.begin(), groups.sizes.end()),
                *std::max_element(groups.sizes.begin(), groups.sizes.end()), seconds_since(start));
+  Held held;
+  if (shard) {
+    held = move_rows(n, d, x, group, groups, *shard, release_x);
+    x = nullptr;  // released
+    logger().log(level, "{}: {} groups of {} rows trained on shard {} of {}", log_as.label,
+                 groups.jobs.size(), held.n, shard->shard_index(), shard->shard_count());
+  } else {
+    held.n = n;
+    held.x = x;
+    group_by_label(n, g, group.data(), &held.members);
+  }
+  std::vector<int32_t>().swap(group);
 
   KMeansRun run;
   KMeansResult& result = run.result;
   result.k = k;
   result.d = d;
   result.centroids.resize(static_cast<size_t>(k * d));
-  run.labels.resize(static_cast<size_t>(n));
-  train_groups(d, x, groups, params, log_as, result.centroids.data(), run.labels.data());
+  run.labels.resize(static_cast<size_t>(held.n));
+  train_groups(d, held, groups, params, log_as, result.centroids.data(), run.labels.data());
+  if (shard) share_fine_centroids(d, groups, *shard, result.centroids.data());
 
   // Step 3: refinement, the one Lloyd loop with the neighbouring groups' centroids only.
-  NeighbourGroupAssigner assigner(d, x, groups, params.metric, threads);
+  NeighbourGroupAssigner assigner(d, held, groups, params.metric, threads, total, shard);
   const auto t_assign = Clock::now();
   const double objective = assigner.assign(result.centroids.data(), run.labels.data());
   logger().log(
@@ -312,14 +530,21 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   loop.tolerance = params.tolerance;
   loop.num_threads = threads;
   loop.step = "refinement";
-  loop.grid = SumGrid::make(max_abs_value(n, d, x), n);
+  const float max_abs = max_abs_value(held.n, d, held.x);
+  loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total);
+  if (shard) {
+    loop.combine = [shard](ClusterSums& sums) { shard->combine(sums); };
+    loop.global_rows = held.global.data();
+  }
   Rng rng(derive_seed(params.seed, kSeedRefine, 0));
-  result.objective = run_lloyd(n, d, x, k, loop, assigner, rng, result.centroids.data(),
+  result.objective = run_lloyd(held.n, d, held.x, k, loop, assigner, rng, result.centroids.data(),
                                run.labels.data(), objective, &result.iterations, log_as);
   logger().log(level,
                "{}: hierarchical k-means of {} x {} rows into {} centroids: objective {:.6g}, "
                "{:.2f} s",
-               log_as.label, n, d, k, result.objective, seconds_since(start));
+               log_as.label, total, d, k, result.objective, seconds_since(start));
+  // Sharded, the labels are those of the rows moved here, not of x's: none are returned.
+  if (shard) run.labels.clear();
   return run;
 }
 

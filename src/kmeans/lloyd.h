@@ -112,8 +112,15 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
                       const KMeansCheckpoints* checkpoints = nullptr);
 
 // Hierarchical k-means (see KMeansAlgorithm::kHierarchical and hierarchical.cc). Falls back to
-// flat_kmeans when k is too small for groups to help.
+// flat_kmeans when k is too small for groups to help. With a `shard` (x: this worker's n rows),
+// every worker gets the centroids one process holding all the rows would get, bit for bit (the
+// coarse k-means as flat_kmeans with a shard, so random init and k-means|| only); the rows move
+// between the workers, so the labels returned are empty; `release_x`, when set, is called once
+// x is no longer read (its rows copied out for the exchange), so that the caller can free it
+// and a worker never holds its rows three times.
 KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
-                              const KMeansParams& params, const KMeansLog& log_as);
+                              const KMeansParams& params, const KMeansLog& log_as,
+                              KMeansShard* shard = nullptr,
+                              const std::function<void()>& release_x = {});
 
 }  // namespace ivftrain

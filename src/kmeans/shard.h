@@ -58,6 +58,20 @@ class KMeansShard {
   // (rows.size() x d).
   virtual void fetch_rows(const std::vector<int64_t>& rows, int64_t d, const float* x,
                           float* out) = 0;
+
+  // For hierarchical k-means, whose groups of rows move to the shard that trains them:
+  // the number of shards and this one's index among them (0-based);
+  virtual int shard_count() const = 0;
+  virtual int shard_index() const = 0;
+  // every shard's `mine`, in shard order, on every shard;
+  virtual std::vector<std::vector<int64_t>> all_gather(const std::vector<int64_t>& mine) = 0;
+  // and an exchange of rows: counts[s] (shard_count() entries) rows go to shard s, their
+  // vectors in `rows` (d floats each) and `m` int64 each of `meta`, grouped by destination in
+  // shard order. Replaces rows_in and meta_in by what every shard sent to this one, in shard
+  // order (each sender's rows in the order it sent them).
+  virtual void exchange_rows(int64_t d, int64_t m, const std::vector<int64_t>& counts,
+                             const float* rows, const int64_t* meta, std::vector<float>* rows_in,
+                             std::vector<int64_t>* meta_in) = 0;
 };
 
 }  // namespace ivftrain

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "kmeans/cap_sizes.h"
 #include "kmeans/init.h"
 #include "kmeans/lloyd.h"
 #include "test_util.h"
@@ -23,12 +24,19 @@ namespace {
 // What the threads share: one slot per shard for each collective, and a barrier.
 struct Hub {
   explicit Hub(int shards)
-      : barrier(shards), sums(shards), objectives(shards), floats(shards), ints(shards) {}
+      : barrier(shards), sums(shards), objectives(shards), floats(shards), ints(shards),
+        sent(shards) {}
   std::barrier<> barrier;
   std::vector<const ClusterSums*> sums;
   std::vector<const ExactSum*> objectives;
   std::vector<std::vector<float>> floats;
   std::vector<std::vector<int64_t>> ints;
+  struct Sent {
+    const std::vector<int64_t>* counts;
+    const float* rows;
+    const int64_t* meta;
+  };
+  std::vector<Sent> sent;  // exchange_rows: what each shard sends
 };
 
 class ThreadShard final : public KMeansShard {
@@ -104,6 +112,31 @@ class ThreadShard final : public KMeansShard {
         const auto i = static_cast<size_t>(f[t]);
         std::memcpy(out + i * d, f.data() + i * d, sizeof(float) * d);
       }
+    }
+    hub_.barrier.arrive_and_wait();
+  }
+  int shard_count() const override { return static_cast<int>(hub_.sums.size()); }
+  int shard_index() const override { return rank_; }
+  std::vector<std::vector<int64_t>> all_gather(const std::vector<int64_t>& mine) override {
+    hub_.ints[rank_] = mine;
+    hub_.barrier.arrive_and_wait();
+    std::vector<std::vector<int64_t>> all = hub_.ints;
+    hub_.barrier.arrive_and_wait();
+    return all;
+  }
+  void exchange_rows(int64_t d, int64_t m, const std::vector<int64_t>& counts, const float* rows,
+                     const int64_t* meta, std::vector<float>* rows_in,
+                     std::vector<int64_t>* meta_in) override {
+    hub_.sent[rank_] = Hub::Sent{&counts, rows, meta};
+    hub_.barrier.arrive_and_wait();
+    rows_in->clear();
+    meta_in->clear();
+    for (const Hub::Sent& from : hub_.sent) {
+      int64_t at = 0;  // the rows this sender sends to the shards before this one
+      for (int s = 0; s < rank_; ++s) at += (*from.counts)[s];
+      const int64_t count = (*from.counts)[rank_];
+      rows_in->insert(rows_in->end(), from.rows + at * d, from.rows + (at + count) * d);
+      meta_in->insert(meta_in->end(), from.meta + at * m, from.meta + (at + count) * m);
     }
     hub_.barrier.arrive_and_wait();
   }
@@ -253,6 +286,119 @@ TEST(ShardedKMeans, KMeansParallelCandidatesDoNotDependOnTheSplit) {
       }
     }
   }
+}
+
+// Hierarchical k-means over shards: the coarse k-means sharded over its sample, the capping of
+// the groups decided from the gathered rows of over-full groups, the groups trained where their
+// rows moved, the refinement sharded. Every shard must end with the local centroids and records.
+TEST(ShardedKMeans, HierarchicalEveryShardGetsTheLocalResultBitForBit) {
+  struct Case {
+    int64_t n, d, k;
+    Metric metric;
+    KMeansInit init;
+  };
+  // A quarter of the rows are one row repeated: its group holds more than 3 times the mean, so
+  // groups are capped (the rows of over-full groups gathered). Then fewer rows than 256 g (the
+  // coarse k-means on all rows); inner product with k-means||.
+  for (const Case& c : {Case{12000, 8, 144, Metric::kL2, KMeansInit::kRandom},
+                        Case{3000, 6, 400, Metric::kL2, KMeansInit::kRandom},
+                        Case{20000, 8, 900, Metric::kInnerProduct, KMeansInit::kKMeansParallel}}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << c.n << " d=" << c.d << " k=" << c.k);
+    auto x = testing::gaussian_mixture(c.n, c.d, 40, 11);
+    for (int64_t i = 4; i < c.n; i += 4) std::copy_n(x.begin(), c.d, x.begin() + i * c.d);
+    KMeansParams params;
+    params.init = c.init;
+    params.metric = c.metric;
+    params.algorithm = KMeansAlgorithm::kHierarchical;
+    params.max_iters = 6;
+    params.num_threads = 2;
+    params.seed = 17;
+    KMeansLog quiet;
+    quiet.warn_few_rows = false;
+    const KMeansRun local = hierarchical_kmeans(c.n, c.d, x.data(), c.k, params, quiet);
+    for (const int shards : {1, 2, 3, 4}) {
+      SCOPED_TRACE(::testing::Message() << shards << " shards");
+      const auto runs = on_shards(c.n, c.d, x, shards, 300 + shards,
+                                  [&](KMeansShard& shard, int64_t rows, const float* xs) {
+                                    // The rows are freed when released (ASan would see a later
+                                    // read).
+                                    std::vector<float> own(xs, xs + rows * c.d);
+                                    int released = 0;
+                                    KMeansRun run = hierarchical_kmeans(
+                                        rows, c.d, own.data(), c.k, params, quiet, &shard, [&] {
+                                          std::vector<float>().swap(own);
+                                          ++released;
+                                        });
+                                    EXPECT_EQ(released, 1);
+                                    return run;
+                                  });
+      for (const KMeansRun& run : runs) expect_same_run(run, local);
+    }
+  }
+}
+
+// Rows of x in over-full clusters under each cap, capped over all the rows and over shards.
+void expect_sharded_capping_is_local(int64_t d, Metric metric) {
+  SCOPED_TRACE(::testing::Message() << "d=" << d << (metric == Metric::kL2 ? " l2" : " ip"));
+  const int64_t n = 6000, k = 24;
+  auto x = testing::gaussian_mixture(n, d, 8, 5);
+  for (int64_t i = 0; i < n; i += 3) {  // a third of the rows in one tight blob
+    for (int64_t j = 0; j < d; ++j) x[i * d + j] = x[i * d + j] * 0.01f - 3.0f;
+  }
+  // One centroid on the blob (row 0), the others on rows outside it: the blob's 2,000 nearly
+  // equal rows share their nearest centroid, so one cluster is over every cap below.
+  std::vector<float> start(x.begin(), x.begin() + d);
+  for (int64_t i = 1; static_cast<int64_t>(start.size()) < k * d; ++i) {
+    if (i % 3 != 0) start.insert(start.end(), x.begin() + i * d, x.begin() + (i + 1) * d);
+  }
+  std::vector<int32_t> nearest(static_cast<size_t>(n));
+  kmeans_assign(n, d, x.data(), k, start.data(), metric, nearest.data(), nullptr, 1);
+  // 7.6: a cap of 1,900, about 100 rows to move (the rows are gathered in rounds, and not all);
+  // 1.01: most clusters full, rows whose candidates are all full (the scan).
+  for (const double balance : {7.6, 3.0, 1.2, 1.01}) {
+    SCOPED_TRACE(::testing::Message() << "balance " << balance);
+    std::vector<float> centroids = start;
+    std::vector<int32_t> labels = nearest;
+    const CapStats local =
+        cap_cluster_sizes(n, d, x.data(), k, balance, metric, 2, centroids.data(), labels.data());
+    ASSERT_GT(local.rows_moved, 0);
+    struct Out {
+      CapStats stats;
+      std::vector<float> centroids;
+      std::vector<std::pair<int64_t, int32_t>> labels;  // (global row, label)
+    };
+    for (const int shards : {2, 3}) {
+      SCOPED_TRACE(::testing::Message() << shards << " shards");
+      const auto outs = on_shards(
+          n, d, x, shards, 70 + shards, [&](KMeansShard& shard, int64_t rows, const float* xs) {
+            Out o;
+            o.centroids = start;
+            std::vector<int32_t> l(static_cast<size_t>(rows));
+            for (int64_t i = 0; i < rows; ++i) l[i] = nearest[shard.global_rows()[i]];
+            o.stats = cap_cluster_sizes_sharded(rows, d, xs, k, balance, metric, 1,
+                                                o.centroids.data(), l.data(), shard);
+            for (int64_t i = 0; i < rows; ++i) o.labels.emplace_back(shard.global_rows()[i], l[i]);
+            return o;
+          });
+      for (const Out& o : outs) {
+        if (balance == 7.6) {
+          EXPECT_LT(o.stats.rows_gathered, local.largest_before) << "gathered every row";
+        }
+        EXPECT_EQ(o.stats.rows_moved, local.rows_moved);
+        EXPECT_EQ(o.stats.largest_after, local.largest_after);
+        EXPECT_EQ(0, std::memcmp(o.centroids.data(), centroids.data(), centroids.size() * 4));
+        for (const auto& [row, label] : o.labels) ASSERT_EQ(label, labels[row]) << row;
+      }
+    }
+  }
+}
+
+// The capping of cluster sizes over shards decides exactly as over all the rows: the same labels,
+// centroids and moves (its candidates' distances must not depend on the rows computed together).
+TEST(ShardedCapSizes, EveryShardGetsTheLocalLabelsAndCentroids) {
+  expect_sharded_capping_is_local(6, Metric::kL2);
+  expect_sharded_capping_is_local(40, Metric::kL2);
+  expect_sharded_capping_is_local(40, Metric::kInnerProduct);
 }
 
 TEST(ShardedKMeans, AsManyRowsAsCentroidsFetchesEveryRow) {

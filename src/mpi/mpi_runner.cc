@@ -19,7 +19,9 @@
 #include "ivftrain/plan_files.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/shard.h"
+#include "mpi/mpi_hier.h"
 #include "mpi/testing.h"
+#include "mpi/wait.h"
 #include "train/train_on_sample.h"
 #include "util/checked_math.h"
 #include "util/clock.h"
@@ -34,17 +36,6 @@ namespace {
 
 // Messages larger than this are sent in pieces (MPI counts are int).
 constexpr size_t kChunkBytes = size_t{1} << 30;
-
-// Waits for a non-blocking operation without spinning: a rank that waits for rank 0 (planning,
-// training) must not take a core from it.
-void wait_gently(MPI_Request& request) {
-  int done = 0;
-  MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-  while (!done) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-  }
-}
 
 void bcast_string(std::string& s, int root) {
   uint64_t n = s.size();
@@ -140,6 +131,11 @@ int64_t sharded_rank_bytes(const TrainParams& p, int64_t dim, int64_t rows, int6
   const int64_t k = p.ivf.num_partitions;
   int64_t bytes = saturating_mul({rows, 8 * dim + 96});
   bytes = saturating_add(bytes, saturating_mul({k, dim, 32}));
+  if (p.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical) {
+    // Its rows move to the ranks that own their groups: about as many arrive, received and put
+    // in order (8 d a row), with their indices and groups.
+    bytes = saturating_add(bytes, saturating_mul({rows, 8 * dim + 32}));
+  }
   if (p.ivf.kmeans.init == KMeansInit::kKMeansParallel) {
     // k-means|| candidates: about 2k rows a round for 5 rounds, and a round's fetch buffer.
     bytes = saturating_add(bytes, saturating_mul({k, dim, 48}));
@@ -166,9 +162,8 @@ Status check_rank_memory(const MpiTrainRequest& req, const std::vector<SampleTas
     if (needed <= req.max_memory) return Status::OK();
     return Status::FailedPrecondition(fmt::format(
         "training needs about {} on rank 0 ({} sample rows x {} dims, gathered there for "
-        "k-means++, hierarchical k-means or balance), more than --max-memory {}; use --init "
-        "random or kmeans-parallel, --kmeans flat, without --balance to shard it, or lower "
-        "--sample-rate",
+        "k-means++ or balance), more than --max-memory {}; use --init random or "
+        "kmeans-parallel without --balance to shard it, or lower --sample-rate",
         human_bytes(needed), planned, dim, limit));
   }
   int64_t worst = 0, worst_rows = 0;
@@ -221,11 +216,13 @@ Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
       std::vector<SampleTask> tasks,
       create_sample_tasks(dataset, req.params, size, req.fragment_ids, req.assignment));
   IVF_RETURN_IF_ERROR(check_rank_memory(req, tasks));
-  if (!req.checkpoint_dir.empty() && !sharded_training_applies(req.params)) {
+  if (!req.checkpoint_dir.empty() &&
+      (!sharded_training_applies(req.params) ||
+       req.params.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical)) {
     return Status::InvalidArgument(
-        "--checkpoint needs sharded training (--kmeans flat --init random or kmeans-parallel, "
-        "no --balance); k-means++, hierarchical k-means and balance train on rank 0 without "
-        "checkpoints");
+        "--checkpoint needs sharded training of flat k-means (--kmeans flat --init random or "
+        "kmeans-parallel, no --balance); k-means++, hierarchical k-means and balance train "
+        "without checkpoints");
   }
   nlohmann::json all = nlohmann::json::array();
   for (const auto& t : tasks) all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
@@ -367,6 +364,17 @@ class MpiShard final : public KMeansShard {
     allreduce(buf.data(), static_cast<int64_t>(buf.size()), MPI_UINT32_T, MPI_BOR);
     std::copy(buf.begin(), buf.end(), out);
   }
+  // Hierarchical k-means (mpi/mpi_hier.cc).
+  int shard_count() const override { return mpi_size(); }
+  int shard_index() const override { return mpi_rank(); }
+  std::vector<std::vector<int64_t>> all_gather(const std::vector<int64_t>& mine) override {
+    return mpi_all_gather(mine);
+  }
+  void exchange_rows(int64_t d, int64_t m, const std::vector<int64_t>& counts, const float* rows,
+                     const int64_t* meta, std::vector<float>* rows_in,
+                     std::vector<int64_t>* meta_in) override {
+    mpi_exchange_rows(d, m, counts, rows, meta, rows_in, meta_in);
+  }
 
  private:
   int64_t total_;
@@ -399,8 +407,8 @@ void rows_in_subset(const std::vector<int64_t>& sample_index, const std::vector<
 
 bool sharded_training_applies(const TrainParams& p) {
   const KMeansParams& kp = p.ivf.kmeans;
-  return kp.algorithm == KMeansAlgorithm::kFlat &&
-         (kp.init == KMeansInit::kRandom || kp.init == KMeansInit::kKMeansParallel) &&
+  // Hierarchical k-means: its coarse k-means is flat_kmeans over a shard, so the same inits.
+  return (kp.init == KMeansInit::kRandom || kp.init == KMeansInit::kKMeansParallel) &&
          kp.balance == 0;
 }
 
@@ -705,8 +713,11 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
       };
     }
   }
-  KMeansRun run = flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
-                              ckpt_path.empty() ? nullptr : &checkpoints);
+  KMeansRun run = kp.algorithm == KMeansAlgorithm::kHierarchical
+                      ? hierarchical_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
+                                            [&x] { std::vector<float>().swap(x); })
+                      : flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
+                                    ckpt_path.empty() ? nullptr : &checkpoints);
   x = {};
   models.ivf_centroids = std::move(run.result.centroids);
   stats.ivf_train_rows = ivf_rows;
@@ -790,8 +801,8 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
     sample = Status::FailedPrecondition("sent to rank 0");  // its memory is not needed any more
   } else {
     logger().info(
-        "sharded training covers flat k-means with random or k-means|| init and no balance; the "
-        "sample is gathered on rank 0 for this run");
+        "sharded training covers flat and hierarchical k-means with random or k-means|| init "
+        "and no balance; the sample is gathered on rank 0 for this run");
     bounds.lower = std::move(lower);
     bounds.upper = std::move(upper);
     Result<TrainedModels> models = gather_and_train(req, std::move(*sample), size);

@@ -2,7 +2,8 @@
 # (an all-reduce of exact sums per iteration); the models are byte-identical to local training
 # for 1 to 4 ranks and any thread count, with IVF and PQ subsets of the sample, empty clusters
 # split, ivf_pq/l2 and ivf_sq/cosine, random and k-means|| initialisation. Configurations sharding
-# does not cover yet (k-means++, hierarchical) gather the sample on rank 0, say so, and still match.
+# does not cover yet (k-means++, balance) gather the sample on rank 0, say so, and still match.
+# Hierarchical k-means: mpi_hier.sh.
 source "$(dirname "$0")/lib.sh" "$@"
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader)
 
