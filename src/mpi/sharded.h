@@ -1,0 +1,25 @@
+// Pieces of sharded training under MPI (mpi_runner.cc's sharded_train) kept in files of their
+// own: PQ trained across the ranks (mpi_pq.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ivftrain/models.h"
+#include "ivftrain/status.h"
+
+namespace ivftrain {
+
+// PQ on every rank, after the sharded IVF k-means (models.ivf_centroids set on every rank): x
+// holds this rank's PQ training rows (of the `rows` PQ rows in all; positions: each one's index
+// among them in the canonical order). Each rank turns its rows into residuals, sends each rank
+// the columns of that rank's sub-spaces (a contiguous share of the M sub-spaces), trains its
+// share as pq_train would, and the codebook is gathered on every rank; each rank measures its
+// own rows' reconstruction errors, which rank 0 adds in pq_reconstruction_error's order. On
+// rank 0, models.pq and the PQ statistics are then those train_on_sample gives. Collective:
+// every rank returns the same status.
+Status train_pq_across_ranks(std::vector<float> x, const std::vector<int64_t>& positions,
+                             int64_t rows, TrainedModels& models, int rank, int size);
+
+}  // namespace ivftrain
