@@ -405,7 +405,7 @@ Result<KMeansState> parse_state(const std::string& bytes, const std::string& pat
   get(fk);
   get(fd);
   if (file_run != run || fk != k || fd != d) {
-    return bad("belongs to another run (other data, parameters or rank count)");
+    return bad("belongs to another run (other data or parameters)");
   }
   get(finished);
   get(st.objective);
@@ -433,8 +433,8 @@ Result<KMeansState> parse_state(const std::string& bytes, const std::string& pat
 // reduced values, so every rank returns the same error at the same point (rank 0 alone can fail
 // after the last collective: its checkpoint writes, the finiteness check). The models are
 // complete on rank 0 only.
-Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s, int rank,
-                                    int size) {
+Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s, uint64_t run_id,
+                                    int rank, int size) {
   const TrainParams& p = req.params;
   const int64_t dim = s.dim;
   IVF_RETURN_IF_ERROR(validate(p, dim));
@@ -603,8 +603,6 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
   Status save_status;
   const std::string ckpt_path =
       req.checkpoint_dir.empty() ? "" : req.checkpoint_dir + "/ivf_kmeans.ckpt";
-  const uint64_t run_id =
-      XXH3_64bits_withSeed(s.plan_id.data(), s.plan_id.size(), params_fingerprint(p));
   if (!ckpt_path.empty()) {
     std::string bytes;
     Status st;
@@ -691,7 +689,9 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
       bounds.upper = std::move(upper);
     }
     const auto t_start = Clock::now();
-    Result<TrainedModels> models = sharded_train(req, *sample, rank, size);
+    Result<uint64_t> run_id = checkpoint_run_id(*tasks_json);
+    Result<TrainedModels> models =
+        run_id.ok() ? sharded_train(req, *sample, *run_id, rank, size) : run_id.status();
     sample = Status::FailedPrecondition("trained");  // its memory is not needed any more
     if (rank == 0 && models.ok()) {
       models->timings.total_seconds = seconds_since(t_start);

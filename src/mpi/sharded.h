@@ -1,5 +1,6 @@
 // Pieces of sharded training under MPI (mpi_runner.cc's sharded_train) kept in files of their
-// own: PQ trained across the ranks (mpi_pq.cc).
+// own: PQ trained across the ranks (mpi_pq.cc) and the identity of a run for its checkpoints
+// (run_id.cc).
 #pragma once
 
 #include <cstdint>
@@ -21,5 +22,12 @@ namespace ivftrain {
 // every rank returns the same status.
 Status train_pq_across_ranks(std::vector<float> x, const std::vector<int64_t>& positions,
                              int64_t rows, TrainedModels& models, int rank, int size);
+
+// The identity of a sharded run for its checkpoints, from the plan's tasks (the JSON array of
+// task texts every rank holds): the dimension, the parameters, the dataset's layout and the
+// fragments sampled with their files and quotas. Not the rank count nor the assignment of
+// fragments to ranks: the state of the k-means (centroids, random state, records) does not
+// depend on them, so a run may resume with another number of ranks.
+Result<uint64_t> checkpoint_run_id(const std::string& tasks_json);
 
 }  // namespace ivftrain
