@@ -131,6 +131,13 @@ std::string serialize_round_state(const RoundState& state);
 Result<RoundState> parse_round_state(const std::string& bytes, const std::string& source_name);
 std::string serialize_round_partial(const RoundPartial& partial);
 Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::string& source_name);
+// A worker's bounds between its rounds (PLAN/round-NNNN/bounds-WWWW, magic "IVFBOUND"). Parsing
+// refuses (kCorruption naming source_name) bytes that are not worker `worker`'s bounds of round
+// `round` of plan `plan_id`, whole.
+std::string serialize_worker_bounds(const WorkerBounds& bounds, const std::string& plan_id,
+                                    int worker);
+Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::string& source_name,
+                                         const std::string& plan_id, int worker, int round);
 
 // `ivftrain round PLAN --worker W`: worker W's partial of the plan's latest round, computed from
 // its sample result (PLAN/task-WWWW.result) and written to PLAN/round-NNNN/partial-WWWW (the

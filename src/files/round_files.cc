@@ -279,7 +279,20 @@ std::string bounds_path(const std::string& plan_dir, int round, int worker) {
   return (round_dir(plan_dir, round) / fmt::format("bounds-{:04d}", worker)).string();
 }
 
-std::string serialize_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
+// The worker's bounds of `round`, when usable: any problem means they are recomputed.
+Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int worker,
+                                 const std::string& plan_id) {
+  const std::string path = bounds_path(plan_dir, round, worker);
+  IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  return parse_worker_bounds(bytes, path, plan_id, worker, round);
+}
+
+}  // namespace
+
+std::string round_dir_name(int round) { return fmt::format("round-{:04d}", round); }
+std::string partial_file_name(int worker) { return fmt::format("partial-{:04d}", worker); }
+
+std::string serialize_worker_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
   Writer w;
   w.put_magic(kBoundsMagic);
   w.put(kVersion);
@@ -296,12 +309,10 @@ std::string serialize_bounds(const WorkerBounds& b, const std::string& plan_id, 
   return w.finish();
 }
 
-// The worker's bounds of `round`, when usable: any problem means they are recomputed.
-Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int worker,
-                                 const std::string& plan_id) {
-  const std::string path = bounds_path(plan_dir, round, worker);
-  IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
-  IVF_ASSIGN_OR_RETURN(Reader in, open_checked(bytes, kBoundsMagic, "worker's bounds", path));
+Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::string& source_name,
+                                         const std::string& plan_id, int worker, int round) {
+  IVF_ASSIGN_OR_RETURN(Reader in,
+                       open_checked(bytes, kBoundsMagic, "worker's bounds", source_name));
   WorkerBounds b;
   const std::string id = in.get_id();
   const auto w = in.get<int32_t>();
@@ -315,15 +326,10 @@ Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int wor
   in.get_array(b.previous, kd);
   if (!in.ok() || !in.at_end() || id != plan_id || w != worker || b.round != round) {
     return Status::Corruption(
-        fmt::format("{} is not worker {}'s bounds of round {}", path, worker, round));
+        fmt::format("{} is not worker {}'s bounds of round {}", source_name, worker, round));
   }
   return b;
 }
-
-}  // namespace
-
-std::string round_dir_name(int round) { return fmt::format("round-{:04d}", round); }
-std::string partial_file_name(int worker) { return fmt::format("partial-{:04d}", worker); }
 
 std::string serialize_round_state(const RoundState& s) {
   Writer w;
@@ -519,7 +525,7 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
   // The bounds first: a partial present means the worker's next round can continue from them.
   if (bounded) {
     IVF_RETURN_IF_ERROR(write_file_atomic(bounds_path(plan_dir, round, worker),
-                                          serialize_bounds(saved, plan.plan_id, worker)));
+                                          serialize_worker_bounds(saved, plan.plan_id, worker)));
   }
   IVF_RETURN_IF_ERROR(write_file_atomic(out, serialize_round_partial(partial)));
   logger().info("round {} of plan {}, worker {}: {} rows assigned, objective share {:.6g} -> {}",
