@@ -107,8 +107,9 @@ Result<PlanResults> read_plan_results(const std::string& plan_dir);
 // ---- Sample results read piecewise (sharded training never loads a whole sample) ----------
 
 // A sample result without its vectors: the header, SQ bounds, fragment ids and rows. The whole
-// file's checksum is verified by streaming it (nothing beyond 1 MiB is held).
-Result<SampleResult> read_sample_result_index(const std::string& path);
+// file's checksum is verified by streaming it (nothing beyond 1 MiB is held), unless
+// `verify_checksum` is false (a caller that verified this very file before: advance_rounds).
+Result<SampleResult> read_sample_result_index(const std::string& path, bool verify_checksum = true);
 // Rows (indices into the result, any order) of the result `index` describes, read by seeking.
 Result<std::vector<float>> read_sample_result_rows(const std::string& path,
                                                    const SampleResult& index,
