@@ -8,7 +8,6 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
@@ -509,85 +508,18 @@ py::tuple rounds_begin(const std::vector<py::bytes>& results_bytes, const std::s
   return py::make_tuple(py::bytes(serialize_round_state(state)), std::string());
 }
 
-// A worker's bounds between its rounds, in the layout of PLAN/round-NNNN/bounds-WWWW
-// (files/round_files.cc): magic "IVFBOUND" | u32 1 | char plan_id[16] | i32 worker | i32 round
-// | u64 centroids_fingerprint | i64 n | i64 k * dim | i32 labels[n] | f64 lower[n] | f32 dist[n]
-// | f32 previous[k * dim] | u64 xxh3 of every byte before it.
-constexpr char kBoundsMagic[8] = {'I', 'V', 'F', 'B', 'O', 'U', 'N', 'D'};
-
-template <typename T>
-void put(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-template <typename T>
-void put_array(std::string& out, const std::vector<T>& v) {
-  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-}
-
-std::string serialize_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
-  std::string out(kBoundsMagic, 8);
-  put(out, uint32_t{1});
-  char id[16] = {};
-  std::memcpy(id, plan_id.data(), std::min<size_t>(plan_id.size(), 16));
-  out.append(id, 16);
-  put(out, static_cast<int32_t>(worker));
-  put(out, static_cast<int32_t>(b.round));
-  put(out, b.centroids_fingerprint);
-  put(out, static_cast<int64_t>(b.labels.size()));
-  put(out, static_cast<int64_t>(b.previous.size()));
-  put_array(out, b.labels);
-  put_array(out, b.lower);
-  put_array(out, b.dist);
-  put_array(out, b.previous);
-  put(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
-  return out;
-}
-
-Result<WorkerBounds> parse_bounds(const std::string& bytes, const std::string& plan_id, int worker,
-                                  int round) {
-  const Status bad = Status::Corruption(fmt::format(
-      "previous: not worker {}'s bounds of round {} (give the worker's own partial of the "
-      "previous round, unchanged)",
-      worker, round));
-  constexpr size_t kHeader = 8 + 4 + 16 + 4 + 4 + 8 + 8 + 8;
-  if (bytes.size() < kHeader + 8 || std::memcmp(bytes.data(), kBoundsMagic, 8) != 0) return bad;
-  uint64_t stored;
-  std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
-  if (XXH3_64bits(bytes.data(), bytes.size() - 8) != stored) return bad;
-  size_t at = 8;
-  auto get = [&](auto& v) {
-    std::memcpy(&v, bytes.data() + at, sizeof v);
-    at += sizeof v;
-  };
-  uint32_t version;
-  get(version);
-  const std::string id(bytes.data() + at, strnlen(bytes.data() + at, 16));
-  at += 16;
-  int32_t w, r;
-  int64_t n, kd;
-  WorkerBounds b;
-  get(w);
-  get(r);
-  get(b.centroids_fingerprint);
-  get(n);
-  get(kd);
-  b.round = r;
-  const uint64_t rest = bytes.size() - 8 - kHeader;
-  if (version != 1 || id != plan_id || w != worker || r != round || n < 0 || kd < 0 ||
-      static_cast<uint64_t>(n) > rest / 16 || static_cast<uint64_t>(kd) > rest / 4 ||
-      rest != static_cast<uint64_t>(n) * 16 + static_cast<uint64_t>(kd) * 4) {
-    return bad;
+// A worker's bounds between its rounds (plan_files.h's format), refused with a sentence that
+// says which argument to give.
+WorkerBounds parse_previous_bounds(const std::string& bytes, const std::string& plan_id, int worker,
+                                   int round) {
+  Result<WorkerBounds> b = parse_worker_bounds(bytes, "previous", plan_id, worker, round);
+  if (!b.ok()) {
+    raise(Status::Corruption(fmt::format(
+        "previous: not worker {}'s bounds of round {} (give the worker's own partial of the "
+        "previous round, unchanged)",
+        worker, round)));
   }
-  auto get_array = [&](auto& v, int64_t count) {
-    v.resize(static_cast<size_t>(count));
-    std::memcpy(v.data(), bytes.data() + at, v.size() * sizeof(v[0]));
-    at += v.size() * sizeof(v[0]);
-  };
-  get_array(b.labels, n);
-  get_array(b.lower, n);
-  get_array(b.dist, n);
-  get_array(b.previous, kd);
-  return b;
+  return std::move(*b);
 }
 
 // (partial bytes, bounds bytes or None, worker).
@@ -610,7 +542,8 @@ py::tuple rounds_partial(const py::bytes& shard_bytes, const py::bytes& state_by
           "(its bounds); give it",
           state.round, shard.worker, state.round - 1)));
     }
-    in = unwrap(parse_bounds(std::string(*previous), state.plan_id, shard.worker, state.round - 1));
+    in =
+        parse_previous_bounds(std::string(*previous), state.plan_id, shard.worker, state.round - 1);
     in_ptr = &in;
   }
   Result<RoundPartial> partial = Status::Internal("not run");
@@ -620,7 +553,7 @@ py::tuple rounds_partial(const py::bytes& shard_bytes, const py::bytes& state_by
   }
   RoundPartial p = unwrap(std::move(partial));
   py::object bounds = py::none();
-  if (bounded) bounds = py::bytes(serialize_bounds(out, state.plan_id, shard.worker));
+  if (bounded) bounds = py::bytes(serialize_worker_bounds(out, state.plan_id, shard.worker));
   return py::make_tuple(py::bytes(serialize_round_partial(p)), bounds, p.worker);
 }
 

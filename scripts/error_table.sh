@@ -237,6 +237,10 @@ if command -v mpirun >/dev/null; then
   mkdir -p bad_ckpt && printf 'IVFCKPT1 cut short' > bad_ckpt/ivf_kmeans.ckpt
   case_ "MPI: a checkpoint cut short" \
     '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --checkpoint bad_ckpt'
+  $MPIRUN -n 2 $IVF -q train four.npy --out ck3_model --index-type ivf_pq --num-partitions 8 \
+    --num-sub-vectors 4 --mpi --threads 1 --checkpoint ck3
+  case_ "MPI: a checkpoint of another run (another seed)" \
+    '$MPIRUN -n 3 $IVF train four.npy $T --mpi --threads 1 --seed 5 --checkpoint ck3'
   case_ "MPI: --checkpoint with k-means++ (not sharded)" \
     '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --init kmeans++ --checkpoint ck2'
   case_ "MPI: --checkpoint with hierarchical k-means (sharded, but no checkpoints)" \

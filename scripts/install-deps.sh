@@ -9,7 +9,7 @@ packages=(
   libopenblas-dev libopenmpi-dev openmpi-bin libhdf5-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libxxhash-dev libhwy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang clang-format libclang-rt-14-dev libomp-dev valgrind
+  clang clang-format libclang-rt-14-dev libomp-dev valgrind strace
   python3 python3-numpy python3-h5py python3-faiss python3-sklearn
   python3-dev pybind11-dev python3-pybind11 python3-pytest python3-matplotlib
 )

@@ -107,8 +107,9 @@ Result<PlanResults> read_plan_results(const std::string& plan_dir);
 // ---- Sample results read piecewise (sharded training never loads a whole sample) ----------
 
 // A sample result without its vectors: the header, SQ bounds, fragment ids and rows. The whole
-// file's checksum is verified by streaming it (nothing beyond 1 MiB is held).
-Result<SampleResult> read_sample_result_index(const std::string& path);
+// file's checksum is verified by streaming it (nothing beyond 1 MiB is held), unless
+// `verify_checksum` is false (a caller that verified this very file before: advance_rounds).
+Result<SampleResult> read_sample_result_index(const std::string& path, bool verify_checksum = true);
 // Rows (indices into the result, any order) of the result `index` describes, read by seeking.
 Result<std::vector<float>> read_sample_result_rows(const std::string& path,
                                                    const SampleResult& index,
@@ -131,6 +132,13 @@ std::string serialize_round_state(const RoundState& state);
 Result<RoundState> parse_round_state(const std::string& bytes, const std::string& source_name);
 std::string serialize_round_partial(const RoundPartial& partial);
 Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::string& source_name);
+// A worker's bounds between its rounds (PLAN/round-NNNN/bounds-WWWW, magic "IVFBOUND"). Parsing
+// refuses (kCorruption naming source_name) bytes that are not worker `worker`'s bounds of round
+// `round` of plan `plan_id`, whole.
+std::string serialize_worker_bounds(const WorkerBounds& bounds, const std::string& plan_id,
+                                    int worker);
+Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::string& source_name,
+                                         const std::string& plan_id, int worker, int round);
 
 // `ivftrain round PLAN --worker W`: worker W's partial of the plan's latest round, computed from
 // its sample result (PLAN/task-WWWW.result) and written to PLAN/round-NNNN/partial-WWWW (the

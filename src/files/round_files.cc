@@ -18,6 +18,10 @@
 //   magic "IVFBOUND" | u32 version | char plan_id[16] | i32 worker | i32 round
 //   | u64 centroids_fingerprint | i64 n | i64 k * dim | i32 labels[n] | f64 lower[n]
 //   | f32 dist[n] | f32 previous[k * dim] | u64 xxh3
+// PLAN/round-0000/result-stamps (written when the rounds begin; without it, or when it is not
+// usable, the end of the rounds verifies every result again):
+//   magic "IVFSTAMP" | u32 version | char plan_id[16] | i64 workers | u64 stamps[workers] | u64
+//   xxh3
 // The checksum covers every byte before it; sizes must account for the file exactly.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -49,6 +53,7 @@ namespace fs = std::filesystem;
 constexpr char kStateMagic[8] = {'I', 'V', 'F', 'R', 'O', 'U', 'N', 'D'};
 constexpr char kPartialMagic[8] = {'I', 'V', 'F', 'P', 'A', 'R', 'T', 'L'};
 constexpr char kBoundsMagic[8] = {'I', 'V', 'F', 'B', 'O', 'U', 'N', 'D'};
+constexpr char kStampsMagic[8] = {'I', 'V', 'F', 'S', 'T', 'A', 'M', 'P'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kPlanIdBytes = 16;
 
@@ -189,8 +194,59 @@ std::string result_path(const std::string& plan_dir, int worker) {
   return (fs::path(plan_dir) / result_file_name(worker)).string();
 }
 
-// Every worker's result without its vectors; all unusable ones are listed in one error.
-Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, const PlanDir& plan) {
+// A stamp of a result file: its size, modification time and sampled content (fingerprint_file);
+// 0 when it cannot be read (read_indexes then says why).
+uint64_t result_stamp(const std::string& path) {
+  Result<FileFingerprint> f = fingerprint_file(path);
+  if (!f.ok()) return 0;
+  const uint64_t fields[3] = {static_cast<uint64_t>(f->size), static_cast<uint64_t>(f->mtime_ns),
+                              f->content_hash};
+  return XXH3_64bits(fields, sizeof fields);
+}
+
+std::string result_stamps_path(const std::string& plan_dir) {
+  return (round_dir(plan_dir, 0) / "result-stamps").string();
+}
+
+Status write_result_stamps(const std::string& plan_dir, const std::string& plan_id,
+                           const std::vector<uint64_t>& stamps) {
+  std::error_code ec;
+  fs::create_directories(round_dir(plan_dir, 0), ec);
+  if (ec) {
+    return Status::IOError(
+        fmt::format("cannot create {}: {}", round_dir(plan_dir, 0).string(), ec.message()));
+  }
+  Writer w;
+  w.put_magic(kStampsMagic);
+  w.put(kVersion);
+  w.put_id(plan_id);
+  w.put(static_cast<int64_t>(stamps.size()));
+  w.put_array(stamps);
+  return write_file_atomic(result_stamps_path(plan_dir), w.finish());
+}
+
+// The stamps the rounds began with; empty when the file is missing or not usable (the results
+// are then verified again: never trusted on a doubt).
+std::vector<uint64_t> read_result_stamps(const std::string& plan_dir, const std::string& plan_id) {
+  const std::string path = result_stamps_path(plan_dir);
+  Result<std::string> bytes = read_file(path);
+  if (!bytes.ok()) return {};
+  Result<Reader> in = open_checked(*bytes, kStampsMagic, "result stamps", path);
+  if (!in.ok()) return {};
+  const std::string id = in->get_id();
+  std::vector<uint64_t> stamps;
+  in->get_array(stamps, in->get<int64_t>());
+  if (!in->ok() || !in->at_end() || id != plan_id) return {};
+  return stamps;
+}
+
+// Every worker's result without its vectors; all unusable ones are listed in one error. Each
+// result's checksum is verified by reading it through, unless `trusted` holds the stamp the
+// result still has (it was verified when the rounds began); `stamps`, when given, receives the
+// stamps taken before the verification.
+Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, const PlanDir& plan,
+                                               const std::vector<uint64_t>* trusted = nullptr,
+                                               std::vector<uint64_t>* stamps = nullptr) {
   std::vector<SampleResult> out;
   std::vector<std::string> problems;
   std::vector<int> rerun;
@@ -203,7 +259,11 @@ Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, cons
       rerun.push_back(w);
       continue;
     }
-    Result<SampleResult> r = read_sample_result_index(path);
+    const uint64_t stamp = result_stamp(path);
+    if (stamps) stamps->push_back(stamp);
+    const bool verified = trusted && static_cast<size_t>(w) < trusted->size() && stamp != 0 &&
+                          (*trusted)[static_cast<size_t>(w)] == stamp;
+    Result<SampleResult> r = read_sample_result_index(path, !verified);
     if (!r.ok()) {
       problems.push_back(r.status().message());
       rerun.push_back(w);
@@ -279,7 +339,20 @@ std::string bounds_path(const std::string& plan_dir, int round, int worker) {
   return (round_dir(plan_dir, round) / fmt::format("bounds-{:04d}", worker)).string();
 }
 
-std::string serialize_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
+// The worker's bounds of `round`, when usable: any problem means they are recomputed.
+Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int worker,
+                                 const std::string& plan_id) {
+  const std::string path = bounds_path(plan_dir, round, worker);
+  IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  return parse_worker_bounds(bytes, path, plan_id, worker, round);
+}
+
+}  // namespace
+
+std::string round_dir_name(int round) { return fmt::format("round-{:04d}", round); }
+std::string partial_file_name(int worker) { return fmt::format("partial-{:04d}", worker); }
+
+std::string serialize_worker_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
   Writer w;
   w.put_magic(kBoundsMagic);
   w.put(kVersion);
@@ -296,12 +369,10 @@ std::string serialize_bounds(const WorkerBounds& b, const std::string& plan_id, 
   return w.finish();
 }
 
-// The worker's bounds of `round`, when usable: any problem means they are recomputed.
-Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int worker,
-                                 const std::string& plan_id) {
-  const std::string path = bounds_path(plan_dir, round, worker);
-  IVF_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
-  IVF_ASSIGN_OR_RETURN(Reader in, open_checked(bytes, kBoundsMagic, "worker's bounds", path));
+Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::string& source_name,
+                                         const std::string& plan_id, int worker, int round) {
+  IVF_ASSIGN_OR_RETURN(Reader in,
+                       open_checked(bytes, kBoundsMagic, "worker's bounds", source_name));
   WorkerBounds b;
   const std::string id = in.get_id();
   const auto w = in.get<int32_t>();
@@ -315,15 +386,10 @@ Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int wor
   in.get_array(b.previous, kd);
   if (!in.ok() || !in.at_end() || id != plan_id || w != worker || b.round != round) {
     return Status::Corruption(
-        fmt::format("{} is not worker {}'s bounds of round {}", path, worker, round));
+        fmt::format("{} is not worker {}'s bounds of round {}", source_name, worker, round));
   }
   return b;
 }
-
-}  // namespace
-
-std::string round_dir_name(int round) { return fmt::format("round-{:04d}", round); }
-std::string partial_file_name(int worker) { return fmt::format("partial-{:04d}", worker); }
 
 std::string serialize_round_state(const RoundState& s) {
   Writer w;
@@ -519,7 +585,7 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
   // The bounds first: a partial present means the worker's next round can continue from them.
   if (bounded) {
     IVF_RETURN_IF_ERROR(write_file_atomic(bounds_path(plan_dir, round, worker),
-                                          serialize_bounds(saved, plan.plan_id, worker)));
+                                          serialize_worker_bounds(saved, plan.plan_id, worker)));
   }
   IVF_RETURN_IF_ERROR(write_file_atomic(out, serialize_round_partial(partial)));
   logger().info("round {} of plan {}, worker {}: {} rows assigned, objective share {:.6g} -> {}",
@@ -543,7 +609,9 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
   AdvanceOutcome out;
   if (round < 0) {
     // The rounds begin: the initial centroids, read from the results by seeking.
-    IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes, read_indexes(plan_dir, plan));
+    std::vector<uint64_t> stamps;
+    IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes,
+                         read_indexes(plan_dir, plan, nullptr, &stamps));
     IVF_RETURN_IF_ERROR(check_whole_plan(indexes, params));
     const int64_t dim = indexes.front().dim;
     IVF_RETURN_IF_ERROR(validate(params, dim));
@@ -571,6 +639,8 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
                          read_canonical_rows(plan_dir, indexes, layout, init.rows));
     const RoundState state = first_round(plan.plan_id, params, dim, std::move(layout),
                                          std::move(centroids), init.rng_state);
+    // The stamps before the state: a state present means the rounds began with its stamps.
+    IVF_RETURN_IF_ERROR(write_result_stamps(plan_dir, plan.plan_id, stamps));
     IVF_RETURN_IF_ERROR(write_round_state(plan_dir, state));
     out.round = 0;
     out.summary = fmt::format(
@@ -669,9 +739,11 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
                             plan.plan_id, merged.next.prev_objective, workers);
     return out;
   }
-  // The k-means is final: the quantizer's rows (a small set) are read by seeking.
+  // The k-means is final: the quantizer's rows (a small set) are read by seeking, from results
+  // verified when the rounds began (read through again only if they changed since).
   IVF_RETURN_IF_ERROR(check_model_dir_output(model_dir, overwrite));
-  IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes, read_indexes(plan_dir, plan));
+  const std::vector<uint64_t> stamps = read_result_stamps(plan_dir, plan.plan_id);
+  IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes, read_indexes(plan_dir, plan, &stamps));
   IVF_RETURN_IF_ERROR(check_whole_plan(indexes, params));
   IVF_ASSIGN_OR_RETURN(SampleLayout layout, sample_layout(indexes));
   if (layout.fragment_ids != state.layout.fragment_ids ||

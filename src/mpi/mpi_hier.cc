@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "mpi/wait.h"
+#include "mpi/comm.h"
 #include "util/status_macros.h"
 
 namespace ivftrain {

@@ -19,9 +19,10 @@
 #include "ivftrain/plan_files.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/shard.h"
+#include "mpi/comm.h"
 #include "mpi/mpi_hier.h"
+#include "mpi/sharded.h"
 #include "mpi/testing.h"
-#include "mpi/wait.h"
 #include "train/train_on_sample.h"
 #include "util/checked_math.h"
 #include "util/clock.h"
@@ -33,62 +34,6 @@
 
 namespace ivftrain {
 namespace {
-
-// Messages larger than this are sent in pieces (MPI counts are int).
-constexpr size_t kChunkBytes = size_t{1} << 30;
-
-void bcast_string(std::string& s, int root) {
-  uint64_t n = s.size();
-  MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD);
-  s.resize(n);
-  for (size_t at = 0; at < n; at += kChunkBytes) {
-    const int count = static_cast<int>(std::min(kChunkBytes, n - at));
-    MPI_Bcast(s.data() + at, count, MPI_CHAR, root, MPI_COMM_WORLD);
-  }
-}
-
-void send_string(const std::string& s, int dest) {
-  uint64_t n = s.size();
-  MPI_Request request;
-  MPI_Isend(&n, 1, MPI_UINT64_T, dest, 0, MPI_COMM_WORLD, &request);
-  wait_gently(request);
-  for (size_t at = 0; at < n; at += kChunkBytes) {
-    const int count = static_cast<int>(std::min(kChunkBytes, n - at));
-    MPI_Isend(s.data() + at, count, MPI_CHAR, dest, 1, MPI_COMM_WORLD, &request);
-    wait_gently(request);
-  }
-}
-
-std::string recv_string(int source) {
-  uint64_t n = 0;
-  MPI_Recv(&n, 1, MPI_UINT64_T, source, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  std::string s(n, '\0');
-  for (size_t at = 0; at < n; at += kChunkBytes) {
-    const int count = static_cast<int>(std::min(kChunkBytes, n - at));
-    MPI_Recv(s.data() + at, count, MPI_CHAR, source, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  }
-  return s;
-}
-
-// Every rank contributes its status; every rank returns the first failure (lowest rank), its
-// message prefixed with the rank, or OK when all succeeded. Collective: no rank is left waiting.
-Status agree(const Status& mine, int rank, int size) {
-  int failed = mine.ok() ? 0 : 1, any = 0;
-  MPI_Request request;
-  MPI_Iallreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &request);
-  wait_gently(request);
-  if (!any) return Status::OK();
-  int first = mine.ok() ? size : rank, lowest = size;
-  MPI_Allreduce(&first, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  std::string message = mine.ok() ? std::string() : mine.message();
-  int code = static_cast<int>(mine.code());
-  MPI_Bcast(&code, 1, MPI_INT, lowest, MPI_COMM_WORLD);
-  bcast_string(message, lowest);
-  const std::string text = size > 1 ? fmt::format("rank {}: {}", lowest, message) : message;
-  const auto agreed = static_cast<Status::Code>(code);
-  return Status::FromCode(agreed == Status::Code::kOk ? Status::Code::kFailedPrecondition : agreed,
-                          text);
-}
 
 std::atomic<int> g_failing_rank{-1};  // set by set_mpi_failing_rank_for_testing
 
@@ -478,7 +423,7 @@ Result<KMeansState> parse_state(const std::string& bytes, const std::string& pat
   get(fk);
   get(fd);
   if (file_run != run || fk != k || fd != d) {
-    return bad("belongs to another run (other data, parameters or rank count)");
+    return bad("belongs to another run (other data or parameters)");
   }
   get(finished);
   get(st.objective);
@@ -501,12 +446,13 @@ Result<KMeansState> parse_state(const std::string& bytes, const std::string& pat
 }
 
 // Phase 3 sharded, on every rank: the checks and choices of train_on_sample over the sample
-// spread across the ranks, the IVF k-means sharded (flat_kmeans with an MpiShard), the PQ rows
-// gathered to rank 0, which trains PQ. Every decision that can fail is taken from reduced
-// values, so every rank returns the same error at the same point (rank 0 alone can fail in PQ,
-// after the last collective). The models are complete on rank 0 only.
-Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s, int rank,
-                                    int size) {
+// spread across the ranks, the IVF k-means sharded (flat_kmeans with an MpiShard), then PQ's
+// sub-spaces trained across the ranks (mpi_pq.cc). Every decision that can fail is taken from
+// reduced values, so every rank returns the same error at the same point (rank 0 alone can fail
+// after the last collective: its checkpoint writes, the finiteness check). The models are
+// complete on rank 0 only.
+Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s, uint64_t run_id,
+                                    int rank, int size) {
   const TrainParams& p = req.params;
   const int64_t dim = s.dim;
   IVF_RETURN_IF_ERROR(validate(p, dim));
@@ -596,23 +542,21 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
   std::vector<int64_t> ivf_local, ivf_index;
   rows_in_subset(sample_index, ivf_subset, &ivf_local, &ivf_index);
   const int64_t ivf_rows = ivf_subset.empty() ? rows : static_cast<int64_t>(ivf_subset.size());
-  // This rank's PQ rows, set aside as a message (their positions, then the rows); they go to
-  // rank 0 once the IVF k-means has released the shards, so rank 0 never holds its shard and
-  // all the PQ rows at once.
-  std::string pq_bytes;
+  // This rank's PQ rows (and their positions among the PQ rows), set aside for PQ, which
+  // trains across the ranks once the IVF k-means is done (mpi_pq.cc).
+  std::vector<float> pq_own;
+  std::vector<int64_t> pq_index;
   int64_t pq_rows = 0;
   if (p.index_type == IndexType::kIvfPq) {
     const std::vector<int64_t> pq_subset =
         subset_of(rows, quantizer_sample_rows(p), p.seed, kSeedPqSubset);
-    std::vector<int64_t> pq_local, pq_index;
+    std::vector<int64_t> pq_local;
     rows_in_subset(sample_index, pq_subset, &pq_local, &pq_index);
     pq_rows = pq_subset.empty() ? rows : static_cast<int64_t>(pq_subset.size());
-    pq_bytes.resize(pq_local.size() * (sizeof(int64_t) + sizeof(float) * dim));
-    char* at = pq_bytes.data();
-    for (int64_t pos : pq_index) std::memcpy(at, &pos, sizeof pos), at += sizeof pos;
-    for (int64_t i : pq_local) {
-      std::memcpy(at, s.vectors.data() + i * dim, sizeof(float) * dim);
-      at += sizeof(float) * dim;
+    pq_own.resize(pq_local.size() * static_cast<size_t>(dim));
+    for (size_t i = 0; i < pq_local.size(); ++i) {
+      std::memcpy(pq_own.data() + i * dim, s.vectors.data() + pq_local[i] * dim,
+                  sizeof(float) * dim);
     }
   }
   // This rank's IVF rows, compacted in place (ivf_local increases): no second copy of the shard
@@ -677,8 +621,6 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
   Status save_status;
   const std::string ckpt_path =
       req.checkpoint_dir.empty() ? "" : req.checkpoint_dir + "/ivf_kmeans.ckpt";
-  const uint64_t run_id =
-      XXH3_64bits_withSeed(s.plan_id.data(), s.plan_id.size(), params_fingerprint(p));
   if (!ckpt_path.empty()) {
     std::string bytes;
     Status st;
@@ -724,33 +666,15 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
   stats.ivf_iterations = std::move(run.result.iterations);
   stats.ivf_objective = run.result.objective;
   models.timings.ivf_seconds = seconds_since(t_ivf);
-  std::vector<float> pq_x;  // on rank 0: the PQ rows in the canonical order
+  const auto t_quantizer = Clock::now();
   if (p.index_type == IndexType::kIvfPq) {
-    if (rank != 0) {
-      send_string(pq_bytes, 0);
-    } else {
-      pq_x.resize(static_cast<size_t>(pq_rows * dim));
-      for (int r = 0; r < size; ++r) {
-        const std::string got = r == 0 ? std::move(pq_bytes) : recv_string(r);
-        const size_t m = got.size() / (sizeof(int64_t) + sizeof(float) * dim);
-        const char* in = got.data();
-        for (size_t i = 0; i < m; ++i) {
-          int64_t pos = 0;
-          std::memcpy(&pos, in + i * sizeof pos, sizeof pos);
-          std::memcpy(pq_x.data() + pos * dim, in + m * sizeof pos + i * sizeof(float) * dim,
-                      sizeof(float) * dim);
-        }
-      }
-    }
-    pq_bytes = {};
+    IVF_RETURN_IF_ERROR(
+        train_pq_across_ranks(std::move(pq_own), pq_index, pq_rows, models, rank, size));
   }
   if (rank != 0) return models;
   IVF_RETURN_IF_ERROR(save_status);
 
-  const auto t_quantizer = Clock::now();
-  if (p.index_type == IndexType::kIvfPq) {
-    IVF_RETURN_IF_ERROR(train_pq_on_rows(std::move(pq_x), models));
-  } else if (p.index_type == IndexType::kIvfSq) {
+  if (p.index_type == IndexType::kIvfSq) {
     stats.quantizer_train_rows = rows;
     models.sq = s.sq_bounds;
   }
@@ -786,7 +710,9 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
       bounds.upper = std::move(upper);
     }
     const auto t_start = Clock::now();
-    Result<TrainedModels> models = sharded_train(req, *sample, rank, size);
+    Result<uint64_t> run_id = checkpoint_run_id(*tasks_json);
+    Result<TrainedModels> models =
+        run_id.ok() ? sharded_train(req, *sample, *run_id, rank, size) : run_id.status();
     sample = Status::FailedPrecondition("trained");  // its memory is not needed any more
     if (rank == 0 && models.ok()) {
       models->timings.total_seconds = seconds_since(t_start);

@@ -172,5 +172,35 @@ TEST(RoundFilesTest, TruncatedOrForeignFilesAreRefused) {
   EXPECT_NE(not_a_partial.status().message().find("wrong magic"), std::string::npos);
 }
 
+// The bounds format is one function pair, used by the round files and the Python module alike.
+TEST(RoundFilesTest, WorkerBoundsRoundTripAndRefusals) {
+  WorkerBounds b;
+  b.round = 4;
+  b.centroids_fingerprint = 0x1234;
+  b.labels = {3, 0, 1};
+  b.lower = {0.5, 1.5, 2.5};
+  b.dist = {1.0f, 2.0f, 3.0f};
+  b.previous.assign(8, 0.25f);
+  const std::string bytes = serialize_worker_bounds(b, "0123456789abcdef", 2);
+  // magic, version, plan id, worker, round, fingerprint, n, k*dim, the arrays, the checksum
+  EXPECT_EQ(bytes.size(), 8u + 4 + 16 + 4 + 4 + 8 + 8 + 8 + 3 * 16 + 8 * 4 + 8);
+  auto back = parse_worker_bounds(bytes, "b", "0123456789abcdef", 2, 4);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->labels, b.labels);
+  EXPECT_EQ(back->lower, b.lower);
+  EXPECT_EQ(back->dist, b.dist);
+  EXPECT_EQ(back->previous, b.previous);
+  EXPECT_EQ(back->centroids_fingerprint, b.centroids_fingerprint);
+  for (auto [worker, round] : {std::pair{1, 4}, std::pair{2, 3}}) {
+    auto other = parse_worker_bounds(bytes, "b", "0123456789abcdef", worker, round);
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.status().code(), Status::Code::kCorruption);
+  }
+  EXPECT_FALSE(parse_worker_bounds(bytes, "b", "fedcba9876543210", 2, 4).ok());
+  auto cut = parse_worker_bounds(bytes.substr(0, bytes.size() - 5), "b", "0123456789abcdef", 2, 4);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("b is not a usable worker's bounds"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ivftrain

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "linalg/assign.h"
+#include "pq/subspaces.h"
 #include "test_util.h"
 #include "util/rng.h"
 
@@ -170,6 +171,47 @@ TEST(Pq, LongSubVectorsUseTheGemmPath) {
   auto cb = pq_train(n, d, x.data(), small_params(M, 8, 2, 2));
   ASSERT_TRUE(cb.ok());
   EXPECT_LT(pq_reconstruction_error(*cb, n, x.data()), 0.5 * total_variance(n, d, x));
+}
+
+// Sharded training (mpi/) trains each rank's share of the sub-spaces from their columns alone:
+// the pieces, put together, are pq_train's codebook, bit for bit.
+TEST(Pq, SubSpacesTrainedInPiecesGivePqTrain) {
+  const int64_t n = 1500, d = 20, M = 5, dsub = 4;
+  const auto x = gaussian_mixture(n, d, 30, 11);
+  const PqParams params = small_params(M, 8, 21, 2);
+  auto whole = pq_train(n, d, x.data(), params);
+  ASSERT_TRUE(whole.ok());
+  PqCodebook pieces = pq_codebook_shell(d, params);
+  const std::pair<int64_t, int64_t> shares[] = {{0, 2}, {2, 1}, {3, 2}};  // (first, count)
+  for (const auto& [first, count] : shares) {
+    std::vector<float> cols(n * count * dsub);
+    for (int64_t i = 0; i < n; ++i) {
+      std::memcpy(cols.data() + i * count * dsub, x.data() + i * d + first * dsub,
+                  sizeof(float) * count * dsub);
+    }
+    ASSERT_TRUE(pq_train_subspaces(n, cols.data(), first, count, params, &pieces).ok());
+  }
+  EXPECT_EQ(0, std::memcmp(whole->centroids.data(), pieces.centroids.data(),
+                           whole->centroids.size() * sizeof(float)));
+  for (int64_t m = 0; m < M; ++m) {
+    ASSERT_EQ(whole->iterations[m].size(), pieces.iterations[m].size()) << m;
+    EXPECT_EQ(whole->iterations[m].back().objective, pieces.iterations[m].back().objective);
+  }
+  EXPECT_FALSE(pq_train_subspaces(100, x.data(), 0, 1, params, &pieces).ok());  // < 256 rows
+}
+
+// Row errors measured in separate pieces (other encode blocks) add up to the same bits.
+TEST(Pq, RowErrorsInPiecesGiveTheReconstructionError) {
+  const int64_t n = 5000, d = 16, M = 4, split = 2600;  // pieces straddle an encode block
+  const auto x = gaussian_mixture(n, d, 20, 12);
+  auto cb = pq_train(n, d, x.data(), small_params(M, 8, 4, 2));
+  ASSERT_TRUE(cb.ok());
+  std::vector<float> errors(n);
+  pq_row_errors(*cb, split, x.data(), errors.data(), 1);
+  pq_row_errors(*cb, n - split, x.data() + split * d, errors.data() + split, 2);
+  const double pieces = pq_mean_row_error(errors.data(), n);
+  const double whole = pq_reconstruction_error(*cb, n, x.data(), 2);
+  EXPECT_EQ(0, std::memcmp(&pieces, &whole, sizeof whole));
 }
 
 TEST(Pq, RejectsBadParameters) {

@@ -105,24 +105,12 @@ Status train_ivf(const std::vector<float>& x, TrainedModels& models) {
 // as Lance and FAISS train IVF_PQ. x is consumed.
 Status train_pq(std::vector<float> x, TrainedModels& models) {
   const TrainParams& p = models.params;
-  const int64_t dim = models.dim, k = p.ivf.num_partitions;
+  const int64_t dim = models.dim;
   const int64_t rows = static_cast<int64_t>(x.size()) / dim;
-  if (p.distance_type != DistanceType::kDot) {
-    std::vector<int32_t> labels(static_cast<size_t>(rows));
-    kmeans_assign(rows, dim, x.data(), k, models.ivf_centroids.data(), Metric::kL2, labels.data(),
-                  nullptr, p.num_threads);
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* c = models.ivf_centroids.data() + static_cast<int64_t>(labels[i]) * dim;
-      float* r = x.data() + i * dim;
-      for (int64_t j = 0; j < dim; ++j) r[j] -= c[j];
-    }
-  }
+  pq_residuals_in_place(x, models);
   logger().info("training PQ: {} sub-vectors x {} centroids on {} rows", p.pq.num_sub_vectors,
                 int64_t{1} << p.pq.num_bits, rows);
-  PqParams pq_params = p.pq;
-  pq_params.kmeans.seed = derive_seed(p.seed, kSeedPqKMeans, 0);
-  pq_params.kmeans.num_threads = p.num_threads;
-  IVF_ASSIGN_OR_RETURN(PqCodebook cb, pq_train(rows, dim, x.data(), pq_params));
+  IVF_ASSIGN_OR_RETURN(PqCodebook cb, pq_train(rows, dim, x.data(), pq_train_params(p)));
   models.stats.quantizer_train_rows = rows;
   models.stats.pq_reconstruction_mse = pq_reconstruction_error(cb, rows, x.data(), p.num_threads);
   models.pq = std::move(cb);
@@ -187,6 +175,28 @@ Status check_finite(const TrainedModels& m) {
 std::vector<int64_t> training_subset(int64_t rows, int64_t wanted, uint64_t seed,
                                      uint64_t purpose) {
   return subset_rows(rows, wanted, seed, purpose);
+}
+
+PqParams pq_train_params(const TrainParams& p) {
+  PqParams params = p.pq;
+  params.kmeans.seed = derive_seed(p.seed, kSeedPqKMeans, 0);
+  params.kmeans.num_threads = p.num_threads;
+  return params;
+}
+
+void pq_residuals_in_place(std::vector<float>& x, const TrainedModels& models) {
+  const TrainParams& p = models.params;
+  if (p.distance_type == DistanceType::kDot) return;
+  const int64_t dim = models.dim, k = p.ivf.num_partitions;
+  const int64_t rows = static_cast<int64_t>(x.size()) / dim;
+  std::vector<int32_t> labels(static_cast<size_t>(rows));
+  kmeans_assign(rows, dim, x.data(), k, models.ivf_centroids.data(), Metric::kL2, labels.data(),
+                nullptr, p.num_threads);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* c = models.ivf_centroids.data() + static_cast<int64_t>(labels[i]) * dim;
+    float* r = x.data() + i * dim;
+    for (int64_t j = 0; j < dim; ++j) r[j] -= c[j];
+  }
 }
 
 KMeansParams ivf_kmeans_params(const TrainParams& p) {

@@ -27,6 +27,11 @@ Status check_models_finite(const TrainedModels& models);
 // The rows (sorted indices into the canonical sample of `rows` rows) a trainer wanting `wanted`
 // rows uses, chosen from `seed` for `purpose` (kSeedIvfSubset, kSeedPqSubset); empty means all.
 std::vector<int64_t> training_subset(int64_t rows, int64_t wanted, uint64_t seed, uint64_t purpose);
+// PQ's parameters as train_on_sample trains it (the seed derived from the run's, the threads).
+PqParams pq_train_params(const TrainParams& params);
+// The rows PQ trains on, in place: x's rows (rows x dim) become their residuals against
+// models.ivf_centroids under l2 and cosine, as Lance and FAISS train IVF_PQ; under dot x stays.
+void pq_residuals_in_place(std::vector<float>& x, const TrainedModels& models);
 // The IVF k-means parameters train_on_sample trains with.
 KMeansParams ivf_kmeans_params(const TrainParams& params);
 // Distinct rows among the first rows of x, counting no further than `enough`.

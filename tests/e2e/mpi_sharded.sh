@@ -27,6 +27,10 @@ for kind in pq sq; do
       --threads $(( n % 2 + 1 )) "${flags[@]}" 2> "log-$kind-$n"
     grep -q "sharded over $n ranks" "log-$kind-$n" && pass "$kind, $n ranks: sharded" \
       || fail "$kind, $n ranks: the IVF k-means was not sharded"
+    if [ "$kind" = pq ]; then
+      grep -q "sub-spaces across $n ranks" "log-$kind-$n" && pass "$n ranks: PQ across the ranks" \
+        || fail "$n ranks: PQ not across the ranks"
+    fi
     same_model "local-$kind" "mpi-$kind-$n"
   done
 done
@@ -39,6 +43,24 @@ for n in 2 3; do
   timeout 300 "${MPIRUN[@]}" -n "$n" "$IVF" -q train g48 --out "mpi-gemm-$n" --mpi --threads 1 \
     "${flags_gemm[@]}"
   same_model local-gemm "mpi-gemm-$n"
+done
+
+# PQ sub-spaces across the ranks: 6 sub-spaces of 8 dims, 256 centroids, over 4 ranks (2, 2, 1, 1:
+# not divisible) and 3 (2 each); under l2 (residuals) and dot (the rows themselves). The 4-bit,
+# 2-sub-space runs above cover more ranks than sub-spaces.
+for dist in l2 dot; do
+  flags_pq6=(--index-type ivf_pq --num-partitions 40 --num-sub-vectors 6 --max-iters 8
+    --distance-type "$dist")
+  "$IVF" -q train g48 --out "local-pq6-$dist" --threads 2 "${flags_pq6[@]}"
+  for n in 3 4; do
+    [ "$dist" = dot ] && [ "$n" -ne 4 ] && continue
+    timeout 300 "${MPIRUN[@]}" -n "$n" "$IVF" train g48 --out "mpi-pq6-$dist-$n" --mpi \
+      --threads $(( n % 2 + 1 )) "${flags_pq6[@]}" 2> "log-pq6-$dist-$n"
+    grep -q "6 sub-vectors x 256 centroids on 20000 rows, the sub-spaces across $n ranks" \
+      "log-pq6-$dist-$n" && pass "PQ $dist, $n ranks: across the ranks" \
+      || fail "PQ $dist, $n ranks: not across the ranks: $(grep 'training PQ' "log-pq6-$dist-$n")"
+    same_model "local-pq6-$dist" "mpi-pq6-$dist-$n"
+  done
 done
 
 # The runs above split empty clusters (so the split's global first row is exercised).
