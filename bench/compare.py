@@ -79,7 +79,7 @@ def _ivftrain_blas_core():
         text = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
     except OSError:
         return None
-    found = re.search(r"\(OPENBLAS_CORETYPE=(\w+)\)", text)
+    found = re.search(r"\(OPENBLAS_CORETYPE=(\w+)", text)
     return found.group(1) if found else None
 
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "blas_restart.h"
 #include "ivftrain/log.h"
 #include "ivftrain/model_dir.h"
 #include "ivftrain/simd.h"
@@ -217,6 +218,11 @@ namespace {
 // How OpenBLAS's kernels were chosen, when not by OpenBLAS alone.
 std::string blas_choice() {
   const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  const char* ours = std::getenv(kBlasRestartVariable);
+  if (forced != nullptr && ours != nullptr && std::string_view(forced) == ours) {
+    return fmt::format(" (OPENBLAS_CORETYPE={}: set by ivftrain, OpenBLAS did not know this CPU)",
+                       forced);
+  }
   if (forced != nullptr) return fmt::format(" (OPENBLAS_CORETYPE={})", forced);
   const std::string better = better_blas_core();
   return better.empty() ? "" : fmt::format(" (OPENBLAS_CORETYPE={} would run faster)", better);

@@ -128,9 +128,10 @@ def _log(level: int, message: str) -> None:
 
 _core.install_log_sink(_log)
 
-# OpenBLAS chose its kernels when numpy loaded it. The CLI restarts itself with better ones when
-# OpenBLAS did not know this CPU; a Python process cannot, so it says how.
-if _core.better_blas_core():
+# OpenBLAS chose its kernels as the module loaded it (or earlier, with numpy, when numpy uses
+# the same OpenBLAS). The CLI restarts itself with better ones when OpenBLAS did not know this
+# CPU; a Python process cannot, so it says how, unless the user chose the kernels.
+if _core.better_blas_core() and "OPENBLAS_CORETYPE" not in os.environ:
     _logger.warning("OpenBLAS runs its generic %s kernels on this CPU; start Python with "
                     "OPENBLAS_CORETYPE=%s for about 2.5x faster training (models are the same)",
                     _core.blas_core(), _core.better_blas_core())

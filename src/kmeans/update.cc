@@ -120,7 +120,7 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
   return s;
 }
 
-void update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& m,
+bool update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& m,
                          const SumGrid& grid, int num_threads, const int64_t* global_rows,
                          const int32_t* previous, const int32_t* labels, ClusterSums* s) {
   const int64_t n = m.offsets[k];
@@ -134,7 +134,7 @@ void update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
   // rows (always in the first iterations), summing afresh is as fast.
   if (s->k != k || s->d != d || !(s->grid == grid) || static_cast<int64_t>(moved.size()) > n / 8) {
     *s = cluster_sums(d, x, k, m, grid, num_threads, global_rows);
-    return;
+    return false;
   }
   const double magic = grid.magic();
   for (const int64_t i : moved) {
@@ -161,6 +161,7 @@ void update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
     s->identical[c] = 0;
     s->first_row[c] = std::numeric_limits<int64_t>::max();
   }
+  return true;
 }
 
 void centroids_from_sums(const ClusterSums& s, float* centroids) {

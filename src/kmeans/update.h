@@ -76,8 +76,8 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
 // statistics of the assignment `previous` of the same rows on the same grid, by moving only the
 // rows whose label changed; `s` is replaced. Exact on the grid, so the result has the bits
 // cluster_sums would give; it falls back to cluster_sums when many rows moved (and when `s` is
-// empty: the first call).
-void update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& members,
+// empty: the first call). Returns true when it moved rows, false when it summed afresh.
+bool update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& members,
                          const SumGrid& grid, int num_threads, const int64_t* global_rows,
                          const int32_t* previous, const int32_t* labels, ClusterSums* s);
 

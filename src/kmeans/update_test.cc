@@ -248,8 +248,10 @@ TEST(ClusterSums, MovingChangedRowsGivesTheSumsAfresh) {
   ClusterSums moved;
   for (int step = 0; step < 6; ++step) {
     group_by_label(n, k, labels.data(), &m);
-    update_cluster_sums(d, x.data(), k, m, grid, 2, global.data(), previous.data(), labels.data(),
-                        &moved);
+    const bool incremental = update_cluster_sums(d, x.data(), k, m, grid, 2, global.data(),
+                                                 previous.data(), labels.data(), &moved);
+    // The first call and the step after many rows moved sum afresh; the others move rows.
+    EXPECT_EQ(incremental, step != 0 && step != 4) << "step " << step;
     const ClusterSums afresh = cluster_sums(d, x.data(), k, m, grid, 2, global.data());
     ASSERT_EQ(moved.sums, afresh.sums) << "step " << step;
     ASSERT_EQ(moved.counts, afresh.counts);
@@ -264,6 +266,9 @@ TEST(ClusterSums, MovingChangedRowsGivesTheSumsAfresh) {
       if (labels[i] == 3) labels[i] = static_cast<int32_t>(k - 1 - step % 2);
     }
     for (int64_t i : {5, 17, 3001}) labels[i] = 3;
+    if (step == 3) {  // more than n / 8 rows change: the next step sums afresh
+      for (int64_t i = 0; i < n; i += 5) labels[i] = static_cast<int32_t>((labels[i] + 7) % k);
+    }
   }
   EXPECT_EQ(moved.identical[3], 1);
 }

@@ -26,6 +26,7 @@ RowNearest nearest_one_by_one(Metric metric, const float* x, int64_t d, int64_t 
 void nearest_one_by_one(Metric metric, const float* const* rows, int64_t count, int64_t d,
                         int64_t k, const float* centroids, RowNearest* out) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (count <= 0) return;
   for (int64_t i = 0; i < count; ++i) out[i] = RowNearest{0, kInf, kInf};
   // About 128 KiB of centroids per chunk: they stay in the core's cache across the rows.
   const int64_t chunk = std::clamp<int64_t>(32768 / std::max<int64_t>(d, 1), 4, 256);

@@ -93,9 +93,14 @@ std::string blas_core() {
 
 std::string better_blas_core() {
   if (blas_core() != "Prescott") return "";
-  const std::string level = simd_target();
-  if (level == "avx512") return "SkylakeX";
-  if (level == "avx2") return "Haswell";
+#if HWY_ARCH_X86
+  // The best target in use (Highway orders targets by bit: a better one has a lower bit), so
+  // that newer AVX-512 targets count as AVX-512.
+  const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  if (targets.empty()) return "";
+  if (targets.front() <= HWY_AVX3) return "SkylakeX";
+  if (targets.front() <= HWY_AVX2) return "Haswell";
+#endif
   return "";
 }
 

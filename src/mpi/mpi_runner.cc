@@ -69,13 +69,14 @@ std::string human_bytes(int64_t bytes) {
 // The memory a rank that samples `rows` rows needs in sharded training, estimated: its sample
 // (4 d bytes a row; its IVF rows are compacted in place) and the reader's buffers (as much
 // again, while sampling), per-row indices, norms, labels and bounds (96 bytes), the centroids,
-// sums and first rows with their reduction copies (32 k d); rank 0 also the PQ rows twice
+// sums and first rows with their reduction copies, and the shard's own sums and first rows the
+// Lloyd loop keeps between iterations (44 k d); rank 0 also the PQ rows twice
 // (received, then placed) and the codebook.
 int64_t sharded_rank_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sample_rows,
                            bool root) {
   const int64_t k = p.ivf.num_partitions;
   int64_t bytes = saturating_mul({rows, 8 * dim + 96});
-  bytes = saturating_add(bytes, saturating_mul({k, dim, 32}));
+  bytes = saturating_add(bytes, saturating_mul({k, dim, 44}));
   if (p.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical) {
     // Its rows move to the ranks that own their groups: about as many arrive, received and put
     // in order (8 d a row), with their indices and groups.
