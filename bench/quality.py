@@ -293,8 +293,7 @@ def pq_run(args, tmp, base, queries, truth, seed):
         index.add(base)
         codes = index.sa_encode(base)
         err = float(((index.sa_decode(codes) - base) ** 2).sum(axis=1).mean())
-        coarse = faiss.vector_to_array(
-            faiss.downcast_index(index.quantizer).get_xb()).reshape(nlist, d)
+        coarse = index.quantizer.reconstruct_n(0, nlist)
         dist, lab = nearest(base, coarse)
         sizes = np.bincount(lab[:, 0], minlength=nlist).astype(np.float64)
         row = {"index": name, "seed": seed, "pq_mse": err,
@@ -390,12 +389,14 @@ def main():
             curves(args, tmp)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"IVF k-means, {ITERS} iterations, random init, MSE to the nearest centroid "
-              f"(median of seeds {args.seeds}); same init: median and worst of ours / FAISS's "
-              f"over seeds {args.same_seeds}")
-        print(f"{'shape':<26} {'ivftrain':>11} {'faiss':>11} {'ratio':>7} {'same init':>9} "
-              f"{'worst':>7}")
-        ivf = [] if args.skip_ivf else ivf_table(args, tmp)
+        ivf = []
+        if not args.skip_ivf:
+            print(f"IVF k-means, {ITERS} iterations, random init, MSE to the nearest centroid "
+                  f"(median of seeds {args.seeds}); same init: median and worst of ours / "
+                  f"FAISS's over seeds {args.same_seeds}")
+            print(f"{'shape':<26} {'ivftrain':>11} {'faiss':>11} {'ratio':>7} {'same init':>9} "
+                  f"{'worst':>7}")
+            ivf = ivf_table(args, tmp)
         pq = []
         if not args.skip_pq:
             print("\nIVF256,PQ16 on 59,000 x 64 (1,000 held-out queries), median [min, max] over "
