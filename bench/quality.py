@@ -3,16 +3,18 @@
 
 Table 1 (IVF): for each generated mixture (`ivftrain gen`: several dims, k, NaN rows, very
 unequal fragments), `ivftrain train --index-type ivf_flat` and `faiss.Kmeans` run 25 iterations
-(no early stop) with random initialisation for seeds 1, 2, 3; the figure is the mean squared
+(no early stop) with random initialisation for --seeds (1, 2, 3); the figure is the mean squared
 distance of every finite row to its nearest centroid (one exact FAISS flat search measures both),
-median over the seeds. `same init` starts both from the same centroids (ours, chosen by seed 1 to
-3 on one sample; FAISS receives them through Clustering.centroids) on the same rows, so only the
-loops differ: the median of ours / FAISS's final objective.
+median over the seeds. `same init` starts both from the same centroids (ours, chosen by each of
+--same-seeds on one sample; FAISS receives them through Clustering.centroids) on the same rows, so
+only the loops differ: the median and the worst (largest) of ours / FAISS's final objective.
 
 Table 2 (PQ): an IVF256,PQ16 index assembled in FAISS from our model (IVF centroids and PQ
 codebook), one with our IVF centroids and a PQ codebook FAISS trains on the residuals to them, and
-the one FAISS trains itself; recall@10 of held-out queries against exact search, at several nprobe,
-and the mean squared PQ reconstruction error of the base rows.
+the one FAISS trains itself, for each of --pq-seeds: recall@10 of held-out queries against exact
+search at several nprobe, the mean squared PQ reconstruction error of the base rows, the IVF MSE
+and the partitions' imbalance; median, min and max over the seeds, and the recall differences
+paired by seed.
 
 MSE does not depend on time, so the figures are deterministic for a binary; they depend on the CPU
 only through float rounding. Run with Debian's python3 (faiss, numpy), from the repository root:
@@ -30,7 +32,6 @@ import faiss
 import numpy as np
 
 ITERS = 25
-SEEDS = (1, 2, 3)
 
 # name, gen arguments, k
 SHAPES = [
@@ -117,26 +118,48 @@ def choose_sorted(rng, n, count):
     return sorted(chosen)
 
 
-def same_init_ratio(tool, x, k, tmp):
-    """Median over seeds of ours / FAISS's objective after ITERS updates from the same start."""
+class FaissCache:
+    """FAISS's figures by key, kept in a JSON file across runs (--faiss-cache): they depend on
+    the data and the seed only, so comparing several ivftrain binaries need not retrain them."""
+
+    def __init__(self, path):
+        self.path = path
+        self.values = json.load(open(path)) if path and os.path.exists(path) else {}
+
+    def get(self, key, compute):
+        if key not in self.values:
+            self.values[key] = compute()
+            if self.path:
+                with open(self.path, "w") as f:
+                    json.dump(self.values, f)
+        return self.values[key]
+
+
+def same_init_ratios(tool, x, k, tmp, seeds, cache, name):
+    """Ours / FAISS's objective after ITERS updates from the same start, one per seed."""
     sample = os.path.join(tmp, "same.npy")
     np.save(sample, x)
     ratios = []
-    for seed in SEEDS:
+    for seed in seeds:
         out = os.path.join(tmp, "same-c.npy")
         subprocess.run([tool, "kmeans", sample, out, "--k", str(k), "--iters", str(ITERS),
                         "--seed", str(seed)], check=True, capture_output=True)
-        cp = faiss.ClusteringParameters()
-        cp.niter = ITERS
-        cp.max_points_per_centroid = 1 << 30
-        cp.min_points_per_centroid = 1
-        clus = faiss.Clustering(x.shape[1], k, cp)
-        init = x[choose_sorted(Rng(seed), len(x), k)]
-        faiss.copy_array_to_vector(init.ravel(), clus.centroids)
-        clus.train(x, faiss.IndexFlatL2(x.shape[1]))
-        theirs = faiss.vector_to_array(clus.centroids).reshape(k, -1)
-        ratios.append(mse(x, np.load(out)) / mse(x, theirs))
-    return float(np.median(ratios))
+        theirs = cache.get(f"{name} same {seed}", lambda: faiss_same_init(x, k, seed))
+        ratios.append(mse(x, np.load(out)) / theirs)
+    return ratios
+
+
+def faiss_same_init(x, k, seed):
+    """FAISS's MSE after ITERS updates from the centroids ivftrain's random init picks."""
+    cp = faiss.ClusteringParameters()
+    cp.niter = ITERS
+    cp.max_points_per_centroid = 1 << 30
+    cp.min_points_per_centroid = 1
+    clus = faiss.Clustering(x.shape[1], k, cp)
+    init = x[choose_sorted(Rng(seed), len(x), k)]
+    faiss.copy_array_to_vector(init.ravel(), clus.centroids)
+    clus.train(x, faiss.IndexFlatL2(x.shape[1]))
+    return mse(x, faiss.vector_to_array(clus.centroids).reshape(k, -1))
 
 
 def curves(args, tmp):
@@ -185,6 +208,12 @@ def curves(args, tmp):
           f"mean {np.mean([f[1] for f in finals]):.4f}")
 
 
+def faiss_kmeans_mse(x, k, seed):
+    km = faiss.Kmeans(x.shape[1], k, niter=ITERS, seed=seed)
+    km.train(x)
+    return mse(x, km.centroids)
+
+
 def ivf_table(args, tmp):
     rows = []
     for name, gen_args, k in SHAPES:
@@ -195,45 +224,46 @@ def ivf_table(args, tmp):
         subprocess.run([args.bin, "-q", "gen", data, "--seed", "7"] + gen_args, check=True)
         x = load_rows(data)
         ours, theirs = [], []
-        for seed in SEEDS:
+        for seed in [] if args.same_only else args.seeds:
             model = os.path.join(tmp, f"model-{seed}")
             subprocess.run([args.bin, "-q", "train", data, "--out", model, "--overwrite",
                             "--index-type", "ivf_flat", "--num-partitions", str(k),
                             "--max-iters", str(ITERS), "--tolerance", "0", "--seed", str(seed)],
                            check=True)
             ours.append(mse(x, np.load(os.path.join(model, "ivf_centroids.npy"))))
-            km = faiss.Kmeans(x.shape[1], k, niter=ITERS, seed=seed)
-            km.train(x)
-            theirs.append(mse(x, km.centroids))
+            theirs.append(args.cache.get(f"{name} random {seed}",
+                                         lambda: faiss_kmeans_mse(x, k, seed)))
         sample = x[np.random.RandomState(0).permutation(len(x))[:min(len(x), 256 * k)]]
-        same = same_init_ratio(args.tool, sample, k, tmp) if args.tool else float("nan")
+        same = same_init_ratios(args.tool, sample, k, tmp, args.same_seeds, args.cache,
+                                name) if args.tool else []
+        nan = float("nan")
         row = {"shape": name, "k": k, "rows": len(x), "dim": x.shape[1],
-               "ours": float(np.median(ours)), "faiss": float(np.median(theirs)),
-               "same_init": same}
+               "ours": float(np.median(ours or [nan])),
+               "faiss": float(np.median(theirs or [nan])),
+               "ours_per_seed": ours, "faiss_per_seed": theirs,
+               "same_init": float(np.median(same)) if same else nan,
+               "same_init_worst": max(same) if same else nan, "same_init_per_seed": same}
         row["ratio"] = row["ours"] / row["faiss"]
         print(f"{name:<26} {row['ours']:>11.4f} {row['faiss']:>11.4f} {row['ratio']:>7.4f} "
-              f"{same:>9.4f}", flush=True)
+              f"{row['same_init']:>9.4f} {row['same_init_worst']:>7.4f}", flush=True)
+        if args.per_seed:
+            print("    ivftrain per seed " + " ".join(f"{v:.4f}" for v in ours), flush=True)
+            print("    faiss per seed    " + " ".join(f"{v:.4f}" for v in theirs), flush=True)
+            print("    same init per seed " + " ".join(f"{v:.4f}" for v in same), flush=True)
         rows.append(row)
         subprocess.run(["rm", "-rf", data], check=True)
     return rows
 
 
-def pq_table(args, tmp):
-    nlist, m, nq = 256, 16, 1000
-    data = os.path.join(tmp, "pq.npy")
-    subprocess.run([args.bin, "-q", "gen", data, "--rows", "60000", "--dim", "64", "--clusters",
-                    "400", "--seed", "11"], check=True)
-    allx = np.load(data)
-    base, queries = np.ascontiguousarray(allx[nq:]), np.ascontiguousarray(allx[:nq])
-    np.save(data, base)
+def pq_run(args, tmp, base, queries, truth, seed):
+    """The three IVF256,PQ16 indexes for one seed: PQ error, IVF MSE, imbalance, recall@10."""
+    nlist, m = 256, 16
     d = base.shape[1]
-    flat = faiss.IndexFlatL2(d)
-    flat.add(base)
-    truth = flat.search(queries, 10)[1]
+    data = os.path.join(tmp, "pq.npy")
     model = os.path.join(tmp, "pq-model")
     subprocess.run([args.bin, "-q", "train", data, "--out", model, "--overwrite", "--index-type",
                     "ivf_pq", "--num-partitions", str(nlist), "--num-sub-vectors", str(m),
-                    "--seed", "1"], check=True)
+                    "--seed", str(seed)], check=True)
     centroids = np.load(os.path.join(model, "ivf_centroids.npy"))
     codebook = np.load(os.path.join(model, "pq_codebook.npy"))
 
@@ -248,10 +278,18 @@ def pq_table(args, tmp):
     faiss.copy_array_to_vector(codebook.ravel(), ours.pq.centroids)
     ours.is_trained = True
     hybrid, q2 = with_quantizer(centroids)
-    hybrid.cp.seed = 1
+    hybrid.cp.seed = seed
+    hybrid.pq.cp.seed = seed
+    # Polysemous training only renumbers the codes (for Hamming filtering, off at search here):
+    # the same reconstruction and recall, minutes of annealing per index.
+    hybrid.do_polysemous_training = False
     hybrid.train(base)  # the quantizer is trained: only the PQ, on residuals to our centroids
     theirs = faiss.index_factory(d, f"IVF{nlist},PQ{m}")
     faiss.ParameterSpace().set_index_parameter(theirs, "verbose", 0)
+    theirs.cp.seed = seed  # the IVF k-means (10 iterations: FAISS's IndexIVF default)
+    theirs.cp.niter = args.pq_faiss_ivf_iters
+    theirs.pq.cp.seed = seed
+    theirs.do_polysemous_training = False
     theirs.train(base)
     rows = []
     for name, index in (("ivftrain IVF + PQ", ours), ("ivftrain IVF + FAISS PQ", hybrid),
@@ -259,16 +297,64 @@ def pq_table(args, tmp):
         index.add(base)
         codes = index.sa_encode(base)
         err = float(((index.sa_decode(codes) - base) ** 2).sum(axis=1).mean())
-        row = {"index": name, "pq_mse": err}
+        coarse = index.quantizer.reconstruct_n(0, nlist)
+        dist, lab = nearest(base, coarse)
+        sizes = np.bincount(lab[:, 0], minlength=nlist).astype(np.float64)
+        row = {"index": name, "seed": seed, "pq_mse": err,
+               "ivf_mse": float(dist.astype(np.float64).mean()),
+               # the rows a query scans per probe, relative to equal partitions
+               "imbalance": float((sizes ** 2).sum() * nlist / sizes.sum() ** 2)}
         for nprobe in (1, 4, 16):
             index.nprobe = nprobe
             found = index.search(queries, 10)[1]
             row[f"recall@10 nprobe {nprobe}"] = float(
                 np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
-        print(f"{name:<26} {err:>10.4f} " + " ".join(
-            f"{row[f'recall@10 nprobe {p}']:>8.4f}" for p in (1, 4, 16)), flush=True)
         rows.append(row)
     del q1, q2
+    return rows
+
+
+PQ_COLUMNS = ("pq_mse", "ivf_mse", "imbalance", "recall@10 nprobe 1", "recall@10 nprobe 4",
+              "recall@10 nprobe 16")
+
+
+def pq_table(args, tmp):
+    nq = 1000
+    data = os.path.join(tmp, "pq.npy")
+    subprocess.run([args.bin, "-q", "gen", data, "--rows", "60000", "--dim", "64", "--clusters",
+                    "400", "--seed", "11"], check=True)
+    allx = np.load(data)
+    base, queries = np.ascontiguousarray(allx[nq:]), np.ascontiguousarray(allx[:nq])
+    np.save(data, base)
+    flat = faiss.IndexFlatL2(base.shape[1])
+    flat.add(base)
+    truth = flat.search(queries, 10)[1]
+    runs = []
+    for seed in args.pq_seeds:
+        runs += pq_run(args, tmp, base, queries, truth, seed)
+        if args.per_seed:
+            for r in runs[-3:]:
+                print(f"  seed {r['seed']} {r['index']:<24} " +
+                      " ".join(f"{r[c]:.4f}" for c in PQ_COLUMNS), flush=True)
+    rows = []
+    for name in dict.fromkeys(r["index"] for r in runs):
+        mine = [r for r in runs if r["index"] == name]
+        row = {"index": name, "seeds": args.pq_seeds, "per_seed": mine}
+        for c in PQ_COLUMNS:
+            v = [r[c] for r in mine]
+            row[c] = {"median": float(np.median(v)), "min": min(v), "max": max(v)}
+        print(f"{name:<26} " + " ".join(
+            f"{row[c]['median']:>8.4f} [{row[c]['min']:.4f}, {row[c]['max']:.4f}]"
+            for c in PQ_COLUMNS), flush=True)
+        rows.append(row)
+    # Paired by seed: recall of our IVF (with either PQ) minus FAISS's own, per seed.
+    by = {(r["index"], r["seed"]): r for r in runs}
+    for name in ("ivftrain IVF + PQ", "ivftrain IVF + FAISS PQ"):
+        for p in (1, 4, 16):
+            c = f"recall@10 nprobe {p}"
+            diff = [by[(name, s)][c] - by[("FAISS IVF + PQ", s)][c] for s in args.pq_seeds]
+            print(f"  {name} - FAISS, {c}: " + " ".join(f"{v:+.4f}" for v in diff) +
+                  f" (median {np.median(diff):+.4f})", flush=True)
     return rows
 
 
@@ -283,9 +369,25 @@ def main():
     ap.add_argument("--curves", metavar="SHAPE",
                     help="instead of the tables: per-iteration objective and splits of both "
                     "loops from the same start, on SHAPE's sample")
-    ap.add_argument("--curve-seeds", default="1,2,3,4,5,6,7,8",
-                    type=lambda v: [int(s) for s in v.split(",")])
+    seeds = lambda v: [int(s) for s in v.split(",")]  # noqa: E731
+    ap.add_argument("--curve-seeds", default="1,2,3,4,5,6,7,8", type=seeds)
+    ap.add_argument("--seeds", default="1,2,3", type=seeds,
+                    help="seeds of the random-init columns (their median is shown)")
+    ap.add_argument("--same-seeds", default="1,2,3,4,5,6,7,8,9,10,11,12", type=seeds,
+                    help="seeds of the same-init column (median and worst shown)")
+    ap.add_argument("--pq-seeds", default="1,2,3,4,5", type=seeds,
+                    help="seeds of the PQ table (median, min and max shown)")
+    ap.add_argument("--pq-faiss-ivf-iters", type=int, default=10,
+                    help="iterations of FAISS's IVF k-means in the PQ table (FAISS's default 10)")
+    ap.add_argument("--skip-ivf", action="store_true", help="the PQ table only")
+    ap.add_argument("--same-only", action="store_true",
+                    help="the IVF table's same-init columns only (no random-init runs)")
+    ap.add_argument("--per-seed", action="store_true", help="also print every seed's figures")
+    ap.add_argument("--faiss-cache", metavar="FILE",
+                    help="keep FAISS's IVF figures in FILE and reuse them (they do not depend "
+                    "on the ivftrain binary)")
     args = ap.parse_args()
+    args.cache = FaissCache(args.faiss_cache)
     if args.tool and not os.path.exists(args.tool):
         args.tool = ""
     if args.curves:
@@ -293,15 +395,19 @@ def main():
             curves(args, tmp)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"IVF k-means, {ITERS} iterations, random init, MSE to the nearest centroid "
-              f"(median of seeds {SEEDS})")
-        print(f"{'shape':<26} {'ivftrain':>11} {'faiss':>11} {'ratio':>7} {'same init':>9}")
-        ivf = ivf_table(args, tmp)
+        ivf = []
+        if not args.skip_ivf:
+            print(f"IVF k-means, {ITERS} iterations, random init, MSE to the nearest centroid "
+                  f"(median of seeds {args.seeds}); same init: median and worst of ours / "
+                  f"FAISS's over seeds {args.same_seeds}")
+            print(f"{'shape':<26} {'ivftrain':>11} {'faiss':>11} {'ratio':>7} {'same init':>9} "
+                  f"{'worst':>7}")
+            ivf = ivf_table(args, tmp)
         pq = []
         if not args.skip_pq:
-            print("\nIVF256,PQ16 on 59,000 x 64 (1,000 held-out queries): PQ reconstruction MSE, "
-                  "recall@10 at nprobe 1 / 4 / 16")
-            print(f"{'index':<26} {'pq mse':>10} {'np=1':>8} {'np=4':>8} {'np=16':>8}")
+            print("\nIVF256,PQ16 on 59,000 x 64 (1,000 held-out queries), median [min, max] over "
+                  f"seeds {args.pq_seeds}: PQ reconstruction MSE, IVF MSE, imbalance (sum of "
+                  "squared partition sizes over that of equal ones), recall@10 at nprobe 1 / 4 / 16")
             pq = pq_table(args, tmp)
     print(json.dumps({"ivf": ivf, "pq": pq}))
     return 0

@@ -213,21 +213,14 @@ int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
   int64_t refilled = 0;
   for (int64_t empty = 0; empty < k; ++empty) {
     if (sizes[empty] != 0) continue;
+    // The cluster with the largest estimate (the lower index on a tie): a deterministic choice
+    // (issue 15). Drawn in proportion to the estimates, as before, which donor the draws hit
+    // decided the result from one start to the next (and FAISS's draws were sometimes luckier).
     int64_t chosen = k;
-    double total_weight = 0;
-    for (int64_t c = 0; c < k; ++c) total_weight += weight[c];
-    if (total_weight > 0) {
-      double r = rng.uniform01() * total_weight;
-      for (chosen = 0; chosen < k; ++chosen) {
-        if (weight[chosen] == 0) continue;
-        r -= weight[chosen];
-        if (r < 0) break;
-      }
-      // Rounding of the running difference may leave r just above 0 after the last one.
-      if (chosen == k) {
-        for (chosen = k - 1; weight[chosen] == 0;) --chosen;
-      }
-    } else {
+    for (int64_t c = 0; c < k; ++c) {
+      if (weight[c] > 0 && (chosen == k || weight[c] > weight[chosen])) chosen = c;
+    }
+    if (chosen == k) {
       // No cluster with an error to split (every row alone, or on its cluster's mean): as FAISS
       // does, a cluster chosen with probability proportional to (size - 1), leaving out clusters
       // of identical rows unless nothing else is left.

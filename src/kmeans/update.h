@@ -90,18 +90,20 @@ void centroids_from_sums(const ClusterSums& sums, float* centroids);
 void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
                       float* centroids, int num_threads);
 
-// Empty clusters are refilled by splitting others. Each empty cluster takes a cluster chosen
-// with probability proportional to (size - 1), as FAISS does, and the two centroids are placed
-// symmetrically about the chosen one, a small step (1/1024 of the distance, more if float
-// rounding would swallow it) towards and away from `rows[chosen]`, one of the chosen cluster's
-// rows (along a random direction drawn from `rng` when that row is the centroid itself). The
-// donor's rows are thus cut by the hyperplane through its centroid across the line to
-// one of its rows, so the two halves separate on the next assignment. (FAISS scales the centroid
-// by 1 +/- 1/1024 per component instead: a centroid at the origin stays there, and a centroid
-// of data symmetric about the origin gives two centroids equidistant from every row, so the
-// split never takes, and k-means can end with duplicate centroids.) A chosen cluster's size is
-// shared between the two. Clusters whose rows are all identical are not chosen while another
-// can be (their two halves would be equidistant from every row, so one would empty again).
+// Empty clusters are refilled by splitting others. Each empty cluster takes the cluster with
+// the largest estimated squared error, size x |rows[c] - centroid|^2 (the lower index on a
+// tie: deterministic, where FAISS draws a cluster with probability proportional to (size - 1)
+// and leaves the result to the draws), and the two centroids are placed symmetrically about the
+// chosen one, a small step (1/1024 of the distance, more if float rounding would swallow it)
+// towards and away from `rows[chosen]`, one of the chosen cluster's rows (along a random
+// direction drawn from `rng` when that row is the centroid itself). The donor's rows are thus
+// cut by the hyperplane through its centroid across the line to one of its rows, so the two
+// halves separate on the next assignment. (FAISS scales the centroid by 1 +/- 1/1024 per
+// component instead: a centroid at the origin stays there, and a centroid of data symmetric
+// about the origin gives two centroids equidistant from every row, so the split never takes,
+// and k-means can end with duplicate centroids.) A chosen cluster's size is shared between the
+// two. Clusters whose rows are all identical are not chosen while another can be (their two
+// halves would be equidistant from every row, so one would empty again).
 // `rows` is k x d (ClusterSums::first); `sizes` (member counts) and `identical` are kept up to
 // date. Returns the number of clusters refilled.
 int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
