@@ -1,8 +1,11 @@
 // Training under MPI: the three phases (distributed.h) across the ranks of MPI_COMM_WORLD, in a
 // program started by `mpirun -n W`. Link ivftrain::mpi (built when MPI is found).
 //
-// Rank 0 plans; every rank samples its own task; SQ bounds are reduced with MPI_MIN/MPI_MAX and
-// the samples gathered to rank 0, which trains and writes the model directory (model_dir.h).
+// Rank 0 plans; every rank samples its own task and keeps its rows: the IVF k-means (flat with
+// random or k-means|| init, and hierarchical) runs sharded over the ranks with exact sums, PQ
+// sub-spaces are trained across the ranks, SQ bounds are reduced with MPI_MIN/MPI_MAX; k-means++
+// init and --balance still gather the sample to rank 0 (docs/sharded.md). Rank 0 writes the
+// model directory (model_dir.h).
 // Every phase ends with a collective agreement on success, so an error on any rank (an
 // unreadable fragment, a bad parameter) ends every rank with that error instead of a hang. The
 // model is byte-identical to train_local's, whatever the number of ranks.
