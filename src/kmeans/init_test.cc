@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <set>
@@ -46,17 +45,7 @@ TEST(KMeansParallel, CandidatesAreDistinctRowsWhoseWeightsCountEveryRow) {
   // The weights are the rows nearest each candidate (ties: the first candidate).
   std::vector<int64_t> count(static_cast<size_t>(m), 0);
   for (int64_t i = 0; i < n; ++i) {
-    int64_t best = 0;
-    double best_dist = INFINITY;
-    for (int64_t j = 0; j < m; ++j) {
-      double dist = 0;
-      for (int64_t t = 0; t < d; ++t) {
-        const double diff = double(x[i * d + t]) - c.vectors[j * d + t];
-        dist += diff * diff;
-      }
-      if (dist < best_dist) best_dist = dist, best = j;
-    }
-    ++count[best];
+    ++count[testing::brute_two_nearest(x.data() + i * d, c.vectors.data(), m, d).label];
   }
   // Float rounding may move a row whose two nearest candidates are almost tied; none here.
   EXPECT_EQ(count, c.weights);
@@ -94,17 +83,7 @@ TEST(KMeansParallel, FindsEverySeparatedCluster) {
     init_kmeans_parallel(n, d, x.data(), k, seed, rng, nullptr, centroids.data(), 2);
     std::set<int64_t> hit;
     for (int64_t c = 0; c < k; ++c) {
-      int64_t best = 0;
-      double best_dist = INFINITY;
-      for (int64_t g = 0; g < k; ++g) {
-        double dist = 0;
-        for (int64_t j = 0; j < d; ++j) {
-          const double diff = double(centroids[c * d + j]) - centres[g * d + j];
-          dist += diff * diff;
-        }
-        if (dist < best_dist) best_dist = dist, best = g;
-      }
-      hit.insert(best);
+      hit.insert(testing::brute_two_nearest(centroids.data() + c * d, centres.data(), k, d).label);
     }
     EXPECT_EQ(static_cast<int64_t>(hit.size()), k) << "seed " << seed;
   }
