@@ -89,16 +89,12 @@ struct ArgMinSelector {
       norms = s.norms.data();
     }
     // The near ties of the block, settled together (the centroids read once for all).
-    std::vector<const float*> tied_rows;
     std::vector<int64_t> tied;
     for (int64_t r = 0; r < n; ++r) {
-      if (!nearest_is_certain(s.best[r], s.second[r], d, norms[r], max_c_norm)) {
-        tied.push_back(r);
-        tied_rows.push_back(xb + r * d);
-      }
+      if (!nearest_is_certain(s.best[r], s.second[r], d, norms[r], max_c_norm)) tied.push_back(r);
     }
     std::vector<RowNearest> settled(tied.size());
-    nearest_one_by_one(metric, tied_rows.data(), static_cast<int64_t>(tied.size()), d, k, centroids,
+    nearest_one_by_one(metric, xb, tied.data(), static_cast<int64_t>(tied.size()), d, k, centroids,
                        settled.data());
     for (size_t t = 0; t < tied.size(); ++t) s.labels[tied[t]] = settled[t].label;
     double sum = 0;

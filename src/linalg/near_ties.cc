@@ -19,12 +19,13 @@ float max_norm_sqr(int64_t k, int64_t d, const float* rows) {
 RowNearest nearest_one_by_one(Metric metric, const float* x, int64_t d, int64_t k,
                               const float* centroids) {
   RowNearest r;
-  nearest_one_by_one(metric, &x, 1, d, k, centroids, &r);
+  const int64_t first = 0;
+  nearest_one_by_one(metric, x, &first, 1, d, k, centroids, &r);
   return r;
 }
 
-void nearest_one_by_one(Metric metric, const float* const* rows, int64_t count, int64_t d,
-                        int64_t k, const float* centroids, RowNearest* out) {
+void nearest_one_by_one(Metric metric, const float* x, const int64_t* rows, int64_t count,
+                        int64_t d, int64_t k, const float* centroids, RowNearest* out) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   if (count <= 0) return;
   for (int64_t i = 0; i < count; ++i) out[i] = RowNearest{0, kInf, kInf};
@@ -36,9 +37,11 @@ void nearest_one_by_one(Metric metric, const float* const* rows, int64_t count, 
     const float* c = centroids + c0 * d;
     for (int64_t i = 0; i < count; ++i) {
       if (uses_norms(metric)) {
-        kernels::l2_sqr_many(rows[i], c, size, d, v.data());  // the bits of l2_sqr
+        kernels::l2_sqr_many(x + rows[i] * d, c, size, d, v.data());  // the bits of l2_sqr
       } else {
-        for (int64_t j = 0; j < size; ++j) v[j] = metric_distance(metric, rows[i], c + j * d, d);
+        for (int64_t j = 0; j < size; ++j) {
+          v[j] = metric_distance(metric, x + rows[i] * d, c + j * d, d);
+        }
       }
       RowNearest& r = out[i];
       for (int64_t j = 0; j < size; ++j) {

@@ -44,11 +44,12 @@ struct RowNearest {
 RowNearest nearest_one_by_one(Metric metric, const float* x, int64_t d, int64_t k,
                               const float* centroids);
 
-// The same for `count` rows at once (rows[i] points at row i, out[i] gets its result): the
-// centroids are read a cache-sized chunk at a time, every row measured against a chunk before
-// the next is read, instead of all k centroids streamed from memory once per row (at 768 dims
-// and 1,024 centroids, 3 MB per row, which made the settling of near ties memory-bound).
-void nearest_one_by_one(Metric metric, const float* const* rows, int64_t count, int64_t d,
-                        int64_t k, const float* centroids, RowNearest* out);
+// The same for the `count` rows rows[i] of x (rows of d floats; out[i] gets row rows[i]'s
+// result), the near ties of a block: the centroids are read a cache-sized chunk at a time,
+// every row measured against a chunk before the next is read, instead of all k centroids
+// streamed from memory once per row (at 768 dims and 1,024 centroids, 3 MB per row, which made
+// the settling of near ties memory-bound).
+void nearest_one_by_one(Metric metric, const float* x, const int64_t* rows, int64_t count,
+                        int64_t d, int64_t k, const float* centroids, RowNearest* out);
 
 }  // namespace ivftrain

@@ -53,8 +53,7 @@ struct TwoMinSelector {
   }
   double finish(State& s, int64_t begin, int64_t end, const float* xb) const {
     // The near ties of the block, settled together (the centroids read once for all).
-    std::vector<const float*> tied_rows;
-    std::vector<int64_t> tied;
+    std::vector<int64_t> tied;  // places in the block
     for (int64_t r = 0; r < end - begin; ++r) {
       const auto u = static_cast<size_t>(r);
       const int64_t i = rows[begin + r];
@@ -65,17 +64,17 @@ struct TwoMinSelector {
         // inf stays inf
         second[i] = score_to_distance(Metric::kL2, x_norms[i], s.second[u]);
       } else {
-        tied.push_back(i);
-        tied_rows.push_back(xr);
+        tied.push_back(r);
       }
     }
     std::vector<RowNearest> settled(tied.size());
-    nearest_one_by_one(Metric::kL2, tied_rows.data(), static_cast<int64_t>(tied.size()), d, k,
+    nearest_one_by_one(Metric::kL2, xb, tied.data(), static_cast<int64_t>(tied.size()), d, k,
                        centroids, settled.data());
     for (size_t t = 0; t < tied.size(); ++t) {
-      labels[tied[t]] = settled[t].label;
-      best[tied[t]] = settled[t].best;
-      second[tied[t]] = settled[t].second;
+      const int64_t i = rows[begin + tied[t]];
+      labels[i] = settled[t].label;
+      best[i] = settled[t].best;
+      second[i] = settled[t].second;
     }
     return 0;
   }
