@@ -70,7 +70,8 @@ json iterations_json(const std::vector<ivftrain::KMeansIteration>& iterations) {
                    {"seconds", it.seconds},
                    {"assign_seconds", it.assign_seconds},
                    {"empty_clusters_split", it.empty_clusters_split},
-                   {"rows_computed", it.rows_computed}});
+                   {"rows_computed", it.rows_computed},
+                   {"rows_pruned", it.rows_pruned}});
   }
   return out;
 }

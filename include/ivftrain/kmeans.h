@@ -62,6 +62,9 @@ struct KMeansIteration {
   // Rows whose distances to every candidate centroid the assignment computed; the bounds
   // of flat k-means settle the others from the second iteration on without computing them.
   int64_t rows_computed = 0;
+  // Of those, the rows searched with exact dimension pruning (a partial product over the rows'
+  // leading principal axes, then only the centroids it cannot rule out: same labels).
+  int64_t rows_pruned = 0;
 };
 
 struct KMeansResult {

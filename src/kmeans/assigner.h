@@ -21,6 +21,8 @@ class Assigner {
   virtual double assign(const float* centroids, int32_t* labels) = 0;
   // Rows whose distances the last call computed against every candidate (for the log).
   virtual int64_t rows_computed() const = 0;
+  // Of those, the rows the last call searched with dimension pruning (linalg/pruned.h).
+  virtual int64_t rows_pruned() const { return 0; }
   // The last call's objective as an exact sum (exact_sum.h), which shards can merge; null when
   // the assigner does not keep one.
   virtual const ExactSum* exact_objective() const { return nullptr; }

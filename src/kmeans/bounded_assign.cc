@@ -28,10 +28,11 @@ bool BoundedAssigner::worthwhile(int64_t k, int64_t d) {
 }
 
 BoundedAssigner::BoundedAssigner(int64_t n, int64_t d, const float* x, const float* x_norms,
-                                 int64_t k, int num_threads)
+                                 int64_t k, int num_threads, int64_t prune)
     : n_(n), d_(d), k_(k), x_(x), x_norms_(x_norms), threads_(resolve_threads(num_threads)),
       lower_(static_cast<size_t>(n)), dist_(static_cast<size_t>(n)),
-      second_(static_cast<size_t>(n)), skip_(static_cast<size_t>(n)) {}
+      second_(static_cast<size_t>(n)), skip_(static_cast<size_t>(n)),
+      prune_dims_(prune < 0 ? prune_dims(n, d, k) : prune) {}
 
 double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
   const int64_t n = n_, d = d_, k = k_;
@@ -111,8 +112,16 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
     }
   }
   rows_computed_ = static_cast<int64_t>(rows_.size());
-  two_nearest(d, x_, x_norms_, rows_computed_, rows_.data(), k, centroids, labels, dist_.data(),
-              second_.data(), threads_);
+  if (prune_dims_ > 0 && prune_dims_ < d && rows_computed_ > 0) {
+    if (!pruned_) pruned_.emplace(n, d, x_, x_norms_, prune_dims_);
+    pruned_->two_nearest(rows_computed_, rows_.data(), k, centroids, first_ ? nullptr : labels,
+                         labels, dist_.data(), second_.data(), threads_);
+    rows_pruned_ = pruned_->pruned_rows();
+  } else {
+    rows_pruned_ = 0;
+    two_nearest(d, x_, x_norms_, rows_computed_, rows_.data(), k, centroids, labels, dist_.data(),
+                second_.data(), threads_);
+  }
   // two_nearest reports each row's distance computed from the row and its centroid alone, as
   // for the skipped rows: the objective does not depend on which rows were computed together.
   for (int64_t i : rows_) lower_[i] = std::sqrt(double(second_[i]));

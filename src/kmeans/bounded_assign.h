@@ -12,17 +12,22 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "kmeans/assigner.h"
+#include "linalg/pruned.h"
 
 namespace ivftrain {
 
 class BoundedAssigner final : public Assigner {
  public:
   // x (n x d) and x_norms (norm_sqr of each row) must outlive the assigner. l2 only.
+  // prune_dims: the rotated dimensions of the exact dimension pruning (linalg/pruned.h) of the
+  // rows the bounds do not settle; 0 for none, -1 for prune_dims(n, d, k)'s choice. Labels,
+  // distances and objective do not depend on it.
   BoundedAssigner(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,
-                  int num_threads);
+                  int num_threads, int64_t prune_dims = -1);
 
   // Assigns every row to its nearest centroid and returns the objective (sum of squared
   // distances, in double, in a fixed order). The first call assigns all rows; later calls
@@ -31,6 +36,7 @@ class BoundedAssigner final : public Assigner {
 
   // Rows assigned through SGEMM by the last call.
   int64_t rows_computed() const override { return rows_computed_; }
+  int64_t rows_pruned() const override { return rows_pruned_; }
   const ExactSum* exact_objective() const override { return &sum_; }
 
   // True when bounds pay off for this shape (the SGEMM kernel, enough centroids).
@@ -59,13 +65,15 @@ class BoundedAssigner final : public Assigner {
   const float* x_norms_;
   int threads_;
   bool first_ = true;
-  int64_t rows_computed_ = 0;
+  int64_t rows_computed_ = 0, rows_pruned_ = 0;
   std::vector<float> previous_;  // centroids of the last call
   std::vector<double> lower_;    // per row: lower bound (not squared) on other centroids
   std::vector<float> dist_, second_;
   std::vector<uint8_t> skip_;
   std::vector<int64_t> rows_;
   ExactSum sum_;  // the last call's objective
+  int64_t prune_dims_;
+  std::optional<PrunedSearch> pruned_;  // fitted when rows are first computed
 };
 
 }  // namespace ivftrain

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kmeans/update.h"
@@ -80,6 +81,35 @@ TEST(BoundedAssigner, BitIdenticalWhateverTheThreadCount) {
     update_centroids(d, x.data(), k, &m, c1.data(), 1);
     update_centroids(d, x.data(), k, &m, c3.data(), 3);
     ASSERT_EQ(c1, c3);
+  }
+}
+
+TEST(BoundedAssigner, GivesTheSameLabelsAndObjectiveWithAndWithoutPruning) {
+  const int64_t n = 6000, d = 96, k = 128;
+  const auto x = testing::gaussian_mixture(n, d, 100, 11);
+  std::vector<float> norms(n);
+  row_norms_sqr(n, d, x.data(), norms.data());
+  BoundedAssigner plain(n, d, x.data(), norms.data(), k, 2, 0);
+  BoundedAssigner pruned(n, d, x.data(), norms.data(), k, 2, 24);
+  std::vector<float> c(x.begin(), x.begin() + k * d);
+  std::vector<int32_t> a(n), b(n);
+  for (int it = 0; it < 6; ++it) {
+    SCOPED_TRACE(it);
+    const double oa = plain.assign(c.data(), a.data());
+    const double ob = pruned.assign(c.data(), b.data());
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(std::memcmp(&oa, &ob, sizeof oa), 0) << oa << " vs " << ob;
+    // The next centroids: each cluster's mean (empty clusters keep theirs).
+    std::vector<double> sum(k * d, 0.0);
+    std::vector<int64_t> count(k, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      ++count[a[i]];
+      for (int64_t j = 0; j < d; ++j) sum[a[i] * d + j] += x[i * d + j];
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      if (count[j] == 0) continue;
+      for (int64_t t = 0; t < d; ++t) c[j * d + t] = static_cast<float>(sum[j * d + t] / count[j]);
+    }
   }
 }
 

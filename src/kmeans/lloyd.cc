@@ -43,6 +43,7 @@ class ShardObjectiveAssigner final : public Assigner {
     return sum_.value();
   }
   int64_t rows_computed() const override { return inner_.rows_computed(); }
+  int64_t rows_pruned() const override { return inner_.rows_pruned(); }
   const ExactSum* exact_objective() const override { return &sum_; }
 
  private:
@@ -94,11 +95,12 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
     KMeansIteration& it =
         iterations->emplace_back(iteration_record(objective, t0, t_assign, split));
     it.rows_computed = assigner.rows_computed();
+    it.rows_pruned = assigner.rows_pruned();
     logger().log(level,
                  "{}: {} {}: objective {:.6g}, {} empty clusters split, {} rows assigned in full "
-                 "({:.3f} s)",
+                 "({} with dimension pruning) ({:.3f} s)",
                  log_as.label, loop.step, iter + 1, objective, split, assigner.rows_computed(),
-                 it.seconds);
+                 it.rows_pruned, it.seconds);
     if (!iteration_done(log_as.label, iter + 1, objective)) break;  // cancelled: see kmeans.cc
     const bool stop = lloyd_stops(loop, iter, split, prev, objective);
     if (loop.after_iteration) loop.after_iteration(centroids, rng, objective, stop);
