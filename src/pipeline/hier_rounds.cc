@@ -17,6 +17,8 @@
 //                 centroids; the merge adds the groups' objectives in group order and updates
 //                 the centroids from the exact sums. One round measures the groups' centroids,
 //                 then one per refinement iteration.
+#include "pipeline/hier_rounds.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -26,7 +28,6 @@
 #include "kmeans/hierarchical.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
-#include "pipeline/hier_rounds.h"
 #include "train/train_on_sample.h"
 #include "util/rng.h"
 #include "util/status_macros.h"
@@ -81,9 +82,9 @@ RoundState first_hierarchical_round(const std::string& plan_id, const TrainParam
   KMeansLog log_as;
   log_as.label = "ivf";
   log_as.verbose = true;
-  s.coarse = train_coarse(static_cast<int64_t>(coarse_x.size()) / dim, dim, coarse_x.data(),
-                          hierarchical_group_count(p.ivf.num_partitions), ivf_kmeans_params(p),
-                          log_as);
+  s.coarse =
+      train_coarse(static_cast<int64_t>(coarse_x.size()) / dim, dim, coarse_x.data(),
+                   hierarchical_group_count(p.ivf.num_partitions), ivf_kmeans_params(p), log_as);
   return s;
 }
 
@@ -161,8 +162,7 @@ Result<RoundPartial> compute_held_partial(const RoundState& st, const TrainParam
   held.n = n;
   held.x = vectors.data();
   held.global = plan.ivf_rows;
-  if (plan.groups.size() != plan.ivf_rows.size() ||
-      vectors.size() != static_cast<size_t>(n * d)) {
+  if (plan.groups.size() != plan.ivf_rows.size() || vectors.size() != static_cast<size_t>(n * d)) {
     return Status::InvalidArgument("the rows held and their groups or values differ in number");
   }
   group_by_label(n, g, plan.groups.data(), &held.members);
@@ -302,8 +302,8 @@ Result<RoundMerge> merge_hierarchical_round(const RoundState& st,
         return Status::Internal("the capping needs rows, and no way to read them was given");
       };
       IVF_ASSIGN_OR_RETURN(CapMoves moves,
-                           decide_cap_moves(records, d, g, st.coarse.data(), kp.metric,
-                                            st.capacity, &sizes, fetch ? fetch : no_fetch));
+                           decide_cap_moves(records, d, g, st.coarse.data(), kp.metric, st.capacity,
+                                            &sizes, fetch ? fetch : no_fetch));
       next = st;
       next.round = st.round + 1;
       next.stage = RoundStage::kTrainGroups;
@@ -324,8 +324,9 @@ Result<RoundMerge> merge_hierarchical_round(const RoundState& st,
           if (groups.owner[gi] == w) owned += static_cast<size_t>(groups.share(gi) * d);
         }
         if (part.fine.size() != owned) {
-          return bad_partial(st, w, fmt::format("{} centroid values, not its groups' {}",
-                                                part.fine.size(), owned));
+          return bad_partial(
+              st, w,
+              fmt::format("{} centroid values, not its groups' {}", part.fine.size(), owned));
         }
         auto from = part.fine.begin();
         for (int64_t gi = 0; gi < g; ++gi) {
@@ -372,8 +373,7 @@ Result<RoundMerge> merge_hierarchical_round(const RoundState& st,
       const int j = static_cast<int>(st.iterations.size());
       return lloyd_merge(st, total, objective, loop, true, j - 1);
     }
-    case RoundStage::kFlat:
-      break;
+    case RoundStage::kFlat: break;
   }
   return Status::Internal("merge_hierarchical_round called for a flat round");
 }

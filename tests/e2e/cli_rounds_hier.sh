@@ -2,8 +2,8 @@
 # k-means where the rounds begin, then groups, capping, the groups trained by the workers that own
 # them (each reading its groups' rows from every worker's result) and the refinement as rounds.
 # With 1, 3 and 5 workers the models are byte-identical to local training (ivf_pq with l2,
-# ivf_sq with cosine; 4,096 partitions); advance says the rounds are sharded, never gathered; a
-# worker's lost groups file is named and written again by rerunning that worker.
+# ivf_sq with cosine; 4,096 partitions; k-means++ with dot); advance says the rounds are sharded,
+# never gathered; a worker's lost groups file is named and written again by rerunning that worker.
 source "$(dirname "$0")/lib.sh" "$@"
 
 # 40,000 rows of 8 dims in 7 uneven fragments; a quarter of the rows are one repeated row: their
@@ -38,6 +38,15 @@ print(3 + len(m["stats"]["ivf_objective_per_iteration"]))' "local-$kind/model.js
       || fail "$kind, $w workers: $rounds rounds, not $expected"
   done
 done
+# Any initialisation: the coarse k-means is trained where the rounds begin and each group by
+# its worker, as locally (flat rounds gather for k-means++). Inner product (dot).
+flags_pp=(--index-type ivf_flat --num-partitions 900 --kmeans hierarchical --max-iters 4
+  --init kmeans++ --distance-type dot)
+"$IVF" -q train data --out local-pp "${flags_pp[@]}"
+make_plan plan-pp 3 "${flags_pp[@]}"
+rc=0; drive plan-pp 3 model-pp log-pp || rc=$?
+[ "$rc" -eq 0 ] && same_model local-pp model-pp && ! grep -qi "gather" log-pp \
+  && pass "k-means++ and dot: sharded rounds" || fail "k-means++ and dot: $rc"
 "$PY" - local-pq/model.json <<'PY' && pass "hierarchical: groups, then 2 refinements" \
   || fail "not a hierarchical run"
 import json, sys
