@@ -173,14 +173,14 @@ RoundState first_hierarchical_round(const std::string& plan_id, const TrainParam
                                     int64_t dim, SampleLayout layout,
                                     const std::vector<float>& coarse_x);
 
-// The IVF rows each worker's result holds, in order (indices among the IVF rows, increasing),
-// and their rows in that result.
+// The IVF rows worker `worker`'s result holds, in order (indices among the IVF rows,
+// increasing), and their rows in that result; `ivf_rows`: ivf_training_rows of the layout.
 struct WorkerIvfRows {
   std::vector<int64_t> ivf;
   std::vector<int64_t> result_rows;
 };
-std::vector<WorkerIvfRows> ivf_rows_by_worker(const SampleLayout& layout, const TrainParams& params,
-                                              int num_workers);
+WorkerIvfRows ivf_rows_of_worker(const SampleLayout& layout, const std::vector<int64_t>& ivf_rows,
+                                 int worker);
 
 // The worker that trains each group (kTrainGroups, kRefine): groups dealt largest first, each to
 // the worker with the fewest rows so far, as MPI deals them to ranks.

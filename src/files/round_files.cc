@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 
 #include "ivftrain/model_dir.h"
@@ -246,10 +247,31 @@ std::vector<uint64_t> read_result_stamps(const std::string& plan_dir, const std:
   return stamps;
 }
 
-// Every worker's result without its vectors; all unusable ones are listed in one error. Each
-// result's checksum is verified by reading it through, unless `trusted` holds the stamp the
+// Worker w's result without its vectors, or why it cannot be used (one sentence naming the
+// file). Its checksum is verified by reading it through, unless `trusted` holds the stamp the
 // result still has (it was verified when the rounds began); `stamps`, when given, receives the
-// stamps taken before the verification.
+// stamp taken before the verification (when the file exists).
+Result<SampleResult> read_index(const std::string& plan_dir, const PlanDir& plan, int w,
+                                const std::vector<uint64_t>* trusted,
+                                std::vector<uint64_t>* stamps) {
+  const std::string path = result_path(plan_dir, w);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Status::FailedPrecondition(fmt::format("{} is missing", path));
+  const uint64_t stamp = result_stamp(path);
+  if (stamps) stamps->push_back(stamp);
+  const bool verified = trusted && static_cast<size_t>(w) < trusted->size() && stamp != 0 &&
+                        (*trusted)[static_cast<size_t>(w)] == stamp;
+  IVF_ASSIGN_OR_RETURN(SampleResult r, read_sample_result_index(path, !verified));
+  if (r.plan_id != plan.plan_id || r.worker != w) {
+    return Status::FailedPrecondition(
+        fmt::format("{} belongs to plan {} worker {}, not to this plan's task {}", path, r.plan_id,
+                    r.worker, w));
+  }
+  return r;
+}
+
+// Every worker's result without its vectors (read_index); all unusable ones are listed in one
+// error.
 Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, const PlanDir& plan,
                                                const std::vector<uint64_t>* trusted = nullptr,
                                                std::vector<uint64_t>* stamps = nullptr) {
@@ -258,24 +280,9 @@ Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, cons
   std::vector<int> rerun;
   for (const TaskFile& tf : plan.tasks) {
     const int w = tf.task.worker;
-    const std::string path = result_path(plan_dir, w);
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      problems.push_back(fmt::format("{} is missing", path));
-      rerun.push_back(w);
-      continue;
-    }
-    const uint64_t stamp = result_stamp(path);
-    if (stamps) stamps->push_back(stamp);
-    const bool verified = trusted && static_cast<size_t>(w) < trusted->size() && stamp != 0 &&
-                          (*trusted)[static_cast<size_t>(w)] == stamp;
-    Result<SampleResult> r = read_sample_result_index(path, !verified);
+    Result<SampleResult> r = read_index(plan_dir, plan, w, trusted, stamps);
     if (!r.ok()) {
       problems.push_back(r.status().message());
-      rerun.push_back(w);
-    } else if (r->plan_id != plan.plan_id || r->worker != w) {
-      problems.push_back(fmt::format("{} belongs to plan {} worker {}, not to this plan's task {}",
-                                     path, r->plan_id, r->worker, w));
       rerun.push_back(w);
     } else {
       out.push_back(std::move(*r));
@@ -289,21 +296,24 @@ Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, cons
   return out;
 }
 
-// The rows at `at` (in that order) read from the workers' result files by seeking.
-Result<std::vector<float>> read_addressed_rows(const std::string& plan_dir,
-                                               const std::vector<SampleResult>& indexes,
-                                               const std::vector<RowAddress>& at) {
-  const int64_t d = indexes.front().dim;
+// The rows at `at` (in that order, d values each) read by seeking from the result files of
+// `workers` workers; `index_of(w)` gives worker w's result without its vectors (called only for
+// the workers holding some of the rows, in worker order).
+using IndexOf = std::function<Result<const SampleResult*>(int worker)>;
+Result<std::vector<float>> read_addressed_rows(const std::string& plan_dir, int workers, int64_t d,
+                                               const std::vector<RowAddress>& at,
+                                               const IndexOf& index_of) {
   std::vector<float> out(at.size() * static_cast<size_t>(d));
-  for (const SampleResult& index : indexes) {
+  for (int w = 0; w < workers; ++w) {
     std::vector<int64_t> mine;
     std::vector<size_t> where;
     for (size_t i = 0; i < at.size(); ++i) {
-      if (at[i].worker == index.worker) mine.push_back(at[i].row), where.push_back(i);
+      if (at[i].worker == w) mine.push_back(at[i].row), where.push_back(i);
     }
     if (mine.empty()) continue;
+    IVF_ASSIGN_OR_RETURN(const SampleResult* index, index_of(w));
     IVF_ASSIGN_OR_RETURN(std::vector<float> got,
-                         read_sample_result_rows(result_path(plan_dir, index.worker), index, mine));
+                         read_sample_result_rows(result_path(plan_dir, w), *index, mine));
     for (size_t j = 0; j < where.size(); ++j) {
       std::copy_n(got.begin() + static_cast<int64_t>(j) * d, d,
                   out.begin() + static_cast<int64_t>(where[j]) * d);
@@ -317,7 +327,9 @@ Result<std::vector<float>> read_canonical_rows(const std::string& plan_dir,
                                                const std::vector<SampleResult>& indexes,
                                                const SampleLayout& layout,
                                                const std::vector<int64_t>& rows) {
-  return read_addressed_rows(plan_dir, indexes, locate_rows(layout, rows));
+  return read_addressed_rows(plan_dir, static_cast<int>(indexes.size()), indexes.front().dim,
+                             locate_rows(layout, rows),
+                             [&](int w) -> Result<const SampleResult*> { return &indexes[w]; });
 }
 
 // The IVF rows `ivf` (indices among the IVF rows) read from the results, verified when the rounds
@@ -441,9 +453,21 @@ Result<RoundPartial> held_round_partial(const std::string& plan_dir, const PlanD
         worker, g.status().message(), plan_dir, v, worker));
   };
   IVF_ASSIGN_OR_RETURN(HeldRowPlan held, held_rows_plan(state, params, worker, workers, groups_of));
+  // The rows, from one worker's result at a time (its index held only while its rows are read).
   const std::vector<uint64_t> stamps = read_result_stamps(plan_dir, plan.plan_id);
-  IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes, read_indexes(plan_dir, plan, &stamps));
-  IVF_ASSIGN_OR_RETURN(std::vector<float> vectors, read_addressed_rows(plan_dir, indexes, held.at));
+  SampleResult index;
+  IVF_ASSIGN_OR_RETURN(
+      std::vector<float> vectors,
+      read_addressed_rows(
+          plan_dir, workers, state.dim, held.at, [&](int v) -> Result<const SampleResult*> {
+            Result<SampleResult> r = read_index(plan_dir, plan, v, &stamps, nullptr);
+            if (!r.ok()) {
+              return Status::FailedPrecondition(fmt::format(
+                  "{}; rerun `ivftrain sample` for worker {}", r.status().message(), v));
+            }
+            index = std::move(*r);
+            return &index;
+          }));
   return compute_held_partial(state, params, worker, workers, held, vectors);
 }
 

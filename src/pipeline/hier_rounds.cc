@@ -88,14 +88,26 @@ RoundState first_hierarchical_round(const std::string& plan_id, const TrainParam
   return s;
 }
 
-std::vector<WorkerIvfRows> ivf_rows_by_worker(const SampleLayout& layout, const TrainParams& p,
-                                              int num_workers) {
-  std::vector<WorkerIvfRows> out(static_cast<size_t>(num_workers));
-  const std::vector<RowAddress> at = locate_rows(layout, ivf_training_rows(p, layout.rows()));
-  for (size_t i = 0; i < at.size(); ++i) {
-    if (at[i].worker < 0 || at[i].worker >= num_workers) continue;
-    out[at[i].worker].ivf.push_back(static_cast<int64_t>(i));
-    out[at[i].worker].result_rows.push_back(at[i].row);
+WorkerIvfRows ivf_rows_of_worker(const SampleLayout& layout, const std::vector<int64_t>& ivf_rows,
+                                 int worker) {
+  WorkerIvfRows out;
+  int64_t start = 0, in_result = 0;  // the fragment's first canonical row, and in the result
+  auto next = ivf_rows.begin();
+  for (size_t f = 0; f < layout.fragment_ids.size(); ++f) {
+    const int64_t rows = layout.fragment_rows[f];
+    if (layout.workers[f] == worker) {
+      // Fragments are in id order in the canonical sample and in the result: both walks go
+      // forward.
+      for (int64_t r = 0; r < rows; ++r) {
+        next = std::lower_bound(next, ivf_rows.end(), start + r);
+        if (next != ivf_rows.end() && *next == start + r) {
+          out.ivf.push_back(next - ivf_rows.begin());
+          out.result_rows.push_back(in_result + r);
+        }
+      }
+      in_result += rows;
+    }
+    start += rows;
   }
   return out;
 }
@@ -109,7 +121,7 @@ Result<HeldRowPlan> held_rows_plan(
     const std::function<Result<std::vector<int32_t>>(int worker)>& groups_of) {
   const int64_t g = group_count(st);
   const std::vector<int> owner = group_owners(st, num_workers);
-  const std::vector<WorkerIvfRows> by_worker = ivf_rows_by_worker(st.layout, p, num_workers);
+  const std::vector<int64_t> ivf_rows = ivf_training_rows(p, st.layout.rows());
   struct Entry {
     int64_t ivf;
     int32_t group;
@@ -117,8 +129,9 @@ Result<HeldRowPlan> held_rows_plan(
   };
   std::vector<Entry> entries;
   for (int v = 0; v < num_workers; ++v) {
+    // One worker's rows and groups at a time.
     IVF_ASSIGN_OR_RETURN(std::vector<int32_t> groups, groups_of(v));
-    const WorkerIvfRows& rows = by_worker[static_cast<size_t>(v)];
+    const WorkerIvfRows rows = ivf_rows_of_worker(st.layout, ivf_rows, v);
     if (groups.size() != rows.ivf.size()) {
       return Status::FailedPrecondition(
           fmt::format("the groups of worker {}'s rows are {}, but its result holds {} IVF rows", v,

@@ -202,7 +202,19 @@ TEST_F(RoundsTest, HeldRowsAreTheRowsOfTheWorkersGroups) {
   auto results = sample(3);
   auto layout = sample_layout(results);
   ASSERT_TRUE(layout.ok());
-  const std::vector<WorkerIvfRows> rows = ivf_rows_by_worker(*layout, params_, 3);
+  const std::vector<int64_t> ivf = ivf_training_rows(params_, layout->rows());
+  std::vector<WorkerIvfRows> rows;
+  for (int w = 0; w < 3; ++w) rows.push_back(ivf_rows_of_worker(*layout, ivf, w));
+  // Every IVF row once, at the place locate_rows gives it.
+  const std::vector<RowAddress> at = locate_rows(*layout, ivf);
+  int64_t seen = 0;
+  for (int w = 0; w < 3; ++w) {
+    for (size_t i = 0; i < rows[w].ivf.size(); ++i, ++seen) {
+      EXPECT_EQ(at[rows[w].ivf[i]].worker, w);
+      EXPECT_EQ(at[rows[w].ivf[i]].row, rows[w].result_rows[i]);
+    }
+  }
+  EXPECT_EQ(seen, static_cast<int64_t>(ivf.size()));
   RoundState state;
   state.plan_id = results[0].plan_id;
   state.k = 100;
