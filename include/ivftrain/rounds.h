@@ -9,8 +9,8 @@
 //      are final: merge_round.
 // The decisions are those of local training (the same initial rows, update, empty-cluster
 // splits with the same random draws, stop rule and iteration count), so the model equals
-// train_local's. plan_files.h keeps the rounds as files of the plan directory (`ivftrain round`,
-// `ivftrain advance`).
+// train_local's. Hierarchical k-means runs its steps as rounds too (RoundStage). plan_files.h
+// keeps the rounds as files of the plan directory (`ivftrain round`, `ivftrain advance`).
 #pragma once
 
 #include <array>

@@ -25,6 +25,10 @@
 // every row moves to the shard that owns its group, which trains its groups as above (same rows
 // in the same order, same seeds), the groups' centroids are gathered, and step 3 runs sharded,
 // each shard assigning the rows it now holds.
+//
+// Through files (pipeline/hier_rounds.cc), the same steps run as rounds of the plan directory,
+// from the pieces hierarchical.h exposes (coarse sample and k-means, plan_groups, train_groups,
+// NeighbourGroupAssigner, and the capping's records, kmeans/cap_sizes.h).
 #include "kmeans/hierarchical.h"
 
 #include <fmt/format.h>
