@@ -341,7 +341,14 @@ Result<std::vector<float>> read_ivf_rows(const std::string& plan_dir, const Plan
   IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes, read_indexes(plan_dir, plan, &stamps));
   const std::vector<int64_t> train = ivf_training_rows(params, state.layout.rows());
   std::vector<int64_t> canonical(ivf.size());
-  for (size_t i = 0; i < ivf.size(); ++i) canonical[i] = train[static_cast<size_t>(ivf[i])];
+  for (size_t i = 0; i < ivf.size(); ++i) {
+    if (ivf[i] < 0 || ivf[i] >= static_cast<int64_t>(train.size())) {
+      return Status::FailedPrecondition(
+          fmt::format("IVF row {} asked for in round {} of plan {} is not one of its {} IVF rows",
+                      ivf[i], state.round, plan_dir, train.size()));
+    }
+    canonical[i] = train[static_cast<size_t>(ivf[i])];
+  }
   return read_canonical_rows(plan_dir, indexes, state.layout, canonical);
 }
 

@@ -17,17 +17,19 @@ flags_sq=(--index-type ivf_sq --num-partitions 4096 --kmeans hierarchical --max-
 
 for kind in pq sq; do
   declare -n flags="flags_$kind"
-  "$IVF" -q train data --out "local-$kind" --threads 2 "${flags[@]}"
+  "$IVF" train data --out "local-$kind" --threads 2 "${flags[@]}" 2> "log-local-$kind"
+  moved=$(grep -o "groups capped at 1875 rows: [0-9]* rows moved" "log-local-$kind" | grep -o "[0-9]* rows moved")
   for w in 1 3 5; do
     make_plan "plan-$kind-$w" "$w" "${flags[@]}"
     rc=0; drive "plan-$kind-$w" "$w" "model-$kind-$w" "log-$kind-$w" || rc=$?
     [ "$rc" -eq 0 ] && same_model "local-$kind" "model-$kind-$w" \
       || { fail "the driver loop of plan-$kind-$w ended with $rc"; cat "log-$kind-$w" >&2; }
     log="log-$kind-$w"
-    grep -q "began the hierarchical k-means" "$log" && grep -q "capped at 1875 rows" "$log" \
+    grep -q "began the hierarchical k-means" "$log" \
+      && grep -q "capped at 1875 rows, $moved" "$log" \
       && grep -q "sharded: the groups trained and refined by the workers" "$log" \
       && ! grep -qi "gather" "$log" \
-      && pass "$kind, $w workers: sharded rounds (groups capped), never gathered" \
+      && pass "$kind, $w workers: sharded rounds (groups capped: $moved, as locally), never gathered" \
       || { fail "$kind, $w workers: not the sharded hierarchical rounds"; cat "$log" >&2; }
     # Groups, capping, training, then one round per recorded objective (the groups' centroids
     # and each refinement iteration).
@@ -53,6 +55,25 @@ import json, sys
 m = json.load(open(sys.argv[1]))
 sys.exit(0 if len(m["stats"]["ivf_objective_per_iteration"]) == 3 else 1)
 PY
+
+# Fewer distinct rows than partitions: the workers' distinct rows, united in round 0, give local
+# training's refusal, word for word.
+"$PY" - dup <<'PY'
+import numpy as np, os, sys
+x = np.random.default_rng(3).normal(0, 1, (3000, 8)).astype(np.float32)
+os.makedirs(sys.argv[1])
+for i in range(3):
+    np.save(f"{sys.argv[1]}/part-{i}.npy", np.concatenate([x, x[:1000]])[i::3])
+PY
+flags_dup=(--index-type ivf_flat --num-partitions 3100 --kmeans hierarchical)
+local_err="$("$IVF" train dup --out local-dup "${flags_dup[@]}" 2>&1 >/dev/null || true)"
+DATA=dup make_plan plan-dup 2 "${flags_dup[@]}"
+rc=0; drive plan-dup 2 model-dup log-dup || rc=$?
+sentence="$(grep -F "error:" <<<"$local_err")"
+[ "$rc" -eq 1 ] && grep -qF "only 3000 distinct vectors" <<<"$sentence" \
+  && grep -qxF "$sentence" log-dup \
+  && ! grep -qi "gather" log-dup && pass "too few distinct rows: local training's refusal" \
+  || fail "too few distinct rows: $rc: $(tail -n 2 log-dup)"
 
 # A worker's groups file lost before the groups are trained: the worker that needs it names the
 # worker to rerun; rerunning it writes the file again, and the run ends with the local model.
