@@ -481,6 +481,11 @@ py::tuple rounds_begin(const std::vector<py::bytes>& results_bytes, const std::s
   if (const std::string why = rounds_unsupported(params); !why.empty()) {
     return gather(why + " needs the whole sample");
   }
+  // Hierarchical k-means' rounds read the rows of their groups from every worker's result: the
+  // plan directory's commands (`ivftrain round`, `advance`) drive them, not these calls.
+  if (hierarchical_rounds(params)) {
+    return gather("hierarchical k-means in rounds is driven by `ivftrain round` and `advance`");
+  }
   // Only random initialisation is begun here (the rows it takes, read from the results): any
   // other is left to train_from_samples rather than begun wrongly.
   if (params.ivf.kmeans.init != KMeansInit::kRandom) {

@@ -140,9 +140,26 @@ std::string serialize_worker_bounds(const WorkerBounds& bounds, const std::strin
 Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::string& source_name,
                                          const std::string& plan_id, int worker, int round);
 
+// Hierarchical k-means: a worker's groups of its IVF rows, from round 0 (kGroups), in
+// PLAN/round-0000/groups-WWWW (magic "IVFGROUP"; 4 bytes a row): the workers that train groups
+// read every worker's to find the rows of their groups. Parsing refuses (kCorruption naming
+// source_name) bytes that are not worker `worker`'s groups of plan `plan_id`, whole.
+struct WorkerGroups {
+  uint64_t centroids_fingerprint = 0;  // round 0's RoundState::fingerprint()
+  std::vector<int32_t> groups;         // the group of each of the worker's IVF rows, in order
+};
+std::string groups_file_name(int worker);  // "groups-0002"
+std::string serialize_worker_groups(const WorkerGroups& groups, const std::string& plan_id,
+                                    int worker);
+Result<WorkerGroups> parse_worker_groups(const std::string& bytes, const std::string& source_name,
+                                         const std::string& plan_id, int worker);
+
 // `ivftrain round PLAN --worker W`: worker W's partial of the plan's latest round, computed from
 // its sample result (PLAN/task-WWWW.result) and written to PLAN/round-NNNN/partial-WWWW (the
-// path is returned). Refuses a plan whose rounds have not begun (run advance first).
+// path is returned); in the rounds that train or refine hierarchical k-means' groups, from the
+// rows of its groups, read from every worker's result (its own groups file is written again
+// first if it was lost; another worker's missing one is an error naming that worker). Refuses a
+// plan whose rounds have not begun (run advance first).
 Result<std::string> run_round(const std::string& plan_dir, int worker, int num_threads);
 
 // What `ivftrain advance` did.
@@ -158,6 +175,8 @@ struct AdvanceOutcome {
 // whose partials exist is reported as needed; a missing, truncated or foreign partial, or one
 // computed against other centroids, is an error naming the workers to rerun. Parameters rounds
 // cannot train (rounds_unsupported) are trained by gathering (train_from_samples), logged.
+// Hierarchical k-means begins with its coarse k-means on the coarse sample (at most 256 g rows)
+// read from the results, then runs its steps as rounds (RoundStage).
 Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::string& model_dir,
                                       bool overwrite, int num_threads);
 

@@ -9,12 +9,13 @@
 //      are final: merge_round.
 // The decisions are those of local training (the same initial rows, update, empty-cluster
 // splits with the same random draws, stop rule and iteration count), so the model equals
-// train_local's. plan_files.h keeps the rounds as files of the plan directory (`ivftrain round`,
-// `ivftrain advance`).
+// train_local's. Hierarchical k-means runs its steps as rounds too (RoundStage). plan_files.h
+// keeps the rounds as files of the plan directory (`ivftrain round`, `ivftrain advance`).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,27 @@ struct SampleLayout {
 // fragment given by two workers, naming them.
 Result<SampleLayout> sample_layout(const std::vector<SampleResult>& results);
 
+// What a round computes. Flat k-means: round 0 is a scan, then every round is a Lloyd round.
+// Hierarchical k-means (docs/sharded.md, "Hierarchical k-means over files") runs its steps as
+// rounds: kGroups (round 0), kCap (only when a group is over the cap), kTrainGroups, then
+// kRefine rounds (one per refinement iteration, and one that measures the groups' centroids).
+enum class RoundStage : int32_t {
+  kFlat = 0,
+  // Each worker assigns its IVF rows to the coarse centroids: the group sizes, the largest
+  // |value| (the grid) and squared norm; it keeps its rows' groups (compute_round_partial's
+  // groups_out).
+  kGroups = 1,
+  // Each worker's capping records (cap_records: 80 bytes a row) of its rows in over-full groups.
+  kCap = 2,
+  // Each worker trains the groups it owns (group_owners) on their rows, read from every worker's
+  // result: their fine centroids and, after a capping, the sums of their rows (the capped
+  // groups' coarse centroids).
+  kTrainGroups = 3,
+  // Each worker assigns the rows of its groups to the centroids of the neighbouring groups: the
+  // statistics of a refinement iteration.
+  kRefine = 4,
+};
+
 // The state of a sharded k-means run between rounds: the centroids round `round` assigns to.
 // Round 0 is a scan: its partials carry only the largest |value| of each worker's IVF rows,
 // which sets the grid of the exact sums (docs/sharded.md). Round 1 assigns the initial
@@ -57,10 +79,20 @@ struct RoundState {
   double grid_step = 0;       // the exact sums' grid (SumGrid::step); 0 in round 0 (the scan)
   int64_t split = 0;          // clusters the update that made `centroids` split (round > 1)
   double prev_objective = 0;  // the objective of the previous round's centroids (round > 1)
-  std::vector<KMeansIteration> iterations;  // one per round after round 1
+  std::vector<KMeansIteration> iterations;  // one per round after round 1 (kRefine: per round)
 
-  // XXH3 of the round number, the shape and the centroids' bytes: a partial carries it, so that
-  // one computed against other centroids is refused.
+  RoundStage stage = RoundStage::kFlat;
+  // Hierarchical k-means (stage != kFlat); `centroids` are then the k fine centroids in kRefine
+  // rounds, and empty before.
+  std::vector<float> coarse;         // g x dim: the coarse centroids (capped from kRefine on)
+  std::vector<int64_t> group_sizes;  // g: rows per group (capped from kTrainGroups on)
+  int64_t capacity = 0;              // the cap on group sizes (from kCap on)
+  bool capped = false;               // the capping moved rows (the coarse centroids follow)
+  std::vector<int64_t> moved_rows;   // the IVF rows (indices among them) it moved, increasing
+  std::vector<int32_t> moved_to;     // their groups
+
+  // XXH3 of the round number, the shape, the centroids' bytes and the hierarchical state: a
+  // partial carries it, so that one computed against other centroids is refused.
   uint64_t fingerprint() const;
 };
 
@@ -83,12 +115,25 @@ struct RoundPartial {
   std::vector<uint8_t> identical;  // k: 1 when all the cluster's rows equal its first
   std::vector<float> first;        // k x dim: the cluster's first row (in canonical order)
   std::vector<int64_t> first_row;  // k: its index among the IVF rows (INT64_MAX when empty)
+
+  RoundStage stage = RoundStage::kFlat;
+  // Hierarchical k-means. kGroups: `counts` holds the rows of each group (g). kTrainGroups: the
+  // ClusterSums fields hold the g groups' statistics of the worker's groups (after a capping).
+  std::vector<uint64_t> row_hashes;      // kGroups: up to k distinct hashes of its IVF rows
+  std::vector<int64_t> cap_records;      // kCap: the worker's cap_records
+  std::vector<float> fine;               // kTrainGroups: its groups' centroids, groups ascending
+  std::vector<double> group_objectives;  // kRefine: g; its groups' objectives (0 elsewhere)
 };
 
-// Why sharded rounds cannot train these parameters ("" when they can): hierarchical k-means,
-// k-means++ initialisation and balancing need the whole sample; train_from_samples (gathering)
-// trains them. k-means|| too, for now (MPI shards it; rounds do not yet).
+// Why sharded rounds cannot train these parameters ("" when they can): balancing needs the whole
+// sample, and so do k-means++ initialisation and k-means|| (MPI shards it; rounds do not yet)
+// of flat k-means; train_from_samples (gathering) trains them. Hierarchical k-means trains in
+// rounds with any initialisation (its coarse k-means is gathered, its groups are trained whole).
 std::string rounds_unsupported(const TrainParams& params);
+
+// Whether the rounds run hierarchical k-means (kGroups ...) rather than flat rounds: the
+// algorithm is hierarchical and k has at least 2 groups (else it is flat k-means).
+bool hierarchical_rounds(const TrainParams& params);
 
 // The canonical sample rows (ascending) the IVF k-means trains on: all `sample_rows` rows, or the
 // seeded subset train_local takes when there are more than it wants.
@@ -118,6 +163,49 @@ RoundState first_round(const std::string& plan_id, const TrainParams& params, in
                        SampleLayout layout, std::vector<float> centroids,
                        const std::array<uint64_t, 4>& rng_state);
 
+// Hierarchical k-means' round 0 (kGroups). Its coarse k-means is trained where the rounds begin,
+// on the coarse sample gathered there (at most 256 g rows, g = round(sqrt k)): these are the
+// IVF rows (indices among them, increasing) it trains on, for `ivf_rows` IVF rows.
+std::vector<int64_t> coarse_training_rows(const TrainParams& params, int64_t ivf_rows);
+// Round 0's state: the coarse centroids trained on `coarse_x` (the rows coarse_training_rows
+// named, in order) as local training trains them.
+RoundState first_hierarchical_round(const std::string& plan_id, const TrainParams& params,
+                                    int64_t dim, SampleLayout layout,
+                                    const std::vector<float>& coarse_x);
+
+// The IVF rows worker `worker`'s result holds, in order (indices among the IVF rows,
+// increasing), and their rows in that result; `ivf_rows`: ivf_training_rows of the layout.
+struct WorkerIvfRows {
+  std::vector<int64_t> ivf;
+  std::vector<int64_t> result_rows;
+};
+WorkerIvfRows ivf_rows_of_worker(const SampleLayout& layout, const std::vector<int64_t>& ivf_rows,
+                                 int worker);
+
+// The worker that trains each group (kTrainGroups, kRefine): groups dealt largest first, each to
+// the worker with the fewest rows so far, as MPI deals them to ranks.
+std::vector<int> group_owners(const RoundState& state, int num_workers);
+
+// kTrainGroups and kRefine: the rows a worker holds, every IVF row of the groups it owns, in IVF
+// order, and where they are.
+struct HeldRowPlan {
+  std::vector<int64_t> ivf_rows;  // increasing
+  std::vector<int32_t> groups;    // each row's group (the capping's moves applied)
+  std::vector<RowAddress> at;     // the worker and result row holding it
+};
+// `groups_of(v)`: worker v's groups of its IVF rows from round 0 (compute_round_partial's
+// groups_out), read one worker at a time. Refuses groups that do not fit the rows, naming the
+// worker.
+Result<HeldRowPlan> held_rows_plan(
+    const RoundState& state, const TrainParams& params, int worker, int num_workers,
+    const std::function<Result<std::vector<int32_t>>(int worker)>& groups_of);
+
+// A worker's partial of a kTrainGroups or kRefine round from the rows it holds (`plan`, and
+// `vectors`: their rows x dim values, in that order).
+Result<RoundPartial> compute_held_partial(const RoundState& state, const TrainParams& params,
+                                          int worker, int num_workers, const HeldRowPlan& plan,
+                                          const std::vector<float>& vectors);
+
 // What a worker keeps between its rounds when local training would assign with bounds (flat
 // l2 k-means with many centroids: BoundedAssigner): its rows' labels, bounds and distances after
 // round `round`, and the centroids they were computed against. Skipping rows as local training
@@ -136,12 +224,15 @@ bool rounds_use_bounds(const TrainParams& params, int64_t dim);
 
 // A worker's partial: its rows of the IVF subset assigned to the state's centroids, in full or,
 // when rounds_use_bounds, through bounds continued from `bounds_in` (the worker's bounds of the
-// previous round; null in round 1) and saved to `bounds_out`. Refuses a shard of another plan,
-// naming the worker.
+// previous round; null in round 1) and saved to `bounds_out`. Hierarchical kGroups and kCap
+// rounds too (kGroups: `groups_out` receives the group of each of the worker's IVF rows, in
+// order); kTrainGroups and kRefine need the rows of the worker's groups: compute_held_partial.
+// Refuses a shard of another plan, naming the worker.
 Result<RoundPartial> compute_round_partial(const SampleResult& shard, const RoundState& state,
                                            const TrainParams& params,
                                            const WorkerBounds* bounds_in = nullptr,
-                                           WorkerBounds* bounds_out = nullptr);
+                                           WorkerBounds* bounds_out = nullptr,
+                                           std::vector<int32_t>* groups_out = nullptr);
 
 // The merge of a round: either the next round's state, or the final IVF k-means.
 struct RoundMerge {
@@ -150,9 +241,13 @@ struct RoundMerge {
   KMeansResult result;  // when finished: the centroids, the iterations and the final objective
 };
 // `partials`: one per worker, by worker. Refuses a partial of another plan, round or centroids,
-// or of a worker missing or given twice, naming the worker to rerun.
+// or of a worker missing or given twice, naming the worker to rerun. `fetch` gives the values of
+// IVF rows (indices among them; rows x dim): the merge of a kCap round reads the few rows whose
+// capping candidates were all full.
+using IvfRowsFetch = std::function<Result<std::vector<float>>(const std::vector<int64_t>& rows)>;
 Result<RoundMerge> merge_round(const RoundState& state, const std::vector<RoundPartial>& partials,
-                               const TrainParams& params, int num_workers);
+                               const TrainParams& params, int num_workers,
+                               const IvfRowsFetch& fetch = {});
 
 // The models once the IVF k-means is final: PQ trained on `pq_rows` (the rows pq_training_rows
 // named, in order; empty unless ivf_pq), SQ bounds merged from the results' headers, the

@@ -460,9 +460,11 @@ def begin_rounds(results: Sequence[bytes], task: Union[SampleTask, str]) -> Opti
     sample results of every worker (any order; of them only the headers and the k rows random
     initialisation takes are used). ``task`` is any task of the plan.
 
-    Returns None when sharded rounds cannot train these parameters (hierarchical k-means,
-    k-means++, balance, as many partitions as rows, duplicate first rows): train with
-    ``train_from_samples`` instead, as ``advance`` does; the reason is logged."""
+    Returns None when these calls cannot train the parameters in rounds (k-means++, balance, as
+    many partitions as rows, duplicate first rows; hierarchical k-means, whose rounds read the rows
+    of each worker's groups from every worker's result and so are driven by ``ivftrain round`` and
+    ``ivftrain advance`` over a plan directory only): train with ``train_from_samples`` instead,
+    as ``advance`` does for the others; the reason is logged."""
     with _errors():
         data, why = _core.rounds_begin(_results(results), _task_json(task))
     if data is None:

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 
 #include "ivftrain/model_dir.h"
@@ -54,7 +55,10 @@ constexpr char kStateMagic[8] = {'I', 'V', 'F', 'R', 'O', 'U', 'N', 'D'};
 constexpr char kPartialMagic[8] = {'I', 'V', 'F', 'P', 'A', 'R', 'T', 'L'};
 constexpr char kBoundsMagic[8] = {'I', 'V', 'F', 'B', 'O', 'U', 'N', 'D'};
 constexpr char kStampsMagic[8] = {'I', 'V', 'F', 'S', 'T', 'A', 'M', 'P'};
-constexpr uint32_t kVersion = 1;
+constexpr char kGroupsMagic[8] = {'I', 'V', 'F', 'G', 'R', 'O', 'U', 'P'};
+// 2: the stage and hierarchical k-means' state; every array of a state or partial is
+// length-prefixed.
+constexpr uint32_t kVersion = 2;
 constexpr size_t kPlanIdBytes = 16;
 
 class Writer {
@@ -66,6 +70,11 @@ class Writer {
   template <typename T>
   void put_array(const std::vector<T>& v) {
     out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  template <typename T>
+  void put_vec(const std::vector<T>& v) {
+    put(static_cast<int64_t>(v.size()));
+    put_array(v);
   }
   void put_id(const std::string& id) {
     char buf[kPlanIdBytes] = {};
@@ -101,6 +110,10 @@ class Reader {
     v.resize(static_cast<size_t>(count));
     if (count) std::memcpy(v.data(), bytes_.data() + at_, v.size() * sizeof(T));
     at_ += v.size() * sizeof(T);
+  }
+  template <typename T>
+  void get_vec(std::vector<T>& v) {
+    get_array(v, get<int64_t>());
   }
   std::string get_id() {
     if (!take(kPlanIdBytes)) return "";
@@ -146,12 +159,6 @@ Result<Reader> open_checked(const std::string& bytes, const char (&magic)[8],
   in.get<uint64_t>();  // magic
   in.get<uint32_t>();  // version
   return in;
-}
-
-// A shape the file's size can hold (so nothing absurd is allocated before the size check).
-bool plausible_shape(int64_t k, int64_t dim, size_t bytes) {
-  return k >= 1 && dim >= 1 && static_cast<uint64_t>(k) <= bytes &&
-         static_cast<uint64_t>(dim) <= bytes && static_cast<uint64_t>(k) * dim <= bytes;
 }
 
 fs::path round_dir(const std::string& plan_dir, int round) {
@@ -240,10 +247,31 @@ std::vector<uint64_t> read_result_stamps(const std::string& plan_dir, const std:
   return stamps;
 }
 
-// Every worker's result without its vectors; all unusable ones are listed in one error. Each
-// result's checksum is verified by reading it through, unless `trusted` holds the stamp the
+// Worker w's result without its vectors, or why it cannot be used (one sentence naming the
+// file). Its checksum is verified by reading it through, unless `trusted` holds the stamp the
 // result still has (it was verified when the rounds began); `stamps`, when given, receives the
-// stamps taken before the verification.
+// stamp taken before the verification (when the file exists).
+Result<SampleResult> read_index(const std::string& plan_dir, const PlanDir& plan, int w,
+                                const std::vector<uint64_t>* trusted,
+                                std::vector<uint64_t>* stamps) {
+  const std::string path = result_path(plan_dir, w);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Status::FailedPrecondition(fmt::format("{} is missing", path));
+  const uint64_t stamp = result_stamp(path);
+  if (stamps) stamps->push_back(stamp);
+  const bool verified = trusted && static_cast<size_t>(w) < trusted->size() && stamp != 0 &&
+                        (*trusted)[static_cast<size_t>(w)] == stamp;
+  IVF_ASSIGN_OR_RETURN(SampleResult r, read_sample_result_index(path, !verified));
+  if (r.plan_id != plan.plan_id || r.worker != w) {
+    return Status::FailedPrecondition(
+        fmt::format("{} belongs to plan {} worker {}, not to this plan's task {}", path, r.plan_id,
+                    r.worker, w));
+  }
+  return r;
+}
+
+// Every worker's result without its vectors (read_index); all unusable ones are listed in one
+// error.
 Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, const PlanDir& plan,
                                                const std::vector<uint64_t>* trusted = nullptr,
                                                std::vector<uint64_t>* stamps = nullptr) {
@@ -252,24 +280,9 @@ Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, cons
   std::vector<int> rerun;
   for (const TaskFile& tf : plan.tasks) {
     const int w = tf.task.worker;
-    const std::string path = result_path(plan_dir, w);
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      problems.push_back(fmt::format("{} is missing", path));
-      rerun.push_back(w);
-      continue;
-    }
-    const uint64_t stamp = result_stamp(path);
-    if (stamps) stamps->push_back(stamp);
-    const bool verified = trusted && static_cast<size_t>(w) < trusted->size() && stamp != 0 &&
-                          (*trusted)[static_cast<size_t>(w)] == stamp;
-    Result<SampleResult> r = read_sample_result_index(path, !verified);
+    Result<SampleResult> r = read_index(plan_dir, plan, w, trusted, stamps);
     if (!r.ok()) {
       problems.push_back(r.status().message());
-      rerun.push_back(w);
-    } else if (r->plan_id != plan.plan_id || r->worker != w) {
-      problems.push_back(fmt::format("{} belongs to plan {} worker {}, not to this plan's task {}",
-                                     path, r->plan_id, r->worker, w));
       rerun.push_back(w);
     } else {
       out.push_back(std::move(*r));
@@ -283,29 +296,60 @@ Result<std::vector<SampleResult>> read_indexes(const std::string& plan_dir, cons
   return out;
 }
 
-// The canonical rows `rows` (in that order) read from the workers' result files.
-Result<std::vector<float>> read_canonical_rows(const std::string& plan_dir,
-                                               const std::vector<SampleResult>& indexes,
-                                               const SampleLayout& layout,
-                                               const std::vector<int64_t>& rows) {
-  const int64_t d = indexes.front().dim;
-  const std::vector<RowAddress> at = locate_rows(layout, rows);
-  std::vector<float> out(rows.size() * static_cast<size_t>(d));
-  for (const SampleResult& index : indexes) {
+// The rows at `at` (in that order, d values each) read by seeking from the result files of
+// `workers` workers; `index_of(w)` gives worker w's result without its vectors (called only for
+// the workers holding some of the rows, in worker order).
+using IndexOf = std::function<Result<const SampleResult*>(int worker)>;
+Result<std::vector<float>> read_addressed_rows(const std::string& plan_dir, int workers, int64_t d,
+                                               const std::vector<RowAddress>& at,
+                                               const IndexOf& index_of) {
+  std::vector<float> out(at.size() * static_cast<size_t>(d));
+  for (int w = 0; w < workers; ++w) {
     std::vector<int64_t> mine;
     std::vector<size_t> where;
     for (size_t i = 0; i < at.size(); ++i) {
-      if (at[i].worker == index.worker) mine.push_back(at[i].row), where.push_back(i);
+      if (at[i].worker == w) mine.push_back(at[i].row), where.push_back(i);
     }
     if (mine.empty()) continue;
+    IVF_ASSIGN_OR_RETURN(const SampleResult* index, index_of(w));
     IVF_ASSIGN_OR_RETURN(std::vector<float> got,
-                         read_sample_result_rows(result_path(plan_dir, index.worker), index, mine));
+                         read_sample_result_rows(result_path(plan_dir, w), *index, mine));
     for (size_t j = 0; j < where.size(); ++j) {
       std::copy_n(got.begin() + static_cast<int64_t>(j) * d, d,
                   out.begin() + static_cast<int64_t>(where[j]) * d);
     }
   }
   return out;
+}
+
+// The canonical rows `rows` (in that order) read from the workers' result files.
+Result<std::vector<float>> read_canonical_rows(const std::string& plan_dir,
+                                               const std::vector<SampleResult>& indexes,
+                                               const SampleLayout& layout,
+                                               const std::vector<int64_t>& rows) {
+  return read_addressed_rows(plan_dir, static_cast<int>(indexes.size()), indexes.front().dim,
+                             locate_rows(layout, rows),
+                             [&](int w) -> Result<const SampleResult*> { return &indexes[w]; });
+}
+
+// The IVF rows `ivf` (indices among the IVF rows) read from the results, verified when the rounds
+// began (read through again only if they changed since).
+Result<std::vector<float>> read_ivf_rows(const std::string& plan_dir, const PlanDir& plan,
+                                         const RoundState& state, const TrainParams& params,
+                                         const std::vector<int64_t>& ivf) {
+  const std::vector<uint64_t> stamps = read_result_stamps(plan_dir, plan.plan_id);
+  IVF_ASSIGN_OR_RETURN(std::vector<SampleResult> indexes, read_indexes(plan_dir, plan, &stamps));
+  const std::vector<int64_t> train = ivf_training_rows(params, state.layout.rows());
+  std::vector<int64_t> canonical(ivf.size());
+  for (size_t i = 0; i < ivf.size(); ++i) {
+    if (ivf[i] < 0 || ivf[i] >= static_cast<int64_t>(train.size())) {
+      return Status::FailedPrecondition(
+          fmt::format("IVF row {} asked for in round {} of plan {} is not one of its {} IVF rows",
+                      ivf[i], state.round, plan_dir, train.size()));
+    }
+    canonical[i] = train[static_cast<size_t>(ivf[i])];
+  }
+  return read_canonical_rows(plan_dir, indexes, state.layout, canonical);
 }
 
 // The gathering path, for what rounds cannot train or must refuse as local training does.
@@ -347,10 +391,130 @@ Result<WorkerBounds> read_bounds(const std::string& plan_dir, int round, int wor
   return parse_worker_bounds(bytes, path, plan_id, worker, round);
 }
 
+std::string groups_path(const std::string& plan_dir, int worker) {
+  return (round_dir(plan_dir, 0) / groups_file_name(worker)).string();
+}
+
+// Worker `worker`'s sample result, whole (its shard).
+Result<SampleResult> read_own_result(const std::string& plan_dir, const PlanDir& plan, int worker) {
+  const std::string path = result_path(plan_dir, worker);
+  IVF_ASSIGN_OR_RETURN(SampleResult shard, read_sample_result(path));
+  if (shard.plan_id != plan.plan_id || shard.worker != worker) {
+    return Status::FailedPrecondition(fmt::format(
+        "{} belongs to plan {} worker {}, not to this plan's task {}; rerun `ivftrain sample` "
+        "for worker {}",
+        path, shard.plan_id, shard.worker, worker, worker));
+  }
+  return shard;
+}
+
+// Worker v's groups of round 0 (`first`), or why they cannot be used.
+Result<std::vector<int32_t>> read_groups(const std::string& plan_dir, const PlanDir& plan,
+                                         const RoundState& first, int v) {
+  const std::string path = groups_path(plan_dir, v);
+  Result<std::string> bytes = read_file(path);
+  Result<WorkerGroups> g =
+      bytes.ok() ? parse_worker_groups(*bytes, path, plan.plan_id, v) : bytes.status();
+  if (!g.ok()) return g.status();
+  if (g->centroids_fingerprint != first.fingerprint()) {
+    return Status::FailedPrecondition(
+        fmt::format("{} was computed against other coarse centroids than round 0's", path));
+  }
+  return std::move(g->groups);
+}
+
+Status write_groups(const std::string& plan_dir, const PlanDir& plan, const RoundState& first,
+                    int worker, std::vector<int32_t> groups) {
+  WorkerGroups g;
+  g.centroids_fingerprint = first.fingerprint();
+  g.groups = std::move(groups);
+  return write_file_atomic(groups_path(plan_dir, worker),
+                           serialize_worker_groups(g, plan.plan_id, worker));
+}
+
+// A worker's partial of a round that trains or refines hierarchical k-means' groups: the rows of
+// its groups, found through every worker's groups of round 0, read from their results.
+Result<RoundPartial> held_round_partial(const std::string& plan_dir, const PlanDir& plan,
+                                        const RoundState& state, const TrainParams& params,
+                                        int worker) {
+  const int workers = static_cast<int>(plan.tasks.size());
+  IVF_ASSIGN_OR_RETURN(RoundState first, read_round_state(plan_dir, 0));
+  // This worker's own groups are written again when they are lost (from its result).
+  if (Result<std::vector<int32_t>> own = read_groups(plan_dir, plan, first, worker); !own.ok()) {
+    logger().info(
+        "round {} of plan {}, worker {}: its groups of round 0 cannot be used ({}); assigning "
+        "its rows to the groups again",
+        state.round, plan.plan_id, worker, own.status().message());
+    IVF_ASSIGN_OR_RETURN(SampleResult shard, read_own_result(plan_dir, plan, worker));
+    std::vector<int32_t> groups;
+    IVF_RETURN_IF_ERROR(
+        compute_round_partial(shard, first, params, nullptr, nullptr, &groups).status());
+    IVF_RETURN_IF_ERROR(write_groups(plan_dir, plan, first, worker, std::move(groups)));
+  }
+  const auto groups_of = [&](int v) -> Result<std::vector<int32_t>> {
+    Result<std::vector<int32_t>> g = read_groups(plan_dir, plan, first, v);
+    if (g.ok()) return g;
+    return Status::FailedPrecondition(fmt::format(
+        "worker {} cannot find the rows of its groups: {}; rerun `ivftrain round {} --worker {}` "
+        "(it writes them again), then worker {}",
+        worker, g.status().message(), plan_dir, v, worker));
+  };
+  IVF_ASSIGN_OR_RETURN(HeldRowPlan held, held_rows_plan(state, params, worker, workers, groups_of));
+  // The rows, from one worker's result at a time (its index held only while its rows are read).
+  const std::vector<uint64_t> stamps = read_result_stamps(plan_dir, plan.plan_id);
+  SampleResult index;
+  IVF_ASSIGN_OR_RETURN(
+      std::vector<float> vectors,
+      read_addressed_rows(
+          plan_dir, workers, state.dim, held.at, [&](int v) -> Result<const SampleResult*> {
+            Result<SampleResult> r = read_index(plan_dir, plan, v, &stamps, nullptr);
+            if (!r.ok()) {
+              return Status::FailedPrecondition(fmt::format(
+                  "{}; rerun `ivftrain sample` for worker {}", r.status().message(), v));
+            }
+            index = std::move(*r);
+            return &index;
+          }));
+  return compute_held_partial(state, params, worker, workers, held, vectors);
+}
+
+// What advance did in a round of hierarchical k-means, and what the next round needs.
+std::string hierarchical_summary(const RoundState& merged, const RoundState& next, int workers) {
+  const std::vector<int64_t>& sizes = next.group_sizes;
+  std::string done;
+  if (merged.stage == RoundStage::kGroups) {
+    done = fmt::format("the workers' rows fall into {} groups of {} to {} rows (cap {})",
+                       sizes.size(), *std::min_element(sizes.begin(), sizes.end()),
+                       *std::max_element(sizes.begin(), sizes.end()), next.capacity);
+  } else if (merged.stage == RoundStage::kCap) {
+    done = fmt::format(
+        "the groups are capped at {} rows, {} rows moved (decided from the workers' capping "
+        "records)",
+        next.capacity, next.moved_rows.size());
+  } else if (merged.stage == RoundStage::kTrainGroups) {
+    done = fmt::format("the {} centroids of {} groups, each trained by the worker holding its rows",
+                       next.k, sizes.size());
+  } else {
+    done = fmt::format(
+        "objective {:.6g}; {} empty clusters split into the centroids of refinement iteration {}",
+        next.prev_objective, next.split, next.iterations.size());
+  }
+  const char* what = next.stage == RoundStage::kCap ? "(the capping records of the rows in "
+                                                      "over-full groups)"
+                     : next.stage == RoundStage::kTrainGroups
+                         ? "(sharded: each worker trains its groups)"
+                         : "(sharded: each worker assigns the rows of its groups)";
+  return fmt::format(
+      "merged round {} of plan {}: {}; round {} {} needs a partial of each of the {} "
+      "workers",
+      merged.round, merged.plan_id, done, next.round, what, workers);
+}
+
 }  // namespace
 
 std::string round_dir_name(int round) { return fmt::format("round-{:04d}", round); }
 std::string partial_file_name(int worker) { return fmt::format("partial-{:04d}", worker); }
+std::string groups_file_name(int worker) { return fmt::format("groups-{:04d}", worker); }
 
 std::string serialize_worker_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
   Writer w;
@@ -398,6 +562,7 @@ std::string serialize_round_state(const RoundState& s) {
   w.put_id(s.plan_id);
   w.put(s.params_hash);
   w.put(static_cast<int32_t>(s.round));
+  w.put(static_cast<int32_t>(s.stage));
   for (int64_t v : {s.k, s.dim, s.train_rows}) w.put(v);
   for (uint64_t v : s.rng_state) w.put(v);
   w.put(s.grid_step);
@@ -415,7 +580,13 @@ std::string serialize_round_state(const RoundState& s) {
   w.put_array(s.layout.fragment_ids);
   w.put_array(s.layout.fragment_rows);
   w.put_array(s.layout.workers);
-  w.put_array(s.centroids);
+  w.put_vec(s.centroids);
+  w.put_vec(s.coarse);
+  w.put_vec(s.group_sizes);
+  w.put(s.capacity);
+  w.put(static_cast<uint8_t>(s.capped));
+  w.put_vec(s.moved_rows);
+  w.put_vec(s.moved_to);
   return w.finish();
 }
 
@@ -426,6 +597,8 @@ Result<RoundState> parse_round_state(const std::string& bytes, const std::string
   s.plan_id = in.get_id();
   s.params_hash = in.get<uint64_t>();
   s.round = in.get<int32_t>();
+  const auto stage = in.get<int32_t>();
+  s.stage = static_cast<RoundStage>(stage);
   s.k = in.get<int64_t>();
   s.dim = in.get<int64_t>();
   s.train_rows = in.get<int64_t>();
@@ -439,7 +612,9 @@ Result<RoundState> parse_round_state(const std::string& bytes, const std::string
         fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
   };
   if (!in.ok() || iterations < 0 || static_cast<uint64_t>(iterations) > bytes.size() / 40 ||
-      s.round < 0 || !plausible_shape(s.k, s.dim, bytes.size())) {
+      s.round < 0 || stage < 0 || stage > static_cast<int32_t>(RoundStage::kRefine) || s.k < 1 ||
+      s.dim < 1 || s.k > std::numeric_limits<int32_t>::max() ||
+      static_cast<uint64_t>(s.dim) > bytes.size()) {
     return bad();
   }
   s.iterations.resize(static_cast<size_t>(iterations));
@@ -454,8 +629,27 @@ Result<RoundState> parse_round_state(const std::string& bytes, const std::string
   in.get_array(s.layout.fragment_ids, fragments);
   in.get_array(s.layout.fragment_rows, fragments);
   in.get_array(s.layout.workers, fragments);
-  in.get_array(s.centroids, s.k * s.dim);
+  in.get_vec(s.centroids);
+  in.get_vec(s.coarse);
+  in.get_vec(s.group_sizes);
+  s.capacity = in.get<int64_t>();
+  s.capped = in.get<uint8_t>() != 0;
+  in.get_vec(s.moved_rows);
+  in.get_vec(s.moved_to);
   if (!in.ok() || !in.at_end()) return bad();
+  // The shapes each stage reads: the k centroids (flat, kRefine), g coarse centroids and their
+  // sizes (hierarchical), one group per moved row.
+  const bool hierarchical = s.stage != RoundStage::kFlat;
+  const auto kd = static_cast<size_t>(s.k * s.dim);
+  const size_t g = hierarchical ? s.coarse.size() / static_cast<size_t>(s.dim) : 0;
+  const bool sized = (s.stage == RoundStage::kFlat || s.stage == RoundStage::kRefine)
+                         ? s.centroids.size() == kd
+                         : s.centroids.empty();
+  const bool groups_sized =
+      !hierarchical ||
+      (g >= 1 && s.coarse.size() == g * static_cast<size_t>(s.dim) &&
+       (s.stage == RoundStage::kGroups ? s.group_sizes.empty() : s.group_sizes.size() == g));
+  if (!sized || !groups_sized || s.moved_rows.size() != s.moved_to.size()) return bad();
   return s;
 }
 
@@ -466,20 +660,23 @@ std::string serialize_round_partial(const RoundPartial& p) {
   w.put_id(p.plan_id);
   w.put(static_cast<int32_t>(p.worker));
   w.put(static_cast<int32_t>(p.round));
+  w.put(static_cast<int32_t>(p.stage));
   w.put(p.centroids_fingerprint);
   for (int64_t v : {p.k, p.dim, p.rows}) w.put(v);
   w.put(p.max_abs);
   w.put(p.max_norm2);
   w.put(p.objective);
-  w.put(static_cast<int64_t>(p.objective_bins.size()));
-  w.put_array(p.objective_bins);
+  w.put_vec(p.objective_bins);
   w.put(p.grid_step);
-  w.put(static_cast<int64_t>(p.counts.size()));
-  w.put_array(p.sums);
-  w.put_array(p.counts);
-  w.put_array(p.identical);
-  w.put_array(p.first);
-  w.put_array(p.first_row);
+  w.put_vec(p.sums);
+  w.put_vec(p.counts);
+  w.put_vec(p.identical);
+  w.put_vec(p.first);
+  w.put_vec(p.first_row);
+  w.put_vec(p.row_hashes);
+  w.put_vec(p.cap_records);
+  w.put_vec(p.fine);
+  w.put_vec(p.group_objectives);
   return w.finish();
 }
 
@@ -490,6 +687,8 @@ Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::st
   p.plan_id = in.get_id();
   p.worker = in.get<int32_t>();
   p.round = in.get<int32_t>();
+  const auto stage = in.get<int32_t>();
+  p.stage = static_cast<RoundStage>(stage);
   p.centroids_fingerprint = in.get<uint64_t>();
   p.k = in.get<int64_t>();
   p.dim = in.get<int64_t>();
@@ -497,25 +696,52 @@ Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::st
   p.max_abs = in.get<double>();
   p.max_norm2 = in.get<double>();
   p.objective = in.get<double>();
-  auto bad = [&] {
+  in.get_vec(p.objective_bins);
+  p.grid_step = in.get<double>();
+  // Sizes are checked against the round's state when the partials are merged.
+  in.get_vec(p.sums);
+  in.get_vec(p.counts);
+  in.get_vec(p.identical);
+  in.get_vec(p.first);
+  in.get_vec(p.first_row);
+  in.get_vec(p.row_hashes);
+  in.get_vec(p.cap_records);
+  in.get_vec(p.fine);
+  in.get_vec(p.group_objectives);
+  if (!in.ok() || !in.at_end() || p.k < 1 || p.dim < 1 || stage < 0 ||
+      stage > static_cast<int32_t>(RoundStage::kRefine)) {
     return Status::Corruption(
         fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
-  };
-  in.get_array(p.objective_bins, in.get<int64_t>());
-  p.grid_step = in.get<double>();
-  const auto clusters = in.get<int64_t>();
-  // The scan round's partials hold no clusters.
-  if (!in.ok() || p.k < 1 || p.dim < 1 || (clusters != 0 && clusters != p.k) ||
-      (clusters != 0 && !plausible_shape(p.k, p.dim, bytes.size()))) {
-    return bad();
   }
-  in.get_array(p.sums, clusters * p.dim);
-  in.get_array(p.counts, clusters);
-  in.get_array(p.identical, clusters);
-  in.get_array(p.first, clusters * p.dim);
-  in.get_array(p.first_row, clusters);
-  if (!in.ok() || !in.at_end()) return bad();
   return p;
+}
+
+std::string serialize_worker_groups(const WorkerGroups& groups, const std::string& plan_id,
+                                    int worker) {
+  Writer w;
+  w.put_magic(kGroupsMagic);
+  w.put(kVersion);
+  w.put_id(plan_id);
+  w.put(static_cast<int32_t>(worker));
+  w.put(groups.centroids_fingerprint);
+  w.put_vec(groups.groups);
+  return w.finish();
+}
+
+Result<WorkerGroups> parse_worker_groups(const std::string& bytes, const std::string& source_name,
+                                         const std::string& plan_id, int worker) {
+  IVF_ASSIGN_OR_RETURN(Reader in,
+                       open_checked(bytes, kGroupsMagic, "worker's groups", source_name));
+  WorkerGroups g;
+  const std::string id = in.get_id();
+  const auto w = in.get<int32_t>();
+  g.centroids_fingerprint = in.get<uint64_t>();
+  in.get_vec(g.groups);
+  if (!in.ok() || !in.at_end() || id != plan_id || w != worker) {
+    return Status::Corruption(
+        fmt::format("{} is not worker {}'s groups of plan {}", source_name, worker, plan_id));
+  }
+  return g;
 }
 
 Result<std::string> run_round(const std::string& plan_dir, int worker, int num_threads) {
@@ -539,20 +765,24 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
         (round_dir(plan_dir, round) / kRoundStateFileName).string(), state.plan_id, plan.plan_id,
         plan_dir));
   }
-  const std::string path = result_path(plan_dir, worker);
-  IVF_ASSIGN_OR_RETURN(SampleResult shard, read_sample_result(path));
-  if (shard.plan_id != plan.plan_id || shard.worker != worker) {
-    return Status::FailedPrecondition(fmt::format(
-        "{} belongs to plan {} worker {}, not to this plan's task {}; rerun `ivftrain sample` "
-        "for worker {}",
-        path, shard.plan_id, shard.worker, worker, worker));
-  }
   TrainParams params = plan.params;
   params.num_threads = num_threads;
+  const std::string out = (round_dir(plan_dir, round) / partial_file_name(worker)).string();
+  if (state.stage == RoundStage::kTrainGroups || state.stage == RoundStage::kRefine) {
+    IVF_ASSIGN_OR_RETURN(RoundPartial partial,
+                         held_round_partial(plan_dir, plan, state, params, worker));
+    IVF_RETURN_IF_ERROR(write_file_atomic(out, serialize_round_partial(partial)));
+    logger().info("round {} of plan {}, worker {}: {} rows of its groups {} -> {}", round,
+                  plan.plan_id, worker, partial.rows,
+                  state.stage == RoundStage::kTrainGroups ? "trained" : "assigned", out);
+    return out;
+  }
+  IVF_ASSIGN_OR_RETURN(SampleResult shard, read_own_result(plan_dir, plan, worker));
   // Bounds (as local training's BoundedAssigner keeps them) continue from this worker's previous
   // round; when they are gone (a lost file, another machine), the worker's rounds since the
   // first are replayed from their centroids, which the plan directory keeps.
-  const bool bounded = rounds_use_bounds(params, state.dim) && state.grid_step != 0;
+  const bool bounded = state.stage == RoundStage::kFlat && rounds_use_bounds(params, state.dim) &&
+                       state.grid_step != 0;
   WorkerBounds in, saved;
   const WorkerBounds* in_ptr = nullptr;
   if (bounded && round > 1) {
@@ -579,10 +809,13 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
     }
     in_ptr = &in;
   }
+  std::vector<int32_t> groups;
   IVF_ASSIGN_OR_RETURN(RoundPartial partial,
-                       compute_round_partial(shard, state, params, in_ptr, &saved));
-  const std::string out = (round_dir(plan_dir, round) / partial_file_name(worker)).string();
-  // The bounds first: a partial present means the worker's next round can continue from them.
+                       compute_round_partial(shard, state, params, in_ptr, &saved, &groups));
+  // The bounds (or groups) first: a partial present means the worker's next rounds can read them.
+  if (state.stage == RoundStage::kGroups) {
+    IVF_RETURN_IF_ERROR(write_groups(plan_dir, plan, state, worker, std::move(groups)));
+  }
   if (bounded) {
     IVF_RETURN_IF_ERROR(write_file_atomic(bounds_path(plan_dir, round, worker),
                                           serialize_worker_bounds(saved, plan.plan_id, worker)));
@@ -625,28 +858,59 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
       return gather_and_train(plan_dir, model_dir, overwrite, params,
                               fmt::format("{} sample rows for {} partitions", rows, k));
     }
-    // Local training counts distinct rows from the first IVF rows on: the first k usually
-    // settle it; otherwise the gathering path looks further (and refuses, if it must).
-    const std::vector<int64_t> first_rows(train.begin(), train.begin() + k);
-    IVF_ASSIGN_OR_RETURN(std::vector<float> firsts,
-                         read_canonical_rows(plan_dir, indexes, layout, first_rows));
-    if (count_distinct_rows(firsts.data(), k, dim, k) < k) {
-      return gather_and_train(plan_dir, model_dir, overwrite, params,
-                              "the first IVF rows hold duplicates");
+    RoundState state;
+    if (hierarchical_rounds(params)) {
+      // (Its round 0 unites every worker's distinct rows for local training's distinct check.)
+      // Hierarchical k-means: its coarse k-means here, on the coarse sample (at most 256 g rows)
+      // read by seeking, as local training trains it.
+      const std::vector<int64_t> coarse = coarse_training_rows(params, train_rows);
+      std::vector<int64_t> canonical(coarse.size());
+      for (size_t i = 0; i < coarse.size(); ++i)
+        canonical[i] = train[static_cast<size_t>(coarse[i])];
+      IVF_ASSIGN_OR_RETURN(std::vector<float> coarse_x,
+                           read_canonical_rows(plan_dir, indexes, layout, canonical));
+      // Local training refuses values too large for float32 before training: so does this, with
+      // its sentence (the other rows are checked in round 0).
+      for (size_t i = 0; i < coarse.size(); ++i) {
+        double n2 = 0;
+        for (int64_t j = 0; j < dim; ++j) {
+          n2 += static_cast<double>(coarse_x[i * dim + j]) * coarse_x[i * dim + j];
+        }
+        if (!check_largest_norm(n2, 0, 0.0f).ok()) {
+          return gather_and_train(plan_dir, model_dir, overwrite, params,
+                                  "the sample holds values too large for float32");
+        }
+      }
+      state = first_hierarchical_round(plan.plan_id, params, dim, std::move(layout), coarse_x);
+      out.summary = fmt::format(
+          "began the hierarchical k-means of plan {}: the coarse k-means of {} groups trained on "
+          "{} of the {} IVF rows, read from the {} results; round 0 (sharded: each worker "
+          "assigns its rows to the groups) needs a partial of each of the {} workers",
+          plan.plan_id, state.coarse.size() / dim, coarse.size(), train_rows, workers, workers);
+    } else {
+      // Local training counts distinct rows from the first IVF rows on: the first k usually
+      // settle it; otherwise the gathering path looks further (and refuses, if it must).
+      const std::vector<int64_t> first_rows(train.begin(), train.begin() + k);
+      IVF_ASSIGN_OR_RETURN(std::vector<float> firsts,
+                           read_canonical_rows(plan_dir, indexes, layout, first_rows));
+      if (count_distinct_rows(firsts.data(), k, dim, k) < k) {
+        return gather_and_train(plan_dir, model_dir, overwrite, params,
+                                "the first IVF rows hold duplicates");
+      }
+      const InitialRows init = initial_centroid_rows(params, rows);
+      IVF_ASSIGN_OR_RETURN(std::vector<float> centroids,
+                           read_canonical_rows(plan_dir, indexes, layout, init.rows));
+      state = first_round(plan.plan_id, params, dim, std::move(layout), std::move(centroids),
+                          init.rng_state);
+      out.summary = fmt::format(
+          "began the rounds of plan {}: {} initial centroids from {} IVF rows of {} sample rows "
+          "in {} results; round 0 (a scan of the rows) needs a partial of each of the {} workers",
+          plan.plan_id, k, train_rows, rows, workers, workers);
     }
-    const InitialRows init = initial_centroid_rows(params, rows);
-    IVF_ASSIGN_OR_RETURN(std::vector<float> centroids,
-                         read_canonical_rows(plan_dir, indexes, layout, init.rows));
-    const RoundState state = first_round(plan.plan_id, params, dim, std::move(layout),
-                                         std::move(centroids), init.rng_state);
     // The stamps before the state: a state present means the rounds began with its stamps.
     IVF_RETURN_IF_ERROR(write_result_stamps(plan_dir, plan.plan_id, stamps));
     IVF_RETURN_IF_ERROR(write_round_state(plan_dir, state));
     out.round = 0;
-    out.summary = fmt::format(
-        "began the rounds of plan {}: {} initial centroids from {} IVF rows of {} sample rows "
-        "in {} results; round 0 (a scan of the rows) needs a partial of each of the {} workers",
-        plan.plan_id, k, train_rows, rows, workers, workers);
     return out;
   }
 
@@ -715,7 +979,17 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
       }
     }
   }
-  IVF_ASSIGN_OR_RETURN(RoundMerge merged, merge_round(state, partials, params, workers));
+  // The capping reads the few rows whose candidates were all full.
+  const IvfRowsFetch fetch = [&](const std::vector<int64_t>& ivf) {
+    return read_ivf_rows(plan_dir, plan, state, params, ivf);
+  };
+  IVF_ASSIGN_OR_RETURN(RoundMerge merged, merge_round(state, partials, params, workers, fetch));
+  if (!merged.finished && state.stage != RoundStage::kFlat) {
+    IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
+    out.round = merged.next.round;
+    out.summary = hierarchical_summary(state, merged.next, workers);
+    return out;
+  }
   if (!merged.finished) {
     const KMeansIteration* last =
         merged.next.iterations.empty() ? nullptr : &merged.next.iterations.back();
@@ -768,10 +1042,17 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
   IVF_RETURN_IF_ERROR(write_model_dir(models, model_dir, overwrite));
   out.model_written = true;
   out.round = round;
-  out.summary = fmt::format(
-      "the IVF k-means of plan {} converged after {} rounds ({} iterations, objective {:.6g}); "
-      "wrote {}",
-      plan.plan_id, round + 1, iterations, objective, model_dir);
+  out.summary =
+      state.stage == RoundStage::kRefine
+          ? fmt::format(
+                "the hierarchical k-means of plan {} ended after {} rounds (sharded: the groups "
+                "trained and refined by the workers holding their rows; {} refinement "
+                "iterations, objective {:.6g}); wrote {}",
+                plan.plan_id, round + 1, iterations - 1, objective, model_dir)
+          : fmt::format(
+                "the IVF k-means of plan {} converged after {} rounds ({} iterations, objective "
+                "{:.6g}); wrote {}",
+                plan.plan_id, round + 1, iterations, objective, model_dir);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "kmeans/cap_sizes.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -16,6 +18,7 @@
 #include "linalg/distances.h"
 #include "linalg/kernels.h"
 #include "linalg/metric.h"
+#include "util/status_macros.h"
 #include "util/threads.h"
 
 namespace ivftrain {
@@ -364,6 +367,69 @@ class GatheredCapRows {
 };
 
 }  // namespace
+
+int64_t cap_record_words(int64_t k) { return 2 + std::min(kCandidates, k); }
+
+std::vector<int64_t> cap_records(int64_t n, int64_t d, const float* x, int64_t k,
+                                 const float* centroids, Metric metric, const int32_t* labels,
+                                 const std::vector<int64_t>& sizes, int64_t capacity,
+                                 const int64_t* global_rows, int num_threads) {
+  std::vector<int64_t> local;
+  return pack(over_full_rows(n, d, x, k, centroids, metric, labels, sizes, capacity, global_rows,
+                             num_threads, &local));
+}
+
+Result<CapMoves> decide_cap_moves(const std::vector<std::vector<int64_t>>& records, int64_t d,
+                                  int64_t k, const float* centroids, Metric metric,
+                                  int64_t capacity, std::vector<int64_t>* sizes,
+                                  const CapFetch& fetch) {
+  const int64_t words = cap_record_words(k);
+  for (const std::vector<int64_t>& part : records) {
+    if (static_cast<int64_t>(part.size()) % words != 0) {
+      return Status::InvalidArgument(fmt::format(
+          "capping records of {} words are not whole records of {} words", part.size(), words));
+    }
+  }
+  const CapRows all = unpack_sorted(records, words - 2);
+  for (int64_t r = 0; r < all.size(); ++r) {
+    bool ok = all.labels[r] >= 0 && all.labels[r] < k && (r == 0 || all.rows[r] > all.rows[r - 1]);
+    for (int64_t s = 0; s < all.t; ++s) ok = ok && all.cand[r * all.t + s] < k;
+    if (!ok) {
+      return Status::InvalidArgument(fmt::format(
+          "the capping record of row {} names a cluster outside 0 to {} or a row given twice",
+          all.rows[r], k - 1));
+    }
+  }
+  std::vector<int32_t> moved_to = all.labels;
+  Status fetched;
+  decide_moves(
+      all, d, k, centroids, metric, capacity,
+      [&](const std::vector<int64_t>& rows, std::vector<float>* out) {
+        std::vector<int64_t> ids(rows.size());
+        for (size_t e = 0; e < rows.size(); ++e) ids[e] = all.rows[rows[e]];
+        Result<std::vector<float>> got = fetch(ids);
+        if (got.ok() && got->size() == rows.size() * static_cast<size_t>(d)) {
+          *out = std::move(*got);
+        } else {
+          if (fetched.ok()) {
+            fetched = got.ok() ? Status::Internal("the rows fetched for the capping are short")
+                               : got.status();
+          }
+          out->assign(rows.size() * static_cast<size_t>(d), 0.0f);
+        }
+      },
+      &moved_to, sizes);
+  IVF_RETURN_IF_ERROR(fetched);
+  CapMoves moves;
+  moves.records = all.size();
+  for (int64_t r = 0; r < all.size(); ++r) {
+    if (moved_to[r] != all.labels[r]) {
+      moves.rows.push_back(all.rows[r]);
+      moves.to.push_back(moved_to[r]);
+    }
+  }
+  return moves;
+}
 
 CapStats cap_cluster_sizes_sharded(int64_t n, int64_t d, const float* x, int64_t k, double balance,
                                    Metric metric, int num_threads, float* centroids,

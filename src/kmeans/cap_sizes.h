@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
+#include "ivftrain/status.h"
 #include "linalg/metric.h"
 
 namespace ivftrain {
@@ -50,6 +53,39 @@ CapStats cap_cluster_sizes(int64_t n, int64_t d, const float* x, int64_t k, doub
 CapStats cap_cluster_sizes_sharded(int64_t n, int64_t d, const float* x, int64_t k, double balance,
                                    Metric metric, int num_threads, float* centroids,
                                    int32_t* labels, KMeansShard& shard);
+
+// The capping in two steps, for workers that exchange files (pipeline/hier_rounds.cc): each
+// worker writes the records of its rows in over-full clusters, and one process decides the
+// moves from all of them, exactly as cap_cluster_sizes decides over all the rows.
+//
+// The records of this worker's rows whose cluster (sizes: over all the workers) holds more than
+// `capacity` rows: per row its global index, its cluster and its distance to it, and its
+// kCandidates (8) nearest centroids with their distances, computed one distance at a time
+// (as cap_cluster_sizes: the bits depend on the row and the centroids alone); cap_record_words(k)
+// int64 words (80 bytes) a row.
+std::vector<int64_t> cap_records(int64_t n, int64_t d, const float* x, int64_t k,
+                                 const float* centroids, Metric metric, const int32_t* labels,
+                                 const std::vector<int64_t>& sizes, int64_t capacity,
+                                 const int64_t* global_rows, int num_threads);
+int64_t cap_record_words(int64_t k);
+
+// The moves decided from every worker's cap_records.
+struct CapMoves {
+  std::vector<int64_t> rows;  // the global rows that move, increasing
+  std::vector<int32_t> to;    // their new clusters
+  int64_t records = 0;        // the records the decision read
+};
+// The global rows' vectors (rows x d, in the order given): the few rows whose candidates were
+// all full, for a scan of all k centroids.
+using CapFetch = std::function<Result<std::vector<float>>(const std::vector<int64_t>& rows)>;
+// The moves cap_cluster_sizes takes over all the rows, from `records` (each worker's
+// cap_records, in any order); `sizes` (over all the rows) become the sizes after the moves.
+// Records that are not well-formed (sizes, clusters out of range, a row given twice) are refused
+// (kInvalidArgument); a failed fetch is returned.
+Result<CapMoves> decide_cap_moves(const std::vector<std::vector<int64_t>>& records, int64_t d,
+                                  int64_t k, const float* centroids, Metric metric,
+                                  int64_t capacity, std::vector<int64_t>* sizes,
+                                  const CapFetch& fetch);
 
 // The objective of given labels (sum of squared l2 distances, or of -inner products), each
 // distance computed directly rather than through GEMM, summed over fixed row blocks in block

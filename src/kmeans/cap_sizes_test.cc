@@ -37,6 +37,90 @@ std::vector<int64_t> sizes_of(const std::vector<int32_t>& labels, int64_t k) {
   return s;
 }
 
+std::vector<int32_t> nearest_of(const std::vector<float>& x, const std::vector<float>& centroids,
+                                int64_t n, int64_t d, int64_t k) {
+  std::vector<int32_t> labels(n);
+  kmeans_assign(n, d, x.data(), k, centroids.data(), Metric::kL2, labels.data(), nullptr, 1);
+  return labels;
+}
+
+// The capping decided from the records of rows split between workers (the file protocol's
+// rounds: decide_cap_moves over every worker's cap_records) is cap_cluster_sizes' over all the
+// rows: the same moves, labels and sizes, rows whose candidates are all full included.
+TEST(CapRecords, MovesDecidedFromWorkersRecordsAreTheLocalCapping) {
+  const int64_t n = 3000, d = 8, k = 12;
+  const auto x = skewed_data(n, d, 11);
+  // One centroid on the blob (row 0), the others on rows outside it: the blob's cluster is over
+  // every cap below.
+  std::vector<float> start(x.begin(), x.begin() + d);
+  for (int64_t i = 1; static_cast<int64_t>(start.size()) < k * d; ++i) {
+    if (i % 10 >= 7) start.insert(start.end(), x.begin() + i * d, x.begin() + (i + 1) * d);
+  }
+  for (const Metric metric : {Metric::kL2, Metric::kInnerProduct}) {
+    std::vector<int32_t> nearest(n);
+    kmeans_assign(n, d, x.data(), k, start.data(), metric, nearest.data(), nullptr, 1);
+    for (const double balance : {3.0, 1.5, 1.01}) {
+      SCOPED_TRACE(::testing::Message()
+                   << "balance " << balance << " metric " << static_cast<int>(metric));
+      std::vector<float> centroids = start;
+      std::vector<int32_t> labels = nearest;
+      const CapStats local =
+          cap_cluster_sizes(n, d, x.data(), k, balance, metric, 2, centroids.data(), labels.data());
+      ASSERT_GT(local.rows_moved, 0);
+      const int64_t capacity = balance_capacity(n, k, balance);
+      for (const int workers : {1, 3}) {
+        std::vector<std::vector<int64_t>> records;
+        for (int w = 0; w < workers; ++w) {  // worker w: the rows i with i % workers == w
+          std::vector<int64_t> global;
+          std::vector<float> xs;
+          std::vector<int32_t> ls;
+          for (int64_t i = w; i < n; i += workers) {
+            global.push_back(i);
+            xs.insert(xs.end(), x.begin() + i * d, x.begin() + (i + 1) * d);
+            ls.push_back(nearest[i]);
+          }
+          records.push_back(cap_records(static_cast<int64_t>(global.size()), d, xs.data(), k,
+                                        start.data(), metric, ls.data(), sizes_of(nearest, k),
+                                        capacity, global.data(), 1));
+          EXPECT_EQ(records.back().size() % cap_record_words(k), 0u);
+        }
+        std::vector<int64_t> sizes = sizes_of(nearest, k);
+        int64_t fetched = 0;
+        auto moves =
+            decide_cap_moves(records, d, k, start.data(), metric, capacity, &sizes,
+                             [&](const std::vector<int64_t>& rows) -> Result<std::vector<float>> {
+                               std::vector<float> out;
+                               for (int64_t r : rows)
+                                 out.insert(out.end(), x.begin() + r * d, x.begin() + (r + 1) * d);
+                               fetched += static_cast<int64_t>(rows.size());
+                               return out;
+                             });
+        ASSERT_TRUE(moves.ok()) << moves.status().ToString();
+        EXPECT_EQ(static_cast<int64_t>(moves->rows.size()), local.rows_moved);
+        std::vector<int32_t> got = nearest;
+        for (size_t m = 0; m < moves->rows.size(); ++m) got[moves->rows[m]] = moves->to[m];
+        EXPECT_EQ(got, labels);
+        EXPECT_EQ(sizes, sizes_of(labels, k));
+        if (balance == 1.01) {
+          EXPECT_GT(fetched, 0) << "no row needed the scan";
+        }
+      }
+    }
+  }
+  // Records cut short, or naming a cluster beyond k, are refused.
+  std::vector<int64_t> sizes = sizes_of(nearest_of(x, start, n, d, k), k);
+  std::vector<int64_t> one = {5, 0};
+  one.resize(static_cast<size_t>(cap_record_words(k)) - 1, 0);
+  EXPECT_EQ(
+      decide_cap_moves({one}, d, k, start.data(), Metric::kL2, 10, &sizes, {}).status().code(),
+      Status::Code::kInvalidArgument);
+  one.push_back(0);
+  one[1] = 99;  // the row's cluster
+  EXPECT_EQ(
+      decide_cap_moves({one}, d, k, start.data(), Metric::kL2, 10, &sizes, {}).status().code(),
+      Status::Code::kInvalidArgument);
+}
+
 TEST(Balance, Capacity) {
   EXPECT_EQ(balance_capacity(1000, 10, 1.5), 150);
   EXPECT_EQ(balance_capacity(1000, 10, 2.0), 200);

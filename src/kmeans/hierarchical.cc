@@ -1,12 +1,12 @@
 // Hierarchical k-means for large k (thousands of centroids):
 //
 // 1. coarse k-means into g = round(sqrt(k)) groups, trained on at most 256 g sampled rows, then
-//    every row assigned to its group, and groups balanced to at most kCoarseBalance times the
+//    every row assigned to its group, and groups balanced to at most kHierCoarseBalance times the
 //    mean size;
 // 2. inside each group, a flat k-means with a share of k proportional to the group's size
 //    (share_centroids); groups run in parallel, each single-threaded with its own derived seed,
 //    so the result does not depend on which thread runs which group;
-// 3. kRefineIters Lloyd iterations over all k centroids in which each row is compared with the
+// 3. kHierRefineIters Lloyd iterations over all k centroids in which each row is compared with the
 //    centroids of its group's kNeighbourGroups nearest groups only (its own included), which
 //    costs about kNeighbourGroups / g of a full assignment and fixes the rows the grouping cut
 //    off from their best centroid.
@@ -25,6 +25,10 @@
 // every row moves to the shard that owns its group, which trains its groups as above (same rows
 // in the same order, same seeds), the groups' centroids are gathered, and step 3 runs sharded,
 // each shard assigning the rows it now holds.
+//
+// Through files (pipeline/hier_rounds.cc), the same steps run as rounds of the plan directory,
+// from the pieces hierarchical.h exposes (coarse sample and k-means, plan_groups, train_groups,
+// NeighbourGroupAssigner, and the capping's records, kmeans/cap_sizes.h).
 #include "kmeans/hierarchical.h"
 
 #include <fmt/format.h>
@@ -54,10 +58,8 @@
 namespace ivftrain {
 namespace {
 
-constexpr int kRefineIters = 2;
 constexpr int64_t kNeighbourGroups = 8;
 constexpr int64_t kCoarseSampleRate = 256;
-constexpr double kCoarseBalance = 3;
 
 }  // namespace
 
@@ -114,6 +116,58 @@ std::vector<int64_t> share_centroids(const std::vector<int64_t>& sizes, int64_t 
   return share;
 }
 
+int64_t hierarchical_group_count(int64_t k) {
+  return std::min<int64_t>(k, std::llround(std::sqrt(static_cast<double>(k))));
+}
+
+std::vector<int64_t> coarse_sample_rows(int64_t total, int64_t g, const KMeansParams& params) {
+  const int64_t rows = std::min(total, kCoarseSampleRate * g);
+  if (rows == total) return {};
+  Rng rng(derive_seed(params.seed, kSeedCoarseSample, 0));
+  return choose_sorted(rng, total, rows);
+}
+
+std::vector<float> train_coarse(int64_t m, int64_t d, const float* x, int64_t g,
+                                const KMeansParams& params, const KMeansLog& log_as,
+                                KMeansShard* shard) {
+  KMeansParams cp = params;
+  cp.algorithm = KMeansAlgorithm::kFlat;
+  cp.balance = 0;
+  cp.seed = derive_seed(params.seed, kSeedCoarse, 0);
+  KMeansLog coarse_log;
+  coarse_log.label = log_as.label + "/coarse";
+  coarse_log.warn_few_rows = false;
+  return std::move(flat_kmeans(m, d, x, g, cp, coarse_log, shard).result.centroids);
+}
+
+HierGroups plan_groups(std::vector<float> coarse, std::vector<int64_t> sizes, int64_t k, int shards,
+                       int me, int threads) {
+  HierGroups groups;
+  const auto g = static_cast<int64_t>(sizes.size());
+  groups.g = g;
+  groups.centroids = std::move(coarse);
+  groups.sizes = std::move(sizes);
+  const std::vector<int64_t> share = share_centroids(groups.sizes, k);
+  groups.first.assign(static_cast<size_t>(g + 1), 0);
+  for (int64_t i = 0; i < g; ++i) groups.first[i + 1] = groups.first[i] + share[i];
+  IVF_DCHECK(groups.first[g] == k, "the groups' shares must add up to k");
+  groups.order.resize(static_cast<size_t>(g));
+  std::iota(groups.order.begin(), groups.order.end(), 0);
+  std::stable_sort(groups.order.begin(), groups.order.end(),
+                   [&](int64_t a, int64_t b) { return groups.sizes[a] > groups.sizes[b]; });
+  // Dealt largest first, each to the shard with the fewest rows so far (ties: the lower index).
+  std::vector<int64_t> load(static_cast<size_t>(shards), 0);
+  groups.owner.assign(static_cast<size_t>(g), 0);
+  for (int64_t gi : groups.order) {
+    const int to = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    groups.owner[gi] = to;
+    load[to] += groups.sizes[gi];
+    if (to == me) groups.jobs.push_back(gi);
+  }
+  groups.threads = clamp_threads(threads, g);
+  return groups;
+}
+
 namespace {
 
 // The coarse k-means' shard: the rows of `parent` sampled for it. Its rows' indices are their
@@ -156,51 +210,15 @@ class SubsetShard final : public KMeansShard {
   std::vector<int64_t> chosen_, positions_;
 };
 
-// Step 1: the rows cut into g groups, each group's share of the k centroids and the shard that
-// trains it.
-struct Groups {
-  int64_t g = 0;
-  std::vector<float> centroids;  // g x d, the coarse centroids
-  std::vector<int64_t> sizes;    // rows per group, over all shards
-  std::vector<int64_t> first;    // g + 1: group i owns centroids [first[i], first[i + 1])
-  std::vector<int64_t> order;    // groups largest first (long jobs first; results do not care)
-  std::vector<int> owner;        // g: the shard that trains the group (0 without shards)
-  std::vector<int64_t> jobs;     // this shard's groups, in `order`
-  int threads = 1;               // threads over groups
-
-  int64_t share(int64_t i) const { return first[i + 1] - first[i]; }
-};
-
-// The rows a shard holds for steps 2 and 3: all the rows without shards; with shards, the rows
-// of the groups it owns, moved to it, in increasing global order.
-struct Held {
-  int64_t n = 0;
-  const float* x = nullptr;
-  std::vector<float> storage;   // the rows moved here
-  std::vector<int64_t> global;  // their global indices (increasing); empty without shards
-  ClusterMembers members;       // the rows of each group (none for the groups of other shards)
-
-  const int64_t* rows(int64_t i) const { return members.rows.data() + members.offsets[i]; }
-};
-
 // The coarse centroids, trained on at most kCoarseSampleRate g rows chosen by global index
 // (sharded: each shard its rows among them).
 std::vector<float> coarse_centroids(int64_t n, int64_t d, const float* x, int64_t g,
                                     const KMeansParams& params, const KMeansLog& log_as,
                                     KMeansShard* shard) {
-  KMeansParams cp = params;
-  cp.algorithm = KMeansAlgorithm::kFlat;
-  cp.balance = 0;
-  cp.seed = derive_seed(params.seed, kSeedCoarse, 0);
-  KMeansLog coarse_log;
-  coarse_log.label = log_as.label + "/coarse";
-  coarse_log.warn_few_rows = false;
   const int64_t total = shard ? shard->total_rows() : n;
-  const int64_t rows = std::min(total, kCoarseSampleRate * g);
-  if (rows == total)
-    return std::move(flat_kmeans(n, d, x, g, cp, coarse_log, shard).result.centroids);
-  Rng rng(derive_seed(params.seed, kSeedCoarseSample, 0));
-  std::vector<int64_t> chosen = choose_sorted(rng, total, rows);
+  std::vector<int64_t> chosen = coarse_sample_rows(total, g, params);
+  if (chosen.empty()) return train_coarse(n, d, x, g, params, log_as, shard);
+  const auto rows = static_cast<int64_t>(chosen.size());
   std::vector<int64_t> picked, positions;  // local rows in the sample, and their places in it
   if (!shard) {
     picked = chosen;
@@ -214,44 +232,26 @@ std::vector<float> coarse_centroids(int64_t n, int64_t d, const float* x, int64_
   const auto m = static_cast<int64_t>(picked.size());
   std::vector<float> sample(static_cast<size_t>(m * d));
   gather_rows(d, x, picked.data(), m, sample.data());
-  if (!shard)
-    return std::move(flat_kmeans(m, d, sample.data(), g, cp, coarse_log).result.centroids);
+  if (!shard) return train_coarse(m, d, sample.data(), g, params, log_as);
   SubsetShard subset(*shard, x, std::move(chosen), std::move(positions));
-  return std::move(flat_kmeans(m, d, sample.data(), g, cp, coarse_log, &subset).result.centroids);
+  return train_coarse(m, d, sample.data(), g, params, log_as, &subset);
 }
 
-// Groups dealt to shards largest first, each to the shard with the fewest rows so far (ties: the
-// lower index): a function of the sizes alone, the same on every shard.
-void deal_groups(Groups& groups, const KMeansShard* shard) {
-  const int shards = shard ? shard->shard_count() : 1;
-  const int me = shard ? shard->shard_index() : 0;
-  std::vector<int64_t> load(static_cast<size_t>(shards), 0);
-  groups.owner.assign(static_cast<size_t>(groups.g), 0);
-  for (int64_t gi : groups.order) {
-    const int to = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
-    groups.owner[gi] = to;
-    load[to] += groups.sizes[gi];
-    if (to == me) groups.jobs.push_back(gi);
-  }
-}
-
-Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
-                     const KMeansParams& params, const KMeansLog& log_as, int threads,
-                     KMeansShard* shard, std::vector<int32_t>* group) {
-  Groups groups;
-  groups.g = g;
-  groups.centroids = coarse_centroids(n, d, x, g, params, log_as, shard);
+HierGroups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
+                         const KMeansParams& params, const KMeansLog& log_as, int threads,
+                         KMeansShard* shard, std::vector<int32_t>* group) {
+  std::vector<float> centroids = coarse_centroids(n, d, x, g, params, log_as, shard);
   group->resize(static_cast<size_t>(n));
-  assign_nearest(n, d, x, nullptr, g, groups.centroids.data(), params.metric,
+  assign_nearest(n, d, x, nullptr, g, centroids.data(), params.metric,
                  AssignOutput{group->data(), nullptr}, threads);
   // Work in a group grows with its size squared (rows times its share of k), so one large
   // group would dominate: cap the group sizes. Rows moved to a neighbouring group find their
   // best centroid again in the refinement, which looks into neighbouring groups.
   const CapStats cap =
-      shard ? cap_cluster_sizes_sharded(n, d, x, g, kCoarseBalance, params.metric, threads,
-                                        groups.centroids.data(), group->data(), *shard)
-            : cap_cluster_sizes(n, d, x, g, kCoarseBalance, params.metric, threads,
-                                groups.centroids.data(), group->data());
+      shard ? cap_cluster_sizes_sharded(n, d, x, g, kHierCoarseBalance, params.metric, threads,
+                                        centroids.data(), group->data(), *shard)
+            : cap_cluster_sizes(n, d, x, g, kHierCoarseBalance, params.metric, threads,
+                                centroids.data(), group->data());
   if (cap.rows_moved > 0) {
     logger().log(log_as.verbose ? spdlog::level::info : spdlog::level::debug,
                  "{}: groups capped at {} rows: {} rows moved{}", log_as.label, cap.capacity,
@@ -260,27 +260,19 @@ Groups coarse_groups(int64_t n, int64_t d, const float* x, int64_t k, int64_t g,
                                      cap.rows_gathered, cap.gather_rounds)
                        : "");
   }
-  groups.sizes.assign(static_cast<size_t>(g), 0);
-  for (int32_t l : *group) ++groups.sizes[l];
-  if (shard) shard->combine_counts(groups.sizes);
-  const std::vector<int64_t> share = share_centroids(groups.sizes, k);
-  groups.first.assign(static_cast<size_t>(g + 1), 0);
-  for (int64_t i = 0; i < g; ++i) groups.first[i + 1] = groups.first[i] + share[i];
-  IVF_DCHECK(groups.first[g] == k, "the groups' shares must add up to k");
-  groups.order.resize(static_cast<size_t>(g));
-  std::iota(groups.order.begin(), groups.order.end(), 0);
-  std::stable_sort(groups.order.begin(), groups.order.end(),
-                   [&](int64_t a, int64_t b) { return groups.sizes[a] > groups.sizes[b]; });
-  deal_groups(groups, shard);
-  groups.threads = clamp_threads(threads, g);
-  return groups;
+  std::vector<int64_t> sizes(static_cast<size_t>(g), 0);
+  for (int32_t l : *group) ++sizes[l];
+  if (shard) shard->combine_counts(sizes);
+  return plan_groups(std::move(centroids), std::move(sizes), k, shard ? shard->shard_count() : 1,
+                     shard ? shard->shard_index() : 0, threads);
 }
 
 // Sharded: every row moves to the shard that owns its group (one exchange, each sender's rows in
 // global order), and the rows received are put in global order, so that each group's rows are
 // those, in the order, local training gives it.
-Held move_rows(int64_t n, int64_t d, const float* x, const std::vector<int32_t>& group,
-               const Groups& groups, KMeansShard& shard, const std::function<void()>& release_x) {
+HeldRows move_rows(int64_t n, int64_t d, const float* x, const std::vector<int32_t>& group,
+                   const HierGroups& groups, KMeansShard& shard,
+                   const std::function<void()>& release_x) {
   const int shards = shard.shard_count();
   const int64_t* global = shard.global_rows();
   std::vector<int64_t> counts(static_cast<size_t>(shards), 0), at(static_cast<size_t>(shards), 0);
@@ -302,7 +294,7 @@ Held move_rows(int64_t n, int64_t d, const float* x, const std::vector<int32_t>&
                     // are never held together
     shard.exchange_rows(d, 2, counts, out.data(), meta.data(), &rows_in, &meta_in);
   }
-  Held held;
+  HeldRows held;
   held.n = static_cast<int64_t>(meta_in.size() / 2);
   std::vector<int64_t> perm(static_cast<size_t>(held.n));
   std::iota(perm.begin(), perm.end(), 0);
@@ -331,7 +323,8 @@ std::vector<int64_t> to_words(const std::vector<float>& v) {
 }
 
 // Sharded: the centroids of every group, from the shard that trained it, on every shard.
-void share_fine_centroids(int64_t d, const Groups& groups, KMeansShard& shard, float* centroids) {
+void share_fine_centroids(int64_t d, const HierGroups& groups, KMeansShard& shard,
+                          float* centroids) {
   auto owned_by = [&](int s) {
     std::vector<int64_t> list;
     for (int64_t gi = 0; gi < groups.g; ++gi) {
@@ -356,10 +349,11 @@ void share_fine_centroids(int64_t d, const Groups& groups, KMeansShard& shard, f
   }
 }
 
-// Step 2: a flat k-means inside each group of this shard, single-threaded with its own derived
-// seed, groups in parallel; writes the groups' centroids and their rows' labels.
-void train_groups(int64_t d, const Held& held, const Groups& groups, const KMeansParams& params,
-                  const KMeansLog& log_as, float* centroids, int32_t* labels) {
+}  // namespace
+
+void train_groups(int64_t d, const HeldRows& held, const HierGroups& groups,
+                  const KMeansParams& params, const KMeansLog& log_as, float* centroids,
+                  int32_t* labels) {
   KMeansParams gp = params;
   gp.algorithm = KMeansAlgorithm::kFlat;
   gp.balance = 0;
@@ -390,101 +384,79 @@ void train_groups(int64_t d, const Held& held, const Groups& groups, const KMean
       });
 }
 
-// Step 3's assignment: the rows of each group against the centroids of its kNeighbourGroups
-// nearest groups (its own included). Neighbours are kept in increasing group order, so the
-// candidates of a group are in increasing global order (ties go to the smallest index).
-// Sharded, each shard assigns the rows of its groups, and the objective is still the groups'
-// sums added in group order.
-class NeighbourGroupAssigner final : public Assigner {
- public:
-  NeighbourGroupAssigner(int64_t d, const Held& held, const Groups& groups, Metric metric,
-                         int threads, int64_t total_rows, KMeansShard* shard)
-      : d_(d), held_(held), groups_(groups), metric_(metric), total_rows_(total_rows),
-        shard_(shard), neighbours_(static_cast<size_t>(groups.g)),
-        sums_(static_cast<size_t>(groups.g)) {
-    const int64_t g = groups.g, p = std::min(kNeighbourGroups, g);
-    std::vector<int64_t> all_groups(static_cast<size_t>(g));
-    std::iota(all_groups.begin(), all_groups.end(), 0);
-    std::vector<int32_t> near(static_cast<size_t>(g * p));
-    std::vector<float> near_dist(static_cast<size_t>(g * p));
-    nearest_candidates(d, groups.centroids.data(), g, all_groups.data(), g, groups.centroids.data(),
-                       metric, p, near.data(), near_dist.data(), threads);
-    for (int64_t i = 0; i < g; ++i) {
-      std::vector<int32_t> nb(near.begin() + i * p, near.begin() + (i + 1) * p);
-      if (std::find(nb.begin(), nb.end(), static_cast<int32_t>(i)) == nb.end()) {
-        nb.back() = static_cast<int32_t>(i);
-      }
-      std::sort(nb.begin(), nb.end());
-      neighbours_[i] = std::move(nb);
+NeighbourGroupAssigner::NeighbourGroupAssigner(int64_t d, const HeldRows& held,
+                                               const HierGroups& groups, Metric metric, int threads,
+                                               int64_t total_rows, KMeansShard* shard)
+    : d_(d), held_(held), groups_(groups), metric_(metric), total_rows_(total_rows), shard_(shard),
+      neighbours_(static_cast<size_t>(groups.g)), sums_(static_cast<size_t>(groups.g)) {
+  const int64_t g = groups.g, p = std::min(kNeighbourGroups, g);
+  std::vector<int64_t> all_groups(static_cast<size_t>(g));
+  std::iota(all_groups.begin(), all_groups.end(), 0);
+  std::vector<int32_t> near(static_cast<size_t>(g * p));
+  std::vector<float> near_dist(static_cast<size_t>(g * p));
+  nearest_candidates(d, groups.centroids.data(), g, all_groups.data(), g, groups.centroids.data(),
+                     metric, p, near.data(), near_dist.data(), threads);
+  for (int64_t i = 0; i < g; ++i) {
+    std::vector<int32_t> nb(near.begin() + i * p, near.begin() + (i + 1) * p);
+    if (std::find(nb.begin(), nb.end(), static_cast<int32_t>(i)) == nb.end()) {
+      nb.back() = static_cast<int32_t>(i);
     }
+    std::sort(nb.begin(), nb.end());
+    neighbours_[i] = std::move(nb);
   }
+}
 
-  double assign(const float* centroids, int32_t* labels) override {
-    const Groups& gr = groups_;
-    const int64_t d = d_;
-    struct Scratch {
-      std::vector<float> rows_x, cand;
-      std::vector<int32_t> cand_ids, local;
-    };
-    std::fill(sums_.begin(), sums_.end(), 0.0);
-    // One job per group, largest first. The objective is added in group order below, not in
-    // job order, as it always was.
-    parallel_blocks(
-        static_cast<int64_t>(gr.jobs.size()), 1, gr.threads, Work{}, [] { return Scratch{}; },
-        [&](Scratch& sc, int64_t o, int64_t, int64_t) {
-          auto& [rows_x, cand, cand_ids, local] = sc;
-          const int64_t gi = gr.jobs[o];
-          const int64_t size = gr.sizes[gi];
-          if (size == 0) return;
-          const int64_t* rows = held_.rows(gi);
-          rows_x.resize(static_cast<size_t>(size * d));
-          gather_rows(d, held_.x, rows, size, rows_x.data());
-          cand.clear();
-          cand_ids.clear();
-          for (int32_t h : neighbours_[gi]) {
-            cand.insert(cand.end(), centroids + gr.first[h] * d, centroids + gr.first[h + 1] * d);
-            for (int64_t c = gr.first[h]; c < gr.first[h + 1]; ++c) {
-              cand_ids.push_back(static_cast<int32_t>(c));
-            }
+double NeighbourGroupAssigner::assign(const float* centroids, int32_t* labels) {
+  const HierGroups& gr = groups_;
+  const int64_t d = d_;
+  struct Scratch {
+    std::vector<float> rows_x, cand;
+    std::vector<int32_t> cand_ids, local;
+  };
+  std::fill(sums_.begin(), sums_.end(), 0.0);
+  // One job per group, largest first. The objective is added in group order below, not in
+  // job order, as it always was.
+  parallel_blocks(
+      static_cast<int64_t>(gr.jobs.size()), 1, gr.threads, Work{}, [] { return Scratch{}; },
+      [&](Scratch& sc, int64_t o, int64_t, int64_t) {
+        auto& [rows_x, cand, cand_ids, local] = sc;
+        const int64_t gi = gr.jobs[o];
+        const int64_t size = gr.sizes[gi];
+        if (size == 0) return;
+        const int64_t* rows = held_.rows(gi);
+        rows_x.resize(static_cast<size_t>(size * d));
+        gather_rows(d, held_.x, rows, size, rows_x.data());
+        cand.clear();
+        cand_ids.clear();
+        for (int32_t h : neighbours_[gi]) {
+          cand.insert(cand.end(), centroids + gr.first[h] * d, centroids + gr.first[h + 1] * d);
+          for (int64_t c = gr.first[h]; c < gr.first[h + 1]; ++c) {
+            cand_ids.push_back(static_cast<int32_t>(c));
           }
-          local.resize(static_cast<size_t>(size));
-          sums_[gi] =
-              assign_nearest(size, d, rows_x.data(), nullptr, static_cast<int64_t>(cand_ids.size()),
-                             cand.data(), metric_, AssignOutput{local.data(), nullptr}, 1);
-          for (int64_t j = 0; j < size; ++j) labels[rows[j]] = cand_ids[local[j]];
-        });
-    if (shard_) {
-      // Each group's sum comes from its owner, +0.0 (all bits zero) from the others: summing
-      // the bit patterns as integers gives every shard the owner's double, bit for bit.
-      std::vector<int64_t> bits(sums_.size());
-      std::memcpy(bits.data(), sums_.data(), bits.size() * sizeof(int64_t));
-      shard_->combine_counts(bits);
-      std::memcpy(sums_.data(), bits.data(), bits.size() * sizeof(int64_t));
-    }
-    double total = 0;
-    for (double s : sums_) total += s;  // group order: independent of the threads and shards
-    return total;
+        }
+        local.resize(static_cast<size_t>(size));
+        sums_[gi] =
+            assign_nearest(size, d, rows_x.data(), nullptr, static_cast<int64_t>(cand_ids.size()),
+                           cand.data(), metric_, AssignOutput{local.data(), nullptr}, 1);
+        for (int64_t j = 0; j < size; ++j) labels[rows[j]] = cand_ids[local[j]];
+      });
+  if (shard_) {
+    // Each group's sum comes from its owner, +0.0 (all bits zero) from the others: summing
+    // the bit patterns as integers gives every shard the owner's double, bit for bit.
+    std::vector<int64_t> bits(sums_.size());
+    std::memcpy(bits.data(), sums_.data(), bits.size() * sizeof(int64_t));
+    shard_->combine_counts(bits);
+    std::memcpy(sums_.data(), bits.data(), bits.size() * sizeof(int64_t));
   }
-
-  int64_t rows_computed() const override { return total_rows_; }
-
- private:
-  int64_t d_;
-  const Held& held_;
-  const Groups& groups_;
-  Metric metric_;
-  int64_t total_rows_;
-  KMeansShard* shard_;
-  std::vector<std::vector<int32_t>> neighbours_;
-  std::vector<double> sums_;
-};
-
-}  // namespace
+  double total = 0;
+  for (double s : sums_) total += s;  // group order: independent of the threads and shards
+  return total;
+}
 
 KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
                               const KMeansParams& params, const KMeansLog& log_as,
                               KMeansShard* shard, const std::function<void()>& release_x) {
-  const int64_t g = std::min<int64_t>(k, std::llround(std::sqrt(static_cast<double>(k))));
+  const int64_t g = hierarchical_group_count(k);
   const int64_t total = shard ? shard->total_rows() : n;
   if (g < 2 || total == k) return flat_kmeans(n, d, x, k, params, log_as, shard);
   const auto start = Clock::now();
@@ -492,11 +464,11 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
 
   std::vector<int32_t> group;
-  const Groups groups = coarse_groups(n, d, x, k, g, params, log_as, threads, shard, &group);
+  const HierGroups groups = coarse_groups(n, d, x, k, g, params, log_as, threads, shard, &group);
   logger().log(level, "{}: hierarchical k-means: {} groups of {} to {} rows ({:.3f} s)",
                log_as.label, g, *std::min_element(groups.sizes.begin(), groups.sizes.end()),
                *std::max_element(groups.sizes.begin(), groups.sizes.end()), seconds_since(start));
-  Held held;
+  HeldRows held;
   if (shard) {
     held = move_rows(n, d, x, group, groups, *shard, release_x);
     x = nullptr;  // released
@@ -526,7 +498,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
       level, "{}: groups trained: objective {:.6g} ({:.3f} s)", log_as.label, objective,
       result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0)).seconds);
   LloydLoop loop;
-  loop.max_iters = kRefineIters;
+  loop.max_iters = kHierRefineIters;
   loop.tolerance = params.tolerance;
   loop.num_threads = threads;
   loop.step = "refinement";

@@ -13,6 +13,7 @@
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "pipeline/hier_rounds.h"
 #include "train/train_on_sample.h"
 #include "util/rng.h"
 #include "util/sampling.h"
@@ -95,6 +96,14 @@ uint64_t RoundState::fingerprint() const {
   XXH3_64bits_update(s, header, sizeof header);
   XXH3_64bits_update(s, &grid_step, sizeof grid_step);
   XXH3_64bits_update(s, centroids.data(), centroids.size() * sizeof(float));
+  if (stage != RoundStage::kFlat) {
+    const int64_t hier[3] = {static_cast<int64_t>(stage), capacity, capped ? 1 : 0};
+    XXH3_64bits_update(s, hier, sizeof hier);
+    XXH3_64bits_update(s, coarse.data(), coarse.size() * sizeof(float));
+    XXH3_64bits_update(s, group_sizes.data(), group_sizes.size() * sizeof(int64_t));
+    XXH3_64bits_update(s, moved_rows.data(), moved_rows.size() * sizeof(int64_t));
+    XXH3_64bits_update(s, moved_to.data(), moved_to.size() * sizeof(int32_t));
+  }
   const uint64_t h = XXH3_64bits_digest(s);
   XXH3_freeState(s);
   return h;
@@ -102,7 +111,7 @@ uint64_t RoundState::fingerprint() const {
 
 std::string rounds_unsupported(const TrainParams& p) {
   const KMeansParams& kp = p.ivf.kmeans;
-  if (kp.algorithm == KMeansAlgorithm::kHierarchical) return "hierarchical k-means";
+  if (hierarchical_rounds(p)) return kp.balance > 0 ? "balancing (--balance)" : "";
   if (kp.init == KMeansInit::kKMeansPlusPlus) return "k-means++ initialisation";
   if (kp.init == KMeansInit::kKMeansParallel) return "k-means|| initialisation";
   if (kp.balance > 0) return "balancing (--balance)";
@@ -173,22 +182,21 @@ bool rounds_use_bounds(const TrainParams& p, int64_t dim) {
          BoundedAssigner::worthwhile(p.ivf.num_partitions, dim);
 }
 
-Result<RoundPartial> compute_round_partial(const SampleResult& shard, const RoundState& st,
-                                           const TrainParams& p, const WorkerBounds* bounds_in,
-                                           WorkerBounds* bounds_out) {
+Result<ShardIvfRows> shard_ivf_rows(const SampleResult& shard, const RoundState& st,
+                                    const TrainParams& p) {
   if (shard.plan_id != st.plan_id || shard.params_hash != st.params_hash || shard.dim != st.dim) {
     return Status::FailedPrecondition(fmt::format(
         "the sample result of worker {} belongs to another plan than the rounds' (plan {}); "
         "rerun `ivftrain sample` for worker {}",
         shard.worker, st.plan_id, shard.worker));
   }
-  const int64_t d = st.dim, k = st.k;
+  const int64_t d = st.dim;
   const SampleLayout& layout = st.layout;
   const std::vector<int64_t> starts = fragment_starts(layout);
   const std::vector<int64_t> train = ivf_training_rows(p, layout.rows());
   // The shard's rows that are IVF training rows, found by their canonical row: fragments are in
   // id order both in the shard and in the canonical sample, so both walks go forward.
-  std::vector<int64_t> mine, mine_in_train;  // rows of the shard; their index among the IVF rows
+  ShardIvfRows mine;
   auto next_train = train.begin();
   for (int64_t i = 0; i < shard.size();) {
     const int64_t fragment = shard.fragment_ids[i];
@@ -209,21 +217,38 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
       const int64_t canonical = starts[f] + (r - i);
       next_train = std::lower_bound(next_train, train.end(), canonical);
       if (next_train != train.end() && *next_train == canonical) {
-        mine.push_back(r);
-        mine_in_train.push_back(next_train - train.begin());
+        mine.rows.push_back(r);
+        mine.ivf.push_back(next_train - train.begin());
       }
     }
     i = j;
   }
+  const auto n = static_cast<int64_t>(mine.rows.size());
+  mine.x.resize(static_cast<size_t>(n * d));
+  gather_rows(d, shard.vectors.data(), mine.rows.data(), n, mine.x.data());
+  return mine;
+}
 
+RoundPartial partial_header(const RoundState& st, int worker) {
   RoundPartial out;
   out.plan_id = st.plan_id;
-  out.worker = shard.worker;
+  out.worker = worker;
   out.round = st.round;
+  out.stage = st.stage;
   out.centroids_fingerprint = st.fingerprint();
-  out.k = k;
-  out.dim = d;
-  out.rows = static_cast<int64_t>(mine.size());
+  out.k = st.k;
+  out.dim = st.dim;
+  return out;
+}
+
+Result<RoundPartial> compute_round_partial(const SampleResult& shard, const RoundState& st,
+                                           const TrainParams& p, const WorkerBounds* bounds_in,
+                                           WorkerBounds* bounds_out,
+                                           std::vector<int32_t>* groups_out) {
+  IVF_ASSIGN_OR_RETURN(ShardIvfRows mine, shard_ivf_rows(shard, st, p));
+  const int64_t d = st.dim, k = st.k;
+  RoundPartial out = partial_header(st, shard.worker);
+  out.rows = static_cast<int64_t>(mine.rows.size());
   // The magnitude check of train_on_sample looks at every sample row.
   for (int64_t i = 0; i < shard.size(); ++i) {
     const float* r = shard.vectors.data() + i * d;
@@ -231,8 +256,11 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
     for (int64_t j = 0; j < d; ++j) n2 += static_cast<double>(r[j]) * r[j];
     out.max_norm2 = std::max(out.max_norm2, n2);
   }
-  std::vector<float> x(mine.size() * static_cast<size_t>(d));
-  gather_rows(d, shard.vectors.data(), mine.data(), out.rows, x.data());
+  if (st.stage != RoundStage::kFlat) {
+    return hierarchical_shard_partial(std::move(out), mine, st, p, groups_out);
+  }
+  const std::vector<float>& x = mine.x;
+  const std::vector<int64_t>& mine_in_train = mine.ivf;
   if (st.grid_step == 0) {
     // Round 0, the scan: the grid of the sums needs the largest value over every worker's rows.
     out.max_abs = max_abs_value(out.rows, d, x.data());
@@ -242,10 +270,10 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
   const int threads = resolve_threads(kp.num_threads);
   std::vector<float> norms;
   if (kp.metric == Metric::kL2) {
-    norms.resize(mine.size());
+    norms.resize(static_cast<size_t>(out.rows));
     row_norms_sqr(out.rows, d, x.data(), norms.data());
   }
-  std::vector<int32_t> labels(mine.size());
+  std::vector<int32_t> labels(static_cast<size_t>(out.rows));
   ExactSum objective;
   if (rounds_use_bounds(p, d)) {
     // As flat_kmeans: bounds skip the rows whose centroid cannot have changed, and a skipped
@@ -254,8 +282,8 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
     BoundedAssigner bounded(out.rows, d, x.data(), norms.data(), k, threads);
     if (st.round > 1) {
       if (bounds_in == nullptr || bounds_in->round != st.round - 1 ||
-          bounds_in->labels.size() != mine.size() || bounds_in->lower.size() != mine.size() ||
-          bounds_in->dist.size() != mine.size() ||
+          bounds_in->labels.size() != labels.size() || bounds_in->lower.size() != labels.size() ||
+          bounds_in->dist.size() != labels.size() ||
           bounds_in->previous.size() != st.centroids.size()) {
         return Status::FailedPrecondition(
             fmt::format("worker {} has no bounds of round {} to continue round {} from",
@@ -277,7 +305,7 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
     }
   } else {
     // Every row assigned in full, as FullAssigner does, and its distance summed exactly.
-    std::vector<float> distances(mine.size());
+    std::vector<float> distances(labels.size());
     if (out.rows > 0) {
       assign_nearest(out.rows, d, x.data(), norms.empty() ? nullptr : norms.data(), k,
                      st.centroids.data(), kp.metric, AssignOutput{labels.data(), distances.data()},
@@ -291,55 +319,34 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
   group_by_label(out.rows, k, labels.data(), &members);
   SumGrid grid;
   grid.step = st.grid_step;
-  ClusterSums sums = cluster_sums(d, x.data(), k, members, grid, threads, mine_in_train.data());
+  set_partial_sums(cluster_sums(d, x.data(), k, members, grid, threads, mine_in_train.data()), out);
+  return out;
+}
+
+void set_partial_sums(ClusterSums sums, RoundPartial& out) {
   out.grid_step = sums.grid.step;
   out.sums = std::move(sums.sums);
   out.counts = std::move(sums.counts);
   out.identical = std::move(sums.identical);
   out.first = std::move(sums.first);
   out.first_row = std::move(sums.first_row);
-  return out;
 }
 
-Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPartial>& partials,
-                               const TrainParams& p, int num_workers) {
-  const uint64_t fingerprint = st.fingerprint();
-  if (static_cast<int>(partials.size()) != num_workers) {
-    return Status::FailedPrecondition(fmt::format("round {} has {} partials for {} workers",
-                                                  st.round, partials.size(), num_workers));
-  }
-  for (int w = 0; w < num_workers; ++w) {
-    const RoundPartial& part = partials[static_cast<size_t>(w)];
-    if (part.worker != w || part.plan_id != st.plan_id || part.round != st.round ||
-        part.centroids_fingerprint != fingerprint || part.k != st.k || part.dim != st.dim) {
+Result<ClusterSums> merged_sums(const RoundState& st, const std::vector<RoundPartial>& partials,
+                                int64_t clusters) {
+  ClusterSums total;
+  for (size_t w = 0; w < partials.size(); ++w) {
+    const RoundPartial& part = partials[w];
+    const auto c = static_cast<size_t>(clusters), cd = static_cast<size_t>(clusters * st.dim);
+    if (part.grid_step != st.grid_step || part.sums.size() != cd || part.counts.size() != c ||
+        part.identical.size() != c || part.first.size() != cd || part.first_row.size() != c) {
       return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} was computed against other centroids than round {}'s of "
+          "the partial of worker {} was computed on another grid or shape than round {}'s of "
           "plan {}; rerun `ivftrain round` for worker {}",
           w, st.round, st.plan_id, w));
     }
-  }
-  RoundMerge m;
-  if (st.grid_step == 0) {
-    // The scan: the grid over every worker's IVF rows, as flat_kmeans makes it over its x.
-    double max_abs = 0;
-    for (const RoundPartial& part : partials) max_abs = std::max(max_abs, part.max_abs);
-    m.next = st;
-    m.next.round = st.round + 1;
-    m.next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
-    return m;
-  }
-  ClusterSums total;
-  ExactSum exact;
-  for (int w = 0; w < num_workers; ++w) {
-    const RoundPartial& part = partials[static_cast<size_t>(w)];
-    if (part.grid_step != st.grid_step || part.objective_bins.size() != exact.bins.size()) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} was computed on another grid than round {}'s of plan {}; "
-          "rerun `ivftrain round` for worker {}",
-          w, st.round, st.plan_id, w));
-    }
     ClusterSums s;
-    s.k = part.k;
+    s.k = clusters;
     s.d = part.dim;
     s.grid.step = part.grid_step;
     s.sums = part.sums;
@@ -352,20 +359,20 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
     } else {
       total.merge(s);
     }
-    ExactSum e;
-    std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
-    exact.merge(e);
   }
-  const double objective = exact.value();
-  const LloydLoop loop = ivf_loop(p);
+  return total;
+}
+
+RoundMerge lloyd_merge(const RoundState& st, ClusterSums& total, double objective,
+                       const LloydLoop& loop, bool record, int iter) {
+  RoundMerge m;
   std::vector<KMeansIteration> iterations = st.iterations;
-  // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2).
-  if (st.round > 1) {
+  if (record) {
     KMeansIteration& it = iterations.emplace_back();
     it.objective = objective;
     it.empty_clusters_split = st.split;
     it.rows_computed = st.train_rows;
-    if (lloyd_stops(loop, st.round - 2, st.split, st.prev_objective, objective)) {
+    if (iter >= 0 && lloyd_stops(loop, iter, st.split, st.prev_objective, objective)) {
       m.finished = true;
       m.result.k = st.k;
       m.result.d = st.dim;
@@ -384,6 +391,56 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
   next.prev_objective = objective;
   next.iterations = std::move(iterations);
   return m;
+}
+
+Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPartial>& partials,
+                               const TrainParams& p, int num_workers, const IvfRowsFetch& fetch) {
+  const uint64_t fingerprint = st.fingerprint();
+  if (static_cast<int>(partials.size()) != num_workers) {
+    return Status::FailedPrecondition(fmt::format("round {} has {} partials for {} workers",
+                                                  st.round, partials.size(), num_workers));
+  }
+  for (int w = 0; w < num_workers; ++w) {
+    const RoundPartial& part = partials[static_cast<size_t>(w)];
+    if (part.worker != w || part.plan_id != st.plan_id || part.round != st.round ||
+        part.stage != st.stage || part.centroids_fingerprint != fingerprint || part.k != st.k ||
+        part.dim != st.dim) {
+      return Status::FailedPrecondition(fmt::format(
+          "the partial of worker {} was computed against other centroids than round {}'s of "
+          "plan {}; rerun `ivftrain round` for worker {}",
+          w, st.round, st.plan_id, w));
+    }
+  }
+  if (st.stage != RoundStage::kFlat) {
+    return merge_hierarchical_round(st, partials, p, num_workers, fetch);
+  }
+  if (st.grid_step == 0) {
+    // The scan: the grid over every worker's IVF rows, as flat_kmeans makes it over its x.
+    RoundMerge m;
+    double max_abs = 0;
+    for (const RoundPartial& part : partials) max_abs = std::max(max_abs, part.max_abs);
+    m.next = st;
+    m.next.round = st.round + 1;
+    m.next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
+    return m;
+  }
+  ExactSum exact;
+  for (int w = 0; w < num_workers; ++w) {
+    const RoundPartial& part = partials[static_cast<size_t>(w)];
+    if (part.objective_bins.size() != exact.bins.size()) {
+      return Status::FailedPrecondition(fmt::format(
+          "the partial of worker {} holds no objective of round {} of plan {}; rerun `ivftrain "
+          "round` for worker {}",
+          w, st.round, st.plan_id, w));
+    }
+    ExactSum e;
+    std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
+    exact.merge(e);
+  }
+  IVF_ASSIGN_OR_RETURN(ClusterSums total, merged_sums(st, partials, st.k));
+  // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2); round 1 the
+  // initial centroids, whose objective is not recorded.
+  return lloyd_merge(st, total, exact.value(), ivf_loop(p), st.round > 1, st.round - 2);
 }
 
 Result<TrainedModels> finish_rounds(const std::vector<SampleResult>& results, const TrainParams& p,

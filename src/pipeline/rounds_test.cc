@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -19,16 +20,7 @@ namespace {
 class RoundsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::vector<int64_t> sizes = {1500, 1, 700, 2600, 300, 1900, 45, 1100};
-    for (size_t i = 0; i < sizes.size(); ++i) {
-      auto data = testing::gaussian_mixture(sizes[i], 16, 6, 7 + i);
-      ASSERT_TRUE(write_vector_file(dir_.file("p" + std::to_string(i) + ".npy"), FileFormat::kNpy,
-                                    sizes[i], 16, data.data())
-                      .ok());
-    }
-    auto ds = Dataset::open(dir_.path());
-    ASSERT_TRUE(ds.ok()) << ds.status().ToString();
-    dataset_.emplace(std::move(*ds));
+    open_dataset(dir_, nullptr);
     params_.index_type = IndexType::kIvfPq;
     params_.ivf.num_partitions = 12;
     params_.ivf.sample_rate = 100;  // an IVF subset of the sample
@@ -37,6 +29,24 @@ class RoundsTest : public ::testing::Test {
     params_.pq.sample_rate = 150;
     params_.ivf.kmeans.max_iters = params_.pq.kmeans.max_iters = 8;
     params_.num_threads = 2;
+  }
+
+  // Eight fragments of unequal sizes in `dir`, opened as dataset_; with `repeated` (16 values),
+  // every third row of each fragment is that row.
+  void open_dataset(const testing::TempDir& dir, const float* repeated) {
+    const std::vector<int64_t> sizes = {1500, 1, 700, 2600, 300, 1900, 45, 1100};
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      auto data = testing::gaussian_mixture(sizes[i], 16, 6, 7 + i);
+      for (int64_t r = 0; repeated && r < sizes[i]; r += 3) {
+        std::copy_n(repeated, 16, data.begin() + r * 16);
+      }
+      ASSERT_TRUE(write_vector_file(dir.file("p" + std::to_string(i) + ".npy"), FileFormat::kNpy,
+                                    sizes[i], 16, data.data())
+                      .ok());
+    }
+    auto ds = Dataset::open(dir.path());
+    ASSERT_TRUE(ds.ok()) << ds.status().ToString();
+    dataset_.emplace(std::move(*ds));
   }
 
   std::vector<SampleResult> sample(int workers) {
@@ -65,20 +75,52 @@ class RoundsTest : public ::testing::Test {
       }
       return out;
     };
-    const InitialRows init = initial_centroid_rows(params_, layout->rows());
-    RoundState state = first_round(results.front().plan_id, params_, dim, *layout, fetch(init.rows),
-                                   init.rng_state);
+    const std::vector<int64_t> train = ivf_training_rows(params_, layout->rows());
+    const IvfRowsFetch fetch_ivf = [&](const std::vector<int64_t>& ivf) {
+      std::vector<int64_t> canonical;
+      for (int64_t i : ivf) canonical.push_back(train[i]);
+      return Result<std::vector<float>>(fetch(canonical));
+    };
+    RoundState state;
+    if (hierarchical_rounds(params_)) {
+      // The coarse k-means where the rounds begin, on the coarse sample's rows.
+      const std::vector<int64_t> coarse =
+          coarse_training_rows(params_, static_cast<int64_t>(train.size()));
+      state = first_hierarchical_round(results.front().plan_id, params_, dim, *layout,
+                                       *fetch_ivf(coarse));
+    } else {
+      const InitialRows init = initial_centroid_rows(params_, layout->rows());
+      state = first_round(results.front().plan_id, params_, dim, *layout, fetch(init.rows),
+                          init.rng_state);
+    }
+    std::vector<std::vector<int32_t>> groups(static_cast<size_t>(workers));  // from round 0
     for (int guard = 0; guard < 100; ++guard) {
+      stages_.push_back(state.stage);
       std::vector<RoundPartial> partials;
       for (const SampleResult& r : results) {
-        auto p = compute_round_partial(r, state, params_);
+        auto p = [&]() -> Result<RoundPartial> {
+          if (state.stage != RoundStage::kTrainGroups && state.stage != RoundStage::kRefine) {
+            return compute_round_partial(r, state, params_, nullptr, nullptr, &groups[r.worker]);
+          }
+          // The rows of the worker's groups, wherever they are.
+          auto held = held_rows_plan(state, params_, r.worker, workers, [&](int v) {
+            return Result<std::vector<int32_t>>(groups[v]);
+          });
+          EXPECT_TRUE(held.ok()) << held.status().ToString();
+          std::vector<float> vectors;
+          for (const RowAddress& a : held->at) {
+            const float* row = results[a.worker].vectors.data() + a.row * dim;
+            vectors.insert(vectors.end(), row, row + dim);
+          }
+          return compute_held_partial(state, params_, r.worker, workers, *held, vectors);
+        }();
         EXPECT_TRUE(p.ok()) << p.status().ToString();
         // Through the file format, as the commands exchange them.
         auto parsed = parse_round_partial(serialize_round_partial(*p), "partial");
         EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
         partials.push_back(std::move(*parsed));
       }
-      auto merged = merge_round(state, partials, params_, workers);
+      auto merged = merge_round(state, partials, params_, workers, fetch_ivf);
       EXPECT_TRUE(merged.ok()) << merged.status().ToString();
       if (merged->finished) {
         auto models = finish_rounds(results, params_, std::move(merged->result), state.train_rows,
@@ -94,9 +136,25 @@ class RoundsTest : public ::testing::Test {
     return {};
   }
 
+  void expect_models_equal(const TrainedModels& m, const TrainedModels& reference) {
+    EXPECT_EQ(m.ivf_centroids, reference.ivf_centroids);
+    ASSERT_TRUE(m.pq.has_value());
+    EXPECT_EQ(m.pq->centroids, reference.pq->centroids);
+    EXPECT_EQ(m.stats.ivf_objective, reference.stats.ivf_objective);
+    ASSERT_EQ(m.stats.ivf_iterations.size(), reference.stats.ivf_iterations.size());
+    for (size_t i = 0; i < m.stats.ivf_iterations.size(); ++i) {
+      EXPECT_EQ(m.stats.ivf_iterations[i].objective, reference.stats.ivf_iterations[i].objective);
+      EXPECT_EQ(m.stats.ivf_iterations[i].empty_clusters_split,
+                reference.stats.ivf_iterations[i].empty_clusters_split);
+    }
+    EXPECT_EQ(m.stats.ivf_train_rows, reference.stats.ivf_train_rows);
+    EXPECT_EQ(m.stats.sample_rows, reference.stats.sample_rows);
+  }
+
   testing::TempDir dir_;
   std::optional<Dataset> dataset_;
   TrainParams params_;
+  std::vector<RoundStage> stages_;  // the stage of every round run_rounds ran
 };
 
 TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
@@ -104,20 +162,98 @@ TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
   ASSERT_TRUE(reference.ok()) << reference.status().ToString();
   for (int workers : {1, 3, 5}) {
     SCOPED_TRACE(workers);
-    const TrainedModels m = run_rounds(sample(workers));
-    EXPECT_EQ(m.ivf_centroids, reference->ivf_centroids);
-    ASSERT_TRUE(m.pq.has_value());
-    EXPECT_EQ(m.pq->centroids, reference->pq->centroids);
-    EXPECT_EQ(m.stats.ivf_objective, reference->stats.ivf_objective);
-    ASSERT_EQ(m.stats.ivf_iterations.size(), reference->stats.ivf_iterations.size());
-    for (size_t i = 0; i < m.stats.ivf_iterations.size(); ++i) {
-      EXPECT_EQ(m.stats.ivf_iterations[i].objective, reference->stats.ivf_iterations[i].objective);
-      EXPECT_EQ(m.stats.ivf_iterations[i].empty_clusters_split,
-                reference->stats.ivf_iterations[i].empty_clusters_split);
-    }
-    EXPECT_EQ(m.stats.ivf_train_rows, reference->stats.ivf_train_rows);
-    EXPECT_EQ(m.stats.sample_rows, reference->stats.sample_rows);
+    expect_models_equal(run_rounds(sample(workers)), *reference);
   }
+}
+
+// Hierarchical k-means in rounds (groups, capping, groups trained where their rows are sent,
+// refinement): train_from_samples' model for any number of workers. A third of the rows are one
+// repeated row, so their group is over the cap and the capping moves rows; l2 and dot.
+TEST_F(RoundsTest, HierarchicalModelsEqualTrainFromSamplesForAnyWorkerCount) {
+  const std::vector<float> repeated = testing::gaussian_mixture(1, 16, 6, 99);
+  testing::TempDir dir;
+  open_dataset(dir, repeated.data());
+  params_.ivf.kmeans.algorithm = KMeansAlgorithm::kHierarchical;
+  params_.ivf.num_partitions = 100;  // 10 groups, the coarse k-means on a subset of the rows
+  params_.ivf.sample_rate = 30;
+  for (DistanceType metric : {DistanceType::kL2, DistanceType::kDot}) {
+    params_.distance_type = metric;
+    auto reference = train_from_samples(sample(1), params_);
+    ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+    for (int workers : {1, 3, 5}) {
+      SCOPED_TRACE(::testing::Message()
+                   << workers << " workers, metric " << static_cast<int>(metric));
+      stages_.clear();
+      expect_models_equal(run_rounds(sample(workers)), *reference);
+      // Groups, capping, training, then one round per recorded objective.
+      std::vector<RoundStage> expected = {RoundStage::kGroups, RoundStage::kCap,
+                                          RoundStage::kTrainGroups};
+      expected.resize(3 + reference->stats.ivf_iterations.size(), RoundStage::kRefine);
+      EXPECT_EQ(stages_, expected);
+    }
+  }
+}
+
+// The rows a worker holds are those of its groups (dealt largest first to the least loaded), and
+// the groups from round 0 must fit the rows: a worker's groups of another length are refused.
+TEST_F(RoundsTest, HeldRowsAreTheRowsOfTheWorkersGroups) {
+  params_.ivf.kmeans.algorithm = KMeansAlgorithm::kHierarchical;
+  params_.ivf.num_partitions = 100;
+  auto results = sample(3);
+  auto layout = sample_layout(results);
+  ASSERT_TRUE(layout.ok());
+  const std::vector<int64_t> ivf = ivf_training_rows(params_, layout->rows());
+  std::vector<WorkerIvfRows> rows;
+  for (int w = 0; w < 3; ++w) rows.push_back(ivf_rows_of_worker(*layout, ivf, w));
+  // Every IVF row once, at the place locate_rows gives it.
+  const std::vector<RowAddress> at = locate_rows(*layout, ivf);
+  int64_t seen = 0;
+  for (int w = 0; w < 3; ++w) {
+    for (size_t i = 0; i < rows[w].ivf.size(); ++i, ++seen) {
+      EXPECT_EQ(at[rows[w].ivf[i]].worker, w);
+      EXPECT_EQ(at[rows[w].ivf[i]].row, rows[w].result_rows[i]);
+    }
+  }
+  EXPECT_EQ(seen, static_cast<int64_t>(ivf.size()));
+  RoundState state;
+  state.plan_id = results[0].plan_id;
+  state.k = 100;
+  state.dim = 16;
+  state.stage = RoundStage::kTrainGroups;
+  state.layout = *layout;
+  state.coarse.assign(4 * 16, 0.0f);
+  // Worker w's rows all in group w (group 3 empty); then row 0 moved to group 3 by the capping.
+  std::vector<std::vector<int32_t>> groups;
+  state.group_sizes.assign(4, 0);
+  for (int w = 0; w < 3; ++w) {
+    groups.emplace_back(rows[w].ivf.size(), w);
+    state.group_sizes[w] = static_cast<int64_t>(rows[w].ivf.size());
+  }
+  const int32_t first_owner = rows[0].ivf.front() == 0 ? 0 : (rows[1].ivf.front() == 0 ? 1 : 2);
+  state.moved_rows = {0};
+  state.moved_to = {3};
+  --state.group_sizes[first_owner];
+  state.group_sizes[3] = 1;
+  const std::vector<int> owner = group_owners(state, 3);
+  for (int w = 0; w < 3; ++w) {
+    auto held = held_rows_plan(state, params_, w, 3,
+                               [&](int v) { return Result<std::vector<int32_t>>(groups[v]); });
+    ASSERT_TRUE(held.ok()) << held.status().ToString();
+    int64_t expected = 0;
+    for (int64_t gi = 0; gi < 4; ++gi) expected += owner[gi] == w ? state.group_sizes[gi] : 0;
+    EXPECT_EQ(static_cast<int64_t>(held->ivf_rows.size()), expected);
+    EXPECT_TRUE(std::is_sorted(held->ivf_rows.begin(), held->ivf_rows.end()));
+    for (size_t i = 0; i < held->ivf_rows.size(); ++i) {
+      EXPECT_EQ(owner[held->groups[i]], w);
+      EXPECT_EQ(held->groups[i], held->ivf_rows[i] == 0 ? 3 : held->at[i].worker);
+    }
+  }
+  groups[1].pop_back();
+  auto short_groups = held_rows_plan(
+      state, params_, 0, 3, [&](int v) { return Result<std::vector<int32_t>>(groups[v]); });
+  ASSERT_FALSE(short_groups.ok());
+  EXPECT_NE(short_groups.status().message().find("worker 1"), std::string::npos)
+      << short_groups.status().message();
 }
 
 TEST_F(RoundsTest, PartialAgainstOtherCentroidsIsRefusedNamingTheWorker) {

@@ -208,12 +208,19 @@ KMeansParams ivf_kmeans_params(const TrainParams& p) {
 }
 
 // Cheap in the usual case, where the first rows already differ.
-int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t enough) {
+std::vector<uint64_t> distinct_row_hashes(const float* x, int64_t rows, int64_t dim,
+                                          int64_t enough) {
   std::unordered_set<uint64_t> seen;
   for (int64_t i = 0; i < rows && static_cast<int64_t>(seen.size()) < enough; ++i) {
     seen.insert(XXH3_64bits(x + i * dim, static_cast<size_t>(dim) * sizeof(float)));
   }
-  return static_cast<int64_t>(seen.size());
+  std::vector<uint64_t> hashes(seen.begin(), seen.end());
+  std::sort(hashes.begin(), hashes.end());
+  return hashes;
+}
+
+int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t enough) {
+  return static_cast<int64_t>(distinct_row_hashes(x, rows, dim, enough).size());
 }
 
 Status check_largest_norm(double squared_norm, int64_t row, float largest_value) {

@@ -36,5 +36,9 @@ void pq_residuals_in_place(std::vector<float>& x, const TrainedModels& models);
 KMeansParams ivf_kmeans_params(const TrainParams& params);
 // Distinct rows among the first rows of x, counting no further than `enough`.
 int64_t count_distinct_rows(const float* x, int64_t rows, int64_t dim, int64_t enough);
+// The hashes (XXH3 of the row's bytes, ascending) count_distinct_rows counts: shards' hashes
+// united give the count over all their rows.
+std::vector<uint64_t> distinct_row_hashes(const float* x, int64_t rows, int64_t dim,
+                                          int64_t enough);
 
 }  // namespace ivftrain

@@ -2,7 +2,8 @@
 # with 1, 3 and 5 workers gives models byte-identical to local training (ivf_pq with l2, ivf_sq
 # with cosine) on 8 fragments of unequal sizes; exit codes 0/3/1; a run interrupted between
 # rounds (advance killed, a partial deleted) resumes to the same model; bad partials are refused
-# naming the worker to rerun; parameters rounds cannot train fall back to gathering.
+# naming the worker to rerun; parameters rounds cannot train (balance, k-means||) fall back to
+# gathering.
 source "$(dirname "$0")/lib.sh" "$@"
 
 "$IVF" -q gen data --rows 30000 --dim 32 --clusters 30 --format fbin \
@@ -10,25 +11,6 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 train_flags_pq=(--index-type ivf_pq --num-partitions 24 --num-sub-vectors 8 --num-bits 8 --max-iters 10)
 train_flags_sq=(--index-type ivf_sq --num-partitions 24 --distance-type cosine --sample-rate 64)
-
-# drive PLAN WORKERS MODEL: the driver loop of the README; returns advance's last exit code.
-drive() {
-  local plan="$1" workers="$2" model="$3" rc w
-  while :; do
-    rc=0; "${ADVANCE[@]:-$IVF}" -q advance "$plan" --out "$model" || rc=$?
-    [ "$rc" -eq 0 ] && return 0
-    [ "$rc" -eq 3 ] || return "$rc"
-    for w in $(seq 0 $((workers - 1))); do "$IVF" -q round "$plan" --worker "$w" --threads 1 & done
-    wait
-  done
-}
-
-# make_plan NAME WORKERS FLAGS...: a plan of $DATA (default: data) whose tasks are all sampled.
-make_plan() {
-  local plan="$1" workers="$2" t; shift 2
-  "$IVF" -q plan "${DATA:-data}" --workers "$workers" --out "$plan" "$@"
-  for t in "$plan"/task-*.json; do "$IVF" -q sample "$t"; done
-}
 
 for kind in pq sq; do
   declare -n flags="train_flags_$kind"
@@ -143,12 +125,13 @@ make_plan plan-y 2 "${train_flags_sq[@]}"
 rm plan-y/task-0001.result
 expect_error "rerun \`ivftrain sample\` for workers 1" "$IVF" advance plan-y --out model-y
 
-# Hierarchical k-means falls back to gathering (logged) and still equals local training.
-hier=(--index-type ivf_flat --num-partitions 64 --kmeans hierarchical --sample-rate 64)
+# Balance (here after hierarchical k-means, which rounds train: cli_rounds_hier.sh) falls back to
+# gathering (logged) and still equals local training.
+hier=(--index-type ivf_flat --num-partitions 64 --kmeans hierarchical --sample-rate 64 --balance 2)
 "$IVF" -q train data --out local-hier "${hier[@]}"
 make_plan plan-hier 2 "${hier[@]}"
 out="$("$IVF" advance plan-hier --out model-hier 2>&1)" && grep -qF "gathering" <<<"$out" \
-  && same_model local-hier model-hier || fail "hierarchical fallback: $out"
+  && same_model local-hier model-hier || fail "balance fallback: $out"
 
 # k-means|| is not sharded in rounds yet: gathering (logged), the local model.
 kp=(--index-type ivf_flat --num-partitions 24 --init kmeans-parallel --max-iters 5)

@@ -7,19 +7,7 @@ MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader)
 # 40,000 rows of 8 dims in 7 uneven fragments; 4,096 partitions: 64 groups, the coarse k-means on
 # 16,384 of the rows. A quarter of the rows are one duplicated row: their group is over the cap
 # (3 times the mean), so the capping moves rows (decided from the rows gathered from the ranks).
-"$PY" - data <<'PY'
-import numpy as np, os, sys
-rng = np.random.default_rng(5)
-n, d = 40000, 8
-centres = rng.normal(0, 4, (50, d))
-x = (centres[rng.integers(0, 50, n)] + rng.normal(0, 1, (n, d))).astype(np.float32)
-x[rng.random(n) < 0.25] = x[0]
-os.makedirs(sys.argv[1])
-at = 0
-for i, m in enumerate([9000, 1, 7000, 12000, 400, 6000, 5599]):
-    np.save(f"{sys.argv[1]}/part-{i}.npy", x[at:at + m])
-    at += m
-PY
+hier_data data
 flags=(--index-type ivf_flat --num-partitions 4096 --kmeans hierarchical --max-iters 4)
 "$IVF" -q train data --out local --threads 2 "${flags[@]}" 2> log-local
 for n in 1 2 3 4; do

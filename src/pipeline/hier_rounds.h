@@ -1,0 +1,56 @@
+// The pieces rounds.cc (flat k-means in rounds) and hier_rounds.cc (hierarchical k-means in
+// rounds) share, and the hierarchical stages rounds.cc dispatches to.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ivftrain/rounds.h"
+#include "kmeans/lloyd.h"
+#include "kmeans/update.h"
+
+namespace ivftrain {
+
+// A worker's IVF rows: their rows in its result, their indices among the IVF rows (both
+// increasing) and their values.
+struct ShardIvfRows {
+  std::vector<int64_t> rows;
+  std::vector<int64_t> ivf;
+  std::vector<float> x;  // rows x dim
+};
+// Refuses a shard of another plan or layout, naming the worker to sample again.
+Result<ShardIvfRows> shard_ivf_rows(const SampleResult& shard, const RoundState& state,
+                                    const TrainParams& params);
+
+// A partial of `worker` for the state's round, without statistics.
+RoundPartial partial_header(const RoundState& state, int worker);
+
+// Moves an assignment's statistics into the partial.
+void set_partial_sums(ClusterSums sums, RoundPartial& out);
+
+// The merge of the partials' ClusterSums over `clusters` clusters; refuses a partial on another
+// grid or of another shape, naming the worker.
+Result<ClusterSums> merged_sums(const RoundState& state, const std::vector<RoundPartial>& partials,
+                                int64_t clusters);
+
+// The Lloyd step of a merge, as run_lloyd takes it: `objective` measured the state's centroids
+// and `total` is their assignment's statistics. With `record`, the objective is recorded as an
+// iteration (with the state's split), and the loop stops there when `iter` >= 0 (the 0-based
+// iteration that produced the centroids) meets the stop rule; otherwise the update gives the
+// next round's centroids.
+RoundMerge lloyd_merge(const RoundState& state, ClusterSums& total, double objective,
+                       const LloydLoop& loop, bool record, int iter);
+
+// compute_round_partial of the kGroups and kCap stages (`out`: the header, rows and max_norm2
+// set).
+Result<RoundPartial> hierarchical_shard_partial(RoundPartial out, const ShardIvfRows& mine,
+                                                const RoundState& state, const TrainParams& params,
+                                                std::vector<int32_t>* groups_out);
+
+// merge_round of the hierarchical stages (partials already checked against the state).
+Result<RoundMerge> merge_hierarchical_round(const RoundState& state,
+                                            const std::vector<RoundPartial>& partials,
+                                            const TrainParams& params, int num_workers,
+                                            const IvfRowsFetch& fetch);
+
+}  // namespace ivftrain
