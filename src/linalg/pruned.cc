@@ -21,8 +21,8 @@ extern "C" void dsyevr_(const char* jobz, const char* range, const char* uplo, c
                         double* a, const int* lda, const double* vl, const double* vu,
                         const int* il, const int* iu, const double* abstol, int* m, double* w,
                         double* z, const int* ldz, int* isuppz, double* work, const int* lwork,
-                        int* iwork, const int* liwork, int* info, size_t jobz_len,
-                        size_t range_len, size_t uplo_len);
+                        int* iwork, const int* liwork, int* info, size_t jobz_len, size_t range_len,
+                        size_t uplo_len);
 
 namespace ivftrain {
 namespace {
@@ -98,8 +98,8 @@ struct PrunedSelector {
   };
   State make_state() const {
     const auto n = static_cast<size_t>(kBlockRows);
-    return State{std::vector<float>(n), std::vector<float>(n), std::vector<float>(n),
-                 std::vector<float>(n),   std::vector<int32_t>(n), std::vector<int32_t>(n),
+    return State{std::vector<float>(n),  std::vector<float>(n),   std::vector<float>(n),
+                 std::vector<float>(n),  std::vector<int32_t>(n), std::vector<int32_t>(n),
                  std::vector<int32_t>(n)};
   }
   void start(State& s, int64_t begin, int64_t end) const {
@@ -307,8 +307,7 @@ void PrunedSearch::two_nearest(int64_t count, const int64_t* rows, int64_t k,
   pruned_rows_ = 0;
   if (count <= 0 || k <= 0) return;
   auto plain = [&](int64_t c, const int64_t* r) {
-    ivftrain::two_nearest(d_, x_, x_norms_, c, r, k, centroids, labels, best, second,
-                          num_threads);
+    ivftrain::two_nearest(d_, x_, x_norms_, c, r, k, centroids, labels, best, second, num_threads);
   };
   if (p_ == 0 || count < kMinRows) return plain(count, rows);
   const int64_t d = d_, p = p_;
@@ -323,28 +322,17 @@ void PrunedSearch::two_nearest(int64_t count, const int64_t* rows, int64_t k,
   std::vector<float> rotated(static_cast<size_t>(k * p));
   {
     const SingleThreadedBlas blas;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(k),
-                static_cast<int>(p), static_cast<int>(d), 1.0f, centred.data(),
-                static_cast<int>(d), axes_.data(), static_cast<int>(p), 0.0f, rotated.data(),
-                static_cast<int>(p));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(k), static_cast<int>(p),
+                static_cast<int>(d), 1.0f, centred.data(), static_cast<int>(d), axes_.data(),
+                static_cast<int>(p), 0.0f, rotated.data(), static_cast<int>(p));
   }
   std::vector<float> c_norms(static_cast<size_t>(k));
   row_norms_sqr(k, p, rotated.data(), c_norms.data());
   const double u = 0x1p-24, dp = static_cast<double>(p), dd = static_cast<double>(d);
   // A row is given up once measuring costs as much as the d - p dimensions left out.
-  const auto cap = static_cast<int32_t>(
-      std::max(4.0, double(k) * (dd - dp) / (dd * kMeasureCost)));
+  const auto cap = static_cast<int32_t>(std::max(4.0, double(k) * (dd - dp) / (dd * kMeasureCost)));
   const PrunedSelector selector{
-      d,
-      k,
-      x_,
-      nullptr,
-      centroids,
-      hint,
-      cap,
-      abandoned_.data(),
-      y_norm_.data(),
-      spread_.data(),
+      d, k, x_, nullptr, centroids, hint, cap, abandoned_.data(), y_norm_.data(), spread_.data(),
       // sigma: the float axes' columns, orthonormal in double, stretch by at most u sqrt(p).
       1 + 2 * u * std::sqrt(dp),
       // rho: l2_sqr's rounding, (d + 2) u relative on each side.
@@ -353,21 +341,17 @@ void PrunedSearch::two_nearest(int64_t count, const int64_t* rows, int64_t k,
       // times the spread, over p coordinates.
       2 * (dd + 2) * u * std::sqrt(dp),
       // the partial scores' SGEMM of depth p plus the additions, as nearest_is_certain's.
-      4 * (dp + 4) * u,
-      c_spread_max,
-      *std::max_element(c_norms.begin(), c_norms.end()),
-      labels,
-      best,
-      second};
+      4 * (dp + 4) * u, c_spread_max, *std::max_element(c_norms.begin(), c_norms.end()), labels,
+      best, second};
   // Rows searched with pruning; those given up are searched again plainly. Returns the cost,
   // in plain searches of one row, of what the pruned search did.
   auto pruned = [&](int64_t c, const int64_t* r) {
     rotate(c, r, num_threads);
     PrunedSelector sel = selector;
     sel.rows = r;
-    const auto m = static_cast<int64_t>(tiles::run_tiles(
-        Metric::kL2, tiles::RowSource{p, y_.data(), r}, c, kBlockRows, k, rotated.data(), sel,
-        num_threads));
+    const auto m =
+        static_cast<int64_t>(tiles::run_tiles(Metric::kL2, tiles::RowSource{p, y_.data(), r}, c,
+                                              kBlockRows, k, rotated.data(), sel, num_threads));
     std::vector<int64_t> again;
     for (int64_t t = 0; t < c; ++t) {
       if (abandoned_[r[t]]) again.push_back(r[t]);

@@ -61,11 +61,11 @@ class PrunedSearch {
   int64_t n_, d_, p_;
   const float* x_;
   const float* x_norms_;
-  std::vector<float> mean_;     // d
-  std::vector<float> axes_;     // d x p: y = (x - mean) axes
-  std::vector<float> y_;        // n x p, the rotated rows (valid where rotated_)
-  std::vector<float> y_norm_;   // ||y||^2
-  std::vector<float> spread_;   // ||x - mean||
+  std::vector<float> mean_;    // d
+  std::vector<float> axes_;    // d x p: y = (x - mean) axes
+  std::vector<float> y_;       // n x p, the rotated rows (valid where rotated_)
+  std::vector<float> y_norm_;  // ||y||^2
+  std::vector<float> spread_;  // ||x - mean||
   std::vector<uint8_t> rotated_;
   std::vector<uint8_t> abandoned_;  // rows the last call gave up (too little pruned)
   int64_t measured_ = 0, pruned_rows_ = 0;

@@ -38,7 +38,8 @@ double check_against_one_by_one(int64_t n, int64_t d, int64_t k, int64_t p,
   std::vector<float> best(n), second(n), plain_best(n), plain_second(n);
   PrunedSearch search(n, d, x.data(), norms.data(), p);
   EXPECT_EQ(search.dims(), p);
-  search.two_nearest(n, rows.data(), k, c.data(), nullptr, labels.data(), best.data(), second.data(), 2);
+  search.two_nearest(n, rows.data(), k, c.data(), nullptr, labels.data(), best.data(),
+                     second.data(), 2);
   two_nearest(d, x.data(), norms.data(), n, rows.data(), k, c.data(), plain_labels.data(),
               plain_best.data(), plain_second.data(), 2);
   int64_t mismatches = 0;
@@ -46,12 +47,11 @@ double check_against_one_by_one(int64_t n, int64_t d, int64_t k, int64_t p,
     const RowNearest r = nearest_one_by_one(Metric::kL2, x.data() + i * d, d, k, c.data());
     const bool same = labels[i] == r.label && std::memcmp(&best[i], &r.best, 4) == 0 &&
                       second[i] <= r.second * (1 + 1e-5f) && second[i] >= r.best &&
-                      labels[i] == plain_labels[i] &&
-                      std::memcmp(&best[i], &plain_best[i], 4) == 0;
+                      labels[i] == plain_labels[i] && std::memcmp(&best[i], &plain_best[i], 4) == 0;
     if (!same && ++mismatches <= 5) {
-      ADD_FAILURE() << "row " << i << ": pruned " << labels[i] << " " << best[i] << " "
-                    << second[i] << ", one by one " << r.label << " " << r.best << " "
-                    << r.second << ", plain " << plain_labels[i] << " " << plain_best[i];
+      ADD_FAILURE() << "row " << i << ": pruned " << labels[i] << " " << best[i] << " " << second[i]
+                    << ", one by one " << r.label << " " << r.best << " " << r.second << ", plain "
+                    << plain_labels[i] << " " << plain_best[i];
     }
   }
   EXPECT_EQ(mismatches, 0);
@@ -110,7 +110,8 @@ TEST(PrunedSearch, TiesGoToTheSmallestIndexAndSecondEqualsBest) {
   std::vector<int64_t> rows = {0, 5, 9};
   std::vector<int32_t> labels(n, -1);
   std::vector<float> best(n, -1), second(n, -1);
-  search.two_nearest(3, rows.data(), k, c.data(), nullptr, labels.data(), best.data(), second.data(), 1);
+  search.two_nearest(3, rows.data(), k, c.data(), nullptr, labels.data(), best.data(),
+                     second.data(), 1);
   for (int64_t i : rows) {
     EXPECT_EQ(labels[i], 3);
     EXPECT_EQ(best[i], 0.0f);
