@@ -32,9 +32,8 @@ using tiles::kInf;
 constexpr int64_t kFitRows = 8192;
 constexpr int64_t kBlockRows = 512;
 constexpr int64_t kRotateBlock = 256;
-// Rows of a call probed for whether pruning pays, and the fewest rows a call prunes at all.
-constexpr int64_t kProbeRows = 512;
-constexpr int64_t kMinRows = 4 * kProbeRows;
+// Rows of a call probed for whether pruning pays.
+constexpr int64_t kProbeRows = PrunedSearch::kMinRows / 4;
 // The cost of a centroid measured in full (l2_sqr of d values, the centroid read from cache)
 // against SGEMM's 2 d flops of one (row, centroid) pair: about 4 times as much per flop.
 constexpr double kMeasureCost = 4.0;

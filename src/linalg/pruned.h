@@ -39,6 +39,9 @@ class PrunedSearch {
   // The rotated dimensions kept (0 when the fit failed and the search is the plain one).
   int64_t dims() const { return p_; }
 
+  // Calls with fewer rows are searched plainly (the probe would be most of them).
+  static constexpr int64_t kMinRows = 2048;
+
   // As two_nearest (two_nearest.h) for the `count` rows rows[r] of x: labels[i] (ties to the
   // smallest index), best[i] and, in second[i], a lower bound on the distance to every other
   // centroid (the second-nearest's when it was measured; +inf when k == 1). hint, when not

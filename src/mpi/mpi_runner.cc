@@ -70,7 +70,9 @@ std::string human_bytes(int64_t bytes) {
 // (4 d bytes a row; its IVF rows are compacted in place) and the reader's buffers (as much
 // again, while sampling), per-row indices, norms, labels and bounds (96 bytes), the centroids,
 // sums and first rows with their reduction copies, and the shard's own sums and first rows the
-// Lloyd loop keeps between iterations (44 k d); rank 0 also the PQ rows twice
+// Lloyd loop keeps between iterations (44 k d); the rotated rows of dimension pruning
+// (linalg/pruned.h: 4 p + 9 bytes a row, p <= d / 3 + 32) come after the reader's buffers are
+// gone, within their 4 d; rank 0 also the PQ rows twice
 // (received, then placed) and the codebook.
 int64_t sharded_rank_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sample_rows,
                            bool root) {
