@@ -73,17 +73,19 @@ struct RowSource {
 // finish sees the block's rows (xb, contiguous) and returns what the block adds to the total.
 //
 // Runs the tile loop over `count` rows of `src` in blocks of block_rows, in parallel, and
-// returns the sum of the blocks' finish() results, in block order.
+// returns the sum of the blocks' finish() results, in block order. `centroid_tile` centroids
+// per SGEMM call (a selector that wants all of a row's scores at once asks for k).
 template <typename Selector>
 double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t block_rows, int64_t k,
-                 const float* centroids, const Selector& selector, int num_threads) {
+                 const float* centroids, const Selector& selector, int num_threads,
+                 int64_t centroid_tile = kCentroidTile) {
   if (count <= 0 || k <= 0) return 0;
   IVF_DCHECK(k <= std::numeric_limits<int32_t>::max(), "labels are int32");
   const SingleThreadedBlas blas;  // for every SGEMM below, on any thread
   const int64_t d = src.d;
   const std::vector<float> bias = centroid_bias(metric, k, d, centroids);
   const float alpha = gemm_alpha(metric);
-  const int64_t tile = std::min(k, kCentroidTile);
+  const int64_t tile = std::min(k, centroid_tile);
   struct State {
     std::vector<float> xb, dots;
     decltype(selector.make_state()) selection;
@@ -100,8 +102,8 @@ double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t blo
       xb = s.xb.data();
     }
     selector.start(s.selection, begin, end);
-    for (int64_t t = 0; t < k; t += kCentroidTile) {
-      const int64_t kc = std::min(kCentroidTile, k - t);
+    for (int64_t t = 0; t < k; t += tile) {
+      const int64_t kc = std::min(tile, k - t);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n),
                   static_cast<int>(kc), static_cast<int>(d), alpha, xb, static_cast<int>(d),
                   centroids + t * d, static_cast<int>(d), 0.0f, s.dots.data(),

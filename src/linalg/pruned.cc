@@ -32,6 +32,9 @@ using tiles::kInf;
 constexpr int64_t kFitRows = 8192;
 constexpr int64_t kBlockRows = 512;
 constexpr int64_t kRotateBlock = 256;
+// Centroids per partial product: up to this many, all of a row's partial scores are in one tile
+// and the centroid measured first (without a hint) is the row's smallest partial score of all.
+constexpr int64_t kPrunedTile = 4096;
 // Rows of a call probed for whether pruning pays.
 constexpr int64_t kProbeRows = PrunedSearch::kMinRows / 4;
 // The cost of a centroid measured in full (l2_sqr of d values, the centroid read from cache)
@@ -350,7 +353,8 @@ void PrunedSearch::two_nearest(int64_t count, const int64_t* rows, int64_t k,
     sel.rows = r;
     const auto m =
         static_cast<int64_t>(tiles::run_tiles(Metric::kL2, tiles::RowSource{p, y_.data(), r}, c,
-                                              kBlockRows, k, rotated.data(), sel, num_threads));
+                                              kBlockRows, k, rotated.data(), sel, num_threads,
+                                              kPrunedTile));
     std::vector<int64_t> again;
     for (int64_t t = 0; t < c; ++t) {
       if (abandoned_[r[t]]) again.push_back(r[t]);
