@@ -5,9 +5,12 @@ Table 1 (IVF): for each generated mixture (`ivftrain gen`: several dims, k, NaN 
 unequal fragments), `ivftrain train --index-type ivf_flat` and `faiss.Kmeans` run 25 iterations
 (no early stop) with random initialisation for --seeds (1, 2, 3); the figure is the mean squared
 distance of every finite row to its nearest centroid (one exact FAISS flat search measures both),
-median over the seeds. `same init` starts both from the same centroids (ours, chosen by each of
---same-seeds on one sample; FAISS receives them through Clustering.centroids) on the same rows, so
-only the loops differ: the median and the worst (largest) of ours / FAISS's final objective.
+median over the seeds. --inits adds rows for ivftrain's other initialisations (kmeans++,
+kmeans-parallel) against the same FAISS figure, each with its work in assignments (distances
+computed over the n x k of one full assignment): the initialisation's, and in all. `same init`
+starts both from the same centroids (ours, chosen by each of --same-seeds on one sample; FAISS
+receives them through Clustering.centroids) on the same rows, so only the loops differ: the median
+and the worst (largest) of ours / FAISS's final objective.
 
 Table 2 (PQ): an IVF256,PQ16 index assembled in FAISS from our model (IVF centroids and PQ
 codebook), one with our IVF centroids and a PQ codebook FAISS trains on the residuals to them, and
@@ -24,6 +27,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -214,6 +218,35 @@ def faiss_kmeans_mse(x, k, seed):
     return mse(x, km.centroids)
 
 
+def train_work(init, log, n, k):
+    """The work of a training run in assignments (row-centroid distances over the n x k of one
+    full assignment), from its -v log: the initialisation's (k-means++: (k - 1) n distances;
+    k-means||: m n + (k - 1) m for its m candidates; random: none) and that of all the
+    assignments (the first, then each iteration's rows assigned in full; the bounds skip the
+    others)."""
+    if init in ("kmeans-parallel", "kmeans||"):
+        m = int(re.search(r"k-means\|\|: (\d+) candidates", log).group(1))
+        init = (m * n + (k - 1) * m) / (n * k)
+    elif init == "kmeans++":
+        init = (k - 1) / k
+    else:
+        init = 0.0
+    computed = [int(r) for r in
+                re.findall(r"ivf: iteration \d+: .* (\d+) rows assigned in full", log)]
+    return init, init + 1 + sum(computed) / n
+
+
+def train_ivf(args, data, model, k, seed, init):
+    """ivftrain's IVF model for one seed and init: its centroids and (init work, all work)."""
+    cmd = [args.bin, "-v", "train", data, "--out", model, "--overwrite", "--index-type",
+           "ivf_flat", "--num-partitions", str(k), "--max-iters", str(ITERS), "--tolerance", "0",
+           "--seed", str(seed), "--init", init]
+    run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    n = json.load(open(os.path.join(model, "model.json")))["stats"]["ivf_train_rows"]
+    work = train_work(init, run.stderr, n, k)
+    return np.load(os.path.join(model, "ivf_centroids.npy")), work
+
+
 def ivf_table(args, tmp):
     rows = []
     for name, gen_args, k in SHAPES:
@@ -223,49 +256,49 @@ def ivf_table(args, tmp):
         data = os.path.join(tmp, "data" if several else "data.npy")
         subprocess.run([args.bin, "-q", "gen", data, "--seed", "7"] + gen_args, check=True)
         x = load_rows(data)
-        ours, theirs = [], []
-        for seed in [] if args.same_only else args.seeds:
-            model = os.path.join(tmp, f"model-{seed}")
-            subprocess.run([args.bin, "-q", "train", data, "--out", model, "--overwrite",
-                            "--index-type", "ivf_flat", "--num-partitions", str(k),
-                            "--max-iters", str(ITERS), "--tolerance", "0", "--seed", str(seed)],
-                           check=True)
-            ours.append(mse(x, np.load(os.path.join(model, "ivf_centroids.npy"))))
-            theirs.append(args.cache.get(f"{name} random {seed}",
-                                         lambda: faiss_kmeans_mse(x, k, seed)))
+        theirs = [args.cache.get(f"{name} random {seed}", lambda: faiss_kmeans_mse(x, k, seed))
+                  for seed in ([] if args.same_only else args.seeds)]
         sample = x[np.random.RandomState(0).permutation(len(x))[:min(len(x), 256 * k)]]
         same = same_init_ratios(args.tool, sample, k, tmp, args.same_seeds, args.cache,
                                 name) if args.tool else []
         nan = float("nan")
-        row = {"shape": name, "k": k, "rows": len(x), "dim": x.shape[1],
-               "ours": float(np.median(ours or [nan])),
-               "faiss": float(np.median(theirs or [nan])),
-               "ours_per_seed": ours, "faiss_per_seed": theirs,
-               "same_init": float(np.median(same)) if same else nan,
-               "same_init_worst": max(same) if same else nan, "same_init_per_seed": same}
-        row["ratio"] = row["ours"] / row["faiss"]
-        print(f"{name:<26} {row['ours']:>11.4f} {row['faiss']:>11.4f} {row['ratio']:>7.4f} "
-              f"{row['same_init']:>9.4f} {row['same_init_worst']:>7.4f}", flush=True)
-        if args.per_seed:
-            print("    ivftrain per seed " + " ".join(f"{v:.4f}" for v in ours), flush=True)
-            print("    faiss per seed    " + " ".join(f"{v:.4f}" for v in theirs), flush=True)
-            print("    same init per seed " + " ".join(f"{v:.4f}" for v in same), flush=True)
-        rows.append(row)
+        for init in args.inits:
+            ours, work = [], []
+            for seed in [] if args.same_only else args.seeds:
+                c, w = train_ivf(args, data, os.path.join(tmp, f"model-{seed}"), k, seed, init)
+                ours.append(mse(x, c))
+                work.append(w)
+            mine = same if init == "random" else []
+            row = {"shape": name, "init": init, "k": k, "rows": len(x), "dim": x.shape[1],
+                   "ours": float(np.median(ours or [nan])),
+                   "faiss": float(np.median(theirs or [nan])),
+                   "ours_per_seed": ours, "faiss_per_seed": theirs,
+                   "init_work": float(np.median([w[0] for w in work] or [nan])),
+                   "all_work": float(np.median([w[1] for w in work] or [nan])),
+                   "same_init": float(np.median(mine)) if mine else nan,
+                   "same_init_worst": max(mine) if mine else nan, "same_init_per_seed": mine}
+            row["ratio"] = row["ours"] / row["faiss"]
+            print(f"{name:<26} {init:<16} {row['ours']:>11.4f} {row['faiss']:>11.4f} "
+                  f"{row['ratio']:>7.4f} {row['init_work']:>6.2f} {row['all_work']:>6.2f} "
+                  f"{row['same_init']:>9.4f} {row['same_init_worst']:>7.4f}", flush=True)
+            if args.per_seed:
+                print("    ivftrain per seed " + " ".join(f"{v:.4f}" for v in ours), flush=True)
+                print("    faiss per seed    " + " ".join(f"{v:.4f}" for v in theirs), flush=True)
+                if mine:
+                    print("    same init per seed " + " ".join(f"{v:.4f}" for v in mine),
+                          flush=True)
+            rows.append(row)
         subprocess.run(["rm", "-rf", data], check=True)
     return rows
 
 
 def pq_run(args, tmp, base, queries, truth, seed):
-    """The three IVF256,PQ16 indexes for one seed: PQ error, IVF MSE, imbalance, recall@10."""
+    """The IVF256,PQ16 indexes for one seed (ours with each of --pq-inits, ours with FAISS's PQ,
+    FAISS's own): PQ error, IVF MSE, imbalance, recall@10."""
     nlist, m = 256, 16
     d = base.shape[1]
     data = os.path.join(tmp, "pq.npy")
     model = os.path.join(tmp, "pq-model")
-    subprocess.run([args.bin, "-q", "train", data, "--out", model, "--overwrite", "--index-type",
-                    "ivf_pq", "--num-partitions", str(nlist), "--num-sub-vectors", str(m),
-                    "--seed", str(seed)], check=True)
-    centroids = np.load(os.path.join(model, "ivf_centroids.npy"))
-    codebook = np.load(os.path.join(model, "pq_codebook.npy"))
 
     def with_quantizer(c):
         q = faiss.IndexFlatL2(d)
@@ -274,16 +307,31 @@ def pq_run(args, tmp, base, queries, truth, seed):
         index.own_fields = False
         return index, q
 
-    ours, q1 = with_quantizer(centroids)
-    faiss.copy_array_to_vector(codebook.ravel(), ours.pq.centroids)
-    ours.is_trained = True
-    hybrid, q2 = with_quantizer(centroids)
-    hybrid.cp.seed = seed
-    hybrid.pq.cp.seed = seed
-    # Polysemous training only renumbers the codes (for Hamming filtering, off at search here):
-    # the same reconstruction and recall, minutes of annealing per index.
-    hybrid.do_polysemous_training = False
-    hybrid.train(base)  # the quantizer is trained: only the PQ, on residuals to our centroids
+    indexes, quantizers = [], []
+    for init in args.pq_inits:
+        subprocess.run([args.bin, "-q", "train", data, "--out", model, "--overwrite",
+                        "--index-type", "ivf_pq", "--num-partitions", str(nlist),
+                        "--num-sub-vectors", str(m), "--seed", str(seed), "--init", init],
+                       check=True)
+        centroids = np.load(os.path.join(model, "ivf_centroids.npy"))
+        ours, q = with_quantizer(centroids)
+        quantizers.append(q)
+        faiss.copy_array_to_vector(np.load(os.path.join(model, "pq_codebook.npy")).ravel(),
+                                   ours.pq.centroids)
+        ours.is_trained = True
+        suffix = "" if init == "random" else f" ({init})"
+        indexes.append(("ivftrain IVF + PQ" + suffix, ours))
+        if init != args.pq_inits[0]:
+            continue
+        hybrid, q = with_quantizer(centroids)
+        quantizers.append(q)
+        hybrid.cp.seed = seed
+        hybrid.pq.cp.seed = seed
+        # Polysemous training only renumbers the codes (for Hamming filtering, off at search
+        # here): the same reconstruction and recall, minutes of annealing per index.
+        hybrid.do_polysemous_training = False
+        hybrid.train(base)  # the quantizer is trained: only the PQ, on residuals to our centroids
+        indexes.append(("ivftrain IVF + FAISS PQ" + suffix, hybrid))
     theirs = faiss.index_factory(d, f"IVF{nlist},PQ{m}")
     faiss.ParameterSpace().set_index_parameter(theirs, "verbose", 0)
     theirs.cp.seed = seed  # the IVF k-means (10 iterations: FAISS's IndexIVF default)
@@ -291,9 +339,9 @@ def pq_run(args, tmp, base, queries, truth, seed):
     theirs.pq.cp.seed = seed
     theirs.do_polysemous_training = False
     theirs.train(base)
+    indexes.append(("FAISS IVF + PQ", theirs))
     rows = []
-    for name, index in (("ivftrain IVF + PQ", ours), ("ivftrain IVF + FAISS PQ", hybrid),
-                        ("FAISS IVF + PQ", theirs)):
+    for name, index in indexes:
         index.add(base)
         codes = index.sa_encode(base)
         err = float(((index.sa_decode(codes) - base) ** 2).sum(axis=1).mean())
@@ -310,7 +358,7 @@ def pq_run(args, tmp, base, queries, truth, seed):
             row[f"recall@10 nprobe {nprobe}"] = float(
                 np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
         rows.append(row)
-    del q1, q2
+    del quantizers
     return rows
 
 
@@ -333,7 +381,7 @@ def pq_table(args, tmp):
     for seed in args.pq_seeds:
         runs += pq_run(args, tmp, base, queries, truth, seed)
         if args.per_seed:
-            for r in runs[-3:]:
+            for r in [r for r in runs if r["seed"] == seed]:
                 print(f"  seed {r['seed']} {r['index']:<24} " +
                       " ".join(f"{r[c]:.4f}" for c in PQ_COLUMNS), flush=True)
     rows = []
@@ -349,12 +397,19 @@ def pq_table(args, tmp):
         rows.append(row)
     # Paired by seed: recall of our IVF (with either PQ) minus FAISS's own, per seed.
     by = {(r["index"], r["seed"]): r for r in runs}
-    for name in ("ivftrain IVF + PQ", "ivftrain IVF + FAISS PQ"):
+    for name in [r["index"] for r in rows if r["index"] != "FAISS IVF + PQ"]:
         for p in (1, 4, 16):
             c = f"recall@10 nprobe {p}"
             diff = [by[(name, s)][c] - by[("FAISS IVF + PQ", s)][c] for s in args.pq_seeds]
             print(f"  {name} - FAISS, {c}: " + " ".join(f"{v:+.4f}" for v in diff) +
                   f" (median {np.median(diff):+.4f})", flush=True)
+    # The codebooks alone: ours / FAISS's reconstruction error on the same residuals.
+    ratio = [by[("ivftrain IVF + PQ", s)]["pq_mse"] / by[("ivftrain IVF + FAISS PQ", s)]["pq_mse"]
+             for s in args.pq_seeds if ("ivftrain IVF + FAISS PQ", s) in by]
+    if ratio:
+        print("  PQ reconstruction MSE, ours / FAISS's on our residuals: "
+              + " ".join(f"{v:.4f}" for v in ratio) + f" (median {np.median(ratio):.4f})",
+              flush=True)
     return rows
 
 
@@ -375,8 +430,14 @@ def main():
                     help="seeds of the random-init columns (their median is shown)")
     ap.add_argument("--same-seeds", default="1,2,3,4,5,6,7,8,9,10,11,12", type=seeds,
                     help="seeds of the same-init column (median and worst shown)")
+    ap.add_argument("--inits", default="random", type=lambda v: v.split(","),
+                    help="ivftrain's --init values of the IVF table (random,kmeans++,"
+                    "kmeans-parallel); the same-init column is random's")
     ap.add_argument("--pq-seeds", default="1,2,3,4,5", type=seeds,
                     help="seeds of the PQ table (median, min and max shown)")
+    ap.add_argument("--pq-inits", default="random", type=lambda v: v.split(","),
+                    help="ivftrain's --init values of the PQ table (the first also gets FAISS's "
+                    "PQ on our residuals)")
     ap.add_argument("--pq-faiss-ivf-iters", type=int, default=10,
                     help="iterations of FAISS's IVF k-means in the PQ table (FAISS's default 10)")
     ap.add_argument("--skip-ivf", action="store_true", help="the PQ table only")
@@ -397,11 +458,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         ivf = []
         if not args.skip_ivf:
-            print(f"IVF k-means, {ITERS} iterations, random init, MSE to the nearest centroid "
-                  f"(median of seeds {args.seeds}); same init: median and worst of ours / "
-                  f"FAISS's over seeds {args.same_seeds}")
-            print(f"{'shape':<26} {'ivftrain':>11} {'faiss':>11} {'ratio':>7} {'same init':>9} "
-                  f"{'worst':>7}")
+            print(f"IVF k-means, {ITERS} iterations, MSE to the nearest centroid (median of "
+                  f"seeds {args.seeds}; FAISS with random init), ivftrain's work in assignments "
+                  f"(its initialisation's, and in all with the assignments); same init (random): "
+                  f"median and worst of ours / FAISS's over seeds {args.same_seeds}")
+            print(f"{'shape':<26} {'init':<16} {'ivftrain':>11} {'faiss':>11} {'ratio':>7} "
+                  f"{'init':>6} {'all':>6} {'same init':>9} {'worst':>7}")
             ivf = ivf_table(args, tmp)
         pq = []
         if not args.skip_pq:
