@@ -39,7 +39,8 @@ struct MpiTrainRequest {
   int64_t max_memory = 0;
   // A directory where rank 0 saves the IVF k-means state after every iteration (atomically);
   // when it holds a state of this run, the run resumes from it and gives the same model. Empty:
-  // no checkpoints. Sharded training only (flat k-means, random init, no balance).
+  // no checkpoints. Sharded training only (random or k-means|| init, no balance); hierarchical
+  // k-means saves its state once its groups are trained and after every refinement iteration.
   std::string checkpoint_dir;
 };
 

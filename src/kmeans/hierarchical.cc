@@ -24,7 +24,10 @@
 // sequential decisions taken on every shard from the gathered rows of over-full groups); then
 // every row moves to the shard that owns its group, which trains its groups as above (same rows
 // in the same order, same seeds), the groups' centroids are gathered, and step 3 runs sharded,
-// each shard assigning the rows it now holds.
+// each shard assigning the rows it now holds. Checkpoints (the runner's --checkpoint) save the
+// state once the groups are trained and after every refinement iteration, in flat k-means'
+// KMeansState: a resumed run redoes step 1 (cheap, and it places the rows), skips step 2 and
+// continues step 3.
 //
 // Through files (pipeline/hier_rounds.cc), the same steps run as rounds of the plan directory,
 // from the pieces hierarchical.h exposes (coarse sample and k-means, plan_groups, train_groups,
@@ -455,10 +458,11 @@ double NeighbourGroupAssigner::assign(const float* centroids, int32_t* labels) {
 
 KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
                               const KMeansParams& params, const KMeansLog& log_as,
-                              KMeansShard* shard, const std::function<void()>& release_x) {
+                              KMeansShard* shard, const std::function<void()>& release_x,
+                              const KMeansCheckpoints* checkpoints) {
   const int64_t g = hierarchical_group_count(k);
   const int64_t total = shard ? shard->total_rows() : n;
-  if (g < 2 || total == k) return flat_kmeans(n, d, x, k, params, log_as, shard);
+  if (g < 2 || total == k) return flat_kmeans(n, d, x, k, params, log_as, shard, checkpoints);
   const auto start = Clock::now();
   const int threads = resolve_threads(params.num_threads);
   const auto level = log_as.verbose ? spdlog::level::info : spdlog::level::debug;
@@ -487,18 +491,41 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   result.d = d;
   result.centroids.resize(static_cast<size_t>(k * d));
   run.labels.resize(static_cast<size_t>(held.n));
-  train_groups(d, held, groups, params, log_as, result.centroids.data(), run.labels.data());
-  if (shard) share_fine_centroids(d, groups, *shard, result.centroids.data());
+  Rng rng(derive_seed(params.seed, kSeedRefine, 0));
+  // A saved state (after the groups were trained, or after a refinement iteration) replaces the
+  // groups' training: the rows' labels come from the assignment below.
+  const KMeansState* resume = checkpoints ? checkpoints->resume : nullptr;
+  if (resume) {
+    IVF_DCHECK(resume->centroids.size() == result.centroids.size() && !resume->iterations.empty(),
+               "a checkpoint of this run");
+    restore_state(*resume, result.centroids.data(), rng, result.iterations);
+    logger().log(level, "{}: resumed after the groups' training and {} refinement iterations",
+                 log_as.label, resume->iterations.size() - 1);
+  } else {
+    train_groups(d, held, groups, params, log_as, result.centroids.data(), run.labels.data());
+    if (shard) share_fine_centroids(d, groups, *shard, result.centroids.data());
+  }
 
   // Step 3: refinement, the one Lloyd loop with the neighbouring groups' centroids only.
   NeighbourGroupAssigner assigner(d, held, groups, params.metric, threads, total, shard);
   const auto t_assign = Clock::now();
-  const double objective = assigner.assign(result.centroids.data(), run.labels.data());
-  logger().log(
-      level, "{}: groups trained: objective {:.6g} ({:.3f} s)", log_as.label, objective,
-      result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0)).seconds);
+  double objective = assigner.assign(result.centroids.data(), run.labels.data());
+  if (resume) {
+    objective = resume->objective;  // the same value, as in flat_kmeans
+  } else {
+    logger().log(
+        level, "{}: groups trained: objective {:.6g} ({:.3f} s)", log_as.label, objective,
+        result.iterations.emplace_back(iteration_record(objective, start, t_assign, 0)).seconds);
+    if (checkpoints && checkpoints->save) {
+      checkpoints->save(checkpoint_state(result.centroids.data(), k, d, rng, objective,
+                                         result.iterations, false));
+    }
+  }
   LloydLoop loop;
-  loop.max_iters = kHierRefineIters;
+  // The first record is the groups' one; the others are refinement iterations.
+  loop.max_iters = resume && resume->finished
+                       ? 0
+                       : kHierRefineIters - static_cast<int>(result.iterations.size() - 1);
   loop.tolerance = params.tolerance;
   loop.num_threads = threads;
   loop.step = "refinement";
@@ -508,9 +535,11 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
     loop.combine = [shard](ClusterSums& sums) { shard->combine(sums); };
     loop.global_rows = held.global.data();
   }
-  Rng rng(derive_seed(params.seed, kSeedRefine, 0));
-  result.objective = run_lloyd(held.n, d, held.x, k, loop, assigner, rng, result.centroids.data(),
-                               run.labels.data(), objective, &result.iterations, log_as);
+  save_after_iterations(checkpoints, k, d, result.iterations, loop);
+  result.objective = loop.max_iters > 0 ? run_lloyd(held.n, d, held.x, k, loop, assigner, rng,
+                                                    result.centroids.data(), run.labels.data(),
+                                                    objective, &result.iterations, log_as)
+                                        : objective;
   logger().log(level,
                "{}: hierarchical k-means of {} x {} rows into {} centroids: objective {:.6g}, "
                "{:.2f} s",

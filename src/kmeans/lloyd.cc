@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -109,6 +110,34 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
   return objective;
 }
 
+KMeansState checkpoint_state(const float* centroids, int64_t k, int64_t d, const Rng& rng,
+                             double objective, const std::vector<KMeansIteration>& records,
+                             bool last) {
+  KMeansState state;
+  state.centroids.assign(centroids, centroids + k * d);
+  state.rng = rng.state();
+  state.objective = objective;
+  state.iterations = records;
+  state.finished = last;
+  return state;
+}
+
+void save_after_iterations(const KMeansCheckpoints* checkpoints, int64_t k, int64_t d,
+                           const std::vector<KMeansIteration>& records, LloydLoop& loop) {
+  if (!checkpoints || !checkpoints->save) return;
+  loop.after_iteration = [checkpoints, k, d, &records](const float* c, const Rng& r,
+                                                       double objective, bool last) {
+    checkpoints->save(checkpoint_state(c, k, d, r, objective, records, last));
+  };
+}
+
+void restore_state(const KMeansState& state, float* centroids, Rng& rng,
+                   std::vector<KMeansIteration>& records) {
+  std::copy(state.centroids.begin(), state.centroids.end(), centroids);
+  rng = Rng::from_state(state.rng);
+  records = state.iterations;
+}
+
 KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMeansParams& params,
                       const KMeansLog& log_as, KMeansShard* shard,
                       const KMeansCheckpoints* checkpoints) {
@@ -152,9 +181,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   if (resume) {
     // The state saved after an iteration: its centroids and random state, its records.
     IVF_DCHECK(resume->centroids.size() == result.centroids.size(), "a checkpoint of this run");
-    std::copy(resume->centroids.begin(), resume->centroids.end(), centroids);
-    rng = Rng::from_state(resume->rng);
-    result.iterations = resume->iterations;
+    restore_state(*resume, centroids, rng, result.iterations);
     log.log(level, "{}: resumed after iteration {}", label, resume->iterations.size());
   } else if (params.init == KMeansInit::kKMeansParallel) {
     // Its draws are the same from any split of the rows: sharded or not, the same centroids.
@@ -209,17 +236,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
     loop.global_rows = shard->global_rows();
   }
   if (resume) loop.max_iters -= static_cast<int>(resume->iterations.size());
-  if (checkpoints && checkpoints->save) {
-    loop.after_iteration = [&](const float* c, const Rng& r, double objective, bool last) {
-      KMeansState state;
-      state.centroids.assign(c, c + k * d);
-      state.rng = r.state();
-      state.objective = objective;
-      state.iterations = result.iterations;
-      state.finished = last;
-      checkpoints->save(state);
-    };
-  }
+  save_after_iterations(checkpoints, k, d, result.iterations, loop);
   result.objective = loop.max_iters > 0
                          ? run_lloyd(n, d, x, k, loop, assigner, rng, centroids, labels.data(),
                                      initial, &result.iterations, log_as)

@@ -101,6 +101,22 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
                  Assigner& assigner, Rng& rng, float* centroids, int32_t* labels, double objective,
                  std::vector<KMeansIteration>* iterations, const KMeansLog& log_as);
 
+// Checkpoints of a loop (flat k-means and the refinement of hierarchical k-means share them):
+// the state after an iteration, of the k x d `centroids`, the random state, the objective and
+// `records` (every record of the run so far), `last` when the loop stops after it.
+KMeansState checkpoint_state(const float* centroids, int64_t k, int64_t d, const Rng& rng,
+                             double objective, const std::vector<KMeansIteration>& records,
+                             bool last);
+
+// Sets loop.after_iteration to save the state through `checkpoints` after every iteration;
+// `records` is the vector run_lloyd appends to. Nothing when `checkpoints` does not save.
+void save_after_iterations(const KMeansCheckpoints* checkpoints, int64_t k, int64_t d,
+                           const std::vector<KMeansIteration>& records, LloydLoop& loop);
+
+// The saved state back: its centroids (k x d, into `centroids`), random state and records.
+void restore_state(const KMeansState& state, float* centroids, Rng& rng,
+                   std::vector<KMeansIteration>& records);
+
 // Lloyd's k-means over all k centroids (params.algorithm and params.balance are ignored).
 // Parameters must have been validated. With a `shard`, x holds this worker's n rows of the
 // shard's total_rows(), and every worker gets the centroids one process holding all the rows
@@ -117,10 +133,16 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
 // coarse k-means as flat_kmeans with a shard, so random init and k-means|| only); the rows move
 // between the workers, so the labels returned are empty; `release_x`, when set, is called once
 // x is no longer read (its rows copied out for the exchange), so that the caller can free it
-// and a worker never holds its rows three times.
+// and a worker never holds its rows three times. With `checkpoints`, the state is saved once
+// the groups are trained (the fine centroids, the refinement's random state, the first record)
+// and after every refinement iteration; a run given such a state redoes the coarse grouping
+// (and the move of the rows), skips the groups' training and continues the refinement from it,
+// to the result the uninterrupted run gives. The state does not depend on the shards, so a run
+// may resume with another number of them.
 KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
                               const KMeansParams& params, const KMeansLog& log_as,
                               KMeansShard* shard = nullptr,
-                              const std::function<void()>& release_x = {});
+                              const std::function<void()>& release_x = {},
+                              const KMeansCheckpoints* checkpoints = nullptr);
 
 }  // namespace ivftrain

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <barrier>
+#include <bit>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -288,6 +289,25 @@ TEST(ShardedKMeans, KMeansParallelCandidatesDoNotDependOnTheSplit) {
   }
 }
 
+// Rows of a mixture, every fourth one (from row 4) a copy of row 0: a quarter of the rows are
+// one row repeated, so its group holds more than 3 times the mean and groups are capped.
+std::vector<float> rows_with_one_repeated(int64_t n, int64_t d) {
+  auto x = testing::gaussian_mixture(n, d, 40, 11);
+  for (int64_t i = 4; i < n; i += 4) std::copy_n(x.begin(), d, x.begin() + i * d);
+  return x;
+}
+
+KMeansParams hierarchical_params(KMeansInit init, Metric metric) {
+  KMeansParams params;
+  params.init = init;
+  params.metric = metric;
+  params.algorithm = KMeansAlgorithm::kHierarchical;
+  params.max_iters = 6;
+  params.num_threads = 2;
+  params.seed = 17;
+  return params;
+}
+
 // Hierarchical k-means over shards: the coarse k-means sharded over its sample, the capping of
 // the groups decided from the gathered rows of over-full groups, the groups trained where their
 // rows moved, the refinement sharded. Every shard must end with the local centroids and records.
@@ -304,15 +324,8 @@ TEST(ShardedKMeans, HierarchicalEveryShardGetsTheLocalResultBitForBit) {
                         Case{3000, 6, 400, Metric::kL2, KMeansInit::kRandom},
                         Case{20000, 8, 900, Metric::kInnerProduct, KMeansInit::kKMeansParallel}}) {
     SCOPED_TRACE(::testing::Message() << "n=" << c.n << " d=" << c.d << " k=" << c.k);
-    auto x = testing::gaussian_mixture(c.n, c.d, 40, 11);
-    for (int64_t i = 4; i < c.n; i += 4) std::copy_n(x.begin(), c.d, x.begin() + i * c.d);
-    KMeansParams params;
-    params.init = c.init;
-    params.metric = c.metric;
-    params.algorithm = KMeansAlgorithm::kHierarchical;
-    params.max_iters = 6;
-    params.num_threads = 2;
-    params.seed = 17;
+    const auto x = rows_with_one_repeated(c.n, c.d);
+    const KMeansParams params = hierarchical_params(c.init, c.metric);
     KMeansLog quiet;
     quiet.warn_few_rows = false;
     const KMeansRun local = hierarchical_kmeans(c.n, c.d, x.data(), c.k, params, quiet);
@@ -418,6 +431,19 @@ TEST(ShardedKMeans, AsManyRowsAsCentroidsFetchesEveryRow) {
 namespace ivftrain {
 namespace {
 
+// The run `train(checkpoints)` gives with checkpoints that keep every state saved, and those
+// states: one per record of the run, the last one (only) finished.
+template <typename Train>
+std::pair<KMeansRun, std::vector<KMeansState>> run_saving_states(Train train) {
+  std::vector<KMeansState> saved;
+  KMeansCheckpoints save_all;
+  save_all.save = [&](const KMeansState& s) { saved.push_back(s); };
+  KMeansRun whole = train(&save_all);
+  EXPECT_EQ(saved.size(), whole.result.iterations.size());
+  for (size_t i = 0; i < saved.size(); ++i) EXPECT_EQ(saved[i].finished, i + 1 == saved.size());
+  return {std::move(whole), std::move(saved)};
+}
+
 TEST(KMeansCheckpoints, ResumingFromAnyIterationGivesTheUninterruptedRun) {
   // Duplicated rows: empty clusters are split, so the saved random state matters.
   const int64_t n = 3000, d = 3, k = 60;
@@ -428,18 +454,61 @@ TEST(KMeansCheckpoints, ResumingFromAnyIterationGivesTheUninterruptedRun) {
   params.num_threads = 1;
   KMeansLog quiet;
   quiet.warn_few_rows = false;
-  std::vector<KMeansState> saved;
-  KMeansCheckpoints save_all;
-  save_all.save = [&](const KMeansState& s) { saved.push_back(s); };
-  const KMeansRun whole = flat_kmeans(n, d, x.data(), k, params, quiet, nullptr, &save_all);
-  ASSERT_EQ(saved.size(), whole.result.iterations.size());
-  EXPECT_TRUE(saved.back().finished);
+  const auto [whole, saved] = run_saving_states([&](const KMeansCheckpoints* checkpoints) {
+    return flat_kmeans(n, d, x.data(), k, params, quiet, nullptr, checkpoints);
+  });
+  ASSERT_GE(saved.size(), 2u);
   for (size_t i = 0; i < saved.size(); ++i) {
     SCOPED_TRACE(::testing::Message() << "resumed after iteration " << i + 1);
-    EXPECT_EQ(saved[i].finished, i + 1 == saved.size());
     KMeansCheckpoints resume;
     resume.resume = &saved[i];
     expect_same_run(flat_kmeans(n, d, x.data(), k, params, quiet, nullptr, &resume), whole);
+  }
+}
+
+}  // namespace
+}  // namespace ivftrain
+
+namespace ivftrain {
+namespace {
+
+// Hierarchical k-means saves its state once the groups are trained and after every refinement
+// iteration; resumed from any of them, locally or over shards (the groups' training skipped), it
+// ends with the uninterrupted run's centroids, objectives and records.
+TEST(KMeansCheckpoints, HierarchicalResumingFromAnyStateGivesTheUninterruptedRun) {
+  const int64_t n = 12000, d = 8, k = 144;
+  const auto x = rows_with_one_repeated(n, d);
+  const KMeansParams params = hierarchical_params(KMeansInit::kRandom, Metric::kL2);
+  KMeansLog quiet;
+  quiet.warn_few_rows = false;
+  // The groups' record, then one per refinement iteration: a state after each.
+  const auto [whole, saved] = run_saving_states([&](const KMeansCheckpoints* checkpoints) {
+    return hierarchical_kmeans(n, d, x.data(), k, params, quiet, nullptr, {}, checkpoints);
+  });
+  ASSERT_GE(saved.size(), 2u);
+  for (size_t i = 0; i < saved.size(); ++i) {
+    SCOPED_TRACE(::testing::Message() << "resumed after " << i << " refinement iterations");
+    KMeansCheckpoints resume;
+    resume.resume = &saved[i];
+    // The saved records are kept, their times included: a run that trained the groups again
+    // would time them afresh.
+    const auto resumed = [&](const KMeansRun& run) {
+      expect_same_run(run, whole);
+      if (run.result.iterations.size() != whole.result.iterations.size()) return;
+      for (size_t r = 0; r <= i; ++r) {
+        EXPECT_EQ(std::bit_cast<uint64_t>(run.result.iterations[r].seconds),
+                  std::bit_cast<uint64_t>(whole.result.iterations[r].seconds));
+      }
+    };
+    const KMeansRun local =
+        hierarchical_kmeans(n, d, x.data(), k, params, quiet, nullptr, {}, &resume);
+    resumed(local);
+    EXPECT_EQ(local.labels, whole.labels);
+    const auto runs =
+        on_shards(n, d, x, 3, 500 + i, [&](KMeansShard& shard, int64_t rows, const float* xs) {
+          return hierarchical_kmeans(rows, d, xs, k, params, quiet, &shard, {}, &resume);
+        });
+    for (const KMeansRun& run : runs) resumed(run);
   }
 }
 

@@ -164,13 +164,10 @@ Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
       std::vector<SampleTask> tasks,
       create_sample_tasks(dataset, req.params, size, req.fragment_ids, req.assignment));
   IVF_RETURN_IF_ERROR(check_rank_memory(req, tasks));
-  if (!req.checkpoint_dir.empty() &&
-      (!sharded_training_applies(req.params) ||
-       req.params.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical)) {
+  if (!req.checkpoint_dir.empty() && !sharded_training_applies(req.params)) {
     return Status::InvalidArgument(
-        "--checkpoint needs sharded training of flat k-means (--kmeans flat --init random or "
-        "kmeans-parallel, no --balance); k-means++, hierarchical k-means and balance train "
-        "without checkpoints");
+        "--checkpoint needs sharded training (--init random or kmeans-parallel, no --balance); "
+        "k-means++ and balance gather the sample on rank 0 and train without checkpoints");
   }
   nlohmann::json all = nlohmann::json::array();
   for (const auto& t : tasks) all.push_back(task_to_json(t, req.dataset_path, req.dataset_options));
@@ -360,7 +357,9 @@ bool sharded_training_applies(const TrainParams& p) {
          kp.balance == 0;
 }
 
-// ---- Checkpoints of the sharded IVF k-means (one file, written by rank 0). ----
+// ---- Checkpoints of the sharded IVF k-means (one file, written by rank 0): flat k-means' state
+// after every iteration, or hierarchical k-means' after its groups and every refinement
+// iteration (the same KMeansState; the run identity tells the algorithms apart). ----
 
 constexpr char kCheckpointMagic[8] = {'I', 'V', 'F', 'C', 'K', 'P', 'T', '1'};
 
@@ -432,7 +431,8 @@ Result<KMeansState> parse_state(const std::string& bytes, const std::string& pat
   get(st.objective);
   for (uint64_t& w : st.rng) get(w);
   get(count);
-  if (count < 0 || count > (1 << 24)) return bad("is corrupted");
+  // Every state saved holds a record: flat k-means' first iteration, or the groups' training.
+  if (count < 1 || count > (1 << 24)) return bad("is corrupted");
   st.iterations.resize(static_cast<size_t>(count));
   for (KMeansIteration& it : st.iterations) {
     get(it.objective);
@@ -646,8 +646,15 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
     bcast_string(bytes, 0);
     if (!bytes.empty()) {
       IVF_ASSIGN_OR_RETURN(KMeansState state, parse_state(bytes, ckpt_path, run_id, k, dim));
-      logger().info("resuming the IVF k-means from {} after iteration {}", ckpt_path,
-                    state.iterations.size());
+      const int64_t done = static_cast<int64_t>(state.iterations.size());
+      if (kp.algorithm == KMeansAlgorithm::kHierarchical) {  // its first record: the groups'
+        logger().info(
+            "resuming the IVF k-means from {} after the groups' training and {} refinement "
+            "iterations",
+            ckpt_path, done - 1);
+      } else {
+        logger().info("resuming the IVF k-means from {} after iteration {}", ckpt_path, done);
+      }
       resume = std::move(state);
       checkpoints.resume = &*resume;
     }
@@ -658,11 +665,12 @@ Result<TrainedModels> sharded_train(const MpiTrainRequest& req, SampleResult& s,
       };
     }
   }
+  const KMeansCheckpoints* with_checkpoints = ckpt_path.empty() ? nullptr : &checkpoints;
   KMeansRun run = kp.algorithm == KMeansAlgorithm::kHierarchical
-                      ? hierarchical_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
-                                            [&x] { std::vector<float>().swap(x); })
-                      : flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard,
-                                    ckpt_path.empty() ? nullptr : &checkpoints);
+                      ? hierarchical_kmeans(
+                            n, dim, x.data(), k, kp, log_as, &shard,
+                            [&x] { std::vector<float>().swap(x); }, with_checkpoints)
+                      : flat_kmeans(n, dim, x.data(), k, kp, log_as, &shard, with_checkpoints);
   x = {};
   models.ivf_centroids = std::move(run.result.centroids);
   stats.ivf_train_rows = ivf_rows;

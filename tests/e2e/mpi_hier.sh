@@ -40,8 +40,4 @@ timeout 300 "${MPIRUN[@]}" -n 2 "$IVF" train data --out mpi-bal --mpi --threads 
   "${flags[@]}" --balance 2 2> log-bal
 grep -q "gathered on rank 0" log-bal && pass "balance gathers" || fail "no gathering line"
 same_model local-bal mpi-bal
-
-# Checkpoints cover the flat k-means only.
-expect_error "--checkpoint needs sharded training" timeout 60 "${MPIRUN[@]}" -n 2 "$IVF" train \
-  data --out m-ck --mpi --threads 1 "${flags[@]}" --checkpoint ck
 finish
