@@ -16,7 +16,7 @@
 # (scripts/check_layers.py) and every .cc/.h file is formatted (scripts/format.sh --check).
 # `.ci/run` calls this script. Set IVFTRAIN_SKIP_ASAN=1, IVFTRAIN_SKIP_FUZZ=1 or
 # IVFTRAIN_SKIP_AARCH64=1 to skip a stage locally; FUZZ_SECONDS sets the time per fuzz target
-# (default 10: a regression check over the corpus within CI's time; scripts/fuzz.sh alone for
+# (default 6: a regression check over the corpus within CI's time; scripts/fuzz.sh alone for
 # longer runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +65,7 @@ fi
 
 if [ "${IVFTRAIN_SKIP_FUZZ:-0}" != 1 ] && [ -f scripts/fuzz.sh ]; then
   stage "fuzzing"
-  bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-6}"
 fi
 
 if [ "${IVFTRAIN_SKIP_AARCH64:-0}" != 1 ]; then

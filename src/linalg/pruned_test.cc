@@ -56,7 +56,9 @@ double check_against_one_by_one(int64_t n, int64_t d, int64_t k, int64_t p,
   }
   EXPECT_EQ(mismatches, 0);
   // Rows that need too many centroids measured are given up and searched plainly: few here.
-  if (all_pruned) EXPECT_GT(search.pruned_rows(), n * 9 / 10);
+  if (all_pruned) {
+    EXPECT_GT(search.pruned_rows(), n * 9 / 10);
+  }
   // With a hint (a centroid to measure first: here the nearest's neighbour in index order, often
   // a poor one), the same labels and distances.
   std::vector<int32_t> hint(n), hinted(n);
