@@ -114,8 +114,7 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
   rows_computed_ = static_cast<int64_t>(rows_.size());
   // The fit waits for a call with rows enough to prune (a worker of the file protocol, which
   // starts afresh every round, fits only in the rounds that compute many rows).
-  if (prune_dims_ > 0 && prune_dims_ < d &&
-      (pruned_ || rows_computed_ >= PrunedSearch::kMinRows)) {
+  if (prune_dims_ > 0 && prune_dims_ < d && (pruned_ || rows_computed_ >= PrunedSearch::kMinRows)) {
     if (!pruned_) pruned_.emplace(n, d, x_, x_norms_, prune_dims_);
     pruned_->two_nearest(rows_computed_, rows_.data(), k, centroids, first_ ? nullptr : labels,
                          labels, dist_.data(), second_.data(), threads_);

@@ -351,10 +351,9 @@ void PrunedSearch::two_nearest(int64_t count, const int64_t* rows, int64_t k,
     rotate(c, r, num_threads);
     PrunedSelector sel = selector;
     sel.rows = r;
-    const auto m =
-        static_cast<int64_t>(tiles::run_tiles(Metric::kL2, tiles::RowSource{p, y_.data(), r}, c,
-                                              kBlockRows, k, rotated.data(), sel, num_threads,
-                                              kPrunedTile));
+    const auto m = static_cast<int64_t>(
+        tiles::run_tiles(Metric::kL2, tiles::RowSource{p, y_.data(), r}, c, kBlockRows, k,
+                         rotated.data(), sel, num_threads, kPrunedTile));
     std::vector<int64_t> again;
     for (int64_t t = 0; t < c; ++t) {
       if (abandoned_[r[t]]) again.push_back(r[t]);
