@@ -8,7 +8,9 @@
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (MPI tests excluded:
 #      OpenMPI's own allocations are reported as leaks; the FAISS interop tests too: they
 #      exercise FAISS's reader, and the CLI code they call runs under the sanitizers in the CLI
-#      tests; the Python module is not built with sanitizers);
+#      tests; cli_simd too: it trains six models at every SIMD level, 2.8 minutes under the
+#      sanitizers, and the levels' kernels run in stage 1 at every level; the Python module is
+#      not built with sanitizers);
 #   3. every libFuzzer target for a bounded time from the seed corpus (scripts/fuzz.sh);
 #   4. the library and unit tests cross-built for aarch64, and the kernel and k-means unit tests
 #      run under qemu-user (scripts/cross-aarch64.sh).
@@ -60,7 +62,7 @@ if [ "${IVFTRAIN_SKIP_ASAN:-0}" != 1 ]; then
   stage "AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
   bash scripts/build.sh asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --preset asan -LE 'mpi|interop'
+    ctest --preset asan -LE 'mpi|interop' -E 'e2e\.cli_simd'
 fi
 
 if [ "${IVFTRAIN_SKIP_FUZZ:-0}" != 1 ] && [ -f scripts/fuzz.sh ]; then
