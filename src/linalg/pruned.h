@@ -1,22 +1,27 @@
-// The nearest and second-nearest centroid of rows (l2) with dimension pruning, exact.
+// The nearest centroid of rows (l2), and a lower bound on the second-nearest's distance, with
+// dimension pruning, exact.
 //
 // The rows are rotated onto their first p principal axes (a PCA of a sample of them). A row's
 // squared distance to a centroid over those p axes only is at most its full squared distance,
 // and the p axes carry most of the variance, so that partial distance, computed for all k
 // centroids by an SGEMM p/d the size of the full one, already exceeds the row's distance to its
-// nearest centroids for nearly all of them. Only the centroids whose partial distance does not
-// exceed the row's current second-nearest distance are measured in full (l2_sqr, one centroid
-// at a time). The bounds carry a margin for every rounding on the way (the rotation, the SGEMM,
-// the float axes' departure from orthonormality), so a centroid is left out only when its full
-// distance is certainly greater than the second-nearest's: the labels, the distances to the
-// nearest and the second-nearest are those of nearest_one_by_one (near_ties.h), which the plain
-// SGEMM selection (two_nearest.h) also gives, bit for bit. SuperKMeans (arXiv 2603.20009)
+// nearest centroid for most of them. Only the centroids whose partial distance does not exceed
+// the row's nearest so far (its previous centroid, when known, is measured first) are measured
+// in full (l2_sqr, one centroid at a time). The bounds carry a margin for every rounding on the
+// way (the rotation, the SGEMM, the float axes' departure from orthonormality, l2_sqr), so a
+// centroid is left out only when its full distance is certainly greater than the nearest's: the
+// labels and the distances to the nearest are those of nearest_one_by_one (near_ties.h), which
+// the plain SGEMM selection (two_nearest.h) also gives, bit for bit. The second distance is the
+// smaller of the second measured and the bound of the smallest partial distance left out: a
+// lower bound, all the row bounds of bounded_assign.h need. SuperKMeans (arXiv 2603.20009)
 // prunes the same way but with a probabilistic test (ADSampling); this one never changes a label.
 //
 // Cost per row: 2 p k flops for the partial distances, about 2 d for each centroid measured in
-// full, and 2 d p once for its rotation (kept: n x p floats, filled as rows are first met). On
-// the 768-dimension mixture of bench/compare.py's workload 2 with 1,024 centroids, p = 192
-// leaves about 1.5% of the centroids to measure (bench/pruning_study.py).
+// full, and 2 d p once for its rotation (kept: n x p floats, filled as rows are first met). A
+// probe of each call's rows decides whether pruning pays, and a row needing too many centroids
+// measured is searched plainly. On the 768-dimension mixture of bench/compare.py's workload 2
+// with 1,024 centroids, p = 256 leaves about 50, 17 and 8 centroids to measure per row in
+// iterations 1 to 3.
 #pragma once
 
 #include <cstdint>
