@@ -267,6 +267,18 @@ PrunedSearch::PrunedSearch(int64_t n, int64_t d, const float* x, const float* x_
   abandoned_.assign(static_cast<size_t>(n), 0);
 }
 
+void PrunedSearch::project(int64_t count, float* rows, float* spread, float* out) const {
+  const int64_t d = d_, p = p_;
+  for (int64_t r = 0; r < count; ++r) {
+    float* row = rows + r * d;
+    for (int64_t j = 0; j < d; ++j) row[j] -= mean_[j];
+    spread[r] = std::sqrt(norm_sqr(row, d));
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(count),
+              static_cast<int>(p), static_cast<int>(d), 1.0f, rows, static_cast<int>(d),
+              axes_.data(), static_cast<int>(p), 0.0f, out, static_cast<int>(p));
+}
+
 void PrunedSearch::rotate(int64_t count, const int64_t* rows, int num_threads) {
   std::vector<int64_t> todo;
   for (int64_t r = 0; r < count; ++r) {
@@ -283,17 +295,11 @@ void PrunedSearch::rotate(int64_t count, const int64_t* rows, int num_threads) {
                   make_state, [&](auto& s, int64_t, int64_t begin, int64_t end) {
                     const int64_t b = end - begin;
                     gather_rows(d, x_, todo.data() + begin, b, s.first.data());
-                    for (int64_t r = 0; r < b; ++r) {
-                      float* row = s.first.data() + r * d;
-                      for (int64_t j = 0; j < d; ++j) row[j] -= mean_[j];
-                      spread_[todo[begin + r]] = std::sqrt(norm_sqr(row, d));
-                    }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(b),
-                                static_cast<int>(p), static_cast<int>(d), 1.0f, s.first.data(),
-                                static_cast<int>(d), axes_.data(), static_cast<int>(p), 0.0f,
-                                s.second.data(), static_cast<int>(p));
+                    float spread[kRotateBlock];
+                    project(b, s.first.data(), spread, s.second.data());
                     for (int64_t r = 0; r < b; ++r) {
                       const int64_t i = todo[begin + r];
+                      spread_[i] = spread[r];
                       std::copy_n(s.second.data() + r * p, p, y_.data() + i * p);
                       y_norm_[i] = norm_sqr(y_.data() + i * p, p);
                       rotated_[i] = 1;
@@ -314,20 +320,13 @@ void PrunedSearch::two_nearest(int64_t count, const int64_t* rows, int64_t k,
   if (p_ == 0 || count < kMinRows) return plain(count, rows);
   const int64_t d = d_, p = p_;
   // The centroids rotated as the rows, and their largest spread and rotated norm.
-  std::vector<float> centred(centroids, centroids + k * d);
-  double c_spread_max = 0;
-  for (int64_t c = 0; c < k; ++c) {
-    float* row = centred.data() + c * d;
-    for (int64_t j = 0; j < d; ++j) row[j] -= mean_[j];
-    c_spread_max = std::max(c_spread_max, std::sqrt(double(norm_sqr(row, d))));
-  }
+  std::vector<float> centred(centroids, centroids + k * d), c_spread(static_cast<size_t>(k));
   std::vector<float> rotated(static_cast<size_t>(k * p));
   {
     const SingleThreadedBlas blas;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(k), static_cast<int>(p),
-                static_cast<int>(d), 1.0f, centred.data(), static_cast<int>(d), axes_.data(),
-                static_cast<int>(p), 0.0f, rotated.data(), static_cast<int>(p));
+    project(k, centred.data(), c_spread.data(), rotated.data());
   }
+  const double c_spread_max = *std::max_element(c_spread.begin(), c_spread.end());
   std::vector<float> c_norms(static_cast<size_t>(k));
   row_norms_sqr(k, p, rotated.data(), c_norms.data());
   const double u = 0x1p-24, dp = static_cast<double>(p), dd = static_cast<double>(d);

@@ -63,6 +63,9 @@ class PrunedSearch {
   int64_t measured() const { return measured_; }
 
  private:
+  // Centres `count` rows (count x d, in place), writes their spreads ||row - mean|| and their
+  // rotation onto the axes (count x p) to out. The caller holds a SingleThreadedBlas.
+  void project(int64_t count, float* rows, float* spread, float* out) const;
   // Rotates the rows of `rows` not yet rotated.
   void rotate(int64_t count, const int64_t* rows, int num_threads);
 
