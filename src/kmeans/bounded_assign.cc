@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "linalg/gemm_tiles.h"
+#include "linalg/kernels.h"
 #include "linalg/two_nearest.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
@@ -18,8 +21,60 @@ constexpr int64_t kBlockRows = 4096;
 // d 2^-24 (||x||^2 + ||c||^2); a row skips only when its bound clears it by this relative
 // margin, so rounding never decides a label the full assignment could decide otherwise.
 constexpr double kMarginPerDim = 0x1p-22;
-// Centroids whose distance to every row is measured exactly rather than bounded.
+// The fewest centroids whose distance to the rows is measured exactly rather than bounded.
 constexpr int64_t kMovers = 16;
+// What a row's score against one mover costs, in scores of the full assignment: both are
+// SGEMM scores (W1 at AVX2, 1.0 and 1.5 measured alike; 3 computed a third more rows).
+constexpr double kMoverCost = 1.0;
+
+constexpr int64_t kMoverBlock = 512;
+
+// The selector (linalg/gemm_tiles.h) that checks rows whose bound holds against every centroid
+// but the movers: a row keeps its label when every mover other than its own centroid is
+// further than its own by more than the margin and the SGEMM score's rounding (both within
+// `margin`), and its bound becomes the nearest mover's distance less that rounding, if lower.
+struct MoverCheck {
+  const int64_t* rows;
+  const int32_t* labels;
+  const float* x_norms;
+  const float* dist;
+  const int32_t* mover_id;
+  double rest, margin_scale, max_c_norm;
+  double* lower;
+  uint8_t* skip;
+
+  struct State {
+    int64_t begin = 0;
+    std::vector<float> best, second;
+    std::vector<int32_t> nearest;  // place among the movers
+  };
+  State make_state() const {
+    const auto n = static_cast<size_t>(kMoverBlock);
+    return {0, std::vector<float>(n), std::vector<float>(n), std::vector<int32_t>(n)};
+  }
+  void start(State& s, int64_t begin, int64_t end) const {
+    s.begin = begin;
+    const auto n = static_cast<size_t>(end - begin);
+    std::fill_n(s.best.begin(), n, tiles::kInf);
+    std::fill_n(s.second.begin(), n, tiles::kInf);
+    std::fill_n(s.nearest.begin(), n, 0);
+  }
+  // The movers come in one tile: each row's two nearest movers, then the nearest but its own.
+  void select(State& s, int64_t n, const tiles::Tile& tile) const {
+    kernels::tile_two_min(n, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
+                          s.nearest.data(), s.second.data());
+    for (int64_t r = 0; r < n; ++r) {
+      const int64_t i = rows[s.begin + r];
+      const double margin = margin_scale * (double(x_norms[i]) + max_c_norm);
+      const bool own = mover_id[s.nearest[r]] == labels[i];
+      const double dc = double(x_norms[i]) + double(own ? s.second[r] : s.best[r]);
+      const bool keep = double(dist[i]) + 2 * margin < dc;
+      skip[i] = keep;
+      if (keep) lower[i] = std::min(lower[i] - rest, std::sqrt(dc - margin));
+    }
+  }
+  double finish(State&, int64_t, int64_t, const float*) const { return 0; }
+};
 
 }  // namespace
 
@@ -33,6 +88,26 @@ BoundedAssigner::BoundedAssigner(int64_t n, int64_t d, const float* x, const flo
       lower_(static_cast<size_t>(n)), dist_(static_cast<size_t>(n)),
       second_(static_cast<size_t>(n)), skip_(static_cast<size_t>(n)),
       prune_dims_(prune < 0 ? prune_dims(n, d, k) : prune) {}
+
+int64_t BoundedAssigner::choose_movers(const std::vector<double>& drift,
+                                       const std::vector<int64_t>& order, int64_t most) const {
+  // Rows the largest move leaves undecided pass the bound of the others when their slack
+  // exceeds the largest move outside the movers; they then cost a score per mover, the rows
+  // that fail k scores. Deterministic: a function of the rows' bounds.
+  int64_t best = std::min(kMovers, most), open = 0;
+  for (int64_t i = 0; i < n_; ++i) open += skip_[i] == 0;
+  double best_cost = std::numeric_limits<double>::infinity();
+  for (int64_t m = best;; m = std::min(2 * m, most)) {
+    const auto rest = static_cast<float>(drift[order[m]]);
+    int64_t pass = 0;  // settled rows have slack -inf
+    for (int64_t i = 0; i < n_; ++i) pass += slack_[i] > rest;
+    const double cost = static_cast<double>(open - pass) * static_cast<double>(k_) +
+                        static_cast<double>(pass) * static_cast<double>(m) * kMoverCost;
+    if (cost < best_cost) best_cost = cost, best = m;
+    if (m == most) break;
+  }
+  return best;
+}
 
 double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
   const int64_t n = n_, d = d_, k = k_;
@@ -55,16 +130,15 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
     }
     // The centroids that moved most (splits of empty clusters, a cluster losing half its rows)
     // would drag every bound down: measure each row's distance to them exactly instead, and
-    // lower the bound by the largest move among the others only.
-    const int64_t movers = std::min(kMovers, k);
+    // lower the bound by the largest move among the others only. How many such movers pays
+    // is chosen below from the rows' own bounds.
+    const int64_t most_movers = std::min(k - 1, std::max<int64_t>(kMovers, k / 4));
     std::vector<int64_t> order(static_cast<size_t>(k));
     std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + movers, order.end(),
+    std::partial_sort(order.begin(), order.begin() + most_movers + 1, order.end(),
                       [&](int64_t a, int64_t b) {
                         return drift[a] > drift[b] || (drift[a] == drift[b] && a < b);
                       });
-    double rest = 0;  // largest move outside the movers (a bound on every other centroid's)
-    for (int64_t r = movers; r < k; ++r) rest = std::max(rest, drift[order[r]]);
     // The largest move of all, and the largest but the first's: a row's bound lowered by the
     // largest move among the centroids other than its own needs no mover measured. Late in a
     // run, when every centroid moves about as little, that settles most rows at the cost of
@@ -72,41 +146,53 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
     const double top = drift[order[0]], second = k > 1 ? drift[order[1]] : 0;
     const double max_c_norm = *std::max_element(c_norms.begin(), c_norms.end());
     const double margin_scale = kMarginPerDim * static_cast<double>(d);
+    const auto row_margin = [&](int64_t i) {
+      return margin_scale * (double(x_norms_[i]) + max_c_norm);
+    };
+    // First the rows the largest move leaves settled; each other row's slack, the largest
+    // move of the others its bound can take (-inf: none).
+    slack_.resize(static_cast<size_t>(n));
     parallel_blocks(n, kBlockRows, threads_, Work{}, [&](int64_t, int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         const int32_t a = labels[i];
         IVF_DCHECK(a >= 0 && a < k, "labels are those the previous call wrote");
-        const float* xi = x_ + i * d;
-        const float e = l2_sqr(xi, centroids + a * d, d);
-        const double margin = margin_scale * (double(x_norms_[i]) + max_c_norm);
+        const float e = l2_sqr(x_ + i * d, centroids + a * d, d);
+        const double margin = row_margin(i);
         const double at_once = lower_[i] - (a == order[0] ? second : top);
-        if (at_once > 0 && double(e) + margin < at_once * at_once) {
-          skip_[i] = 1;
-          dist_[i] = e;
+        dist_[i] = e;
+        skip_[i] = at_once > 0 && double(e) + margin < at_once * at_once;
+        if (skip_[i]) {
           lower_[i] = at_once;
-          continue;
-        }
-        double lower = lower_[i] - rest;
-        bool keep = lower > 0 && double(e) + margin < lower * lower;
-        if (keep) {
-          for (int64_t r = 0; r < movers; ++r) {
-            const int64_t c = order[r];
-            if (c == a) continue;
-            const double dc = l2_sqr(xi, centroids + c * d, d);
-            lower = std::min(lower, std::sqrt(dc));
-            if (!(double(e) + margin < dc)) {
-              keep = false;
-              break;
-            }
-          }
-        }
-        skip_[i] = keep ? 1 : 0;
-        if (keep) {
-          dist_[i] = e;
-          lower_[i] = lower;
+          slack_[i] = -std::numeric_limits<float>::infinity();
+        } else {
+          slack_[i] = static_cast<float>(lower_[i] - std::sqrt(double(e) + margin));
         }
       }
     });
+    const int64_t movers = choose_movers(drift, order, most_movers);
+    const double rest = drift[order[movers]];  // the largest move of the other centroids
+    // The rows whose bound, lowered by the largest move of the others, still holds are measured
+    // against the movers (SGEMM of those rows and the movers); the rest are computed in full.
+    std::vector<int64_t> open;
+    for (int64_t i = 0; i < n; ++i) {
+      if (skip_[i]) continue;
+      const double lower = lower_[i] - rest;
+      skip_[i] = lower > 0 && double(dist_[i]) + row_margin(i) < lower * lower;
+      if (skip_[i]) open.push_back(i);
+    }
+    if (movers > 0 && !open.empty()) {
+      std::vector<float> mover_c(static_cast<size_t>(movers * d));
+      std::vector<int32_t> mover_id(static_cast<size_t>(movers));
+      for (int64_t r = 0; r < movers; ++r) {
+        mover_id[r] = static_cast<int32_t>(order[r]);
+        std::copy_n(centroids + order[r] * d, d, mover_c.data() + r * d);
+      }
+      const MoverCheck check{open.data(), labels,       x_norms_,   dist_.data(),  mover_id.data(),
+                             rest,        margin_scale, max_c_norm, lower_.data(), skip_.data()};
+      tiles::run_tiles(Metric::kL2, tiles::RowSource{d, x_, open.data()},
+                       static_cast<int64_t>(open.size()), kMoverBlock, movers, mover_c.data(),
+                       check, threads_, movers);
+    }
     for (int64_t i = 0; i < n; ++i) {
       if (!skip_[i]) rows_.push_back(i);
     }

