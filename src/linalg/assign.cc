@@ -1,6 +1,7 @@
 #include "linalg/assign.h"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "linalg/distances.h"
@@ -15,6 +16,7 @@ namespace ivftrain {
 namespace {
 
 using tiles::kInf;
+constexpr double kInfMargin = std::numeric_limits<double>::infinity();
 
 // Shapes for which the direct kernel beats SGEMM, measured on Zen 4 with OpenBLAS 0.3.21 (e.g.
 // d = 8, k = 256: 50 against 37 GFLOPS): a shallow GEMM spends more time packing and writing
@@ -28,11 +30,15 @@ constexpr int64_t kDirectMaxFloats = 4096;
 struct BlockScratch {
   std::vector<float> best, second, norms;
   int32_t* labels = nullptr;  // the block's slice of the output (argmin selector)
+  std::vector<double> margins;
+  TieCandidates ties;  // argmin selector
 };
 
 BlockScratch make_scratch() {
   const auto n = static_cast<size_t>(kAssignBlockRows);
-  return BlockScratch{std::vector<float>(n), std::vector<float>(n), std::vector<float>(n), nullptr};
+  return BlockScratch{std::vector<float>(n),  std::vector<float>(n),
+                      std::vector<float>(n),  nullptr,
+                      std::vector<double>(n), {}};
 }
 
 // Turns the best scores of rows [begin, end) of x into distances (written to out.distances when
@@ -76,10 +82,18 @@ struct ArgMinSelector {
     std::fill(s.best.begin(), s.best.begin() + (end - begin), kInf);
     std::fill(s.second.begin(), s.second.begin() + (end - begin), kInf);
     std::fill(s.labels, s.labels + (end - begin), 0);
+    // Without the rows' norms here, near ties are settled against all k.
+    for (int64_t r = 0; r < end - begin; ++r) {
+      s.margins[r] = x_norms ? near_tie_margin(d, x_norms[begin + r], max_c_norm) : kInfMargin;
+    }
+    s.ties.start(end - begin, s.margins.data());
   }
   void select(BlockScratch& s, int64_t rows, const tiles::Tile& tile) const {
+    s.ties.before(rows, s.labels);
     kernels::tile_two_min(rows, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
                           s.labels, s.second.data());
+    s.ties.after(rows, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
+                 s.second.data(), s.labels);
   }
   double finish(BlockScratch& s, int64_t begin, int64_t end, const float* xb) const {
     const int64_t n = end - begin;
@@ -94,8 +108,8 @@ struct ArgMinSelector {
       if (!nearest_is_certain(s.best[r], s.second[r], d, norms[r], max_c_norm)) tied.push_back(r);
     }
     std::vector<RowNearest> settled(tied.size());
-    nearest_one_by_one(metric, xb, tied.data(), static_cast<int64_t>(tied.size()), d, k, centroids,
-                       settled.data());
+    s.ties.settle(metric, xb, norms, tied.data(), static_cast<int64_t>(tied.size()), d, k,
+                  centroids, s.best.data(), s.labels, settled.data());
     for (size_t t = 0; t < tied.size(); ++t) s.labels[tied[t]] = settled[t].label;
     double sum = 0;
     for (int64_t r = 0; r < n; ++r) {

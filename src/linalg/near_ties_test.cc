@@ -99,6 +99,63 @@ TEST(NearTies, TwoNearestGivesEachRowTheSameLabelAndBestInAnySelection) {
   EXPECT_EQ(dist_diffs, 0);
 }
 
+// Near ties are settled from the centroids collected tile by tile (TieCandidates), not all k:
+// the labels and best distances must still be nearest_one_by_one's, bit for bit, with k over
+// several SGEMM tiles, and the second a lower bound of the true second (up to rounding).
+TEST(NearTies, SettlingFromCandidatesGivesTheLabelsOfAllCentroids) {
+  const NearTies t = near_ties(700, 48, 1100);
+  std::vector<float> norms(t.n);
+  row_norms_sqr(t.n, t.d, t.x.data(), norms.data());
+  std::vector<int64_t> every(t.n);
+  for (int64_t i = 0; i < t.n; ++i) every[i] = i;
+  std::vector<int32_t> labels(t.n), plain(t.n), plain_no_norms(t.n);
+  std::vector<float> best(t.n), second(t.n);
+  const float max_c = max_norm_sqr(t.k, t.d, t.c.data());
+  two_nearest(t.d, t.x.data(), norms.data(), t.n, every.data(), t.k, t.c.data(), labels.data(),
+              best.data(), second.data(), 2);
+  assign_nearest_gemm(t.n, t.d, t.x.data(), norms.data(), t.k, t.c.data(), Metric::kL2,
+                      AssignOutput{plain.data(), nullptr}, 2);
+  assign_nearest_gemm(t.n, t.d, t.x.data(), nullptr, t.k, t.c.data(), Metric::kL2,
+                      AssignOutput{plain_no_norms.data(), nullptr}, 2);
+  for (int64_t i = 0; i < t.n; ++i) {
+    const RowNearest want =
+        nearest_one_by_one(Metric::kL2, t.x.data() + i * t.d, t.d, t.k, t.c.data());
+    ASSERT_EQ(labels[i], want.label) << "row " << i;
+    ASSERT_EQ(plain[i], want.label) << "row " << i;
+    ASSERT_EQ(plain_no_norms[i], want.label) << "row " << i;
+    ASSERT_TRUE(same_bits(best[i], want.best)) << "row " << i;
+    // (A row whose two best scores are far apart keeps the tile's second score: a bound up to
+    // the scores' rounding.)
+    ASSERT_LE(second[i], want.second + near_tie_margin(t.d, norms[i], max_c)) << "row " << i;
+    ASSERT_GE(second[i], best[i]) << "row " << i;
+  }
+}
+
+// More exact ties than candidates are kept (the nearest centroid repeated 40 times, across
+// tiles): the row is settled against all k, and the smallest index wins.
+TEST(NearTies, RowsWithManyCandidatesAreSettledAgainstAllCentroids) {
+  const int64_t d = 16, k = 1500;
+  Rng rng(5);
+  std::vector<float> c(k * d), x(3 * d);
+  for (auto& v : c) v = static_cast<float>(rng.normal() * 4);
+  for (auto& v : x) v = static_cast<float>(rng.normal() * 4);
+  for (int64_t j = 0; j < 2 * d; ++j) x[d + j] = x[j % d];  // three equal rows
+  // Centroids 37 + 36 m (m < 40) all sit at the rows' point plus a tiny offset.
+  for (int64_t m = 0; m < 40; ++m) {
+    for (int64_t j = 0; j < d; ++j) c[(37 + 36 * m) * d + j] = x[j] + 0.01f;
+  }
+  std::vector<float> norms(3), best(3), second(3);
+  row_norms_sqr(3, d, x.data(), norms.data());
+  const int64_t rows[] = {0, 1, 2};
+  std::vector<int32_t> labels(3);
+  two_nearest(d, x.data(), norms.data(), 3, rows, k, c.data(), labels.data(), best.data(),
+              second.data(), 1);
+  for (int64_t r = 0; r < 3; ++r) {
+    EXPECT_EQ(labels[r], 37);
+    EXPECT_EQ(second[r], best[r]);  // the same distance again, from all k
+  }
+}
+
 TEST(NearTies, OneByOneBreaksExactTiesTowardsTheSmallerIndex) {
   const float c[] = {1, 0, -1, 0, 1, 0};  // centroids 0 and 2 equal, 1 the mirror
   const float x[] = {0, 1};

@@ -34,25 +34,36 @@ struct TwoMinSelector {
   float* second;
 
   struct State {
-    std::vector<float> best, second;
+    std::vector<float> best, second, norms;
     std::vector<int32_t> labels;
+    std::vector<double> margins;
+    TieCandidates ties;
   };
   State make_state() const {
     const auto n = static_cast<size_t>(kBlockRows);
-    return State{std::vector<float>(n), std::vector<float>(n), std::vector<int32_t>(n)};
+    return State{std::vector<float>(n),   std::vector<float>(n),  std::vector<float>(n),
+                 std::vector<int32_t>(n), std::vector<double>(n), {}};
   }
   void start(State& s, int64_t begin, int64_t end) const {
     const auto n = static_cast<size_t>(end - begin);
     std::fill_n(s.best.begin(), n, kInf);
     std::fill_n(s.second.begin(), n, kInf);
     std::fill_n(s.labels.begin(), n, 0);
+    for (size_t r = 0; r < n; ++r) {
+      s.norms[r] = x_norms[rows[begin + static_cast<int64_t>(r)]];
+      s.margins[r] = near_tie_margin(d, s.norms[r], max_c_norm);
+    }
+    s.ties.start(end - begin, s.margins.data());
   }
   void select(State& s, int64_t n, const tiles::Tile& tile) const {
+    s.ties.before(n, s.labels.data());
     kernels::tile_two_min(n, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
                           s.labels.data(), s.second.data());
+    s.ties.after(n, tile.dots, tile.ld, tile.bias, tile.size, tile.base, s.best.data(),
+                 s.second.data(), s.labels.data());
   }
   double finish(State& s, int64_t begin, int64_t end, const float* xb) const {
-    // The near ties of the block, settled together (the centroids read once for all).
+    // The near ties of the block, settled from their candidates (near_ties.h).
     std::vector<int64_t> tied;  // places in the block
     for (int64_t r = 0; r < end - begin; ++r) {
       const auto u = static_cast<size_t>(r);
@@ -68,8 +79,8 @@ struct TwoMinSelector {
       }
     }
     std::vector<RowNearest> settled(tied.size());
-    nearest_one_by_one(Metric::kL2, xb, tied.data(), static_cast<int64_t>(tied.size()), d, k,
-                       centroids, settled.data());
+    s.ties.settle(Metric::kL2, xb, s.norms.data(), tied.data(), static_cast<int64_t>(tied.size()),
+                  d, k, centroids, s.best.data(), s.labels.data(), settled.data());
     for (size_t t = 0; t < tied.size(); ++t) {
       const int64_t i = rows[begin + tied[t]];
       labels[i] = settled[t].label;
