@@ -3,6 +3,8 @@
 // the same first row, the same per-row distances (KMeansParallelRows, the same batches of
 // candidates), the same exact phi, the same draw (kmeans_parallel_drawn), the same weights and
 // the same reduction (reduce_kmeans_parallel) from the same generator state.
+#include "pipeline/seed_rounds.h"
+
 #include <fmt/format.h>
 #include <xxhash.h>
 
@@ -13,7 +15,6 @@
 #include "kmeans/init.h"
 #include "kmeans/update.h"
 #include "pipeline/hier_rounds.h"
-#include "pipeline/seed_rounds.h"
 #include "train/train_on_sample.h"
 #include "util/rng.h"
 #include "util/status_macros.h"
@@ -74,9 +75,9 @@ Result<RoundPartial> compute_seed_partial(const SampleResult& shard, const Round
   }
   for (int j = from; j <= o; ++j) {
     const int64_t begin = batch_begin(st, j), end = st.seed_ends[j];
-    rows.mark_own(std::vector<int64_t>(st.candidate_rows.begin() + begin,
-                                       st.candidate_rows.begin() + end),
-                  begin);
+    rows.mark_own(
+        std::vector<int64_t>(st.candidate_rows.begin() + begin, st.candidate_rows.begin() + end),
+        begin);
     rows.measure(begin, end - begin, st.centroids.data() + begin * d);
   }
   const ExactSum share = rows.phi();
@@ -120,7 +121,12 @@ Result<RoundMerge> merge_seed_round(const RoundState& st, const std::vector<Roun
           "the merge of a k-means|| round reads the rows it draws from the sample results; "
           "none were given");
     }
-    return fetch(ivf);
+    IVF_ASSIGN_OR_RETURN(std::vector<float> vectors, fetch(ivf));
+    if (vectors.size() != ivf.size() * static_cast<size_t>(st.dim)) {
+      return Status::Internal(fmt::format("{} values read for {} rows of {} dimensions",
+                                          vectors.size(), ivf.size(), st.dim));
+    }
+    return vectors;
   };
   RoundMerge merged;
   RoundState& next = merged.next;

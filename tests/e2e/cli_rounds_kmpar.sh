@@ -63,6 +63,28 @@ out="$("$IVF" round plan-s --worker 1 2>&1)" && grep -qF "no usable k-means|| st
 rc=0; drive plan-s 2 model-s || rc=$?
 [ "$rc" -eq 0 ] && same_model local-sq model-s || fail "plan-s ended with $rc"
 
+# Bounds after k-means|| (l2, 64 partitions of 128 dims: local training's BoundedAssigner): the
+# flat rounds begin at round 6, their bounds continue from round 7 on, and a bounds file lost
+# mid-run is rebuilt by replaying the worker's flat rounds from round 6 (not from round 1).
+"$IVF" -q gen wide --rows 6000 --dim 128 --clusters 70 --format fbin --fragment-rows 2500,1500,2000
+wide=(--index-type ivf_flat --num-partitions 64 --sample-rate 64 --max-iters 12 --tolerance 0
+  --init kmeans-parallel)
+"$IVF" -q train wide --out local-wide "${wide[@]}"
+DATA=wide make_plan plan-wide 2 "${wide[@]}"
+for r in $(seq 0 8); do
+  "$IVF" -q advance plan-wide --out model-wide || true
+  for w in 0 1; do "$IVF" -q round plan-wide --worker "$w"; done
+done
+test -e plan-wide/round-0008/bounds-0001 && pass "the flat rounds after k-means|| keep bounds" \
+  || fail "no bounds file in round 8"
+rm plan-wide/round-0008/bounds-0001
+"$IVF" -q advance plan-wide --out model-wide || true
+out="$("$IVF" round plan-wide --worker 1 2>&1)" && grep -qF "replaying rounds 6 to 8" <<<"$out" \
+  && pass "a lost bounds file is rebuilt from the flat rounds" || fail "bounds replay: $out"
+"$IVF" -q round plan-wide --worker 0
+rc=0; drive plan-wide 2 model-wide || rc=$?
+[ "$rc" -eq 0 ] && same_model local-wide model-wide || fail "plan-wide ended with $rc"
+
 # MPI (sharded k-means||) gives the same model as the rounds.
 if command -v mpirun >/dev/null; then
   for n in 2 3; do
