@@ -5,9 +5,12 @@
 # the model is local training's.
 #
 #   bench/rounds_hier_memory.sh          # 400,000 x 64 rows, a 262,144-row (67 MB) sample, 4 workers
+#   FLAGS="--index-type ivf_flat --num-partitions 1024 --init kmeans-parallel --max-iters 5" \
+#     bench/rounds_hier_memory.sh        # flat k-means with k-means|| in rounds instead
 #
 # Environment: IVF (binary, default build/release/tools/ivftrain), ROWS (400000), DIM (64),
-# PARTITIONS (4096), WORKERS (4), WORK (/tmp/ivftrain-rounds-hier-memory).
+# PARTITIONS (4096), WORKERS (4), WORK (/tmp/ivftrain-rounds-hier-memory), FLAGS (the training
+# flags; default hierarchical k-means of PARTITIONS partitions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IVF="$(realpath "${IVF:-build/release/tools/ivftrain}")"
@@ -22,6 +25,7 @@ fragments=$(/usr/bin/python3 -c "print(','.join([str($ROWS // 8)] * 7 + [str($RO
   --fragment-rows "$fragments"
 flags=(--index-type ivf_flat --num-partitions "$PARTITIONS" --kmeans hierarchical --max-iters 10
   --sample-rate 64)
+if [ -n "${FLAGS:-}" ]; then read -r -a flags <<<"$FLAGS"; fi
 peak() { /usr/bin/time -f "%M" -o rss "$@" || return $?; }
 "$IVF" -q plan data --workers "$W" --out plan "${flags[@]}"
 for t in plan/task-*.json; do "$IVF" -q sample "$t"; done

@@ -486,9 +486,10 @@ py::tuple rounds_begin(const std::vector<py::bytes>& results_bytes, const std::s
   if (hierarchical_rounds(params)) {
     return gather("hierarchical k-means in rounds is driven by `ivftrain round` and `advance`");
   }
-  // Only random initialisation is begun here (the rows it takes, read from the results): any
-  // other is left to train_from_samples rather than begun wrongly.
-  if (params.ivf.kmeans.init != KMeansInit::kRandom) {
+  // Random initialisation (the rows it takes) and k-means|| (its first candidate, then kSeed
+  // rounds) are begun here, from rows read from the results.
+  if (params.ivf.kmeans.init != KMeansInit::kRandom &&
+      params.ivf.kmeans.init != KMeansInit::kKMeansParallel) {
     return gather(fmt::format("init {} needs the whole sample", to_string(params.ivf.kmeans.init)));
   }
   const int64_t dim = results.front().dim, k = params.ivf.num_partitions;
@@ -535,12 +536,32 @@ py::tuple rounds_partial(const py::bytes& shard_bytes, const py::bytes& state_by
   const RoundState state =
       unwrap(parse_round_state(std::string(state_bytes), "state (the round state)"));
   const SampleResult shard = unwrap(parse_sample_result(std::string(shard_bytes), "shard"));
+  if (state.stage == RoundStage::kSeed) {
+    // k-means||: the worker's rows' state travels with its partial, as bounds do (without it,
+    // its earlier batches are measured again).
+    WorkerSeed in, out;
+    const WorkerSeed* in_ptr = nullptr;
+    if (previous) {
+      Result<WorkerSeed> s =
+          parse_worker_seed(std::string(*previous), "previous", state.plan_id, shard.worker);
+      if (s.ok()) in = std::move(*s), in_ptr = &in;
+    }
+    Result<RoundPartial> partial = Status::Internal("not run");
+    {
+      py::gil_scoped_release nogil;
+      partial = compute_seed_partial(shard, state, params, in_ptr, &out);
+    }
+    RoundPartial p = unwrap(std::move(partial));
+    return py::make_tuple(py::bytes(serialize_round_partial(p)),
+                          py::bytes(serialize_worker_seed(out, state.plan_id, shard.worker)),
+                          p.worker);
+  }
   // Bounds, as local training's BoundedAssigner keeps them, continue from the worker's own
   // previous round: they travel with its partial.
   const bool bounded = rounds_use_bounds(params, state.dim) && state.grid_step != 0;
   WorkerBounds in, out;
   const WorkerBounds* in_ptr = nullptr;
-  if (bounded && state.round > 1) {
+  if (bounded && state.lloyd_round() > 1) {
     if (!previous) {
       raise(Status::InvalidArgument(fmt::format(
           "previous: round {} of worker {} continues from the worker's partial of round {} "
@@ -566,7 +587,8 @@ py::tuple rounds_partial(const py::bytes& shard_bytes, const py::bytes& state_by
 // The final state is a RoundState whose centroids, iterations and prev_objective are the
 // k-means result's centroids, iterations and objective.
 py::tuple rounds_merge(const py::bytes& state_bytes, const std::vector<py::bytes>& partial_bytes,
-                       const std::string& task_json, std::optional<int> threads) {
+                       const std::string& task_json, std::optional<int> threads,
+                       const std::optional<std::vector<py::bytes>>& results_bytes) {
   int num_workers = 0;
   const TrainParams params = task_params(task_json, threads, &num_workers);
   const RoundState state =
@@ -587,10 +609,37 @@ py::tuple rounds_merge(const py::bytes& state_bytes, const std::vector<py::bytes
       }
     }
   }
+  // k-means|| rounds read the rows they draw from the results (the only merges that need them).
+  std::vector<SampleResult> results;
+  std::vector<int64_t> train;
+  IvfRowsFetch fetch;
+  if (state.stage == RoundStage::kSeed) {
+    if (!results_bytes) {
+      raise(Status::InvalidArgument(
+          "results: the merge of a k-means|| round reads the rows it draws from the sample "
+          "results; give them"));
+    }
+    results = parse_results(*results_bytes);
+    const SampleLayout layout = unwrap(sample_layout(results));
+    if (results.front().plan_id != state.plan_id ||
+        layout.fragment_ids != state.layout.fragment_ids ||
+        layout.fragment_rows != state.layout.fragment_rows ||
+        layout.workers != state.layout.workers) {
+      raise(Status::FailedPrecondition(
+          "results: not the sample results the rounds began with (their plan or fragments "
+          "differ)"));
+    }
+    train = ivf_training_rows(params, state.layout.rows());
+    fetch = [&](const std::vector<int64_t>& ivf) -> Result<std::vector<float>> {
+      std::vector<int64_t> canonical;
+      for (int64_t i : ivf) canonical.push_back(train[static_cast<size_t>(i)]);
+      return canonical_rows(results, state.layout, canonical);
+    };
+  }
   Result<RoundMerge> merged = Status::Internal("not run");
   {
     py::gil_scoped_release nogil;
-    merged = merge_round(state, partials, params, num_workers);
+    merged = merge_round(state, partials, params, num_workers, fetch);
   }
   RoundMerge m = unwrap(std::move(merged));
   if (!m.finished) {

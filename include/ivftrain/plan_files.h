@@ -140,6 +140,14 @@ std::string serialize_worker_bounds(const WorkerBounds& bounds, const std::strin
 Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::string& source_name,
                                          const std::string& plan_id, int worker, int round);
 
+// k-means|| (RoundStage::kSeed): a worker's rows' state after its round NNNN
+// (PLAN/round-NNNN/seed-WWWW, magic "IVFSEEDS"; 12 bytes a row), read by its next round. Parsing
+// refuses (kCorruption naming source_name) bytes that are not worker `worker`'s state of plan
+// `plan_id`, whole; a state of other candidates is the caller's to detect (its hash).
+std::string serialize_worker_seed(const WorkerSeed& seed, const std::string& plan_id, int worker);
+Result<WorkerSeed> parse_worker_seed(const std::string& bytes, const std::string& source_name,
+                                     const std::string& plan_id, int worker);
+
 // Hierarchical k-means: a worker's groups of its IVF rows, from round 0 (kGroups), in
 // PLAN/round-0000/groups-WWWW (magic "IVFGROUP"; 4 bytes a row): the workers that train groups
 // read every worker's to find the rows of their groups. Parsing refuses (kCorruption naming

@@ -59,6 +59,16 @@ enum class RoundStage : int32_t {
   // Each worker assigns the rows of its groups to the centroids of the neighbouring groups: the
   // statistics of a refinement iteration.
   kRefine = 4,
+  // k-means|| initialisation of flat k-means (docs/sharded.md, "k-means|| over files"): one round
+  // per oversampling round. Each worker measures its IVF rows' distances to the candidates added
+  // last (keeping them between rounds, WorkerSeed), and gives its share of phi (exact) and the
+  // rows it would draw with its own share as phi (a superset of the true draw, since its share
+  // is at most phi): their indices and distances only. The merge draws with the true phi by the
+  // very expression local training uses (kmeans_parallel_drawn) and reads the few rows drawn by
+  // seeking. The last round counts the rows nearest each candidate; the merge reduces the
+  // candidates to the k initial centroids (weighted k-means++), and the flat rounds follow.
+  // Round 0 is also the scan of the flat rounds (the grid of the exact sums).
+  kSeed = 5,
 };
 
 // The state of a sharded k-means run between rounds: the centroids round `round` assigns to.
@@ -90,6 +100,21 @@ struct RoundState {
   bool capped = false;               // the capping moved rows (the coarse centroids follow)
   std::vector<int64_t> moved_rows;   // the IVF rows (indices among them) it moved, increasing
   std::vector<int32_t> moved_to;     // their groups
+
+  // k-means|| (stage kSeed): `centroids` are then the candidates so far (m x dim), these their
+  // IVF rows (indices among the IVF rows), and seed_ends[j] the number of candidates after batch
+  // j (batch 0: the first candidate; batch j > 0: the rows drawn by oversampling round j - 1,
+  // maybe none). Round r is oversampling round r (seed_ends.size() == r + 1): the workers
+  // measure batch r, then draw (or count, after the last oversampling round or when phi is 0).
+  std::vector<int64_t> candidate_rows;
+  std::vector<int64_t> seed_ends;
+  // Rounds spent by the initialisation before the flat rounds' first assignment of the initial
+  // centroids, which is round init_rounds + 1 (0 with random initialisation, whose round 0 is
+  // the scan; k-means||: its oversampling rounds, the first of which is the scan too).
+  int32_t init_rounds = 0;
+  // The flat rounds' own count: 0 the scan, 1 the initial centroids, r > 1 the centroids of
+  // Lloyd iteration r - 1.
+  int lloyd_round() const { return round - init_rounds; }
 
   // XXH3 of the round number, the shape, the centroids' bytes and the hierarchical state: a
   // partial carries it, so that one computed against other centroids is refused.
@@ -123,12 +148,18 @@ struct RoundPartial {
   std::vector<int64_t> cap_records;      // kCap: the worker's cap_records
   std::vector<float> fine;               // kTrainGroups: its groups' centroids, groups ascending
   std::vector<double> group_objectives;  // kRefine: g; its groups' objectives (0 elsewhere)
+  // kSeed: objective_bins hold the worker's share of phi; these the rows it would draw with that
+  // share as phi (IVF row indices, increasing) and their distances; `counts` (one per candidate)
+  // the rows nearest each candidate, after the last oversampling round or when its share is 0.
+  std::vector<int64_t> drawn_rows;
+  std::vector<float> drawn_dist;
 };
 
 // Why sharded rounds cannot train these parameters ("" when they can): balancing needs the whole
-// sample, and so do k-means++ initialisation and k-means|| (MPI shards it; rounds do not yet)
-// of flat k-means; train_from_samples (gathering) trains them. Hierarchical k-means trains in
-// rounds with any initialisation (its coarse k-means is gathered, its groups are trained whole).
+// sample, and so does k-means++ initialisation of flat k-means (k sequential passes over every
+// row); train_from_samples (gathering) trains them. k-means|| runs in rounds (kSeed). Hierarchical
+// k-means trains in rounds with any initialisation (its coarse k-means is gathered, its groups are
+// trained whole).
 std::string rounds_unsupported(const TrainParams& params);
 
 // Whether the rounds run hierarchical k-means (kGroups ...) rather than flat rounds: the
@@ -151,14 +182,16 @@ std::vector<RowAddress> locate_rows(const SampleLayout& layout,
                                     const std::vector<int64_t>& canonical_rows);
 
 // The canonical sample rows random initialisation takes as the initial centroids (k of the IVF
-// training rows, in order), and the generator state after drawing them.
+// training rows, in order), and the generator state after drawing them; with k-means||, the row
+// of its first candidate (init_kmeans_parallel's first draw).
 struct InitialRows {
   std::vector<int64_t> rows;  // k canonical sample rows
   std::array<uint64_t, 4> rng_state{};
 };
 InitialRows initial_centroid_rows(const TrainParams& params, int64_t sample_rows);
 
-// Round 0's state: `centroids` are the rows initial_centroid_rows named, in order.
+// Round 0's state: `centroids` are the rows initial_centroid_rows named, in order (k-means||:
+// the first candidate, in a kSeed state).
 RoundState first_round(const std::string& plan_id, const TrainParams& params, int64_t dim,
                        SampleLayout layout, std::vector<float> centroids,
                        const std::array<uint64_t, 4>& rng_state);
@@ -219,6 +252,25 @@ struct WorkerBounds {
   std::vector<float> previous;  // k x dim: round `round`'s centroids
 };
 
+// What a worker keeps between its k-means|| rounds (kSeed): each of its IVF rows' distance to
+// the nearest of the first `measured` candidates and that candidate. A state of other candidates
+// (another hash) is not used: the worker's batches are measured again from the round's state.
+struct WorkerSeed {
+  int64_t measured = 0;
+  uint64_t candidates_hash = 0;  // seed_candidates_hash of the first `measured` candidates
+  std::vector<float> nearest;
+  std::vector<int64_t> label;
+};
+// XXH3 of the first `count` candidates of a kSeed state (their rows and vectors).
+uint64_t seed_candidates_hash(const RoundState& state, int64_t count);
+
+// A worker's partial of a kSeed round, continuing from `seed_in` (its WorkerSeed after the
+// previous round; null or not matching: every batch measured again) and saving its rows' state
+// to `seed_out` (may be null). compute_round_partial calls it without them.
+Result<RoundPartial> compute_seed_partial(const SampleResult& shard, const RoundState& state,
+                                          const TrainParams& params, const WorkerSeed* seed_in,
+                                          WorkerSeed* seed_out);
+
 // Whether the rounds keep WorkerBounds for these parameters (as flat_kmeans uses bounds).
 bool rounds_use_bounds(const TrainParams& params, int64_t dim);
 
@@ -243,7 +295,8 @@ struct RoundMerge {
 // `partials`: one per worker, by worker. Refuses a partial of another plan, round or centroids,
 // or of a worker missing or given twice, naming the worker to rerun. `fetch` gives the values of
 // IVF rows (indices among them; rows x dim): the merge of a kCap round reads the few rows whose
-// capping candidates were all full.
+// capping candidates were all full, that of a kSeed round the rows it draws (and, when k-means||
+// ends with k candidates or fewer, the uniform rows that complete them).
 using IvfRowsFetch = std::function<Result<std::vector<float>>(const std::vector<int64_t>& rows)>;
 Result<RoundMerge> merge_round(const RoundState& state, const std::vector<RoundPartial>& partials,
                                const TrainParams& params, int num_workers,

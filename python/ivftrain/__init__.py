@@ -442,7 +442,8 @@ class RoundState:
 class RoundPartial:
     """One worker's statistics of a round (picklable): ``data`` is the bytes of the round file
     ``ivftrain round`` writes (PLAN/round-NNNN/partial-WWWW); ``bounds``, when the assignment
-    keeps bounds (flat l2 or cosine k-means with many centroids, as local training), the
+    keeps bounds (flat l2 or cosine k-means with many centroids, as local training) or in the
+    rounds of k-means|| initialisation (each row's distance to its nearest candidate), the
     worker's own state that its next round continues from (give this partial back as
     ``previous``), else None."""
 
@@ -479,7 +480,8 @@ def compute_round_partial(shard: bytes, state: RoundState, task: Union[SampleTas
     """Sharded training, step 2 (``ivftrain round``), run where the worker's shard is: the
     worker's partial of ``state``'s round, from its sample result ``shard`` (bytes of
     execute_sample_task). ``previous``: this worker's partial of the previous round (None in
-    rounds 0 and 1), needed when the partials carry bounds. Releases the GIL (a thread pool
+    rounds 0 and 1), needed when the partials carry bounds (k-means|| rounds without it measure
+    the worker's rows against every earlier candidate again). Releases the GIL (a thread pool
     runs workers in parallel), but is not interrupted by Ctrl-C until it returns."""
     if not isinstance(state, RoundState):
         raise InvalidArgumentError("state must be a RoundState (of begin_rounds or merge_round)")
@@ -494,18 +496,24 @@ def compute_round_partial(shard: bytes, state: RoundState, task: Union[SampleTas
 
 
 def merge_round(state: RoundState, partials: Sequence[Union[RoundPartial, bytes]],
-                task: Union[SampleTask, str], *,
-                threads: Optional[int] = None) -> Optional[RoundState]:
+                task: Union[SampleTask, str], *, threads: Optional[int] = None,
+                results: Optional[Sequence[bytes]] = None) -> Optional[RoundState]:
     """Sharded training, step 3 (``ivftrain advance``): merges the round's partials (one per
     worker, any order) into the next round's state, or a finished state once the k-means has
     converged. Refuses a partial of another plan, round or centroids, or a worker missing or
     given twice, naming the worker. Returns None when round 0 finds values too large for
-    float32: train with ``train_from_samples``, which refuses them with its sentence."""
+    float32: train with ``train_from_samples``, which refuses them with its sentence.
+
+    ``results``: the sample results (as begin_rounds takes them), needed only by the rounds of
+    k-means|| initialisation (``init="kmeans-parallel"``), whose merges read the few rows they
+    draw (about 2 x num_partitions a round) from them; other rounds ignore them."""
     if not isinstance(state, RoundState) or state.finished:
         raise InvalidArgumentError("state must be an unfinished RoundState")
     data = [p.data if isinstance(p, RoundPartial) else bytes(p) for p in partials]
     with _errors():
-        what, value, round_ = _core.rounds_merge(state.data, data, _task_json(task), threads)
+        what, value, round_ = _core.rounds_merge(
+            state.data, data, _task_json(task), threads,
+            None if results is None else _results(results))
     if what == "gather":
         _logger.info("merge_round: %s: train with train_from_samples (gathering)", value)
         return None

@@ -22,6 +22,9 @@ CASES = {
                  rows_per_fragment=1000),
     "flat144": dict(index_type="ivf_flat", num_partitions=144, max_iters=8,
                     rows_per_fragment=1000),
+    # k-means|| in rounds: 6 rounds (5 oversampling, the weights) replace the scan round.
+    "kmpar": dict(index_type="ivf_pq", num_partitions=16, num_sub_vectors=8, max_iters=6,
+                  rows_per_fragment=1000, init="kmeans-parallel"),
 }
 
 
@@ -46,7 +49,8 @@ def rounds(dataset, workers, flags, pool=None):
         assert [p.worker for p in partials] == list(range(workers))
         seen.extend(partials)
         # Any order: the merge sorts them by worker.
-        state = ivftrain.merge_round(pickle.loads(pickle.dumps(state)), partials[::-1], tasks[0])
+        state = ivftrain.merge_round(pickle.loads(pickle.dumps(state)), partials[::-1], tasks[0],
+                                     results=shards)
         previous = partials
     return ivftrain.finish_rounds(shards, state, tasks[0]), state.round, seen
 
@@ -69,13 +73,16 @@ def test_rounds_give_the_model_of_train_for_1_and_3_workers(dataset, tmp_path, c
             model.save(tmp_path / f"rounds{workers}")
             assert model_files(tmp_path / f"rounds{workers}") == expected, (case, workers)
             # Round 0 scans, round 1 assigns the initial centroids, round r > 1 ends iteration
-            # r - 1 of Lloyd's loop.
-            assert last_round == model.stats["ivf_iterations"] + 1
+            # r - 1 of Lloyd's loop; k-means|| adds 5 rounds, whose partials carry the rows'
+            # state.
+            seed_rounds = 6 if case == "kmpar" else 0
+            assert last_round == model.stats["ivf_iterations"] + 1 + max(seed_rounds - 1, 0)
             assert all(p.data[:8] == b"IVFPARTL" for p in partials)
             if case == "flat144":
                 assert any(p.bounds for p in partials)  # the bounded path was exercised
             else:
-                assert all(p.bounds is None for p in partials)
+                carried = [p.bounds is not None for p in partials]
+                assert carried == [i < seed_rounds * workers for i in range(len(partials))]
 
 
 def test_partials_are_the_round_files_of_the_cli(dataset, tmp_path, cli):
@@ -124,6 +131,17 @@ def test_round_errors(dataset):
         ivftrain.finish_rounds(shards, state2, tasks[0])
     with pytest.raises(ivftrain.CorruptionError, match="shard"):
         ivftrain.compute_round_partial(shards[0][:-1], state2, tasks[0], p1[0])
+
+
+def test_kmeans_parallel_merges_need_the_results(dataset):
+    tasks = ivftrain.create_sample_tasks(dataset, 2, index_type="ivf_flat", num_partitions=8,
+                                         init="kmeans-parallel", max_iters=3)
+    shards = [ivftrain.execute_sample_task(None, t) for t in tasks]
+    state = ivftrain.begin_rounds(shards, tasks[0])
+    partials = [ivftrain.compute_round_partial(s, state, tasks[0]) for s in shards]
+    with pytest.raises(ivftrain.InvalidArgumentError, match="results"):
+        ivftrain.merge_round(state, partials, tasks[0])
+    assert ivftrain.merge_round(state, partials, tasks[0], results=shards).round == 1
 
 
 def test_rounds_decline_what_they_cannot_train(dataset):

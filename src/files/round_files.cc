@@ -22,6 +22,14 @@
 // usable, the end of the rounds verifies every result again):
 //   magic "IVFSTAMP" | u32 version | char plan_id[16] | i64 workers | u64 stamps[workers] | u64
 //   xxh3
+// PLAN/round-NNNN/seed-WWWW (k-means|| rounds: a worker's own state, read only by the same
+// worker's next round):
+//   magic "IVFSEEDS" | u32 version | char plan_id[16] | i32 worker | i64 measured
+//   | u64 candidates_hash | i64 n | f32 nearest[n] | i64 n | i64 label[n] | u64 xxh3
+// The state and partial layouts above omit version 2's stage and length prefixes and version
+// 3's k-means|| fields (the state's candidate_rows, seed_ends and init_rounds, the partial's
+// drawn_rows and drawn_dist, at their ends): serialize_round_state and serialize_round_partial
+// are the reference.
 // The checksum covers every byte before it; sizes must account for the file exactly.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -38,6 +46,7 @@
 #include "ivftrain/model_dir.h"
 #include "ivftrain/plan_files.h"
 #include "ivftrain/rounds.h"
+#include "kmeans/init.h"
 #include "pipeline/whole_plan.h"
 #include "train/train_on_sample.h"
 #include "util/files.h"
@@ -56,9 +65,11 @@ constexpr char kPartialMagic[8] = {'I', 'V', 'F', 'P', 'A', 'R', 'T', 'L'};
 constexpr char kBoundsMagic[8] = {'I', 'V', 'F', 'B', 'O', 'U', 'N', 'D'};
 constexpr char kStampsMagic[8] = {'I', 'V', 'F', 'S', 'T', 'A', 'M', 'P'};
 constexpr char kGroupsMagic[8] = {'I', 'V', 'F', 'G', 'R', 'O', 'U', 'P'};
+constexpr char kSeedMagic[8] = {'I', 'V', 'F', 'S', 'E', 'E', 'D', 'S'};
 // 2: the stage and hierarchical k-means' state; every array of a state or partial is
-// length-prefixed.
-constexpr uint32_t kVersion = 2;
+// length-prefixed. 3: k-means|| (kSeed): the candidates' rows and batches, init_rounds, the
+// partials' draws; the workers' seed files.
+constexpr uint32_t kVersion = 3;
 constexpr size_t kPlanIdBytes = 16;
 
 class Writer {
@@ -90,6 +101,17 @@ class Writer {
  private:
   std::string out_;
 };
+
+// A worker's own file (bounds, groups, k-means|| state) begins with its magic, the version, the
+// plan id and the worker.
+Writer worker_file(const char (&magic)[8], const std::string& plan_id, int worker) {
+  Writer w;
+  w.put_magic(magic);
+  w.put(kVersion);
+  w.put_id(plan_id);
+  w.put(static_cast<int32_t>(worker));
+  return w;
+}
 
 // Reads fields in order; reading past the end (of the part before the checksum) sets !ok().
 class Reader {
@@ -159,6 +181,19 @@ Result<Reader> open_checked(const std::string& bytes, const char (&magic)[8],
   in.get<uint64_t>();  // magic
   in.get<uint32_t>();  // version
   return in;
+}
+
+// A kSeed state's shapes: a vector per candidate, batches ending in order at the last candidate,
+// at most one batch per oversampling round and the first.
+bool seed_state_sized(const RoundState& s) {
+  const size_t m = s.candidate_rows.size();
+  if (m == 0 || s.seed_ends.empty() ||
+      s.seed_ends.size() > static_cast<size_t>(kKMeansParallelRounds) + 1 ||
+      s.centroids.size() != m * static_cast<size_t>(s.dim) || s.seed_ends.front() != 1 ||
+      s.seed_ends.back() != static_cast<int64_t>(m)) {
+    return false;
+  }
+  return std::is_sorted(s.seed_ends.begin(), s.seed_ends.end());
 }
 
 fs::path round_dir(const std::string& plan_dir, int round) {
@@ -408,6 +443,45 @@ Result<SampleResult> read_own_result(const std::string& plan_dir, const PlanDir&
   return shard;
 }
 
+std::string seed_path(const std::string& plan_dir, int round, int worker) {
+  return (round_dir(plan_dir, round) / fmt::format("seed-{:04d}", worker)).string();
+}
+
+// Worker `worker`'s k-means|| round: its rows' state continues from its seed file of the previous
+// round (when that is of these candidates; else its batches are measured again, logged), and is
+// saved to this round's seed file before the partial (a partial present means the worker's next
+// round can read it).
+Result<RoundPartial> seed_round_partial(const std::string& plan_dir, const PlanDir& plan,
+                                        const RoundState& state, const TrainParams& params,
+                                        int worker) {
+  IVF_ASSIGN_OR_RETURN(SampleResult shard, read_own_result(plan_dir, plan, worker));
+  WorkerSeed in, out;
+  const WorkerSeed* in_ptr = nullptr;
+  if (state.round > 0) {
+    const std::string path = seed_path(plan_dir, state.round - 1, worker);
+    Result<std::string> bytes = read_file(path);
+    Result<WorkerSeed> s =
+        bytes.ok() ? parse_worker_seed(*bytes, path, plan.plan_id, worker) : bytes.status();
+    const int64_t before = state.seed_ends[state.seed_ends.size() - 2];
+    if (s.ok() && s->measured == before &&
+        s->candidates_hash == seed_candidates_hash(state, before)) {
+      in = std::move(*s);
+      in_ptr = &in;
+    } else {
+      logger().info(
+          "round {} of plan {}, worker {}: no usable k-means|| state of round {} ({}); "
+          "measuring the {} earlier candidates again",
+          state.round, plan.plan_id, worker, state.round - 1,
+          s.ok() ? "other candidates" : s.status().message(), before);
+    }
+  }
+  IVF_ASSIGN_OR_RETURN(RoundPartial partial,
+                       compute_seed_partial(shard, state, params, in_ptr, &out));
+  IVF_RETURN_IF_ERROR(write_file_atomic(seed_path(plan_dir, state.round, worker),
+                                        serialize_worker_seed(out, plan.plan_id, worker)));
+  return partial;
+}
+
 // Worker v's groups of round 0 (`first`), or why they cannot be used.
 Result<std::vector<int32_t>> read_groups(const std::string& plan_dir, const PlanDir& plan,
                                          const RoundState& first, int v) {
@@ -478,6 +552,21 @@ Result<RoundPartial> held_round_partial(const std::string& plan_dir, const PlanD
   return compute_held_partial(state, params, worker, workers, held, vectors);
 }
 
+// What advance did in a k-means|| round, and what the next round needs.
+std::string seed_summary(const RoundState& merged, const RoundState& next, int workers) {
+  if (next.stage == RoundStage::kSeed) {
+    return fmt::format(
+        "merged k-means|| round {} of plan {}: {} rows drawn, {} candidates for {} centroids "
+        "(their rows read from the results); round {} needs a partial of each of the {} workers",
+        merged.round, merged.plan_id, next.candidate_rows.size() - merged.candidate_rows.size(),
+        next.candidate_rows.size(), merged.k, next.round, workers);
+  }
+  return fmt::format(
+      "merged k-means|| round {} of plan {}: the {} initial centroids chosen from {} weighted "
+      "candidates; round {} assigns them and needs a partial of each of the {} workers",
+      merged.round, merged.plan_id, merged.k, merged.candidate_rows.size(), next.round, workers);
+}
+
 // What advance did in a round of hierarchical k-means, and what the next round needs.
 std::string hierarchical_summary(const RoundState& merged, const RoundState& next, int workers) {
   const std::vector<int64_t>& sizes = next.group_sizes;
@@ -517,11 +606,7 @@ std::string partial_file_name(int worker) { return fmt::format("partial-{:04d}",
 std::string groups_file_name(int worker) { return fmt::format("groups-{:04d}", worker); }
 
 std::string serialize_worker_bounds(const WorkerBounds& b, const std::string& plan_id, int worker) {
-  Writer w;
-  w.put_magic(kBoundsMagic);
-  w.put(kVersion);
-  w.put_id(plan_id);
-  w.put(static_cast<int32_t>(worker));
+  Writer w = worker_file(kBoundsMagic, plan_id, worker);
   w.put(static_cast<int32_t>(b.round));
   w.put(b.centroids_fingerprint);
   w.put(static_cast<int64_t>(b.labels.size()));
@@ -553,6 +638,34 @@ Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::st
         fmt::format("{} is not worker {}'s bounds of round {}", source_name, worker, round));
   }
   return b;
+}
+
+std::string serialize_worker_seed(const WorkerSeed& seed, const std::string& plan_id, int worker) {
+  Writer w = worker_file(kSeedMagic, plan_id, worker);
+  w.put(seed.measured);
+  w.put(seed.candidates_hash);
+  w.put_vec(seed.nearest);
+  w.put_vec(seed.label);
+  return w.finish();
+}
+
+Result<WorkerSeed> parse_worker_seed(const std::string& bytes, const std::string& source_name,
+                                     const std::string& plan_id, int worker) {
+  IVF_ASSIGN_OR_RETURN(Reader in,
+                       open_checked(bytes, kSeedMagic, "worker's k-means|| state", source_name));
+  WorkerSeed seed;
+  const std::string id = in.get_id();
+  const auto w = in.get<int32_t>();
+  seed.measured = in.get<int64_t>();
+  seed.candidates_hash = in.get<uint64_t>();
+  in.get_vec(seed.nearest);
+  in.get_vec(seed.label);
+  if (!in.ok() || !in.at_end() || id != plan_id || w != worker ||
+      seed.nearest.size() != seed.label.size()) {
+    return Status::Corruption(fmt::format("{} is not worker {}'s k-means|| state of plan {}",
+                                          source_name, worker, plan_id));
+  }
+  return seed;
 }
 
 std::string serialize_round_state(const RoundState& s) {
@@ -587,6 +700,9 @@ std::string serialize_round_state(const RoundState& s) {
   w.put(static_cast<uint8_t>(s.capped));
   w.put_vec(s.moved_rows);
   w.put_vec(s.moved_to);
+  w.put_vec(s.candidate_rows);
+  w.put_vec(s.seed_ends);
+  w.put(s.init_rounds);
   return w.finish();
 }
 
@@ -612,7 +728,7 @@ Result<RoundState> parse_round_state(const std::string& bytes, const std::string
         fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
   };
   if (!in.ok() || iterations < 0 || static_cast<uint64_t>(iterations) > bytes.size() / 40 ||
-      s.round < 0 || stage < 0 || stage > static_cast<int32_t>(RoundStage::kRefine) || s.k < 1 ||
+      s.round < 0 || stage < 0 || stage > static_cast<int32_t>(RoundStage::kSeed) || s.k < 1 ||
       s.dim < 1 || s.k > std::numeric_limits<int32_t>::max() ||
       static_cast<uint64_t>(s.dim) > bytes.size()) {
     return bad();
@@ -636,20 +752,27 @@ Result<RoundState> parse_round_state(const std::string& bytes, const std::string
   s.capped = in.get<uint8_t>() != 0;
   in.get_vec(s.moved_rows);
   in.get_vec(s.moved_to);
+  in.get_vec(s.candidate_rows);
+  in.get_vec(s.seed_ends);
+  s.init_rounds = in.get<int32_t>();
   if (!in.ok() || !in.at_end()) return bad();
   // The shapes each stage reads: the k centroids (flat, kRefine), g coarse centroids and their
   // sizes (hierarchical), one group per moved row.
-  const bool hierarchical = s.stage != RoundStage::kFlat;
+  const bool hierarchical = s.stage != RoundStage::kFlat && s.stage != RoundStage::kSeed;
   const auto kd = static_cast<size_t>(s.k * s.dim);
   const size_t g = hierarchical ? s.coarse.size() / static_cast<size_t>(s.dim) : 0;
-  const bool sized = (s.stage == RoundStage::kFlat || s.stage == RoundStage::kRefine)
+  const bool sized = s.stage == RoundStage::kSeed ? seed_state_sized(s)
+                     : (s.stage == RoundStage::kFlat || s.stage == RoundStage::kRefine)
                          ? s.centroids.size() == kd
                          : s.centroids.empty();
   const bool groups_sized =
       !hierarchical ||
       (g >= 1 && s.coarse.size() == g * static_cast<size_t>(s.dim) &&
        (s.stage == RoundStage::kGroups ? s.group_sizes.empty() : s.group_sizes.size() == g));
-  if (!sized || !groups_sized || s.moved_rows.size() != s.moved_to.size()) return bad();
+  if (!sized || !groups_sized || s.moved_rows.size() != s.moved_to.size() || s.init_rounds < 0 ||
+      s.init_rounds > s.round) {
+    return bad();
+  }
   return s;
 }
 
@@ -677,6 +800,8 @@ std::string serialize_round_partial(const RoundPartial& p) {
   w.put_vec(p.cap_records);
   w.put_vec(p.fine);
   w.put_vec(p.group_objectives);
+  w.put_vec(p.drawn_rows);
+  w.put_vec(p.drawn_dist);
   return w.finish();
 }
 
@@ -708,8 +833,10 @@ Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::st
   in.get_vec(p.cap_records);
   in.get_vec(p.fine);
   in.get_vec(p.group_objectives);
+  in.get_vec(p.drawn_rows);
+  in.get_vec(p.drawn_dist);
   if (!in.ok() || !in.at_end() || p.k < 1 || p.dim < 1 || stage < 0 ||
-      stage > static_cast<int32_t>(RoundStage::kRefine)) {
+      stage > static_cast<int32_t>(RoundStage::kSeed)) {
     return Status::Corruption(
         fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
   }
@@ -718,11 +845,7 @@ Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::st
 
 std::string serialize_worker_groups(const WorkerGroups& groups, const std::string& plan_id,
                                     int worker) {
-  Writer w;
-  w.put_magic(kGroupsMagic);
-  w.put(kVersion);
-  w.put_id(plan_id);
-  w.put(static_cast<int32_t>(worker));
+  Writer w = worker_file(kGroupsMagic, plan_id, worker);
   w.put(groups.centroids_fingerprint);
   w.put_vec(groups.groups);
   return w.finish();
@@ -777,6 +900,17 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
                   state.stage == RoundStage::kTrainGroups ? "trained" : "assigned", out);
     return out;
   }
+  if (state.stage == RoundStage::kSeed) {
+    IVF_ASSIGN_OR_RETURN(RoundPartial partial,
+                         seed_round_partial(plan_dir, plan, state, params, worker));
+    IVF_RETURN_IF_ERROR(write_file_atomic(out, serialize_round_partial(partial)));
+    logger().info(
+        "round {} of plan {}, worker {}: k-means|| over {} rows, phi share {:.6g}, {} rows "
+        "offered -> {}",
+        round, plan.plan_id, worker, partial.rows, partial.objective, partial.drawn_rows.size(),
+        out);
+    return out;
+  }
   IVF_ASSIGN_OR_RETURN(SampleResult shard, read_own_result(plan_dir, plan, worker));
   // Bounds (as local training's BoundedAssigner keeps them) continue from this worker's previous
   // round; when they are gone (a lost file, another machine), the worker's rounds since the
@@ -785,7 +919,7 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
                        state.grid_step != 0;
   WorkerBounds in, saved;
   const WorkerBounds* in_ptr = nullptr;
-  if (bounded && round > 1) {
+  if (bounded && state.lloyd_round() > 1) {
     IVF_ASSIGN_OR_RETURN(RoundState previous, read_round_state(plan_dir, round - 1));
     Result<WorkerBounds> b = read_bounds(plan_dir, round - 1, worker, plan.plan_id);
     if (b.ok() && b->centroids_fingerprint == previous.fingerprint()) {
@@ -793,15 +927,16 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
     } else {
       logger().info(
           "round {} of plan {}, worker {}: no usable bounds of round {} ({}); "
-          "replaying rounds 1 to {}",
+          "replaying rounds {} to {}",
           round, plan.plan_id, worker, round - 1, b.ok() ? "other centroids" : b.status().message(),
-          round - 1);
+          state.init_rounds + 1, round - 1);
       WorkerBounds replayed;
-      for (int r = 1; r < round; ++r) {
+      const int first = state.init_rounds + 1;  // the flat rounds' round 1
+      for (int r = first; r < round; ++r) {
         IVF_ASSIGN_OR_RETURN(RoundState earlier, read_round_state(plan_dir, r));
         WorkerBounds next;
         IVF_RETURN_IF_ERROR(
-            compute_round_partial(shard, earlier, params, r > 1 ? &replayed : nullptr, &next)
+            compute_round_partial(shard, earlier, params, r > first ? &replayed : nullptr, &next)
                 .status());
         replayed = std::move(next);
       }
@@ -902,10 +1037,19 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
                            read_canonical_rows(plan_dir, indexes, layout, init.rows));
       state = first_round(plan.plan_id, params, dim, std::move(layout), std::move(centroids),
                           init.rng_state);
-      out.summary = fmt::format(
-          "began the rounds of plan {}: {} initial centroids from {} IVF rows of {} sample rows "
-          "in {} results; round 0 (a scan of the rows) needs a partial of each of the {} workers",
-          plan.plan_id, k, train_rows, rows, workers, workers);
+      out.summary =
+          state.stage == RoundStage::kSeed
+              ? fmt::format(
+                    "began the k-means|| initialisation of plan {}: its first candidate, one of "
+                    "{} IVF rows of {} sample rows in {} results; round 0 (sharded: each worker "
+                    "measures its rows against the candidates and offers the rows it would "
+                    "draw) needs a partial of each of the {} workers",
+                    plan.plan_id, train_rows, rows, workers, workers)
+              : fmt::format(
+                    "began the rounds of plan {}: {} initial centroids from {} IVF rows of {} "
+                    "sample rows in {} results; round 0 (a scan of the rows) needs a partial of "
+                    "each of the {} workers",
+                    plan.plan_id, k, train_rows, rows, workers, workers);
     }
     // The stamps before the state: a state present means the rounds began with its stamps.
     IVF_RETURN_IF_ERROR(write_result_stamps(plan_dir, plan.plan_id, stamps));
@@ -984,6 +1128,12 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
     return read_ivf_rows(plan_dir, plan, state, params, ivf);
   };
   IVF_ASSIGN_OR_RETURN(RoundMerge merged, merge_round(state, partials, params, workers, fetch));
+  if (state.stage == RoundStage::kSeed) {
+    IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
+    out.round = merged.next.round;
+    out.summary = seed_summary(state, merged.next, workers);
+    return out;
+  }
   if (!merged.finished && state.stage != RoundStage::kFlat) {
     IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
     out.round = merged.next.round;
@@ -995,22 +1145,22 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
         merged.next.iterations.empty() ? nullptr : &merged.next.iterations.back();
     IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
     out.round = merged.next.round;
-    out.summary = merged.next.round == 1
-                      ? fmt::format(
-                            "scanned plan {}: the exact sums' grid is set; round 1 assigns the "
-                            "initial centroids and needs a partial of each of the {} workers",
-                            plan.plan_id, workers)
-                  : last
-                      ? fmt::format(
-                            "merged round {} of plan {}: objective {:.6g}; {} empty clusters split "
-                            "into round {}'s centroids, which need a partial of each of the {} "
-                            "workers",
-                            round, plan.plan_id, last->objective, merged.next.split,
-                            merged.next.round, workers)
-                      : fmt::format(
-                            "merged round 1 of plan {}: initial objective {:.6g}; round 2's "
-                            "centroids need a partial of each of the {} workers",
-                            plan.plan_id, merged.next.prev_objective, workers);
+    out.summary =
+        merged.next.lloyd_round() == 1
+            ? fmt::format(
+                  "scanned plan {}: the exact sums' grid is set; round 1 assigns the "
+                  "initial centroids and needs a partial of each of the {} workers",
+                  plan.plan_id, workers)
+        : last ? fmt::format(
+                     "merged round {} of plan {}: objective {:.6g}; {} empty clusters split "
+                     "into round {}'s centroids, which need a partial of each of the {} "
+                     "workers",
+                     round, plan.plan_id, last->objective, merged.next.split, merged.next.round,
+                     workers)
+               : fmt::format(
+                     "merged round {} of plan {}: initial objective {:.6g}; round {}'s "
+                     "centroids need a partial of each of the {} workers",
+                     round, plan.plan_id, merged.next.prev_objective, merged.next.round, workers);
     return out;
   }
   // The k-means is final: the quantizer's rows (a small set) are read by seeking, from results

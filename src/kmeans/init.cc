@@ -110,102 +110,142 @@ void init_kmeans_plus_plus(int64_t n, int64_t d, const float* x, int64_t k, Rng&
   kmeans_plus_plus(n, d, x, nullptr, k, rng, centroids, num_threads);
 }
 
+int64_t kmeans_parallel_first_row(int64_t total, Rng& rng) {
+  return static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(total)));
+}
+
+uint64_t kmeans_parallel_round_seed(uint64_t seed, int round) {
+  return derive_seed(seed, kSeedKMeansParallel, static_cast<uint64_t>(round));
+}
+
+bool kmeans_parallel_drawn(uint64_t round_seed, int64_t global_row, float dist, int64_t k,
+                           double phi) {
+  if (!(dist > 0)) return false;
+  const double oversampling = 2.0 * static_cast<double>(k);
+  return row_draw(round_seed, global_row) < oversampling * static_cast<double>(dist) / phi;
+}
+
+KMeansParallelRows::KMeansParallelRows(int64_t n, int64_t d, const float* x, const int64_t* global,
+                                       int num_threads)
+    : nearest(static_cast<size_t>(n), std::numeric_limits<float>::infinity()),
+      label(static_cast<size_t>(n), 0), n_(n), d_(d), x_(x), global_(global), threads_(num_threads),
+      norms_(static_cast<size_t>(n)), dist_(static_cast<size_t>(n)),
+      new_label_(static_cast<size_t>(n)) {
+  row_norms_sqr(n, d, x, norms_.data());
+}
+
+void KMeansParallelRows::mark_own(const std::vector<int64_t>& rows, int64_t first) {
+  for (int64_t i = 0, j = 0; i < n_ && j < static_cast<int64_t>(rows.size());) {
+    const int64_t g = global_row(i);
+    if (g < rows[j]) {
+      ++i;
+    } else if (g > rows[j]) {
+      ++j;
+    } else {
+      nearest[i] = 0;
+      label[i] = first + j;
+      ++i, ++j;
+    }
+  }
+}
+
+void KMeansParallelRows::measure(int64_t first, int64_t count, const float* vectors) {
+  if (count <= 0 || n_ <= 0) return;
+  assign_nearest(n_, d_, x_, norms_.data(), count, vectors, Metric::kL2,
+                 AssignOutput{new_label_.data(), dist_.data()}, threads_);
+  for (int64_t i = 0; i < n_; ++i) {
+    if (dist_[i] < nearest[i]) {
+      nearest[i] = dist_[i];
+      label[i] = first + new_label_[i];
+    }
+  }
+}
+
+ExactSum KMeansParallelRows::phi() const {
+  ExactSum sum;
+  sum.add(nearest.data(), n_);
+  return sum;
+}
+
+std::vector<int64_t> KMeansParallelRows::drawn(uint64_t round_seed, int64_t k, double phi) const {
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < n_; ++i) {
+    if (kmeans_parallel_drawn(round_seed, global_row(i), nearest[i], k, phi)) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<int64_t> KMeansParallelRows::counts(int64_t m) const {
+  std::vector<int64_t> out(static_cast<size_t>(m), 0);
+  for (int64_t i = 0; i < n_; ++i) ++out[static_cast<size_t>(label[i])];
+  return out;
+}
+
 KMeansParallelCandidates kmeans_parallel_candidates(int64_t n, int64_t d, const float* x, int64_t k,
                                                     uint64_t seed, Rng& rng, KMeansShard* shard,
                                                     int num_threads, int rounds) {
   const int64_t total = shard ? shard->total_rows() : n;
-  const int64_t* global = shard ? shard->global_rows() : nullptr;
-  const auto global_row = [global](int64_t i) { return global ? global[i] : i; };
   KMeansParallelCandidates c;
-  // Each local row's squared distance to its nearest candidate so far, and that candidate.
-  std::vector<float> nearest(static_cast<size_t>(n), std::numeric_limits<float>::infinity());
-  std::vector<int64_t> label(static_cast<size_t>(n), 0);
+  KMeansParallelRows state(n, d, x, shard ? shard->global_rows() : nullptr, num_threads);
 
-  // Appends `rows` (global, increasing) to the candidates. A candidate's own row is at distance
-  // 0 from it, set here rather than left to the assignment, whose l2 of a row to itself may
-  // round above 0: a candidate is never drawn again and always has a weight of at least 1.
+  // Appends `rows` (global, increasing) to the candidates.
   const auto add = [&](const std::vector<int64_t>& rows) {
     const size_t first = c.rows.size();
     c.rows.insert(c.rows.end(), rows.begin(), rows.end());
     c.vectors.resize(c.rows.size() * static_cast<size_t>(d));
     fetch(shard, rows, d, x, c.vectors.data() + first * d);
-    for (int64_t i = 0, j = 0; i < n && j < static_cast<int64_t>(rows.size());) {
-      const int64_t g = global_row(i);
-      if (g < rows[j]) {
-        ++i;
-      } else if (g > rows[j]) {
-        ++j;
-      } else {
-        nearest[i] = 0;
-        label[i] = static_cast<int64_t>(first) + j;
-        ++i, ++j;
-      }
-    }
+    state.mark_own(rows, static_cast<int64_t>(first));
   };
 
-  add({static_cast<int64_t>(rng.uniform(static_cast<uint64_t>(total)))});
-  std::vector<float> norms(static_cast<size_t>(n)), dist(static_cast<size_t>(n));
-  std::vector<int32_t> new_label(static_cast<size_t>(n));
-  row_norms_sqr(n, d, x, norms.data());
-  const double oversampling = 2.0 * static_cast<double>(k);
-  size_t measured = 0;  // candidates before this one are in `nearest`
+  add({kmeans_parallel_first_row(total, rng)});
+  size_t measured = 0;  // candidates before this one are in `state`
   int rounds_run = 0;
   for (int round = 0;; ++round) {
-    // The distances to the candidates added last: a function of the row and those candidates
-    // alone (linalg/assign.h), whatever rows this shard holds; ties keep the earlier candidate.
     const int64_t fresh = static_cast<int64_t>(c.rows.size() - measured);
-    if (fresh > 0) {
-      assign_nearest(n, d, x, norms.data(), fresh, c.vectors.data() + measured * d, Metric::kL2,
-                     AssignOutput{new_label.data(), dist.data()}, num_threads);
-      for (int64_t i = 0; i < n; ++i) {
-        if (dist[i] < nearest[i]) {
-          nearest[i] = dist[i];
-          label[i] = static_cast<int64_t>(measured) + new_label[i];
-        }
-      }
-      measured = c.rows.size();
-    }
+    state.measure(static_cast<int64_t>(measured), fresh, c.vectors.data() + measured * d);
+    measured = c.rows.size();
     if (round == rounds) break;
-    ExactSum phi_sum;
-    phi_sum.add(nearest.data(), n);
+    ExactSum phi_sum = state.phi();
     if (shard) shard->combine(phi_sum);
     const double phi = phi_sum.value();
     if (!(phi > 0)) break;  // every row sits on a candidate: nothing left to draw
     ++rounds_run;
-    const uint64_t round_seed =
-        derive_seed(seed, kSeedKMeansParallel, static_cast<uint64_t>(round));
-    std::vector<int64_t> mine;
-    for (int64_t i = 0; i < n; ++i) {
-      if (!(nearest[i] > 0)) continue;
-      const double p = oversampling * static_cast<double>(nearest[i]) / phi;
-      if (row_draw(round_seed, global_row(i)) < p) mine.push_back(global_row(i));
-    }
+    std::vector<int64_t> mine = state.drawn(kmeans_parallel_round_seed(seed, round), k, phi);
+    for (int64_t& i : mine) i = state.global_row(i);
     const std::vector<int64_t> drawn = shard ? shard->gather_rows(mine) : std::move(mine);
     if (!drawn.empty()) add(drawn);
   }
-  c.weights.assign(c.rows.size(), 0);
-  for (int64_t i = 0; i < n; ++i) ++c.weights[static_cast<size_t>(label[i])];
+  c.weights = state.counts(static_cast<int64_t>(c.rows.size()));
   if (shard) shard->combine_counts(c.weights);
   logger().debug("k-means||: {} candidates for {} centroids from {} rows in {} rounds",
                  c.rows.size(), k, total, rounds_run);
   return c;
 }
 
-void init_kmeans_parallel(int64_t n, int64_t d, const float* x, int64_t k, uint64_t seed, Rng& rng,
-                          KMeansShard* shard, float* centroids, int num_threads) {
-  const KMeansParallelCandidates c =
-      kmeans_parallel_candidates(n, d, x, k, seed, rng, shard, num_threads);
+std::vector<int64_t> reduce_kmeans_parallel(const KMeansParallelCandidates& c, int64_t d, int64_t k,
+                                            int64_t total, Rng& rng, float* centroids,
+                                            int num_threads) {
   const auto m = static_cast<int64_t>(c.rows.size());
   if (m > k) {
     kmeans_plus_plus(m, d, c.vectors.data(), c.weights.data(), k, rng, centroids, num_threads);
-    return;
+    return {};
   }
   // Few distinct rows (the rounds stopped with every row on a candidate) or few rows: every
   // candidate, then uniform rows.
   std::memcpy(centroids, c.vectors.data(), sizeof(float) * m * d);
-  if (m < k) {
-    const int64_t total = shard ? shard->total_rows() : n;
-    fetch(shard, choose_sorted(rng, total, k - m), d, x, centroids + m * d);
+  if (m == k) return {};
+  return choose_sorted(rng, total, k - m);
+}
+
+void init_kmeans_parallel(int64_t n, int64_t d, const float* x, int64_t k, uint64_t seed, Rng& rng,
+                          KMeansShard* shard, float* centroids, int num_threads) {
+  const KMeansParallelCandidates c =
+      kmeans_parallel_candidates(n, d, x, k, seed, rng, shard, num_threads);
+  const int64_t total = shard ? shard->total_rows() : n;
+  const std::vector<int64_t> rows =
+      reduce_kmeans_parallel(c, d, k, total, rng, centroids, num_threads);
+  if (!rows.empty()) {
+    fetch(shard, rows, d, x, centroids + static_cast<int64_t>(c.rows.size()) * d);
   }
 }
 

@@ -386,7 +386,8 @@ Result<RoundMerge> merge_hierarchical_round(const RoundState& st,
       const int j = static_cast<int>(st.iterations.size());
       return lloyd_merge(st, total, objective, loop, true, j - 1);
     }
-    case RoundStage::kFlat: break;
+    case RoundStage::kFlat:
+    case RoundStage::kSeed: break;  // merged by merge_round and merge_seed_round
   }
   return Status::Internal("merge_hierarchical_round called for a flat round");
 }

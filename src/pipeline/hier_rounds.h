@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ivftrain/rounds.h"
+#include "kmeans/exact_sum.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 
@@ -24,6 +25,16 @@ Result<ShardIvfRows> shard_ivf_rows(const SampleResult& shard, const RoundState&
 
 // A partial of `worker` for the state's round, without statistics.
 RoundPartial partial_header(const RoundState& state, int worker);
+
+// partial_header with the worker's rows and the largest squared norm of its sample rows (the
+// magnitude check of train_on_sample, made when the rounds' round 0 is merged).
+RoundPartial shard_partial_header(const SampleResult& shard, const ShardIvfRows& mine,
+                                  const RoundState& state);
+
+// The exact sum of the partials' objectives (objective_bins); refuses a partial without one,
+// naming the worker.
+Result<ExactSum> merged_objective(const RoundState& state,
+                                  const std::vector<RoundPartial>& partials);
 
 // Moves an assignment's statistics into the partial.
 void set_partial_sums(ClusterSums sums, RoundPartial& out);

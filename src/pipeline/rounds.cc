@@ -9,11 +9,13 @@
 
 #include "kmeans/bounded_assign.h"
 #include "kmeans/exact_sum.h"
+#include "kmeans/init.h"
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
 #include "pipeline/hier_rounds.h"
+#include "pipeline/seed_rounds.h"
 #include "train/train_on_sample.h"
 #include "util/rng.h"
 #include "util/sampling.h"
@@ -104,6 +106,11 @@ uint64_t RoundState::fingerprint() const {
     XXH3_64bits_update(s, moved_rows.data(), moved_rows.size() * sizeof(int64_t));
     XXH3_64bits_update(s, moved_to.data(), moved_to.size() * sizeof(int32_t));
   }
+  if (stage == RoundStage::kSeed) {
+    XXH3_64bits_update(s, candidate_rows.data(), candidate_rows.size() * sizeof(int64_t));
+    XXH3_64bits_update(s, seed_ends.data(), seed_ends.size() * sizeof(int64_t));
+  }
+  if (init_rounds != 0) XXH3_64bits_update(s, &init_rounds, sizeof init_rounds);
   const uint64_t h = XXH3_64bits_digest(s);
   XXH3_freeState(s);
   return h;
@@ -113,7 +120,6 @@ std::string rounds_unsupported(const TrainParams& p) {
   const KMeansParams& kp = p.ivf.kmeans;
   if (hierarchical_rounds(p)) return kp.balance > 0 ? "balancing (--balance)" : "";
   if (kp.init == KMeansInit::kKMeansPlusPlus) return "k-means++ initialisation";
-  if (kp.init == KMeansInit::kKMeansParallel) return "k-means|| initialisation";
   if (kp.balance > 0) return "balancing (--balance)";
   return "";
 }
@@ -152,10 +158,13 @@ std::vector<RowAddress> locate_rows(const SampleLayout& layout,
 
 InitialRows initial_centroid_rows(const TrainParams& p, int64_t sample_rows) {
   const std::vector<int64_t> train = ivf_training_rows(p, sample_rows);
-  // As flat_kmeans: a generator seeded with the k-means seed, then init_random's draw.
+  // As flat_kmeans: a generator seeded with the k-means seed, then init_random's draw (or
+  // init_kmeans_parallel's first).
   Rng rng(ivf_kmeans_params(p).seed);
-  const std::vector<int64_t> picks =
-      choose_sorted(rng, static_cast<int64_t>(train.size()), p.ivf.num_partitions);
+  const auto n = static_cast<int64_t>(train.size());
+  const std::vector<int64_t> picks = p.ivf.kmeans.init == KMeansInit::kKMeansParallel
+                                         ? std::vector<int64_t>{kmeans_parallel_first_row(n, rng)}
+                                         : choose_sorted(rng, n, p.ivf.num_partitions);
   InitialRows out;
   for (int64_t i : picks) out.rows.push_back(train[static_cast<size_t>(i)]);
   out.rng_state = rng.state();
@@ -174,6 +183,12 @@ RoundState first_round(const std::string& plan_id, const TrainParams& p, int64_t
   s.layout = std::move(layout);
   s.centroids = std::move(centroids);
   s.rng_state = rng_state;
+  if (p.ivf.kmeans.init == KMeansInit::kKMeansParallel && !hierarchical_rounds(p)) {
+    Rng rng(ivf_kmeans_params(p).seed);
+    s.stage = RoundStage::kSeed;
+    s.candidate_rows = {kmeans_parallel_first_row(s.train_rows, rng)};
+    s.seed_ends = {1};
+  }
   return s;
 }
 
@@ -229,6 +244,20 @@ Result<ShardIvfRows> shard_ivf_rows(const SampleResult& shard, const RoundState&
   return mine;
 }
 
+RoundPartial shard_partial_header(const SampleResult& shard, const ShardIvfRows& mine,
+                                  const RoundState& st) {
+  RoundPartial out = partial_header(st, shard.worker);
+  out.rows = static_cast<int64_t>(mine.rows.size());
+  // The magnitude check of train_on_sample looks at every sample row.
+  for (int64_t i = 0; i < shard.size(); ++i) {
+    const float* r = shard.vectors.data() + i * st.dim;
+    double n2 = 0;
+    for (int64_t j = 0; j < st.dim; ++j) n2 += static_cast<double>(r[j]) * r[j];
+    out.max_norm2 = std::max(out.max_norm2, n2);
+  }
+  return out;
+}
+
 RoundPartial partial_header(const RoundState& st, int worker) {
   RoundPartial out;
   out.plan_id = st.plan_id;
@@ -245,17 +274,10 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
                                            const TrainParams& p, const WorkerBounds* bounds_in,
                                            WorkerBounds* bounds_out,
                                            std::vector<int32_t>* groups_out) {
+  if (st.stage == RoundStage::kSeed) return compute_seed_partial(shard, st, p, nullptr, nullptr);
   IVF_ASSIGN_OR_RETURN(ShardIvfRows mine, shard_ivf_rows(shard, st, p));
   const int64_t d = st.dim, k = st.k;
-  RoundPartial out = partial_header(st, shard.worker);
-  out.rows = static_cast<int64_t>(mine.rows.size());
-  // The magnitude check of train_on_sample looks at every sample row.
-  for (int64_t i = 0; i < shard.size(); ++i) {
-    const float* r = shard.vectors.data() + i * d;
-    double n2 = 0;
-    for (int64_t j = 0; j < d; ++j) n2 += static_cast<double>(r[j]) * r[j];
-    out.max_norm2 = std::max(out.max_norm2, n2);
-  }
+  RoundPartial out = shard_partial_header(shard, mine, st);
   if (st.stage != RoundStage::kFlat) {
     return hierarchical_shard_partial(std::move(out), mine, st, p, groups_out);
   }
@@ -280,7 +302,7 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
     // row's distance is computed as BoundedAssigner computes it; the bounds of the worker's
     // previous round continue here.
     BoundedAssigner bounded(out.rows, d, x.data(), norms.data(), k, threads);
-    if (st.round > 1) {
+    if (st.lloyd_round() > 1) {
       if (bounds_in == nullptr || bounds_in->round != st.round - 1 ||
           bounds_in->labels.size() != labels.size() || bounds_in->lower.size() != labels.size() ||
           bounds_in->dist.size() != labels.size() ||
@@ -411,6 +433,7 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
           w, st.round, st.plan_id, w));
     }
   }
+  if (st.stage == RoundStage::kSeed) return merge_seed_round(st, partials, p, fetch);
   if (st.stage != RoundStage::kFlat) {
     return merge_hierarchical_round(st, partials, p, num_workers, fetch);
   }
@@ -424,9 +447,18 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
     m.next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
     return m;
   }
+  IVF_ASSIGN_OR_RETURN(ExactSum exact, merged_objective(st, partials));
+  IVF_ASSIGN_OR_RETURN(ClusterSums total, merged_sums(st, partials, st.k));
+  // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2); round 1 the
+  // initial centroids, whose objective is not recorded (r counted from the flat rounds' start).
+  const int r = st.lloyd_round();
+  return lloyd_merge(st, total, exact.value(), ivf_loop(p), r > 1, r - 2);
+}
+
+Result<ExactSum> merged_objective(const RoundState& st, const std::vector<RoundPartial>& partials) {
   ExactSum exact;
-  for (int w = 0; w < num_workers; ++w) {
-    const RoundPartial& part = partials[static_cast<size_t>(w)];
+  for (size_t w = 0; w < partials.size(); ++w) {
+    const RoundPartial& part = partials[w];
     if (part.objective_bins.size() != exact.bins.size()) {
       return Status::FailedPrecondition(fmt::format(
           "the partial of worker {} holds no objective of round {} of plan {}; rerun `ivftrain "
@@ -437,10 +469,7 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
     std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
     exact.merge(e);
   }
-  IVF_ASSIGN_OR_RETURN(ClusterSums total, merged_sums(st, partials, st.k));
-  // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2); round 1 the
-  // initial centroids, whose objective is not recorded.
-  return lloyd_merge(st, total, exact.value(), ivf_loop(p), st.round > 1, st.round - 2);
+  return exact;
 }
 
 Result<TrainedModels> finish_rounds(const std::vector<SampleResult>& results, const TrainParams& p,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "io/vector_writer.h"
@@ -31,15 +32,12 @@ class RoundsTest : public ::testing::Test {
     params_.num_threads = 2;
   }
 
-  // Eight fragments of unequal sizes in `dir`, opened as dataset_; with `repeated` (16 values),
-  // every third row of each fragment is that row.
-  void open_dataset(const testing::TempDir& dir, const float* repeated) {
-    const std::vector<int64_t> sizes = {1500, 1, 700, 2600, 300, 1900, 45, 1100};
+  // Fragments of sizes[i] rows of 16 values in `dir`, `make(i)` giving fragment i's, opened as
+  // dataset_.
+  void open_fragments(const testing::TempDir& dir, const std::vector<int64_t>& sizes,
+                      const std::function<std::vector<float>(size_t)>& make) {
     for (size_t i = 0; i < sizes.size(); ++i) {
-      auto data = testing::gaussian_mixture(sizes[i], 16, 6, 7 + i);
-      for (int64_t r = 0; repeated && r < sizes[i]; r += 3) {
-        std::copy_n(repeated, 16, data.begin() + r * 16);
-      }
+      const std::vector<float> data = make(i);
       ASSERT_TRUE(write_vector_file(dir.file("p" + std::to_string(i) + ".npy"), FileFormat::kNpy,
                                     sizes[i], 16, data.data())
                       .ok());
@@ -47,6 +45,19 @@ class RoundsTest : public ::testing::Test {
     auto ds = Dataset::open(dir.path());
     ASSERT_TRUE(ds.ok()) << ds.status().ToString();
     dataset_.emplace(std::move(*ds));
+  }
+
+  // Eight fragments of unequal sizes in `dir`, opened as dataset_; with `repeated` (16 values),
+  // every third row of each fragment is that row.
+  void open_dataset(const testing::TempDir& dir, const float* repeated) {
+    const std::vector<int64_t> sizes = {1500, 1, 700, 2600, 300, 1900, 45, 1100};
+    open_fragments(dir, sizes, [&](size_t i) {
+      auto data = testing::gaussian_mixture(sizes[i], 16, 6, 7 + i);
+      for (int64_t r = 0; repeated && r < sizes[i]; r += 3) {
+        std::copy_n(repeated, 16, data.begin() + r * 16);
+      }
+      return data;
+    });
   }
 
   std::vector<SampleResult> sample(int workers) {
@@ -94,11 +105,26 @@ class RoundsTest : public ::testing::Test {
                           init.rng_state);
     }
     std::vector<std::vector<int32_t>> groups(static_cast<size_t>(workers));  // from round 0
+    // k-means||: each worker's rows' state, carried between its rounds (carry_seed_) or measured
+    // again every round.
+    std::vector<std::optional<WorkerSeed>> seeds(static_cast<size_t>(workers));
     for (int guard = 0; guard < 100; ++guard) {
       stages_.push_back(state.stage);
       std::vector<RoundPartial> partials;
       for (const SampleResult& r : results) {
         auto p = [&]() -> Result<RoundPartial> {
+          if (state.stage == RoundStage::kSeed) {
+            if (!carry_seed_) return compute_round_partial(r, state, params_);
+            std::optional<WorkerSeed>& seed = seeds[static_cast<size_t>(r.worker)];
+            WorkerSeed out;
+            auto part = compute_seed_partial(r, state, params_, seed ? &*seed : nullptr, &out);
+            // Through the file format, as `round` keeps it.
+            auto back = parse_worker_seed(serialize_worker_seed(out, r.plan_id, r.worker), "seed",
+                                          r.plan_id, r.worker);
+            EXPECT_TRUE(back.ok()) << back.status().ToString();
+            seed = std::move(*back);
+            return part;
+          }
           if (state.stage != RoundStage::kTrainGroups && state.stage != RoundStage::kRefine) {
             return compute_round_partial(r, state, params_, nullptr, nullptr, &groups[r.worker]);
           }
@@ -155,6 +181,7 @@ class RoundsTest : public ::testing::Test {
   std::optional<Dataset> dataset_;
   TrainParams params_;
   std::vector<RoundStage> stages_;  // the stage of every round run_rounds ran
+  bool carry_seed_ = true;
 };
 
 TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
@@ -163,6 +190,69 @@ TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
   for (int workers : {1, 3, 5}) {
     SCOPED_TRACE(workers);
     expect_models_equal(run_rounds(sample(workers)), *reference);
+  }
+}
+
+// k-means|| in rounds (kSeed rounds, then flat rounds): train_from_samples' model for any number
+// of workers (9 workers for 8 fragments: one holds no row), l2 and cosine, with each worker's
+// rows' state carried between its rounds or measured again.
+TEST_F(RoundsTest, KMeansParallelModelsEqualTrainFromSamplesForAnyWorkerCount) {
+  params_.ivf.kmeans.init = KMeansInit::kKMeansParallel;
+  EXPECT_EQ(rounds_unsupported(params_), "");
+  for (DistanceType metric : {DistanceType::kL2, DistanceType::kCosine}) {
+    params_.distance_type = metric;
+    auto reference = train_from_samples(sample(1), params_);
+    ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+    for (int workers : {1, 3, 5, 9}) {
+      for (bool carry : {true, false}) {
+        SCOPED_TRACE(::testing::Message() << workers << " workers, metric "
+                                          << static_cast<int>(metric) << ", carry " << carry);
+        carry_seed_ = carry;
+        stages_.clear();
+        const std::vector<SampleResult> results = sample(workers);
+        if (workers == 9) {
+          EXPECT_TRUE(std::any_of(results.begin(), results.end(),
+                                  [](const SampleResult& r) { return r.size() == 0; }));
+        }
+        expect_models_equal(run_rounds(results), *reference);
+        // Every oversampling round and the weights' round, then the flat rounds.
+        ASSERT_GE(stages_.size(), 7u);
+        for (size_t i = 0; i < stages_.size(); ++i) {
+          EXPECT_EQ(stages_[i], i < 6 ? RoundStage::kSeed : RoundStage::kFlat) << i;
+        }
+      }
+    }
+  }
+}
+
+// k-means|| over rows of 14 distinct values for 12 partitions: phi reaches 0 before the last
+// oversampling round (every value a candidate), and the rounds end early with local training's
+// model. Small integers, so that a row's distance to a copy of itself is exactly 0.
+TEST_F(RoundsTest, KMeansParallelEndsEarlyWhenEveryRowIsACandidate) {
+  testing::TempDir dir;
+  std::vector<float> values(14 * 16);
+  for (int r = 0; r < 14; ++r) {
+    for (int j = 0; j < 16; ++j) values[r * 16 + j] = static_cast<float>((r + 1) * (j + 3) % 17);
+  }
+  const std::vector<int64_t> sizes = {900, 1, 400, 1300, 250};
+  open_fragments(dir, sizes, [&](size_t i) {
+    std::vector<float> data;
+    for (int64_t r = 0; r < sizes[i]; ++r) {
+      const float* v = values.data() + ((r * 5 + static_cast<int64_t>(i)) % 14) * 16;
+      data.insert(data.end(), v, v + 16);
+    }
+    return data;
+  });
+  params_.ivf.kmeans.init = KMeansInit::kKMeansParallel;
+  auto reference = train_from_samples(sample(1), params_);
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  for (int workers : {1, 3, 5}) {
+    SCOPED_TRACE(workers);
+    stages_.clear();
+    expect_models_equal(run_rounds(sample(workers)), *reference);
+    const auto seed_rounds = std::count(stages_.begin(), stages_.end(), RoundStage::kSeed);
+    EXPECT_GE(seed_rounds, 2);
+    EXPECT_LT(seed_rounds, 6);
   }
 }
 
@@ -306,6 +396,24 @@ TEST(RoundFilesTest, TruncatedOrForeignFilesAreRefused) {
   auto not_a_partial = parse_round_partial(serialize_round_state(s), "state");
   ASSERT_FALSE(not_a_partial.ok());
   EXPECT_NE(not_a_partial.status().message().find("wrong magic"), std::string::npos);
+}
+
+// The k-means|| state's format is one function pair, used by the round files and the Python
+// module alike.
+TEST(RoundFilesTest, WorkerSeedRoundTripAndRefusals) {
+  const WorkerSeed seed{7, 0xabcd, {0.0f, 1.5f, 2.5f}, {0, 6, 3}};
+  const std::string bytes = serialize_worker_seed(seed, "0123456789abcdef", 1);
+  auto back = parse_worker_seed(bytes, "s", "0123456789abcdef", 1);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->measured, 7);
+  EXPECT_EQ(back->candidates_hash, 0xabcdu);
+  EXPECT_EQ(back->nearest, seed.nearest);
+  EXPECT_EQ(back->label, seed.label);
+  EXPECT_FALSE(parse_worker_seed(bytes, "s", "0123456789abcdef", 2).ok());
+  auto cut = parse_worker_seed(bytes.substr(0, bytes.size() - 3), "s", "0123456789abcdef", 1);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("s is not a usable worker's k-means|| state"),
+            std::string::npos);
 }
 
 // The bounds format is one function pair, used by the round files and the Python module alike.

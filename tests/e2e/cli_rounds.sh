@@ -2,7 +2,7 @@
 # with 1, 3 and 5 workers gives models byte-identical to local training (ivf_pq with l2, ivf_sq
 # with cosine) on 8 fragments of unequal sizes; exit codes 0/3/1; a run interrupted between
 # rounds (advance killed, a partial deleted) resumes to the same model; bad partials are refused
-# naming the worker to rerun; parameters rounds cannot train (balance, k-means||) fall back to
+# naming the worker to rerun; parameters rounds cannot train (balance, k-means++) fall back to
 # gathering.
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -133,12 +133,13 @@ make_plan plan-hier 2 "${hier[@]}"
 out="$("$IVF" advance plan-hier --out model-hier 2>&1)" && grep -qF "gathering" <<<"$out" \
   && same_model local-hier model-hier || fail "balance fallback: $out"
 
-# k-means|| is not sharded in rounds yet: gathering (logged), the local model.
-kp=(--index-type ivf_flat --num-partitions 24 --init kmeans-parallel --max-iters 5)
+# k-means++ is not sharded in rounds: gathering (logged), the local model. (k-means|| is:
+# cli_rounds_kmpar.sh.)
+kp=(--index-type ivf_flat --num-partitions 24 --init kmeans++ --max-iters 5)
 "$IVF" -q train data --out local-kp "${kp[@]}"
 make_plan plan-kp 3 "${kp[@]}"
 out="$("$IVF" advance plan-kp --out model-kp 2>&1)" && grep -qF "gathering" <<<"$out" \
-  && same_model local-kp model-kp || fail "k-means|| fallback: $out"
+  && same_model local-kp model-kp || fail "k-means++ fallback: $out"
 
 # Bounds (l2, 64 partitions of 128 dims: local training's BoundedAssigner): each worker keeps its
 # rows' bounds between rounds. One and two workers: the local model. Two workers: a bounds file lost
