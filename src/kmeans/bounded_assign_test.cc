@@ -115,7 +115,9 @@ TEST(BoundedAssigner, ManyFarMovesCostOnlyTheRowsTheyConcern) {
   for (int64_t i = 0; i < n; ++i) {
     const auto [l, b1, b2] = testing::brute_two_nearest(x.data() + i * d, c.data(), k, d);
     expected += b1;
-    if (b2 - b1 > 1e-3 * (1 + b1)) ASSERT_EQ(labels[i], l) << "row " << i;
+    if (b2 - b1 > 1e-3 * (1 + b1)) {
+      ASSERT_EQ(labels[i], l) << "row " << i;
+    }
   }
   EXPECT_NEAR(objective, expected, 1e-5 * expected);
   // The rows of the jumpers, and those a jumper landed near, are computed; not the others.
