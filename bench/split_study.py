@@ -2,8 +2,11 @@
 """Empty-cluster split rules from the same start, in numpy (issue 15): what the discrete choices of
 a split (which donor, along which line) do to the final MSE, next to ivftrain's and FAISS's loops.
 
-  split_study.py rules SHAPE SEEDS     ours, FAISS, and a numpy Lloyd (FAISS's flat search, the
-                                       update in double) with other split rules, per start
+  split_study.py rules SHAPE SEEDS [--check]
+                                       ours, FAISS, and a numpy Lloyd (FAISS's flat search, the
+                                       update in double) with other split rules, per start;
+                                       --check adds the numpy loop with ivftrain's rule (its
+                                       figure over ours is 1 when the numpy loop is faithful)
   split_study.py donors SHAPE SEED U   which clusters each loop split in update U: the pairs of
                                        near-identical centroids right after it (refilled, donor)
 
@@ -98,7 +101,10 @@ class Args:
     tool = "build/release/bench/kmeans_tool"
 
 
-def rules(shape, seeds):
+def rules(shape, seeds, check):
+    global RULES
+    if check:
+        RULES = [("estimate", "first")] + RULES
     with tempfile.TemporaryDirectory() as tmp:
         x, k = q.shape_sample(Args, tmp, shape)
         print(f"{shape}: final MSE over ours (ivftrain's loop) per start; last column FAISS's; "
@@ -147,8 +153,8 @@ def donors(shape, seed, update):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "rules":
-        rules(sys.argv[2], [int(s) for s in sys.argv[3].split(",")])
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "rules" and sys.argv[4:] in ([], ["--check"]):
+        rules(sys.argv[2], [int(s) for s in sys.argv[3].split(",")], sys.argv[4:] == ["--check"])
     elif len(sys.argv) == 5 and sys.argv[1] == "donors":
         donors(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
