@@ -19,6 +19,12 @@ search at several nprobe, the mean squared PQ reconstruction error of the base r
 and the partitions' imbalance; median, min and max over the seeds, and the recall differences
 paired by seed.
 
+--same-init [SHAPES] (instead of the tables): from the same start, for each of --same-seeds, ours /
+FAISS's MSE next to the band of float rounding: FAISS against itself on the rows permuted (all but
+the initial ones), on the dimensions permuted (even among even, odd among odd) and on 1 thread, and
+ours against ours on the same two layouts; with --per-seed each run's splits per update. A start
+where ours / FAISS's lies above FAISS's band is worse beyond float rounding.
+
 MSE does not depend on time, so the figures are deterministic for a binary; they depend on the CPU
 only through float rounding. Run with Debian's python3 (faiss, numpy), from the repository root:
     nice /usr/bin/python3 bench/quality.py [--bin build/release/tools/ivftrain]
@@ -139,66 +145,93 @@ class FaissCache:
         return self.values[key]
 
 
+def faiss_from(x, init, threads=0):
+    """FAISS's Clustering run for ITERS updates from the centroids init on the rows x (every row:
+    no subsampling), with `threads` OpenMP threads (0: FAISS's default): its centroids, and per
+    record its objective (of the centroids before the update) and the clusters the update split."""
+    cp = faiss.ClusteringParameters()
+    cp.niter = ITERS
+    cp.max_points_per_centroid = 1 << 30
+    cp.min_points_per_centroid = 1
+    k = len(init)
+    clus = faiss.Clustering(x.shape[1], k, cp)
+    faiss.copy_array_to_vector(np.ascontiguousarray(init, dtype=np.float32).ravel(),
+                               clus.centroids)
+    default = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads or default)
+    try:
+        clus.train(x, faiss.IndexFlatL2(x.shape[1]))
+    finally:
+        faiss.omp_set_num_threads(default)
+    stats = clus.iteration_stats
+    records = [(stats.at(i).obj, stats.at(i).nsplit) for i in range(stats.size())]
+    return faiss.vector_to_array(clus.centroids).reshape(k, -1), records
+
+
+def ours_from(tool, x, k, seed, tmp):
+    """kmeans_tool's ITERS updates on the rows x from its random init of `seed` (the k rows
+    choose_sorted picks): its centroids and its per-iteration records (objective after the
+    update, clusters it split)."""
+    sample, out = os.path.join(tmp, "same.npy"), os.path.join(tmp, "same-c.npy")
+    np.save(sample, x)
+    run = subprocess.run([tool, "kmeans", sample, out, "--k", str(k), "--iters", str(ITERS),
+                          "--seed", str(seed)], check=True, capture_output=True)
+    return np.load(out), json.loads(run.stdout)["iterations"]
+
+
 def same_init_ratios(tool, x, k, tmp, seeds, cache, name):
     """Ours / FAISS's objective after ITERS updates from the same start, one per seed."""
-    sample = os.path.join(tmp, "same.npy")
-    np.save(sample, x)
     ratios = []
     for seed in seeds:
-        out = os.path.join(tmp, "same-c.npy")
-        subprocess.run([tool, "kmeans", sample, out, "--k", str(k), "--iters", str(ITERS),
-                        "--seed", str(seed)], check=True, capture_output=True)
+        ours = ours_from(tool, x, k, seed, tmp)[0]
         theirs = cache.get(f"{name} same {seed}", lambda: faiss_same_init(x, k, seed))
-        ratios.append(mse(x, np.load(out)) / theirs)
+        ratios.append(mse(x, ours) / theirs)
     return ratios
 
 
 def faiss_same_init(x, k, seed):
     """FAISS's MSE after ITERS updates from the centroids ivftrain's random init picks."""
-    cp = faiss.ClusteringParameters()
-    cp.niter = ITERS
-    cp.max_points_per_centroid = 1 << 30
-    cp.min_points_per_centroid = 1
-    clus = faiss.Clustering(x.shape[1], k, cp)
-    init = x[choose_sorted(Rng(seed), len(x), k)]
-    faiss.copy_array_to_vector(init.ravel(), clus.centroids)
-    clus.train(x, faiss.IndexFlatL2(x.shape[1]))
-    return mse(x, faiss.vector_to_array(clus.centroids).reshape(k, -1))
+    return mse(x, faiss_from(x, x[choose_sorted(Rng(seed), len(x), k)])[0])
+
+
+def shape_data(args, tmp, name):
+    """A shape's generated dataset (its path) and k."""
+    gen_args, k = next((s[1], s[2]) for s in SHAPES if s[0] == name)
+    several = any(a.startswith("--fragment") for a in gen_args)
+    data = os.path.join(tmp, "data" if several else "data.npy")
+    subprocess.run([args.bin, "-q", "gen", data, "--seed", "7"] + gen_args, check=True)
+    return data, k
+
+
+def same_init_sample(x, k):
+    """The rows the same-init runs train on: 256 k of x's (all if fewer), in a fixed random
+    order."""
+    return np.ascontiguousarray(
+        x[np.random.RandomState(0).permutation(len(x))[:min(len(x), 256 * k)]])
+
+
+def shape_sample(args, tmp, name):
+    data, k = shape_data(args, tmp, name)
+    x = load_rows(data)
+    subprocess.run(["rm", "-rf", data], check=True)
+    return same_init_sample(x, k), k
 
 
 def curves(args, tmp):
     """Per-iteration objective (mean per row) and splits of both loops from the same start."""
-    name, gen_args, k = next(s for s in SHAPES if s[0] == args.curves)
-    several = any(a.startswith("--fragment") for a in gen_args)
-    data = os.path.join(tmp, "data" if several else "data.npy")
-    subprocess.run([args.bin, "-q", "gen", data, "--seed", "7"] + gen_args, check=True)
-    x = load_rows(data)
-    x = x[np.random.RandomState(0).permutation(len(x))[:min(len(x), 256 * k)]]
-    sample = os.path.join(tmp, "same.npy")
-    np.save(sample, x)
+    x, k = shape_sample(args, tmp, args.curves)
     n = len(x)
     finals = []
     for seed in args.curve_seeds:
-        out = os.path.join(tmp, "same-c.npy")
-        run = subprocess.run([args.tool, "kmeans", sample, out, "--k", str(k), "--iters",
-                              str(ITERS), "--seed", str(seed)], check=True, capture_output=True)
-        ours = json.loads(run.stdout)["iterations"]
-        cp = faiss.ClusteringParameters()
-        cp.niter = ITERS
-        cp.max_points_per_centroid = 1 << 30
-        cp.min_points_per_centroid = 1
-        clus = faiss.Clustering(x.shape[1], k, cp)
-        faiss.copy_array_to_vector(x[choose_sorted(Rng(seed), n, k)].ravel(), clus.centroids)
-        clus.train(x, faiss.IndexFlatL2(x.shape[1]))
-        stats = clus.iteration_stats
-        theirs = faiss.vector_to_array(clus.centroids).reshape(k, -1)
+        _, ours = ours_from(args.tool, x, k, seed, tmp)
+        theirs, records = faiss_from(x, x[choose_sorted(Rng(seed), n, k)])
         # FAISS's record i: the objective of the centroids after i updates, then update i + 1
         # and its splits. Ours i: update i + 1 and its splits, then the objective it gave.
-        t_obj = [stats.at(i).obj / n for i in range(1, ITERS)] + [mse(x, theirs)]
-        t_split = [stats.at(i).nsplit for i in range(ITERS)]
+        t_obj = [records[i][0] / n for i in range(1, ITERS)] + [mse(x, theirs)]
+        t_split = [records[i][1] for i in range(ITERS)]
         o_obj = [it["objective"] / n for it in ours]
         o_split = [it["empty_clusters_split"] for it in ours]
-        print(f"\n{name}, {n} rows, seed {seed}: objective per row after each update "
+        print(f"\n{args.curves}, {n} rows, seed {seed}: objective per row after each update "
               "(splits in it)")
         print(f"{'update':>6} {'ivftrain':>16} {'faiss':>16} {'ratio':>7}")
         for i in range(ITERS):
@@ -210,6 +243,107 @@ def curves(args, tmp):
         print(f"{seed:>4} {ratio:>12.4f} {so:>8} / {st}")
     print(f"median ratio {np.median([f[1] for f in finals]):.4f}, "
           f"mean {np.mean([f[1] for f in finals]):.4f}")
+
+
+def split_updates(splits):
+    """The updates that split clusters, as 'update:clusters' (e.g. '2:13 3:1'), or '-'."""
+    return " ".join(f"{i + 1}:{s}" for i, s in enumerate(splits) if s) or "-"
+
+
+def perturbations(x, init_rows, seed):
+    """Copies of the rows x that change nothing but float rounding for FAISS's loop (and ours but
+    for one choice, below), each with the map of its centroids back to x's columns.
+    'rows': the rows permuted, all but the initial ones (both systems still start from the same
+    rows). Lloyd does not depend on the order; FAISS's float sums in the update do; ours are
+    exact, but the row our split steps towards is the cluster's first by index.
+    'cols': the dimensions permuted, even ones among themselves and odd ones among themselves:
+    the distances and norms round differently (FAISS's split scales even and odd dimensions by
+    1 +/- 1/1024 in opposite senses, which this keeps)."""
+    rs = np.random.RandomState(1000 + seed)
+    n, d = x.shape
+    rows = np.arange(n)
+    free = np.setdiff1d(rows, init_rows)
+    rows[free] = rs.permutation(free)
+    cols = np.arange(d)
+    cols[0::2] = rs.permutation(cols[0::2])
+    cols[1::2] = rs.permutation(cols[1::2])
+    back = np.argsort(cols)
+    return [("rows", np.ascontiguousarray(x[rows]), lambda c: c),
+            ("cols", np.ascontiguousarray(x[:, cols]), lambda c: c[:, back])]
+
+
+def band(values):
+    return f"[{min(values):.4f}, {max(values):.4f}]" if values else "-"
+
+
+FAISS_VARIANTS = ("faiss rows", "faiss cols", "faiss 1 thread")
+OURS_VARIANTS = ("ours rows", "ours cols")
+
+
+def same_init_seed(args, tmp, x, k, seed):
+    """One start (ivftrain's random init of `seed`): the final MSE over x and the splits per
+    update of ours and FAISS's loops, on x and on each perturbation of it, and FAISS's on 1
+    thread."""
+    init_rows = choose_sorted(Rng(seed), len(x), k)
+    run = {"seed": seed}
+    for what, xv, back in [("", x, lambda c: c)] + perturbations(x, init_rows, seed):
+        c, its = ours_from(args.tool, xv, k, seed, tmp)
+        key = f" {what}" if what else ""
+        run["ours" + key] = mse(x, back(c))
+        run["ours" + key + " splits"] = [i["empty_clusters_split"] for i in its]
+        c, records = faiss_from(xv, xv[init_rows])
+        run["faiss" + key] = mse(x, back(c))
+        run["faiss" + key + " splits"] = [r[1] for r in records]
+    run["faiss 1 thread"] = mse(x, faiss_from(x, x[init_rows], threads=1)[0])
+    return run
+
+
+def same_init_band(args, tmp):
+    """Per shape: ours / FAISS's MSE after ITERS updates from the same start, next to what changes
+    of float rounding alone do to FAISS against itself and to ours against ourselves (the band
+    that 'float rounding' means), and each run's splits."""
+    print(f"Same start (ivftrain's random init of each seed), {ITERS} updates, MSE over the "
+          "same-init rows. ours/faiss: median, worst, starts above 1, starts above FAISS's band; "
+          "faiss band: FAISS with rows permuted, dims permuted, 1 thread, over FAISS (min, max "
+          "over the seeds); ours band: ours with rows, dims permuted over ours; all layouts: "
+          "ours / FAISS on the same layout (x, rows, dims permuted) over the seeds: median [min, "
+          "max]")
+    table = []
+    for name in args.same_init:
+        x, k = shape_sample(args, tmp, name)
+        seeds = args.same_seeds if k < 4096 else args.same_seeds[:3]
+        runs = []
+        for seed in seeds:
+            run = same_init_seed(args, tmp, x, k, seed)
+            runs.append(run)
+            if args.per_seed:
+                print(f"  {name} seed {seed}: ours/faiss {run['ours'] / run['faiss']:.5f}; "
+                      "faiss rows/dims/1 thread over faiss " +
+                      " ".join(f"{run[v] / run['faiss']:.5f}" for v in FAISS_VARIANTS) +
+                      "; ours rows/dims over ours " +
+                      " ".join(f"{run[v] / run['ours']:.5f}" for v in OURS_VARIANTS) +
+                      "; splits (update:clusters): " + ", ".join(
+                          f"{v} {split_updates(run[v + ' splits'])}"
+                          for v in ("ours", "faiss", "ours rows", "faiss rows", "ours cols",
+                                    "faiss cols")), flush=True)
+        ratio = [r["ours"] / r["faiss"] for r in runs]
+        faiss_band = [r[v] / r["faiss"] for r in runs for v in FAISS_VARIANTS]
+        ours_band = [r[v] / r["ours"] for r in runs for v in OURS_VARIANTS]
+        layouts = [r[f"ours{v}"] / r[f"faiss{v}"] for r in runs for v in ("", " rows", " cols")]
+        row = {"shape": name, "k": k, "rows": len(x), "seeds": seeds, "runs": runs,
+               "ratio_median": float(np.median(ratio)), "ratio_worst": max(ratio),
+               # 1e-6: the rounding of the MSE figure itself (one float search)
+               "above_1": sum(v > 1 + 1e-6 for v in ratio),
+               "above_band": sum(v > max(faiss_band) + 1e-6 for v in ratio),
+               "faiss_band": [min(faiss_band), max(faiss_band)],
+               "ours_band": [min(ours_band), max(ours_band)],
+               "all_layouts": [float(np.median(layouts)), min(layouts), max(layouts)]}
+        print(f"{name:<24} {len(seeds):>2} seeds  ours/faiss {row['ratio_median']:.4f} "
+              f"{row['ratio_worst']:.4f} {row['above_1']:>2} {row['above_band']:>2}  "
+              f"faiss band {band(faiss_band)}  ours band {band(ours_band)}  all layouts "
+              f"{row['all_layouts'][0]:.4f} {band(layouts)}", flush=True)
+        table.append(row)
+    return table
 
 
 def faiss_kmeans_mse(x, k, seed):
@@ -249,16 +383,14 @@ def train_ivf(args, data, model, k, seed, init):
 
 def ivf_table(args, tmp):
     rows = []
-    for name, gen_args, k in SHAPES:
+    for name in [s[0] for s in SHAPES]:
         if args.shapes and name not in args.shapes.split(","):
             continue
-        several = any(a.startswith("--fragment") for a in gen_args)
-        data = os.path.join(tmp, "data" if several else "data.npy")
-        subprocess.run([args.bin, "-q", "gen", data, "--seed", "7"] + gen_args, check=True)
+        data, k = shape_data(args, tmp, name)
         x = load_rows(data)
         theirs = [args.cache.get(f"{name} random {seed}", lambda: faiss_kmeans_mse(x, k, seed))
                   for seed in ([] if args.same_only else args.seeds)]
-        sample = x[np.random.RandomState(0).permutation(len(x))[:min(len(x), 256 * k)]]
+        sample = same_init_sample(x, k)
         same = same_init_ratios(args.tool, sample, k, tmp, args.same_seeds, args.cache,
                                 name) if args.tool else []
         nan = float("nan")
@@ -425,6 +557,12 @@ def main():
                     help="instead of the tables: per-iteration objective and splits of both "
                     "loops from the same start, on SHAPE's sample")
     seeds = lambda v: [int(s) for s in v.split(",")]  # noqa: E731
+    ap.add_argument("--same-init", nargs="?", const="all", metavar="SHAPES",
+                    help="instead of the tables: from the same start, ours / FAISS's MSE next "
+                    "to the band of float rounding (FAISS against itself with the rows permuted, "
+                    "the dimensions permuted, 1 thread; ours against ours), with each run's "
+                    "splits (--per-seed); SHAPES comma-separated (default all; k = 4096 takes "
+                    "the first 3 of --same-seeds)")
     ap.add_argument("--curve-seeds", default="1,2,3,4,5,6,7,8", type=seeds)
     ap.add_argument("--seeds", default="1,2,3", type=seeds,
                     help="seeds of the random-init columns (their median is shown)")
@@ -454,6 +592,16 @@ def main():
     if args.curves:
         with tempfile.TemporaryDirectory() as tmp:
             curves(args, tmp)
+        return 0
+    if args.same_init:
+        names = [s[0] for s in SHAPES]
+        args.same_init = names if args.same_init == "all" else args.same_init.split(",")
+        unknown = [n for n in args.same_init if n not in names]
+        if unknown or not args.tool:
+            sys.exit(f"--same-init: unknown shape {unknown} (of {names})" if unknown else
+                     "--same-init needs --tool (bench/kmeans_tool)")
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps({"same_init": same_init_band(args, tmp)}))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         ivf = []
