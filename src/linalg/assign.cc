@@ -1,5 +1,7 @@
 #include "linalg/assign.h"
 
+#include <hwy/aligned_allocator.h>
+
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -148,20 +150,28 @@ double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* 
   // The transposed centroids, padded to whole vectors of the widest target.
   constexpr int64_t W = kernels::kColumnPad;
   const int64_t kp = (k + W - 1) / W * W;
-  std::vector<float> ct(static_cast<size_t>(d * kp), 0.0f);
+  // Both start on a cache line, so that no vector load of the kernel splits one (malloc aligns
+  // to 16 bytes: half the AVX2 loads, all the AVX-512 ones, straddled two lines; PQ training
+  // at AVX-512 took 1.3 times as long).
+  const auto ct_store = hwy::AllocateAligned<float>(static_cast<size_t>(d * kp));
+  const auto init_store = hwy::AllocateAligned<float>(static_cast<size_t>(kp));
+  float* ct = ct_store.get();
+  float* init = init_store.get();
+  std::fill_n(ct, d * kp, 0.0f);
   for (int64_t c = 0; c < k; ++c) {
     for (int64_t j = 0; j < d; ++j) ct[j * kp + c] = centroids[c * d + j];
   }
-  std::vector<float> init = tiles::centroid_bias(metric, k, d, centroids);
-  init.resize(static_cast<size_t>(kp), kInf);
+  const std::vector<float> bias = tiles::centroid_bias(metric, k, d, centroids);
+  std::fill_n(init, kp, kInf);
+  std::copy(bias.begin(), bias.end(), init);
   const float alpha = gemm_alpha(metric);
-  return parallel_blocks(
-      n, kAssignBlockRows, num_threads, Work{n * 2 * k * d, tiles::kMinFlopsPerThread},
-      make_scratch, [&](BlockScratch& s, int64_t, int64_t begin, int64_t end) {
-        kernels::direct_argmin(end - begin, d, x + begin * d, kp, ct.data(), init.data(), alpha,
-                               s.best.data(), out.labels + begin);
-        return finish_block(metric, x_norms, d, x, begin, end, s, out);
-      });
+  return parallel_blocks(n, kAssignBlockRows, num_threads,
+                         Work{n * 2 * k * d, tiles::kMinFlopsPerThread}, make_scratch,
+                         [&](BlockScratch& s, int64_t, int64_t begin, int64_t end) {
+                           kernels::direct_argmin(end - begin, d, x + begin * d, kp, ct, init,
+                                                  alpha, s.best.data(), out.labels + begin);
+                           return finish_block(metric, x_norms, d, x, begin, end, s, out);
+                         });
 }
 
 double assign_nearest(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cblas.h>
+#include <hwy/aligned_allocator.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -83,33 +84,37 @@ double run_tiles(Metric metric, const RowSource& src, int64_t count, int64_t blo
   IVF_DCHECK(k <= std::numeric_limits<int32_t>::max(), "labels are int32");
   const SingleThreadedBlas blas;  // for every SGEMM below, on any thread
   const int64_t d = src.d;
-  const std::vector<float> bias = centroid_bias(metric, k, d, centroids);
+  const std::vector<float> bias_values = centroid_bias(metric, k, d, centroids);
+  const auto bias = hwy::AllocateAligned<float>(static_cast<size_t>(k));  // on a cache line too
+  std::copy(bias_values.begin(), bias_values.end(), bias.get());
   const float alpha = gemm_alpha(metric);
   const int64_t tile = std::min(k, centroid_tile);
+  // The scratch starts on cache lines, so that the selectors' vector loads of the scores never
+  // split one (malloc aligns large blocks to 16 bytes only).
   struct State {
-    std::vector<float> xb, dots;
+    hwy::AlignedFreeUniquePtr<float[]> xb, dots;
     decltype(selector.make_state()) selection;
   };
   auto make_state = [&] {
-    return State{std::vector<float>(src.rows ? static_cast<size_t>(block_rows * d) : 0),
-                 std::vector<float>(static_cast<size_t>(block_rows * tile)), selector.make_state()};
+    return State{hwy::AllocateAligned<float>(src.rows ? static_cast<size_t>(block_rows * d) : 1),
+                 hwy::AllocateAligned<float>(static_cast<size_t>(block_rows * tile)),
+                 selector.make_state()};
   };
   auto body = [&](State& s, int64_t, int64_t begin, int64_t end) {
     const int64_t n = end - begin;
     const float* xb = src.x + begin * d;
     if (src.rows) {
-      gather_rows(d, src.x, src.rows + begin, n, s.xb.data());
-      xb = s.xb.data();
+      gather_rows(d, src.x, src.rows + begin, n, s.xb.get());
+      xb = s.xb.get();
     }
     selector.start(s.selection, begin, end);
     for (int64_t t = 0; t < k; t += tile) {
       const int64_t kc = std::min(tile, k - t);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n),
                   static_cast<int>(kc), static_cast<int>(d), alpha, xb, static_cast<int>(d),
-                  centroids + t * d, static_cast<int>(d), 0.0f, s.dots.data(),
-                  static_cast<int>(kc));
+                  centroids + t * d, static_cast<int>(d), 0.0f, s.dots.get(), static_cast<int>(kc));
       selector.select(s.selection, n,
-                      Tile{s.dots.data(), kc, bias.data() + t, kc, static_cast<int32_t>(t)});
+                      Tile{s.dots.get(), kc, bias.get() + t, kc, static_cast<int32_t>(t)});
     }
     return selector.finish(s.selection, begin, end, xb);
   };
