@@ -173,24 +173,25 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
     const double rest = drift[order[movers]];  // the largest move of the other centroids
     // The rows whose bound, lowered by the largest move of the others, still holds are measured
     // against the movers (SGEMM of those rows and the movers); the rest are computed in full.
-    std::vector<int64_t> open;
+    std::vector<int64_t> checked;
     for (int64_t i = 0; i < n; ++i) {
       if (skip_[i]) continue;
       const double lower = lower_[i] - rest;
       skip_[i] = lower > 0 && double(dist_[i]) + row_margin(i) < lower * lower;
-      if (skip_[i]) open.push_back(i);
+      if (skip_[i]) checked.push_back(i);
     }
-    if (movers > 0 && !open.empty()) {
+    if (movers > 0 && !checked.empty()) {
       std::vector<float> mover_c(static_cast<size_t>(movers * d));
       std::vector<int32_t> mover_id(static_cast<size_t>(movers));
       for (int64_t r = 0; r < movers; ++r) {
         mover_id[r] = static_cast<int32_t>(order[r]);
         std::copy_n(centroids + order[r] * d, d, mover_c.data() + r * d);
       }
-      const MoverCheck check{open.data(), labels,       x_norms_,   dist_.data(),  mover_id.data(),
-                             rest,        margin_scale, max_c_norm, lower_.data(), skip_.data()};
-      tiles::run_tiles(Metric::kL2, tiles::RowSource{d, x_, open.data()},
-                       static_cast<int64_t>(open.size()), kMoverBlock, movers, mover_c.data(),
+      const MoverCheck check{checked.data(),  labels,      x_norms_,     dist_.data(),
+                             mover_id.data(), rest,        margin_scale, max_c_norm,
+                             lower_.data(),   skip_.data()};
+      tiles::run_tiles(Metric::kL2, tiles::RowSource{d, x_, checked.data()},
+                       static_cast<int64_t>(checked.size()), kMoverBlock, movers, mover_c.data(),
                        check, threads_, movers);
     }
     for (int64_t i = 0; i < n; ++i) {
