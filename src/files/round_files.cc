@@ -183,6 +183,14 @@ Result<Reader> open_checked(const std::string& bytes, const char (&magic)[8],
   return in;
 }
 
+// Reads the header worker_file wrote after the magic and version: whether the file is this
+// plan's and this worker's.
+bool is_workers_file(Reader& in, const std::string& plan_id, int worker) {
+  const std::string id = in.get_id();
+  const auto w = in.get<int32_t>();
+  return id == plan_id && w == worker;
+}
+
 // A kSeed state's shapes: a vector per candidate, batches ending in order at the last candidate,
 // at most one batch per oversampling round and the first.
 bool seed_state_sized(const RoundState& s) {
@@ -623,8 +631,7 @@ Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::st
   IVF_ASSIGN_OR_RETURN(Reader in,
                        open_checked(bytes, kBoundsMagic, "worker's bounds", source_name));
   WorkerBounds b;
-  const std::string id = in.get_id();
-  const auto w = in.get<int32_t>();
+  const bool mine = is_workers_file(in, plan_id, worker);
   b.round = in.get<int32_t>();
   b.centroids_fingerprint = in.get<uint64_t>();
   const auto n = in.get<int64_t>();
@@ -633,7 +640,7 @@ Result<WorkerBounds> parse_worker_bounds(const std::string& bytes, const std::st
   in.get_array(b.lower, n);
   in.get_array(b.dist, n);
   in.get_array(b.previous, kd);
-  if (!in.ok() || !in.at_end() || id != plan_id || w != worker || b.round != round) {
+  if (!in.ok() || !in.at_end() || !mine || b.round != round) {
     return Status::Corruption(
         fmt::format("{} is not worker {}'s bounds of round {}", source_name, worker, round));
   }
@@ -654,14 +661,12 @@ Result<WorkerSeed> parse_worker_seed(const std::string& bytes, const std::string
   IVF_ASSIGN_OR_RETURN(Reader in,
                        open_checked(bytes, kSeedMagic, "worker's k-means|| state", source_name));
   WorkerSeed seed;
-  const std::string id = in.get_id();
-  const auto w = in.get<int32_t>();
+  const bool mine = is_workers_file(in, plan_id, worker);
   seed.measured = in.get<int64_t>();
   seed.candidates_hash = in.get<uint64_t>();
   in.get_vec(seed.nearest);
   in.get_vec(seed.label);
-  if (!in.ok() || !in.at_end() || id != plan_id || w != worker ||
-      seed.nearest.size() != seed.label.size()) {
+  if (!in.ok() || !in.at_end() || !mine || seed.nearest.size() != seed.label.size()) {
     return Status::Corruption(fmt::format("{} is not worker {}'s k-means|| state of plan {}",
                                           source_name, worker, plan_id));
   }
@@ -856,11 +861,10 @@ Result<WorkerGroups> parse_worker_groups(const std::string& bytes, const std::st
   IVF_ASSIGN_OR_RETURN(Reader in,
                        open_checked(bytes, kGroupsMagic, "worker's groups", source_name));
   WorkerGroups g;
-  const std::string id = in.get_id();
-  const auto w = in.get<int32_t>();
+  const bool mine = is_workers_file(in, plan_id, worker);
   g.centroids_fingerprint = in.get<uint64_t>();
   in.get_vec(g.groups);
-  if (!in.ok() || !in.at_end() || id != plan_id || w != worker) {
+  if (!in.ok() || !in.at_end() || !mine) {
     return Status::Corruption(
         fmt::format("{} is not worker {}'s groups of plan {}", source_name, worker, plan_id));
   }
