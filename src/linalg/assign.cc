@@ -25,7 +25,6 @@ constexpr double kInfMargin = std::numeric_limits<double>::infinity();
 // its output than multiplying. The bound on k * d keeps the transposed centroids in half of L1;
 // beyond it (d = 32, k = 256) SGEMM wins again.
 constexpr int64_t kDirectMaxK = 256;
-constexpr int64_t kDirectMaxD = 64;
 constexpr int64_t kDirectMaxFloats = 4096;
 
 // Per-thread scratch of both kernels: the best score of each row of a block, and its norms.
@@ -127,7 +126,7 @@ struct ArgMinSelector {
 }  // namespace
 
 bool assign_uses_direct_kernel(int64_t k, int64_t d) {
-  return k <= kDirectMaxK && d <= kDirectMaxD && k * d <= kDirectMaxFloats;
+  return k <= kDirectMaxK && d <= kernels::kDirectMaxD && k * d <= kDirectMaxFloats;
 }
 
 double assign_nearest_gemm(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,

@@ -17,10 +17,13 @@ namespace ivftrain::kernels {
 // vector), so one layout serves every target.
 inline constexpr int64_t kColumnPad = 16;
 
+// The direct kernel's largest d (assign.cc uses it for d <= this only).
+inline constexpr int64_t kDirectMaxD = 64;
+
 // Direct kernel: for each of `rows` rows x_i (row-major, d floats) the smallest score
 //   score(c) = init[c] + sum_j (alpha x_ij) ct[j kp + c]      (j in increasing order)
-// over the kp columns of ct (d x kp, kp a multiple of kColumnPad; padding columns carry
-// init = +inf so they never win), and the first column where it is reached. NaN scores never
+// over the kp columns of ct (d <= kDirectMaxD; d x kp, kp a multiple of kColumnPad; padding columns
+// carry init = +inf so they never win), and the first column where it is reached. NaN scores never
 // win; a row whose scores are all +inf or NaN gets label 0 and best +inf.
 void direct_argmin(int64_t rows, int64_t d, const float* x, int64_t kp, const float* ct,
                    const float* init, float alpha, float* best, int32_t* labels);
