@@ -89,13 +89,19 @@ void kmeans_assign(int64_t n, int64_t d, const float* x, int64_t k, const float*
 }
 
 Result<KMeansResult> kmeans_train_logged(int64_t n, int64_t d, const float* x, int64_t k,
-                                         const KMeansParams& params, const KMeansLog& log_as) {
+                                         const KMeansParams& params, const KMeansLog& log_as,
+                                         std::vector<int32_t>* nearest) {
   IVF_RETURN_IF_ERROR(validate(params));
   IVF_RETURN_IF_ERROR(validate_shape(n, d, k));
   KMeansRun run = params.algorithm == KMeansAlgorithm::kHierarchical
                       ? hierarchical_kmeans(n, d, x, k, params, log_as)
                       : flat_kmeans(n, d, x, k, params, log_as);
   if (cancel_requested()) return cancelled_status();  // the Lloyd loop stopped early
+  if (nearest) {
+    nearest->clear();
+    const bool exact = params.algorithm == KMeansAlgorithm::kFlat && params.balance == 0;
+    if (exact) *nearest = std::move(run.labels);
+  }
   if (params.balance > 0) {
     const auto t0 = std::chrono::steady_clock::now();
     const RebalanceStats stats =

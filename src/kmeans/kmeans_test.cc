@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ivftrain/log.h"
+#include "kmeans/lloyd.h"
 #include "test_util.h"
 #include "util/rng.h"
 #include "util/sampling.h"
@@ -265,6 +266,34 @@ TEST(KMeans, BitIdenticalAcrossThreadCounts) {
       EXPECT_EQ(0, std::memcmp(one->centroids.data(), three->centroids.data(),
                                one->centroids.size() * sizeof(float)));
       EXPECT_EQ(one->objective, two->objective);
+    }
+  }
+}
+
+// IVF_PQ's residuals take the labels of the IVF k-means's last assignment instead of assigning
+// again: they must be kmeans_assign's, ties included, on every assignment path.
+TEST(KMeans, NearestLabelsAreThoseOfKMeansAssign) {
+  const int64_t n = 4000;
+  for (const int64_t d : {int64_t{8}, int64_t{40}}) {  // the direct kernel, the bounds (GEMM)
+    auto x = gaussian_mixture(n, d, 60, 9);
+    // On a coarse grid, with repeated rows: equal distances to several centroids happen.
+    for (float& v : x) v = std::round(v);
+    std::memcpy(&x[100 * d], &x[7 * d], sizeof(float) * d);
+    for (const int64_t k : {int64_t{64}, int64_t{256}}) {
+      SCOPED_TRACE(::testing::Message() << "d=" << d << " k=" << k);
+      KMeansParams p = params_for(6, 5);
+      p.num_threads = 2;
+      std::vector<int32_t> nearest;
+      auto r = kmeans_train_logged(n, d, x.data(), k, p, KMeansLog{}, &nearest);
+      ASSERT_TRUE(r.ok());
+      std::vector<int32_t> assigned(static_cast<size_t>(n));
+      kmeans_assign(n, d, x.data(), k, r->centroids.data(), Metric::kL2, assigned.data(), nullptr,
+                    1);
+      EXPECT_EQ(nearest, assigned);
+      // Hierarchical k-means and balancing end with other labels: none are given.
+      p.balance = 1.5;
+      ASSERT_TRUE(kmeans_train_logged(n, d, x.data(), k, p, KMeansLog{}, &nearest).ok());
+      EXPECT_TRUE(nearest.empty());
     }
   }
 }

@@ -35,9 +35,13 @@ struct KMeansLog {
   bool warn_few_rows = true;
 };
 
-// kmeans_train with the run named for the log.
+// kmeans_train with the run named for the log. With `nearest`, also each row's nearest final
+// centroid (the lowest index on a tie, as kmeans_assign gives it) when the run's last step
+// computed it (flat k-means without balancing ends with the assignment of its final centroids),
+// and empty otherwise: IVF_PQ's residuals then need no assignment of their own.
 Result<KMeansResult> kmeans_train_logged(int64_t n, int64_t d, const float* x, int64_t k,
-                                         const KMeansParams& params, const KMeansLog& log_as);
+                                         const KMeansParams& params, const KMeansLog& log_as,
+                                         std::vector<int32_t>* nearest = nullptr);
 
 struct KMeansRun {
   KMeansResult result;

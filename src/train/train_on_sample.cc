@@ -49,10 +49,12 @@ void compact(std::vector<float>& x, int64_t dim, const std::vector<int64_t>& row
 // aside before the IVF subset is compacted in place: the sample is never held twice unless PQ
 // trains on all of it while IVF trains on a subset.
 struct TrainingRows {
-  std::vector<float> sample;     // the sample, or (compacted) the IVF subset
-  std::vector<float> ivf_copy;   // the IVF subset, when the sample must stay whole for PQ
-  std::vector<float> pq_x;       // the PQ subset (empty when PQ takes the whole sample)
-  bool pq_takes_sample = false;  // PQ trains on the whole sample once IVF is done
+  std::vector<float> sample;        // the sample, or (compacted) the IVF subset
+  std::vector<float> ivf_copy;      // the IVF subset, when the sample must stay whole for PQ
+  std::vector<float> pq_x;          // the PQ subset (empty when PQ takes the whole sample)
+  std::vector<int64_t> ivf_subset;  // the sample rows the IVF trains on (empty: all)
+  std::vector<int64_t> pq_subset;   // the sample rows PQ trains on (empty: all)
+  bool pq_takes_sample = false;     // PQ trains on the whole sample once IVF is done
 
   const std::vector<float>& ivf_x() const { return ivf_copy.empty() ? sample : ivf_copy; }
 };
@@ -62,10 +64,10 @@ TrainingRows choose_training_rows(std::vector<float> sample, int64_t rows, int64
   TrainingRows t;
   t.sample = std::move(sample);
   const bool pq = p.index_type == IndexType::kIvfPq;
-  const std::vector<int64_t> ivf_subset =
-      subset_rows(rows, ivf_sample_rows(p), p.seed, kSeedIvfSubset);
-  std::vector<int64_t> pq_subset;
-  if (pq) pq_subset = subset_rows(rows, quantizer_sample_rows(p), p.seed, kSeedPqSubset);
+  t.ivf_subset = subset_rows(rows, ivf_sample_rows(p), p.seed, kSeedIvfSubset);
+  if (pq) t.pq_subset = subset_rows(rows, quantizer_sample_rows(p), p.seed, kSeedPqSubset);
+  const std::vector<int64_t>& ivf_subset = t.ivf_subset;
+  const std::vector<int64_t>& pq_subset = t.pq_subset;
   t.pq_takes_sample = pq && pq_subset.empty();
   if (pq && !t.pq_takes_sample) t.pq_x = gather(t.sample, dim, pq_subset);
   if (!ivf_subset.empty()) {
@@ -78,8 +80,10 @@ TrainingRows choose_training_rows(std::vector<float> sample, int64_t rows, int64
   return t;
 }
 
-// IVF k-means on x (rows x dim); fills the centroids and the IVF statistics.
-Status train_ivf(const std::vector<float>& x, TrainedModels& models) {
+// IVF k-means on x (rows x dim); fills the centroids and the IVF statistics, and `nearest`
+// as kmeans_train_logged does.
+Status train_ivf(const std::vector<float>& x, TrainedModels& models,
+                 std::vector<int32_t>* nearest) {
   const TrainParams& p = models.params;
   const int64_t dim = models.dim, k = p.ivf.num_partitions;
   const int64_t rows = static_cast<int64_t>(x.size()) / dim;
@@ -93,7 +97,8 @@ Status train_ivf(const std::vector<float>& x, TrainedModels& models) {
   log_as.label = "ivf";
   log_as.verbose = true;
   logger().info("training IVF: {} partitions on {} rows x {} dims", k, rows, dim);
-  IVF_ASSIGN_OR_RETURN(KMeansResult ivf, kmeans_train_logged(rows, dim, x.data(), k, kp, log_as));
+  IVF_ASSIGN_OR_RETURN(KMeansResult ivf,
+                       kmeans_train_logged(rows, dim, x.data(), k, kp, log_as, nearest));
   models.ivf_centroids = std::move(ivf.centroids);
   models.stats.ivf_train_rows = rows;
   models.stats.ivf_iterations = std::move(ivf.iterations);
@@ -102,12 +107,12 @@ Status train_ivf(const std::vector<float>& x, TrainedModels& models) {
 }
 
 // The PQ codebook, on x's residuals against the IVF centroids (l2, cosine) or on x itself (dot),
-// as Lance and FAISS train IVF_PQ. x is consumed.
-Status train_pq(std::vector<float> x, TrainedModels& models) {
+// as Lance and FAISS train IVF_PQ. x is consumed; `nearest` as pq_residuals_in_place.
+Status train_pq(std::vector<float> x, TrainedModels& models, std::vector<int32_t> nearest = {}) {
   const TrainParams& p = models.params;
   const int64_t dim = models.dim;
   const int64_t rows = static_cast<int64_t>(x.size()) / dim;
-  pq_residuals_in_place(x, models);
+  pq_residuals_in_place(x, models, std::move(nearest));
   logger().info("training PQ: {} sub-vectors x {} centroids on {} rows", p.pq.num_sub_vectors,
                 int64_t{1} << p.pq.num_bits, rows);
   IVF_ASSIGN_OR_RETURN(PqCodebook cb, pq_train(rows, dim, x.data(), pq_train_params(p)));
@@ -184,14 +189,18 @@ PqParams pq_train_params(const TrainParams& p) {
   return params;
 }
 
-void pq_residuals_in_place(std::vector<float>& x, const TrainedModels& models) {
+void pq_residuals_in_place(std::vector<float>& x, const TrainedModels& models,
+                           std::vector<int32_t> labels) {
   const TrainParams& p = models.params;
   if (p.distance_type == DistanceType::kDot) return;
   const int64_t dim = models.dim, k = p.ivf.num_partitions;
   const int64_t rows = static_cast<int64_t>(x.size()) / dim;
-  std::vector<int32_t> labels(static_cast<size_t>(rows));
-  kmeans_assign(rows, dim, x.data(), k, models.ivf_centroids.data(), Metric::kL2, labels.data(),
-                nullptr, p.num_threads);
+  if (labels.empty()) {
+    labels.resize(static_cast<size_t>(rows));
+    kmeans_assign(rows, dim, x.data(), k, models.ivf_centroids.data(), Metric::kL2, labels.data(),
+                  nullptr, p.num_threads);
+  }
+  IVF_DCHECK(static_cast<int64_t>(labels.size()) == rows, "one label per row");
   for (int64_t i = 0; i < rows; ++i) {
     const float* c = models.ivf_centroids.data() + static_cast<int64_t>(labels[i]) * dim;
     float* r = x.data() + i * dim;
@@ -268,7 +277,11 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
 
   TrainingRows t = choose_training_rows(std::move(sample), rows, dim, p);
   const auto t_ivf = Clock::now();
-  IVF_RETURN_IF_ERROR(train_ivf(t.ivf_x(), models));
+  // When the IVF trains on the whole sample, its last assignment gives the PQ rows' nearest
+  // centroids (exactly those kmeans_assign would give): their residuals need no assignment.
+  std::vector<int32_t> nearest;
+  const bool reuse = p.index_type == IndexType::kIvfPq && t.ivf_subset.empty();
+  IVF_RETURN_IF_ERROR(train_ivf(t.ivf_x(), models, reuse ? &nearest : nullptr));
   models.timings.ivf_seconds = seconds_since(t_ivf);
   t.ivf_copy = {};
 
@@ -276,8 +289,18 @@ Status train_on_sample(std::vector<float> sample, int64_t rows, SqBounds sq_boun
   if (p.index_type == IndexType::kIvfPq) {
     // The IVF sample is released before PQ starts; PQ keeps only its own rows.
     std::vector<float> pq_x = t.pq_takes_sample ? std::move(t.sample) : std::move(t.pq_x);
+    std::vector<int32_t> pq_nearest;
+    if (!nearest.empty()) {
+      if (t.pq_takes_sample) {
+        pq_nearest = std::move(nearest);
+      } else {
+        pq_nearest.reserve(t.pq_subset.size());
+        for (const int64_t i : t.pq_subset) pq_nearest.push_back(nearest[i]);
+      }
+    }
+    nearest = {};
     t = {};
-    IVF_RETURN_IF_ERROR(train_pq(std::move(pq_x), models));
+    IVF_RETURN_IF_ERROR(train_pq(std::move(pq_x), models, std::move(pq_nearest)));
   } else if (p.index_type == IndexType::kIvfSq) {
     models.stats.quantizer_train_rows = rows;
     models.sq = std::move(sq_bounds);

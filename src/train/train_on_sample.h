@@ -31,7 +31,9 @@ std::vector<int64_t> training_subset(int64_t rows, int64_t wanted, uint64_t seed
 PqParams pq_train_params(const TrainParams& params);
 // The rows PQ trains on, in place: x's rows (rows x dim) become their residuals against
 // models.ivf_centroids under l2 and cosine, as Lance and FAISS train IVF_PQ; under dot x stays.
-void pq_residuals_in_place(std::vector<float>& x, const TrainedModels& models);
+// `nearest` (one per row, or empty: assigned here) gives each row's nearest IVF centroid.
+void pq_residuals_in_place(std::vector<float>& x, const TrainedModels& models,
+                           std::vector<int32_t> nearest = {});
 // The IVF k-means parameters train_on_sample trains with.
 KMeansParams ivf_kmeans_params(const TrainParams& params);
 // Distinct rows among the first rows of x, counting no further than `enough`.
