@@ -82,9 +82,8 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
   std::vector<int32_t> own_labels;
   for (int iter = 0; iter < loop.max_iters; ++iter) {
     const auto t0 = Clock::now();
-    group_by_label(n, k, labels, &members);
-    update_cluster_sums(d, x, k, members, loop.grid, loop.num_threads, loop.global_rows,
-                        own_labels.data(), labels, &own);
+    update_cluster_sums(n, d, x, k, loop.grid, loop.num_threads, loop.global_rows,
+                        own_labels.data(), labels, &members, &own);
     own_labels.assign(labels, labels + n);
     ClusterSums sums = own;  // the update and the split change their copy
     if (loop.combine) loop.combine(sums);

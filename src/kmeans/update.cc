@@ -120,10 +120,9 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
   return s;
 }
 
-bool update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& m,
-                         const SumGrid& grid, int num_threads, const int64_t* global_rows,
-                         const int32_t* previous, const int32_t* labels, ClusterSums* s) {
-  const int64_t n = m.offsets[k];
+bool update_cluster_sums(int64_t n, int64_t d, const float* x, int64_t k, const SumGrid& grid,
+                         int num_threads, const int64_t* global_rows, const int32_t* previous,
+                         const int32_t* labels, ClusterMembers* members, ClusterSums* s) {
   std::vector<int64_t> moved;
   if (s->k == k && s->d == d && s->grid == grid) {
     for (int64_t i = 0; i < n; ++i) {
@@ -133,7 +132,8 @@ bool update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
   // One thread moves a row in about the time the threads add two afresh: past n / 8 moved
   // rows (always in the first iterations), summing afresh is as fast.
   if (s->k != k || s->d != d || !(s->grid == grid) || static_cast<int64_t>(moved.size()) > n / 8) {
-    *s = cluster_sums(d, x, k, m, grid, num_threads, global_rows);
+    group_by_label(n, k, labels, members);
+    *s = cluster_sums(d, x, k, *members, grid, num_threads, global_rows);
     return false;
   }
   const double magic = grid.magic();
@@ -147,17 +147,33 @@ bool update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
       to[j] += q;
     }
   }
-  // The rest is per cluster and cheap (the check of identical rows stops at the first that
-  // differs).
+  // Each cluster's size, first row (its lowest) and whether its rows are all that one, as
+  // describe_cluster finds them, from one pass over the labels in row order: no grouping of the
+  // rows (whose scattered writes cost as much as the rest of PQ's update). A cluster's rows are
+  // compared with its first only until one differs.
+  std::vector<int64_t> first(static_cast<size_t>(k), -1);
+  std::vector<uint8_t> same(static_cast<size_t>(k), 1);
+  std::fill(s->counts.begin(), s->counts.end(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t c = labels[i];
+    ++s->counts[c];
+    if (first[c] < 0) {
+      first[c] = i;
+    } else if (same[c] && std::memcmp(x + i * d, x + first[c] * d,
+                                      sizeof(float) * static_cast<size_t>(d)) != 0) {
+      same[c] = 0;
+    }
+  }
   for (int64_t c = 0; c < k; ++c) {
-    if (m.size(c) > 0) {
-      describe_cluster(c, d, x, m, global_rows, *s);
+    if (first[c] >= 0) {
+      s->identical[c] = same[c];
+      std::memcpy(s->first.data() + c * d, x + first[c] * d, sizeof(float) * d);
+      s->first_row[c] = global_rows ? global_rows[first[c]] : first[c];
       continue;
     }
     // Empty: as cluster_sums leaves it (the exact sum of no rows is 0).
     std::fill_n(s->sums.data() + c * d, d, 0.0);
     std::fill_n(s->first.data() + c * d, d, 0.0f);
-    s->counts[c] = 0;
     s->identical[c] = 0;
     s->first_row[c] = std::numeric_limits<int64_t>::max();
   }

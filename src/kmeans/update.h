@@ -72,14 +72,15 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
                          const SumGrid& grid, int num_threads,
                          const int64_t* global_rows = nullptr);
 
-// The statistics of the assignment `labels` (grouped in `members`), computed from `s`, the
-// statistics of the assignment `previous` of the same rows on the same grid, by moving only the
-// rows whose label changed; `s` is replaced. Exact on the grid, so the result has the bits
-// cluster_sums would give; it falls back to cluster_sums when many rows moved (and when `s` is
-// empty: the first call). Returns true when it moved rows, false when it summed afresh.
-bool update_cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMembers& members,
-                         const SumGrid& grid, int num_threads, const int64_t* global_rows,
-                         const int32_t* previous, const int32_t* labels, ClusterSums* s);
+// The statistics of the assignment `labels` of x's n rows, computed from `s`, the statistics of
+// the assignment `previous` of the same rows on the same grid, by moving only the rows whose
+// label changed; `s` is replaced. Exact on the grid, so the result has the bits cluster_sums
+// would give; it falls back to cluster_sums (grouping the rows in `members`, a scratch) when many
+// rows moved (and when `s` is empty: the first call). Returns true when it moved rows, false
+// when it summed afresh.
+bool update_cluster_sums(int64_t n, int64_t d, const float* x, int64_t k, const SumGrid& grid,
+                         int num_threads, const int64_t* global_rows, const int32_t* previous,
+                         const int32_t* labels, ClusterMembers* members, ClusterSums* s);
 
 // Replaces each non-empty cluster's centroid by the mean of its rows (its sum times
 // 1 / count, rounded to float); empty clusters keep their old centroid.

@@ -289,9 +289,10 @@ TEST(ClusterSums, MovingChangedRowsGivesTheSumsAfresh) {
   ClusterMembers m;
   ClusterSums moved;
   for (int step = 0; step < 6; ++step) {
+    ClusterMembers scratch;
+    const bool incremental = update_cluster_sums(n, d, x.data(), k, grid, 2, global.data(),
+                                                 previous.data(), labels.data(), &scratch, &moved);
     group_by_label(n, k, labels.data(), &m);
-    const bool incremental = update_cluster_sums(d, x.data(), k, m, grid, 2, global.data(),
-                                                 previous.data(), labels.data(), &moved);
     // The first call and the step after many rows moved sum afresh; the others move rows.
     EXPECT_EQ(incremental, step != 0 && step != 4) << "step " << step;
     const ClusterSums afresh = cluster_sums(d, x.data(), k, m, grid, 2, global.data());
