@@ -125,7 +125,8 @@ class RoundsTest : public ::testing::Test {
             seed = std::move(*back);
             return part;
           }
-          if (state.stage != RoundStage::kTrainGroups && state.stage != RoundStage::kRefine) {
+          if (state.work_stage() != RoundStage::kTrainGroups &&
+              state.work_stage() != RoundStage::kRefine) {
             return compute_round_partial(r, state, params_, nullptr, nullptr, &groups[r.worker]);
           }
           // The rows of the worker's groups, wherever they are.
@@ -275,10 +276,18 @@ TEST_F(RoundsTest, HierarchicalModelsEqualTrainFromSamplesForAnyWorkerCount) {
                    << workers << " workers, metric " << static_cast<int>(metric));
       stages_.clear();
       expect_models_equal(run_rounds(sample(workers)), *reference);
-      // Groups, capping, training, then one round per recorded objective.
+      // Groups, capping, training, then one round per recorded objective, and a split round
+      // (the farthest rows of the clusters split) before each refinement update that splits:
+      // this data splits in both refinement iterations.
       std::vector<RoundStage> expected = {RoundStage::kGroups, RoundStage::kCap,
                                           RoundStage::kTrainGroups};
       expected.resize(3 + reference->stats.ivf_iterations.size(), RoundStage::kRefine);
+      for (size_t i = expected.size() - 1; i > 3; --i) {
+        if (reference->stats.ivf_iterations[i - 3].empty_clusters_split > 0) {
+          expected.insert(expected.begin() + static_cast<int64_t>(i), RoundStage::kSplit);
+        }
+      }
+      EXPECT_EQ(std::count(expected.begin(), expected.end(), RoundStage::kSplit), 2);
       EXPECT_EQ(stages_, expected);
     }
   }
