@@ -232,7 +232,7 @@ void FarthestRows::merge(const FarthestRows& other) {
         (other.distance[i] == distance[i] && other.row[i] < row[i])) {
       distance[i] = other.distance[i];
       row[i] = other.row[i];
-      std::copy_n(other.values.data() + i * d, d, values.data() + i * d);
+      if (!values.empty()) std::copy_n(other.values.data() + i * d, d, values.data() + i * d);
     }
   }
 }

@@ -137,9 +137,10 @@ struct FarthestRows {
   int64_t d = 0;
   std::vector<double> distance;  // per donor; -1 when the rows given hold none of its cluster
   std::vector<int64_t> row;      // per donor: the row's global index; INT64_MAX when none
-  std::vector<float> values;     // donors x d: the row
+  std::vector<float> values;     // donors x d: the row (or empty: indices and distances only)
 
   // Keeps, per donor, the farther row (the lower index on a tie). Commutative and associative.
+  // `other` has values when this one has.
   void merge(const FarthestRows& other);
 };
 

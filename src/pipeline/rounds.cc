@@ -368,8 +368,12 @@ Result<std::vector<float>> merged_farthest_rows(const RoundState& st,
                                                 const std::vector<RoundPartial>& partials,
                                                 const IvfRowsFetch& fetch) {
   const size_t m = st.split_donors.size();
-  std::vector<double> distance(m, -1.0);
-  std::vector<int64_t> rows(m, std::numeric_limits<int64_t>::max());
+  // The workers' offers merged without their values (read below): the farther row, the lower
+  // index on a tie.
+  FarthestRows far;
+  far.d = st.dim;
+  far.distance.assign(m, -1.0);
+  far.row.assign(m, std::numeric_limits<int64_t>::max());
   for (size_t w = 0; w < partials.size(); ++w) {
     const RoundPartial& part = partials[w];
     if (part.far_rows.size() != m || part.far_dist.size() != m) {
@@ -378,15 +382,13 @@ Result<std::vector<float>> merged_farthest_rows(const RoundState& st,
           "round {} of plan {}; rerun `ivftrain round` for worker {}",
           w, m, st.round, st.plan_id, w));
     }
-    // As FarthestRows::merge: the farther row, the lower index on a tie.
-    for (size_t i = 0; i < m; ++i) {
-      if (part.far_dist[i] > distance[i] ||
-          (part.far_dist[i] == distance[i] && part.far_rows[i] < rows[i])) {
-        distance[i] = part.far_dist[i];
-        rows[i] = part.far_rows[i];
-      }
-    }
+    FarthestRows offer;
+    offer.d = st.dim;
+    offer.distance = part.far_dist;
+    offer.row = part.far_rows;
+    far.merge(offer);
   }
+  const std::vector<int64_t>& rows = far.row;
   for (size_t i = 0; i < m; ++i) {
     if (rows[i] < 0 || rows[i] >= st.train_rows) {
       return Status::FailedPrecondition(fmt::format(
@@ -396,7 +398,12 @@ Result<std::vector<float>> merged_farthest_rows(const RoundState& st,
     }
   }
   if (!fetch) return Status::InvalidArgument("the merge of a split round reads rows: give fetch");
-  return fetch(rows);
+  IVF_ASSIGN_OR_RETURN(std::vector<float> values, fetch(rows));
+  if (values.size() != m * static_cast<size_t>(st.dim)) {
+    return Status::Internal(fmt::format("{} values read for the {} rows of split round {}",
+                                        values.size(), m, st.round));
+  }
+  return values;
 }
 
 void set_partial_sums(ClusterSums sums, RoundPartial& out) {
@@ -470,7 +477,15 @@ Result<RoundMerge> lloyd_merge(const RoundState& st, ClusterSums& total, double 
   const std::vector<int64_t> donors =
       split_donors(d, k, total.first.data(), total.identical, total.counts, means.data());
   std::vector<float> toward;
-  if (!donors.empty() && st.stage != RoundStage::kSplit) {
+  if (st.stage == RoundStage::kSplit) {
+    if (donors != st.split_donors) {
+      return Status::FailedPrecondition(fmt::format(
+          "the partials of split round {} of plan {} give other statistics than the round they "
+          "repeat; rerun `ivftrain round` for every worker",
+          st.round, st.plan_id));
+    }
+    IVF_ASSIGN_OR_RETURN(toward, merged_farthest_rows(st, partials, fetch));
+  } else if (!donors.empty()) {
     // Only the workers see the rows: a round of their own finds the farthest (kSplit). The
     // state is this round's again (its centroids, generator and records), which the workers
     // assign again.
@@ -480,15 +495,6 @@ Result<RoundMerge> lloyd_merge(const RoundState& st, ClusterSums& total, double 
     next.split_centroids = donor_centroids(d, donors, means.data());
     next.split_rounds = st.split_rounds + 1;
     return m;
-  }
-  if (!donors.empty()) {
-    if (donors != st.split_donors) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partials of split round {} of plan {} give other statistics than the round they "
-          "repeat; rerun `ivftrain round` for every worker",
-          st.round, st.plan_id));
-    }
-    IVF_ASSIGN_OR_RETURN(toward, merged_farthest_rows(st, partials, fetch));
   }
   next.centroids = std::move(means);
   Rng rng = Rng::from_state(st.rng_state);
