@@ -5,15 +5,19 @@ a split (which donor, along which line) do to the final MSE, next to ivftrain's 
   split_study.py rules SHAPE SEEDS [--check]
                                        ours, FAISS, and a numpy Lloyd (FAISS's flat search, the
                                        update in double) with other split rules, per start;
-                                       --check adds the numpy loop with ivftrain's rule (its
-                                       figure over ours is 1 when the numpy loop is faithful)
+                                       --check adds the numpy loop with ivftrain's rule before
+                                       issue 15's farthest row (towards the first row); the
+                                       (estimate, far) rule is ivftrain's own since, so its
+                                       figure over ours is 1 when the numpy loop is faithful
   split_study.py donors SHAPE SEED U   which clusters each loop split in update U: the pairs of
                                        near-identical centroids right after it (refilled, donor)
 
 SHAPE is one of bench/quality.py's; a start is ivftrain's random init of the seed on its same-init
-rows (bench/quality.py --same-init). The numpy loop with ivftrain's rule (the largest estimated
-error size x |first row - centroid|^2, a step of 1/1024 towards the first row) reproduces
-kmeans_tool's MSE, and with FAISS's direction (1 +/- 1/1024 per component) and the same donor
+rows (bench/quality.py --same-init). ivftrain's rule is (estimate, far): the largest estimated
+error size x |first row - centroid|^2, a step of 1/1024 towards the row of the donor's cluster
+farthest from its new centroid (the distance in double, as the library's split_distance); before
+issue 15's change, towards the first row (estimate, first), which the numpy loop reproduced to
+kmeans_tool's MSE; with FAISS's direction (1 +/- 1/1024 per component) and the same donor it gives
 FAISS's. Rules: donor = largest estimate or largest exact squared error; direction = FAISS's, or
 towards the row farthest from the new centroid. Run with Debian's python3, from the repository root:
     nice /usr/bin/python3 bench/split_study.py rules "d768 k64 NaN" 1,2,3,4,5,6,7,8,9,10,11,12
@@ -88,7 +92,8 @@ def lloyd(x, init, rule):
         c[nz] = (sums / sizes[nz, None]).astype(np.float32)
         first = np.full(k, -1)
         first[nz] = order[starts[nz]]  # the lowest row index of each cluster
-        dn = ((x - c[lab]).astype(np.float64) ** 2).sum(1)  # to the new centroid
+        # To the new centroid, each difference in double (as split_distance).
+        dn = ((x.astype(np.float64) - c[lab].astype(np.float64)) ** 2).sum(1)
         far = np.full(k, -1)
         far[nz] = np.lexsort((-dn, lab))[starts[nz]]
         split(x, c, sizes, first, far, dn, lab, rule)

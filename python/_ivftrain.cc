@@ -609,15 +609,19 @@ py::tuple rounds_merge(const py::bytes& state_bytes, const std::vector<py::bytes
       }
     }
   }
-  // k-means|| rounds read the rows they draw from the results (the only merges that need them).
+  // k-means|| rounds read the rows they draw from the results, split rounds the farthest rows
+  // of the clusters split (the only merges that need them).
   std::vector<SampleResult> results;
   std::vector<int64_t> train;
   IvfRowsFetch fetch;
-  if (state.stage == RoundStage::kSeed) {
+  if (state.stage == RoundStage::kSeed || state.stage == RoundStage::kSplit) {
     if (!results_bytes) {
       raise(Status::InvalidArgument(
-          "results: the merge of a k-means|| round reads the rows it draws from the sample "
-          "results; give them"));
+          state.stage == RoundStage::kSeed
+              ? "results: the merge of a k-means|| round reads the rows it draws from the "
+                "sample results; give them"
+              : "results: the merge of a split round reads the rows the empty clusters split "
+                "towards from the sample results; give them"));
     }
     results = parse_results(*results_bytes);
     const SampleLayout layout = unwrap(sample_layout(results));

@@ -69,6 +69,16 @@ enum class RoundStage : int32_t {
   // candidates to the k initial centroids (weighted k-means++), and the flat rounds follow.
   // Round 0 is also the scan of the flat rounds (the grid of the exact sums).
   kSeed = 5,
+  // The farthest rows of an update's split (docs/sharded.md, "Empty clusters over files"): when
+  // the merge of a flat or kRefine round leaves clusters empty, the donors split towards the
+  // row of their cluster farthest from their new centroid, which only the workers can find. The
+  // state is then the round's own again (its centroids, generator and records), a round later,
+  // with the donors and their new centroids: each worker assigns its rows again (the same
+  // labels and statistics), and gives the same partial plus, per donor, its farthest row (IVF
+  // row index and distance). The merge takes the farthest over the workers, reads those rows by
+  // seeking and makes the update the round's merge would have made, splits included; the
+  // rounds go on in `split_after`'s stage.
+  kSplit = 6,
 };
 
 // The state of a sharded k-means run between rounds: the centroids round `round` assigns to.
@@ -112,9 +122,18 @@ struct RoundState {
   // centroids, which is round init_rounds + 1 (0 with random initialisation, whose round 0 is
   // the scan; k-means||: its oversampling rounds, the first of which is the scan too).
   int32_t init_rounds = 0;
+  // kSplit: the stage the split's round repeats (kFlat or kRefine), the donors (cluster
+  // indices, in the order the empty clusters take them) and their new centroids (donors x dim).
+  RoundStage split_after = RoundStage::kFlat;
+  std::vector<int64_t> split_donors;
+  std::vector<float> split_centroids;
+  // kSplit rounds so far, this one included (each repeats the assignment of the round before).
+  int32_t split_rounds = 0;
   // The flat rounds' own count: 0 the scan, 1 the initial centroids, r > 1 the centroids of
-  // Lloyd iteration r - 1.
-  int lloyd_round() const { return round - init_rounds; }
+  // Lloyd iteration r - 1 (a kSplit round counts as the round it repeats).
+  int lloyd_round() const { return round - init_rounds - split_rounds; }
+  // The stage whose work the round does (kSplit: the stage it repeats).
+  RoundStage work_stage() const { return stage == RoundStage::kSplit ? split_after : stage; }
 
   // XXH3 of the round number, the shape, the centroids' bytes and the hierarchical state: a
   // partial carries it, so that one computed against other centroids is refused.
@@ -153,6 +172,11 @@ struct RoundPartial {
   // the rows nearest each candidate, after the last oversampling round or when its share is 0.
   std::vector<int64_t> drawn_rows;
   std::vector<float> drawn_dist;
+  // kSplit: per donor of the state, the worker's row of the donor's cluster farthest from the
+  // donor's new centroid (IVF row index; INT64_MAX when it holds none) and its squared distance
+  // (split_distance; -1 when none).
+  std::vector<int64_t> far_rows;
+  std::vector<double> far_dist;
 };
 
 // Why sharded rounds cannot train these parameters ("" when they can): balancing needs the whole

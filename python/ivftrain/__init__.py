@@ -506,7 +506,9 @@ def merge_round(state: RoundState, partials: Sequence[Union[RoundPartial, bytes]
 
     ``results``: the sample results (as begin_rounds takes them), needed only by the rounds of
     k-means|| initialisation (``init="kmeans-parallel"``), whose merges read the few rows they
-    draw (about 2 x num_partitions a round) from them; other rounds ignore them."""
+    draw (about 2 x num_partitions a round) from them, and by the split rounds (an update that
+    leaves clusters empty is followed by a round finding the rows they split towards), whose
+    merges read one row per cluster split; other rounds ignore them. Pass them always."""
     if not isinstance(state, RoundState) or state.finished:
         raise InvalidArgumentError("state must be an unfinished RoundState")
     data = [p.data if isinstance(p, RoundPartial) else bytes(p) for p in partials]

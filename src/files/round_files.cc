@@ -26,10 +26,11 @@
 // worker's next round):
 //   magic "IVFSEEDS" | u32 version | char plan_id[16] | i32 worker | i64 measured
 //   | u64 candidates_hash | i64 n | f32 nearest[n] | i64 n | i64 label[n] | u64 xxh3
-// The state and partial layouts above omit version 2's stage and length prefixes and version
-// 3's k-means|| fields (the state's candidate_rows, seed_ends and init_rounds, the partial's
-// drawn_rows and drawn_dist, at their ends): serialize_round_state and serialize_round_partial
-// are the reference.
+// The state and partial layouts above omit version 2's stage and length prefixes, version 3's
+// k-means|| fields (the state's candidate_rows, seed_ends and init_rounds, the partial's
+// drawn_rows and drawn_dist, at their ends) and version 4's split fields (the state's
+// split_after, split_donors, split_centroids and split_rounds, the partial's far_rows and
+// far_dist, after those): serialize_round_state and serialize_round_partial are the reference.
 // The checksum covers every byte before it; sizes must account for the file exactly.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -68,8 +69,9 @@ constexpr char kGroupsMagic[8] = {'I', 'V', 'F', 'G', 'R', 'O', 'U', 'P'};
 constexpr char kSeedMagic[8] = {'I', 'V', 'F', 'S', 'E', 'E', 'D', 'S'};
 // 2: the stage and hierarchical k-means' state; every array of a state or partial is
 // length-prefixed. 3: k-means|| (kSeed): the candidates' rows and batches, init_rounds, the
-// partials' draws; the workers' seed files.
-constexpr uint32_t kVersion = 3;
+// partials' draws; the workers' seed files. 4: the split rounds (kSplit): the state's
+// split_after, donors, their centroids and split_rounds, the partials' farthest rows.
+constexpr uint32_t kVersion = 4;
 constexpr size_t kPlanIdBytes = 16;
 
 class Writer {
@@ -560,6 +562,23 @@ Result<RoundPartial> held_round_partial(const std::string& plan_dir, const PlanD
   return compute_held_partial(state, params, worker, workers, held, vectors);
 }
 
+// A split round's addition to a worker's log line.
+std::string split_note(const RoundState& state) {
+  if (state.stage != RoundStage::kSplit) return "";
+  return fmt::format(" again, with the farthest rows of the {} clusters split",
+                     state.split_donors.size());
+}
+
+// What advance did in a round whose update splits clusters, and what the split round needs.
+std::string split_summary(const RoundState& merged, const RoundState& next, int workers) {
+  return fmt::format(
+      "merged round {} of plan {}: {} clusters are empty; round {} (each worker assigns its rows "
+      "to round {}'s centroids again and finds, in each of the {} clusters split, its row "
+      "farthest from the cluster's new centroid) needs a partial of each of the {} workers",
+      merged.round, merged.plan_id, next.split_donors.size(), next.round, merged.round,
+      next.split_donors.size(), workers);
+}
+
 // What advance did in a k-means|| round, and what the next round needs.
 std::string seed_summary(const RoundState& merged, const RoundState& next, int workers) {
   if (next.stage == RoundStage::kSeed) {
@@ -708,6 +727,10 @@ std::string serialize_round_state(const RoundState& s) {
   w.put_vec(s.candidate_rows);
   w.put_vec(s.seed_ends);
   w.put(s.init_rounds);
+  w.put(static_cast<int32_t>(s.split_after));
+  w.put_vec(s.split_donors);
+  w.put_vec(s.split_centroids);
+  w.put(s.split_rounds);
   return w.finish();
 }
 
@@ -733,7 +756,7 @@ Result<RoundState> parse_round_state(const std::string& bytes, const std::string
         fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
   };
   if (!in.ok() || iterations < 0 || static_cast<uint64_t>(iterations) > bytes.size() / 40 ||
-      s.round < 0 || stage < 0 || stage > static_cast<int32_t>(RoundStage::kSeed) || s.k < 1 ||
+      s.round < 0 || stage < 0 || stage > static_cast<int32_t>(RoundStage::kSplit) || s.k < 1 ||
       s.dim < 1 || s.k > std::numeric_limits<int32_t>::max() ||
       static_cast<uint64_t>(s.dim) > bytes.size()) {
     return bad();
@@ -760,20 +783,36 @@ Result<RoundState> parse_round_state(const std::string& bytes, const std::string
   in.get_vec(s.candidate_rows);
   in.get_vec(s.seed_ends);
   s.init_rounds = in.get<int32_t>();
+  const auto split_after = in.get<int32_t>();
+  s.split_after = static_cast<RoundStage>(split_after);
+  in.get_vec(s.split_donors);
+  in.get_vec(s.split_centroids);
+  s.split_rounds = in.get<int32_t>();
   if (!in.ok() || !in.at_end()) return bad();
+  // A split round repeats a flat or kRefine round, with one centroid per donor.
+  const bool split_ok =
+      s.stage == RoundStage::kSplit
+          ? (s.split_after == RoundStage::kFlat || s.split_after == RoundStage::kRefine) &&
+                !s.split_donors.empty() &&
+                s.split_centroids.size() == s.split_donors.size() * static_cast<size_t>(s.dim) &&
+                std::all_of(s.split_donors.begin(), s.split_donors.end(),
+                            [&](int64_t c) { return c >= 0 && c < s.k; })
+          : split_after == 0 && s.split_donors.empty() && s.split_centroids.empty();
+  if (!split_ok || s.split_rounds < 0 || s.split_rounds > s.round) return bad();
   // The shapes each stage reads: the k centroids (flat, kRefine), g coarse centroids and their
   // sizes (hierarchical), one group per moved row.
-  const bool hierarchical = s.stage != RoundStage::kFlat && s.stage != RoundStage::kSeed;
+  const RoundStage work = s.work_stage();
+  const bool hierarchical = work != RoundStage::kFlat && work != RoundStage::kSeed;
   const auto kd = static_cast<size_t>(s.k * s.dim);
   const size_t g = hierarchical ? s.coarse.size() / static_cast<size_t>(s.dim) : 0;
-  const bool sized = s.stage == RoundStage::kSeed ? seed_state_sized(s)
-                     : (s.stage == RoundStage::kFlat || s.stage == RoundStage::kRefine)
+  const bool sized = work == RoundStage::kSeed ? seed_state_sized(s)
+                     : (work == RoundStage::kFlat || work == RoundStage::kRefine)
                          ? s.centroids.size() == kd
                          : s.centroids.empty();
   const bool groups_sized =
       !hierarchical ||
       (g >= 1 && s.coarse.size() == g * static_cast<size_t>(s.dim) &&
-       (s.stage == RoundStage::kGroups ? s.group_sizes.empty() : s.group_sizes.size() == g));
+       (work == RoundStage::kGroups ? s.group_sizes.empty() : s.group_sizes.size() == g));
   if (!sized || !groups_sized || s.moved_rows.size() != s.moved_to.size() || s.init_rounds < 0 ||
       s.init_rounds > s.round) {
     return bad();
@@ -807,6 +846,8 @@ std::string serialize_round_partial(const RoundPartial& p) {
   w.put_vec(p.group_objectives);
   w.put_vec(p.drawn_rows);
   w.put_vec(p.drawn_dist);
+  w.put_vec(p.far_rows);
+  w.put_vec(p.far_dist);
   return w.finish();
 }
 
@@ -840,8 +881,10 @@ Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::st
   in.get_vec(p.group_objectives);
   in.get_vec(p.drawn_rows);
   in.get_vec(p.drawn_dist);
+  in.get_vec(p.far_rows);
+  in.get_vec(p.far_dist);
   if (!in.ok() || !in.at_end() || p.k < 1 || p.dim < 1 || stage < 0 ||
-      stage > static_cast<int32_t>(RoundStage::kSeed)) {
+      stage > static_cast<int32_t>(RoundStage::kSplit)) {
     return Status::Corruption(
         fmt::format("{} is not a usable {}: its sizes do not match the file", name, what));
   }
@@ -895,13 +938,14 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
   TrainParams params = plan.params;
   params.num_threads = num_threads;
   const std::string out = (round_dir(plan_dir, round) / partial_file_name(worker)).string();
-  if (state.stage == RoundStage::kTrainGroups || state.stage == RoundStage::kRefine) {
+  if (state.work_stage() == RoundStage::kTrainGroups || state.work_stage() == RoundStage::kRefine) {
     IVF_ASSIGN_OR_RETURN(RoundPartial partial,
                          held_round_partial(plan_dir, plan, state, params, worker));
     IVF_RETURN_IF_ERROR(write_file_atomic(out, serialize_round_partial(partial)));
-    logger().info("round {} of plan {}, worker {}: {} rows of its groups {} -> {}", round,
+    logger().info("round {} of plan {}, worker {}: {} rows of its groups {}{} -> {}", round,
                   plan.plan_id, worker, partial.rows,
-                  state.stage == RoundStage::kTrainGroups ? "trained" : "assigned", out);
+                  state.stage == RoundStage::kTrainGroups ? "trained" : "assigned",
+                  split_note(state), out);
     return out;
   }
   if (state.stage == RoundStage::kSeed) {
@@ -919,8 +963,8 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
   // Bounds (as local training's BoundedAssigner keeps them) continue from this worker's previous
   // round; when they are gone (a lost file, another machine), the worker's rounds since the
   // first are replayed from their centroids, which the plan directory keeps.
-  const bool bounded = state.stage == RoundStage::kFlat && rounds_use_bounds(params, state.dim) &&
-                       state.grid_step != 0;
+  const bool bounded = state.work_stage() == RoundStage::kFlat &&
+                       rounds_use_bounds(params, state.dim) && state.grid_step != 0;
   WorkerBounds in, saved;
   const WorkerBounds* in_ptr = nullptr;
   if (bounded && state.lloyd_round() > 1) {
@@ -960,8 +1004,9 @@ Result<std::string> run_round(const std::string& plan_dir, int worker, int num_t
                                           serialize_worker_bounds(saved, plan.plan_id, worker)));
   }
   IVF_RETURN_IF_ERROR(write_file_atomic(out, serialize_round_partial(partial)));
-  logger().info("round {} of plan {}, worker {}: {} rows assigned, objective share {:.6g} -> {}",
-                round, plan.plan_id, worker, partial.rows, partial.objective, out);
+  logger().info("round {} of plan {}, worker {}: {} rows assigned{}, objective share {:.6g} -> {}",
+                round, plan.plan_id, worker, partial.rows, split_note(state), partial.objective,
+                out);
   return out;
 }
 
@@ -1138,7 +1183,13 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
     out.summary = seed_summary(state, merged.next, workers);
     return out;
   }
-  if (!merged.finished && state.stage != RoundStage::kFlat) {
+  if (!merged.finished && merged.next.stage == RoundStage::kSplit) {
+    IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
+    out.round = merged.next.round;
+    out.summary = split_summary(state, merged.next, workers);
+    return out;
+  }
+  if (!merged.finished && state.work_stage() != RoundStage::kFlat) {
     IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
     out.round = merged.next.round;
     out.summary = hierarchical_summary(state, merged.next, workers);
@@ -1197,7 +1248,7 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
   out.model_written = true;
   out.round = round;
   out.summary =
-      state.stage == RoundStage::kRefine
+      state.work_stage() == RoundStage::kRefine
           ? fmt::format(
                 "the hierarchical k-means of plan {} ended after {} rounds (sharded: the groups "
                 "trained and refined by the workers holding their rows; {} refinement "

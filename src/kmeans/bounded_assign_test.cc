@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
@@ -55,9 +56,10 @@ TEST(BoundedAssigner, MatchesBruteForceAcrossLloydIterations) {
     // Lloyd update, with the library's own splitting of empty clusters.
     group_by_label(n, k, labels.data(), &members);
     ClusterSums sums = cluster_sums(d, x.data(), k, members, SumGrid{}, 1);
-    centroids_from_sums(sums, centroids.data());
-    split_empty_clusters(d, k, sums.first.data(), &sums.identical, &sums.counts, centroids.data(),
-                         rng);
+    lloyd_update(sums, centroids.data(), rng,
+                 [&](const std::vector<int64_t>& donors, const float* c) {
+                   return farthest_rows(n, d, x.data(), labels.data(), nullptr, donors, c).values;
+                 });
   }
   EXPECT_GT(skipped_late, 0);
 }

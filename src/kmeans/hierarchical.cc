@@ -533,6 +533,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total);
   if (shard) {
     loop.combine = [shard](ClusterSums& sums) { shard->combine(sums); };
+    loop.combine_farthest = [shard](FarthestRows& far) { combine_farthest(*shard, far); };
     loop.global_rows = held.global.data();
   }
   save_after_iterations(checkpoints, k, d, result.iterations, loop);

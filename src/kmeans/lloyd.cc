@@ -60,10 +60,49 @@ bool converged(double prev, double objective, double tolerance) {
   return (prev - objective) / std::abs(prev) < tolerance;
 }
 
-int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng) {
+std::vector<float> donor_centroids(int64_t d, const std::vector<int64_t>& donors,
+                                   const float* centroids) {
+  std::vector<float> out(donors.size() * static_cast<size_t>(d));
+  for (size_t i = 0; i < donors.size(); ++i) {
+    std::copy_n(centroids + donors[i] * d, d, out.data() + i * d);
+  }
+  return out;
+}
+
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng, const FarthestFn& farthest) {
+  const int64_t d = sums.d, k = sums.k;
   centroids_from_sums(sums, centroids);
-  return split_empty_clusters(sums.d, sums.k, sums.first.data(), &sums.identical, &sums.counts,
-                              centroids, rng);
+  const std::vector<int64_t> donors =
+      split_donors(d, k, sums.first.data(), sums.identical, sums.counts, centroids);
+  std::vector<float> toward;
+  if (!donors.empty()) toward = farthest(donors, donor_centroids(d, donors, centroids).data());
+  return split_empty_clusters(d, k, sums.first.data(), donors, toward.data(), &sums.identical,
+                              &sums.counts, centroids, rng);
+}
+
+void combine_farthest(KMeansShard& shard, FarthestRows& far) {
+  // Per donor: the distance's bits, the row, then the values two floats a word.
+  const int64_t d = far.d, words_per_row = (d + 1) / 2;
+  const auto m = static_cast<int64_t>(far.row.size());
+  std::vector<int64_t> mine(static_cast<size_t>(m * (2 + words_per_row)), 0);
+  for (int64_t i = 0; i < m; ++i) {
+    int64_t* w = mine.data() + i * (2 + words_per_row);
+    std::memcpy(w, &far.distance[i], sizeof(double));
+    w[1] = far.row[i];
+    std::memcpy(w + 2, far.values.data() + i * d, sizeof(float) * d);
+  }
+  const std::vector<std::vector<int64_t>> all = shard.all_gather(mine);
+  for (const std::vector<int64_t>& theirs : all) {
+    IVF_DCHECK(theirs.size() == mine.size(), "every shard offers a row per donor");
+    FarthestRows other = far;
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t* w = theirs.data() + i * (2 + words_per_row);
+      std::memcpy(&other.distance[i], w, sizeof(double));
+      other.row[i] = w[1];
+      std::memcpy(other.values.data() + i * d, w + 2, sizeof(float) * d);
+    }
+    far.merge(other);
+  }
 }
 
 bool lloyd_stops(const LloydLoop& loop, int iter, int64_t split, double prev, double objective) {
@@ -88,7 +127,12 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
     ClusterSums sums = own;  // the update and the split change their copy
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
-    const int64_t split = lloyd_update(sums, centroids, rng);
+    const int64_t split =
+        lloyd_update(sums, centroids, rng, [&](const std::vector<int64_t>& donors, const float* c) {
+          FarthestRows far = farthest_rows(n, d, x, labels, loop.global_rows, donors, c);
+          if (loop.combine_farthest) loop.combine_farthest(far);
+          return std::move(far.values);
+        });
     const double prev = objective;
     const auto t_assign = Clock::now();
     objective = assigner.assign(centroids, labels);
@@ -232,6 +276,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total);
   if (shard) {
     loop.combine = [shard](ClusterSums& sums) { shard->combine(sums); };
+    loop.combine_farthest = [shard](FarthestRows& far) { combine_farthest(*shard, far); };
     loop.global_rows = shard->global_rows();
   }
   if (resume) loop.max_iters -= static_cast<int>(resume->iterations.size());

@@ -77,16 +77,36 @@ struct LloydLoop {
   // update: where sharded training plugs in its reduction (its assigner then returns the
   // objective over all rows). Not set: the rows given are all the rows.
   std::function<void(ClusterSums&)> combine;
+  // Combines these rows' farthest rows of the split donors with those of the other workers'
+  // rows (combine_farthest below), when an update splits a cluster. Not set: all the rows.
+  std::function<void(FarthestRows&)> combine_farthest;
 };
+
+// Merges every shard's `far` (FarthestRows::merge), on every shard: one all_gather of each
+// shard's candidates (their distances, rows and values), so that it also serves rows that
+// moved between shards (hierarchical k-means' refinement).
+void combine_farthest(KMeansShard& shard, FarthestRows& far);
+
+// The rows the update's splits step towards: for each donor, the row of its cluster farthest
+// from `donor_centroids` (donors.size() x d, the donors' new centroids), as donors.size() x d
+// values (farthest_rows, over all the rows).
+using FarthestFn = std::function<std::vector<float>(const std::vector<int64_t>& donors,
+                                                    const float* donor_centroids)>;
 
 // Lance's stop rule: the objective improved by less than `tolerance`, relative (or rose, or
 // did not change). The magnitude of prev is used because inner-product objectives are negative.
 bool converged(double prev, double objective, double tolerance);
 
 // The update of one Lloyd iteration from the statistics of an assignment: the means, then empty
-// clusters split (drawing from `rng`). Returns the number of clusters split. The loop below and
-// the file protocol's rounds (pipeline/rounds.cc) share it, so that they decide alike.
-int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng);
+// clusters split (split_donors; `farthest` asked for the donors' farthest rows, only when there
+// are donors; drawing from `rng`). Returns the number of clusters split. The loop below and the
+// file protocol's rounds (pipeline/rounds.cc, which ask the workers for the farthest rows in a
+// round of their own) decide alike.
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng, const FarthestFn& farthest);
+
+// The donors' centroids, donors.size() x d, out of the k x d `centroids`.
+std::vector<float> donor_centroids(int64_t d, const std::vector<int64_t>& donors,
+                                   const float* centroids);
 
 // Whether the loop stops after iteration `iter` (0-based) whose update split `split` clusters
 // and whose assignment measured `objective` (`prev` the one before).

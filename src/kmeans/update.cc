@@ -200,33 +200,30 @@ void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* memb
   members->identical = std::move(sums.identical);
 }
 
-int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
-                             std::vector<uint8_t>* identical_ptr, std::vector<int64_t>* sizes_ptr,
-                             float* centroids, Rng& rng) {
-  constexpr float kEps = 1.0f / 1024.0f;
-  std::vector<int64_t>& sizes = *sizes_ptr;
-  std::vector<uint8_t>& identical = *identical_ptr;
-  std::vector<float> step(static_cast<size_t>(d));
+double split_distance(int64_t d, const float* row, const float* centroid) {
+  double e = 0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double v = static_cast<double>(row[j]) - centroid[j];
+    e += v * v;
+  }
+  return e;
+}
+
+std::vector<int64_t> split_donors(int64_t d, int64_t k, const float* rows,
+                                  const std::vector<uint8_t>& identical,
+                                  const std::vector<int64_t>& sizes, const float* centroids) {
   // Each cluster's squared error estimated from one of its rows: size x |row - centroid|^2
   // (the expected squared distance of a row to the mean, times the rows). A cluster that
   // covers two separate groups of rows has an error many times that of one that covers one
   // group, which its size alone does not show (issue 15). Clusters of identical rows, and
-  // clusters already split in this call, weigh 0: their halves would be equidistant from every
-  // row, or the next assignment must first show whether the halves need splitting again.
+  // clusters already split in this update, weigh 0: their halves would be equidistant from
+  // every row, or the next assignment must first show whether the halves need splitting again.
   std::vector<double> weight(static_cast<size_t>(k), 0.0);
-  // The row each cluster splits along: a refilled cluster has no row of its own yet.
-  std::vector<int64_t> row_of(static_cast<size_t>(k));
   for (int64_t c = 0; c < k; ++c) {
-    row_of[c] = c;
     if (sizes[c] < 2 || identical[c]) continue;
-    double e = 0;
-    for (int64_t j = 0; j < d; ++j) {
-      const double v = static_cast<double>(rows[c * d + j]) - centroids[c * d + j];
-      e += v * v;
-    }
-    weight[c] = static_cast<double>(sizes[c]) * e;
+    weight[c] = static_cast<double>(sizes[c]) * split_distance(d, rows + c * d, centroids + c * d);
   }
-  int64_t refilled = 0;
+  std::vector<int64_t> donors;
   for (int64_t empty = 0; empty < k; ++empty) {
     if (sizes[empty] != 0) continue;
     // The cluster with the largest estimate (the lower index on a tie): a deterministic choice
@@ -236,7 +233,82 @@ int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
     for (int64_t c = 0; c < k; ++c) {
       if (weight[c] > 0 && (chosen == k || weight[c] > weight[chosen])) chosen = c;
     }
-    if (chosen == k) {
+    if (chosen == k) break;  // the estimates ran out: split_empty_clusters draws the rest
+    donors.push_back(chosen);
+    weight[chosen] = 0;
+  }
+  return donors;
+}
+
+void FarthestRows::merge(const FarthestRows& other) {
+  IVF_DCHECK(other.d == d && other.row.size() == row.size(),
+             "merging farthest rows of other donors");
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (other.distance[i] > distance[i] ||
+        (other.distance[i] == distance[i] && other.row[i] < row[i])) {
+      distance[i] = other.distance[i];
+      row[i] = other.row[i];
+      if (!values.empty()) std::copy_n(other.values.data() + i * d, d, values.data() + i * d);
+    }
+  }
+}
+
+FarthestRows farthest_rows(int64_t n, int64_t d, const float* x, const int32_t* labels,
+                           const int64_t* global_rows, const std::vector<int64_t>& donors,
+                           const float* donor_centroids) {
+  FarthestRows far;
+  far.d = d;
+  far.distance.assign(donors.size(), -1.0);
+  far.row.assign(donors.size(), std::numeric_limits<int64_t>::max());
+  far.values.assign(donors.size() * static_cast<size_t>(d), 0.0f);
+  if (donors.empty()) return far;
+  // Each label's place among the donors (-1: not a donor).
+  std::vector<int32_t> slot(
+      static_cast<size_t>(*std::max_element(donors.begin(), donors.end()) + 1), -1);
+  for (size_t i = 0; i < donors.size(); ++i) slot[donors[i]] = static_cast<int32_t>(i);
+  std::vector<int64_t> best(donors.size(), -1);
+  // A tie goes to the lowest global row (a shard's rows need not be in global order: the
+  // groups of hierarchical k-means move between shards).
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t c = labels[r];
+    if (c >= static_cast<int64_t>(slot.size()) || slot[c] < 0) continue;
+    const int32_t i = slot[c];
+    const double e = split_distance(d, x + r * d, donor_centroids + i * d);
+    const int64_t g = global_rows ? global_rows[r] : r;
+    if (e > far.distance[i] || (e == far.distance[i] && g < far.row[i])) {
+      far.distance[i] = e;
+      far.row[i] = g;
+      best[i] = r;
+    }
+  }
+  for (size_t i = 0; i < donors.size(); ++i) {
+    if (best[i] >= 0) std::copy_n(x + best[i] * d, d, far.values.data() + i * d);
+  }
+  return far;
+}
+
+int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
+                             const std::vector<int64_t>& donors, const float* toward,
+                             std::vector<uint8_t>* identical_ptr, std::vector<int64_t>* sizes_ptr,
+                             float* centroids, Rng& rng) {
+  constexpr float kEps = 1.0f / 1024.0f;
+  std::vector<int64_t>& sizes = *sizes_ptr;
+  std::vector<uint8_t>& identical = *identical_ptr;
+  std::vector<float> step(static_cast<size_t>(d));
+  // The first row a drawn donor splits along: a refilled cluster has no row of its own yet.
+  std::vector<int64_t> row_of(static_cast<size_t>(k));
+  for (int64_t c = 0; c < k; ++c) row_of[c] = c;
+  size_t next_donor = 0;
+  int64_t refilled = 0;
+  for (int64_t empty = 0; empty < k; ++empty) {
+    if (sizes[empty] != 0) continue;
+    int64_t chosen = 0;
+    const float* row = nullptr;
+    if (next_donor < donors.size()) {
+      chosen = donors[next_donor];
+      row = toward + next_donor * d;
+      ++next_donor;
+    } else {
       // No cluster with an error to split (every row alone, or on its cluster's mean): as FAISS
       // does, a cluster chosen with probability proportional to (size - 1), leaving out clusters
       // of identical rows unless nothing else is left.
@@ -254,10 +326,10 @@ int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
         r -= std::max<int64_t>(sizes[chosen] - 1, 0);
         if (r < 0) break;
       }
+      row = rows + row_of[chosen] * d;
     }
     float* src = centroids + chosen * d;
     float* dst = centroids + empty * d;
-    const float* row = rows + row_of[chosen] * d;
     bool along_row = false;
     for (int64_t j = 0; j < d; ++j) {
       step[j] = row[j] - src[j];
@@ -293,9 +365,9 @@ int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
     sizes[chosen] -= sizes[empty];
     identical[empty] = identical[chosen];
     row_of[empty] = row_of[chosen];
-    weight[chosen] = weight[empty] = 0;
     ++refilled;
   }
+  IVF_DCHECK(next_donor == donors.size(), "every donor refills an empty cluster");
   return refilled;
 }
 

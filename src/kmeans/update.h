@@ -91,23 +91,74 @@ void centroids_from_sums(const ClusterSums& sums, float* centroids);
 void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
                       float* centroids, int num_threads);
 
-// Empty clusters are refilled by splitting others. Each empty cluster takes the cluster with
-// the largest estimated squared error, size x |rows[c] - centroid|^2 (the lower index on a
-// tie: deterministic, where FAISS draws a cluster with probability proportional to (size - 1)
-// and leaves the result to the draws), and the two centroids are placed symmetrically about the
-// chosen one, a small step (1/1024 of the distance, more if float rounding would swallow it)
-// towards and away from `rows[chosen]`, one of the chosen cluster's rows (along a random
-// direction drawn from `rng` when that row is the centroid itself). The donor's rows are thus
-// cut by the hyperplane through its centroid across the line to one of its rows, so the two
-// halves separate on the next assignment. (FAISS scales the centroid by 1 +/- 1/1024 per
-// component instead: a centroid at the origin stays there, and a centroid of data symmetric
-// about the origin gives two centroids equidistant from every row, so the split never takes,
-// and k-means can end with duplicate centroids.) A chosen cluster's size is shared between the
-// two. Clusters whose rows are all identical are not chosen while another can be (their two
-// halves would be equidistant from every row, so one would empty again).
-// `rows` is k x d (ClusterSums::first); `sizes` (member counts) and `identical` are kept up to
-// date. Returns the number of clusters refilled.
+// Empty clusters are refilled by splitting others, in two steps, so that sharded training can
+// find the rows a split needs between them (split_donors, farthest_rows, then
+// split_empty_clusters).
+//
+// Which cluster: each empty cluster (in index order) takes the cluster with the largest
+// estimated squared error, size x |rows[c] - centroid|^2 with rows[c] the cluster's first row
+// (the lower index on a tie: deterministic, where FAISS draws a cluster with probability
+// proportional to (size - 1) and leaves the result to the draws); a cluster is split at most
+// once per update. Clusters whose rows are all identical are not chosen while another can be
+// (their two halves would be equidistant from every row, so one would empty again).
+//
+// Along which line: the two centroids are placed symmetrically about the donor's, a small step
+// (1/1024 of the distance, more if float rounding would swallow it) towards and away from the
+// row of the donor's cluster farthest from the donor's new centroid (farthest_rows; issue 15,
+// README "Quality": stepping towards the farthest row rather than the first one ends lower at
+// the median and never above FAISS from the same starts). The donor's rows are thus cut by the
+// hyperplane through its centroid across the line to its farthest row, which puts the
+// outlying part of the cluster on the refilled centroid's side. (FAISS scales the centroid by
+// 1 +/- 1/1024 per component instead: a centroid at the origin stays there, and a centroid of
+// data symmetric about the origin gives two centroids equidistant from every row, so the split
+// never takes, and k-means can end with duplicate centroids.) A donor's size is shared between
+// the two.
+//
+// When no cluster has an estimated error left (every row alone, or on its cluster's mean), the
+// donor is drawn as FAISS does, with probability proportional to (size - 1) from `rng`, and
+// the line is to its first row (rows[c]); along a random direction from `rng` when that row
+// is the centroid itself.
+
+// |row - centroid|^2, accumulated in double in dimension order: the same bits wherever it is
+// computed (whatever the shard, thread count or SIMD level).
+double split_distance(int64_t d, const float* row, const float* centroid);
+
+// The clusters the empty ones take by their estimated error, in the order the empty clusters
+// (in index order) take them: as many as there are empty clusters, or fewer when the
+// estimates run out. `rows` is k x d (ClusterSums::first), `centroids` the new ones
+// (centroids_from_sums). A pure function of the combined statistics.
+std::vector<int64_t> split_donors(int64_t d, int64_t k, const float* rows,
+                                  const std::vector<uint8_t>& identical,
+                                  const std::vector<int64_t>& sizes, const float* centroids);
+
+// For each donor, the row of its cluster farthest from its centroid (split_distance; ties to
+// the lowest global row index), as a value that merges over shards: the row found over all
+// shards is the one found over all the rows, whatever the split.
+struct FarthestRows {
+  int64_t d = 0;
+  std::vector<double> distance;  // per donor; -1 when the rows given hold none of its cluster
+  std::vector<int64_t> row;      // per donor: the row's global index; INT64_MAX when none
+  std::vector<float> values;     // donors x d: the row (or empty: indices and distances only)
+
+  // Keeps, per donor, the farther row (the lower index on a tie). Commutative and associative.
+  // `other` has values when this one has.
+  void merge(const FarthestRows& other);
+};
+
+// The farthest rows of `donors` among x's n rows by `labels` (the assignment that gave the
+// statistics), from `donor_centroids` (donors.size() x d): one pass over the labels in row
+// order, so no grouping of the rows is needed. `global_rows` maps a row of x to its index over
+// all shards (null: the row itself).
+FarthestRows farthest_rows(int64_t n, int64_t d, const float* x, const int32_t* labels,
+                           const int64_t* global_rows, const std::vector<int64_t>& donors,
+                           const float* donor_centroids);
+
+// Refills the empty clusters: the i-th empty cluster (in index order) splits donors[i] along
+// the line to toward[i] (donors.size() x d, the donors' farthest rows); the empty clusters
+// left, if any, split a drawn donor along its first row (`rows`, k x d). `sizes` (member
+// counts) and `identical` are kept up to date. Returns the number of clusters refilled.
 int64_t split_empty_clusters(int64_t d, int64_t k, const float* rows,
+                             const std::vector<int64_t>& donors, const float* toward,
                              std::vector<uint8_t>* identical, std::vector<int64_t>* sizes,
                              float* centroids, Rng& rng);
 

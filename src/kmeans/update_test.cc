@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include "kmeans/lloyd.h"
 #include "util/rng.h"
 
 namespace ivftrain {
@@ -173,6 +174,20 @@ TEST(ClusterSums, EmptyClustersKeepTheirCentroid) {
   EXPECT_EQ(c, (std::vector<float>{1, 2, 8, 8, 3, 4}));
 }
 
+// split_empty_clusters with each donor's first row as the row it splits towards (the rule
+// before issue 15's farthest rows): the tests of which cluster is split.
+int64_t split_towards_first(int64_t d, int64_t k, const std::vector<float>& rows,
+                            std::vector<uint8_t>* identical, std::vector<int64_t>* sizes,
+                            float* centroids, Rng& rng) {
+  const std::vector<int64_t> donors =
+      split_donors(d, k, rows.data(), *identical, *sizes, centroids);
+  std::vector<float> toward;
+  for (int64_t c : donors)
+    toward.insert(toward.end(), rows.begin() + c * d, rows.begin() + (c + 1) * d);
+  return split_empty_clusters(d, k, rows.data(), donors, toward.data(), identical, sizes, centroids,
+                              rng);
+}
+
 TEST(SplitEmptyClusters, SplitsAlongARowOfTheDonor) {
   // One cluster of rows +u and -u, whose mean is the origin, and one empty cluster.
   const int64_t d = 3, k = 2;
@@ -181,7 +196,7 @@ TEST(SplitEmptyClusters, SplitsAlongARowOfTheDonor) {
   std::vector<uint8_t> identical = {0, 0};
   std::vector<int64_t> sizes = {10, 0};
   Rng rng(7);
-  EXPECT_EQ(split_empty_clusters(d, k, rows.data(), &identical, &sizes, centroids.data(), rng), 1);
+  EXPECT_EQ(split_towards_first(d, k, rows, &identical, &sizes, centroids.data(), rng), 1);
   EXPECT_EQ(sizes, (std::vector<int64_t>{5, 5}));
   // The two centroids sit on the line through u, one on each side of the old one, so that +u
   // and -u are nearest to different ones.
@@ -204,8 +219,7 @@ TEST(SplitEmptyClusters, TakesTheClusterWhoseRowsSpreadFarthest) {
     std::vector<uint8_t> identical = {0, 0, 0};
     std::vector<int64_t> sizes = {100, 20, 0};
     Rng rng(seed);
-    ASSERT_EQ(split_empty_clusters(d, k, rows.data(), &identical, &sizes, centroids.data(), rng),
-              1);
+    ASSERT_EQ(split_towards_first(d, k, rows, &identical, &sizes, centroids.data(), rng), 1);
     if (centroids[2] != 10) {
       ++cluster1;
       EXPECT_EQ(sizes, (std::vector<int64_t>{100, 10, 10}));
@@ -228,8 +242,7 @@ TEST(SplitEmptyClusters, TakesTheLargestEstimatedErrorWhateverTheSeed) {
     std::vector<uint8_t> identical = {0, 0, 0};
     std::vector<int64_t> sizes = {100, 90, 0};
     Rng rng(seed);
-    ASSERT_EQ(split_empty_clusters(d, k, rows.data(), &identical, &sizes, centroids.data(), rng),
-              1);
+    ASSERT_EQ(split_towards_first(d, k, rows, &identical, &sizes, centroids.data(), rng), 1);
     EXPECT_EQ(sizes, (std::vector<int64_t>{50, 90, 50})) << seed;
     EXPECT_EQ(centroids[1], 10.0f) << seed;
   }
@@ -246,8 +259,7 @@ TEST(SplitEmptyClusters, SeveralEmptyClustersTakeTheLargestEstimatesInTurn) {
     std::vector<uint8_t> identical(k, 0);
     std::vector<int64_t> sizes = {30, 32, 31, 0, 0};
     Rng rng(seed);
-    ASSERT_EQ(split_empty_clusters(d, k, rows.data(), &identical, &sizes, centroids.data(), rng),
-              2);
+    ASSERT_EQ(split_towards_first(d, k, rows, &identical, &sizes, centroids.data(), rng), 2);
     EXPECT_EQ(sizes, (std::vector<int64_t>{30, 16, 16, 16, 15})) << seed;
     EXPECT_EQ(centroids[0], 0.0f) << seed;
     EXPECT_GT(centroids[3], 10.0f) << seed;  // cluster 3 took the side of cluster 1's row
@@ -264,10 +276,102 @@ TEST(SplitEmptyClusters, LargeCentroidsStillGetTwoDistinctCentroids) {
   std::vector<uint8_t> identical = {0, 0};
   std::vector<int64_t> sizes = {4, 0};
   Rng rng(1);
-  split_empty_clusters(d, k, rows.data(), &identical, &sizes, centroids.data(), rng);
+  split_towards_first(d, k, rows, &identical, &sizes, centroids.data(), rng);
   EXPECT_NE(centroids[0], centroids[2]);
   EXPECT_EQ(centroids[1], 1e7f);
   EXPECT_EQ(centroids[3], 1e7f);
+}
+
+// Rows A = (1, 0), B = (-1, 0), C = (0, 5), D = (0, -3), all in cluster 0, cluster 1 empty:
+// the mean is (0, 0.5), the first row A, the farthest row from the mean C (20.25 against 1.25,
+// 1.25 and 12.25).
+struct FourRows {
+  static constexpr int64_t n = 4, d = 2, k = 2;
+  std::vector<float> x = {1, 0, -1, 0, 0, 5, 0, -3};
+  std::vector<int32_t> labels = {0, 0, 0, 0};
+  ClusterMembers members;
+  FourRows() { group_by_label(n, k, labels.data(), &members); }
+};
+
+TEST(FarthestRows, TheRowOfTheClusterFarthestFromItsCentroid) {
+  const FourRows f;
+  const std::vector<float> mean = {0, 0.5f};
+  const FarthestRows far =
+      farthest_rows(f.n, f.d, f.x.data(), f.labels.data(), nullptr, {0}, mean.data());
+  EXPECT_EQ(far.row, (std::vector<int64_t>{2}));
+  EXPECT_EQ(far.distance, (std::vector<double>{20.25}));
+  EXPECT_EQ(far.values, (std::vector<float>{0, 5}));
+  // Global indices when the rows are a shard's.
+  const std::vector<int64_t> global = {10, 11, 12, 13};
+  EXPECT_EQ(
+      farthest_rows(f.n, f.d, f.x.data(), f.labels.data(), global.data(), {0}, mean.data()).row,
+      (std::vector<int64_t>{12}));
+}
+
+TEST(FarthestRows, TiesGoToTheLowestRowWhateverTheShards) {
+  // Rows 0..5 of one cluster about the origin: rows 1, 3 and 4 at distance 4, the others at 1.
+  const int64_t d = 1;
+  const std::vector<float> x = {1, 2, -1, -2, 2, 1};
+  const std::vector<float> centroid = {0};
+  const std::vector<int32_t> labels(6, 0);
+  EXPECT_EQ(farthest_rows(6, d, x.data(), labels.data(), nullptr, {0}, centroid.data()).row,
+            (std::vector<int64_t>{1}));
+  // A shard whose rows are not in global order (hierarchical k-means moves groups): the lowest
+  // global row of the tie, not the first local one.
+  const std::vector<int64_t> shuffled = {9, 7, 8, 3, 2, 1};
+  EXPECT_EQ(farthest_rows(6, d, x.data(), labels.data(), shuffled.data(), {0}, centroid.data()).row,
+            (std::vector<int64_t>{2}));
+  // Shard a holds rows 3, 4, 5 and shard b rows 0, 1, 2: merged either way, row 1.
+  const std::vector<int64_t> rows_a = {3, 4, 5}, rows_b = {0, 1, 2};
+  const FarthestRows a =
+      farthest_rows(3, d, x.data() + 3, labels.data(), rows_a.data(), {0}, centroid.data());
+  const FarthestRows b =
+      farthest_rows(3, d, x.data(), labels.data(), rows_b.data(), {0}, centroid.data());
+  EXPECT_EQ(a.row, (std::vector<int64_t>{3}));
+  FarthestRows ab = a, ba = b;
+  ab.merge(b);
+  ba.merge(a);
+  EXPECT_EQ(ab.row, (std::vector<int64_t>{1}));
+  EXPECT_EQ(ba.row, (std::vector<int64_t>{1}));
+  EXPECT_EQ(ab.values, (std::vector<float>{2}));
+  // A shard without rows of the cluster offers none.
+  const FarthestRows empty =
+      farthest_rows(0, d, x.data(), labels.data(), nullptr, {0}, centroid.data());
+  EXPECT_EQ(empty.distance, (std::vector<double>{-1}));
+  FarthestRows with_empty = empty;
+  with_empty.merge(a);
+  EXPECT_EQ(with_empty.row, a.row);
+}
+
+TEST(LloydUpdate, SplitsTowardsTheFarthestRowNotTheFirst) {
+  // The split of FourRows' cluster towards its first row A would cut {A, D} from {B, C}
+  // (squared error 18 after the next update); towards the farthest row C it cuts {C} from
+  // {A, B, D} (squared error 8).
+  FourRows f;
+  ClusterSums sums = cluster_sums(f.d, f.x.data(), f.k, f.members, SumGrid{}, 1);
+  std::vector<float> centroids = {7, 7, 9, 9};
+  Rng rng(3);
+  std::vector<int64_t> asked;
+  const int64_t split = lloyd_update(
+      sums, centroids.data(), rng, [&](const std::vector<int64_t>& donors, const float* c) {
+        asked = donors;
+        return farthest_rows(f.n, f.d, f.x.data(), f.labels.data(), nullptr, donors, c).values;
+      });
+  EXPECT_EQ(split, 1);
+  EXPECT_EQ(asked, (std::vector<int64_t>{0}));
+  // Both centroids on the line x = 0 through the mean and C, the refilled one on C's side.
+  EXPECT_EQ(centroids[0], 0.0f);
+  EXPECT_EQ(centroids[2], 0.0f);
+  EXPECT_LT(centroids[1], 0.5f);
+  EXPECT_GT(centroids[3], 0.5f);
+  // The next assignment puts C alone.
+  std::vector<int32_t> next(f.n);
+  for (int64_t i = 0; i < f.n; ++i) {
+    const double d0 = split_distance(f.d, f.x.data() + i * f.d, centroids.data());
+    const double d1 = split_distance(f.d, f.x.data() + i * f.d, centroids.data() + f.d);
+    next[i] = d1 < d0 ? 1 : 0;
+  }
+  EXPECT_EQ(next, (std::vector<int32_t>{0, 0, 1, 0}));
 }
 
 // Moving only the rows whose label changed gives the bits of summing afresh, on a grid that

@@ -160,7 +160,7 @@ Result<HeldRowPlan> held_rows_plan(
 Result<RoundPartial> compute_held_partial(const RoundState& st, const TrainParams& p, int worker,
                                           int num_workers, const HeldRowPlan& plan,
                                           const std::vector<float>& vectors) {
-  if (st.stage != RoundStage::kTrainGroups && st.stage != RoundStage::kRefine) {
+  if (st.work_stage() != RoundStage::kTrainGroups && st.work_stage() != RoundStage::kRefine) {
     return Status::InvalidArgument(fmt::format(
         "round {} of plan {} is computed from the worker's own result, not from the rows of its "
         "groups",
@@ -191,7 +191,7 @@ Result<RoundPartial> compute_held_partial(const RoundState& st, const TrainParam
   out.rows = n;
   SumGrid grid;
   grid.step = st.grid_step;
-  if (st.stage == RoundStage::kTrainGroups) {
+  if (st.work_stage() == RoundStage::kTrainGroups) {
     KMeansLog log_as;
     log_as.label = "ivf";
     std::vector<float> centroids(static_cast<size_t>(k * d));
@@ -217,6 +217,7 @@ Result<RoundPartial> compute_held_partial(const RoundState& st, const TrainParam
   ClusterMembers members;
   group_by_label(n, k, labels.data(), &members);
   set_partial_sums(cluster_sums(d, held.x, k, members, grid, threads, held.global.data()), out);
+  set_partial_farthest(st, n, held.x, labels.data(), held.global.data(), out);
   return out;
 }
 
@@ -259,7 +260,7 @@ Result<RoundMerge> merge_hierarchical_round(const RoundState& st,
   const KMeansParams kp = ivf_kmeans_params(p);
   RoundMerge m;
   RoundState& next = m.next;
-  switch (st.stage) {
+  switch (st.work_stage()) {
     case RoundStage::kGroups: {
       // The grid over every worker's IVF rows, the groups' sizes, and whether to cap them.
       double max_abs = 0;
@@ -384,10 +385,11 @@ Result<RoundMerge> merge_hierarchical_round(const RoundState& st,
       // The first kRefine round measures the groups' centroids (recorded, never a stop); round
       // j > 0 the centroids of refinement iteration j (index j - 1).
       const int j = static_cast<int>(st.iterations.size());
-      return lloyd_merge(st, total, objective, loop, true, j - 1);
+      return lloyd_merge(st, total, objective, loop, true, j - 1, partials, fetch);
     }
     case RoundStage::kFlat:
-    case RoundStage::kSeed: break;  // merged by merge_round and merge_seed_round
+    case RoundStage::kSeed:
+    case RoundStage::kSplit: break;  // merged by merge_round and merge_seed_round
   }
   return Status::Internal("merge_hierarchical_round called for a flat round");
 }

@@ -48,9 +48,25 @@ Result<ClusterSums> merged_sums(const RoundState& state, const std::vector<Round
 // and `total` is their assignment's statistics. With `record`, the objective is recorded as an
 // iteration (with the state's split), and the loop stops there when `iter` >= 0 (the 0-based
 // iteration that produced the centroids) meets the stop rule; otherwise the update gives the
-// next round's centroids.
-RoundMerge lloyd_merge(const RoundState& state, ClusterSums& total, double objective,
-                       const LloydLoop& loop, bool record, int iter);
+// next round's centroids. An update that splits clusters needs their farthest rows: the next
+// state is then a kSplit round repeating this one; the merge of that round (`partials` holding
+// the farthest rows, read through `fetch`) makes the update.
+Result<RoundMerge> lloyd_merge(const RoundState& state, ClusterSums& total, double objective,
+                               const LloydLoop& loop, bool record, int iter,
+                               const std::vector<RoundPartial>& partials,
+                               const IvfRowsFetch& fetch);
+
+// kSplit: the farthest rows of the state's donors among the worker's n rows `x` (labelled by
+// the round's assignment; `ivf_rows` their indices among the IVF rows) into the partial.
+// Nothing in other stages.
+void set_partial_farthest(const RoundState& state, int64_t n, const float* x, const int32_t* labels,
+                          const int64_t* ivf_rows, RoundPartial& out);
+
+// kSplit: per donor, the farthest row over the partials (the lower index on a tie), read
+// through `fetch` (donors x dim values). Refuses a partial without them, naming the worker.
+Result<std::vector<float>> merged_farthest_rows(const RoundState& state,
+                                                const std::vector<RoundPartial>& partials,
+                                                const IvfRowsFetch& fetch);
 
 // compute_round_partial of the kGroups and kCap stages (`out`: the header, rows and max_norm2
 // set).

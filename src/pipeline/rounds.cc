@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "kmeans/bounded_assign.h"
 #include "kmeans/exact_sum.h"
@@ -111,6 +112,14 @@ uint64_t RoundState::fingerprint() const {
     XXH3_64bits_update(s, seed_ends.data(), seed_ends.size() * sizeof(int64_t));
   }
   if (init_rounds != 0) XXH3_64bits_update(s, &init_rounds, sizeof init_rounds);
+  if (stage == RoundStage::kSplit) {
+    const int32_t split[2] = {static_cast<int32_t>(split_after), split_rounds};
+    XXH3_64bits_update(s, split, sizeof split);
+    XXH3_64bits_update(s, split_donors.data(), split_donors.size() * sizeof(int64_t));
+    XXH3_64bits_update(s, split_centroids.data(), split_centroids.size() * sizeof(float));
+  } else if (split_rounds != 0) {
+    XXH3_64bits_update(s, &split_rounds, sizeof split_rounds);
+  }
   const uint64_t h = XXH3_64bits_digest(s);
   XXH3_freeState(s);
   return h;
@@ -278,7 +287,7 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
   IVF_ASSIGN_OR_RETURN(ShardIvfRows mine, shard_ivf_rows(shard, st, p));
   const int64_t d = st.dim, k = st.k;
   RoundPartial out = shard_partial_header(shard, mine, st);
-  if (st.stage != RoundStage::kFlat) {
+  if (st.work_stage() != RoundStage::kFlat) {
     return hierarchical_shard_partial(std::move(out), mine, st, p, groups_out);
   }
   const std::vector<float>& x = mine.x;
@@ -342,7 +351,59 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
   SumGrid grid;
   grid.step = st.grid_step;
   set_partial_sums(cluster_sums(d, x.data(), k, members, grid, threads, mine_in_train.data()), out);
+  set_partial_farthest(st, out.rows, x.data(), labels.data(), mine_in_train.data(), out);
   return out;
+}
+
+void set_partial_farthest(const RoundState& st, int64_t n, const float* x, const int32_t* labels,
+                          const int64_t* ivf_rows, RoundPartial& out) {
+  if (st.stage != RoundStage::kSplit) return;
+  FarthestRows far =
+      farthest_rows(n, st.dim, x, labels, ivf_rows, st.split_donors, st.split_centroids.data());
+  out.far_rows = std::move(far.row);
+  out.far_dist = std::move(far.distance);
+}
+
+Result<std::vector<float>> merged_farthest_rows(const RoundState& st,
+                                                const std::vector<RoundPartial>& partials,
+                                                const IvfRowsFetch& fetch) {
+  const size_t m = st.split_donors.size();
+  // The workers' offers merged without their values (read below): the farther row, the lower
+  // index on a tie.
+  FarthestRows far;
+  far.d = st.dim;
+  far.distance.assign(m, -1.0);
+  far.row.assign(m, std::numeric_limits<int64_t>::max());
+  for (size_t w = 0; w < partials.size(); ++w) {
+    const RoundPartial& part = partials[w];
+    if (part.far_rows.size() != m || part.far_dist.size() != m) {
+      return Status::FailedPrecondition(fmt::format(
+          "the partial of worker {} holds no farthest row of each of the {} clusters split in "
+          "round {} of plan {}; rerun `ivftrain round` for worker {}",
+          w, m, st.round, st.plan_id, w));
+    }
+    FarthestRows offer;
+    offer.d = st.dim;
+    offer.distance = part.far_dist;
+    offer.row = part.far_rows;
+    far.merge(offer);
+  }
+  const std::vector<int64_t>& rows = far.row;
+  for (size_t i = 0; i < m; ++i) {
+    if (rows[i] < 0 || rows[i] >= st.train_rows) {
+      return Status::FailedPrecondition(fmt::format(
+          "no worker's partial of round {} of plan {} names a row of cluster {}, which the "
+          "round splits; rerun `ivftrain round` for every worker",
+          st.round, st.plan_id, st.split_donors[i]));
+    }
+  }
+  if (!fetch) return Status::InvalidArgument("the merge of a split round reads rows: give fetch");
+  IVF_ASSIGN_OR_RETURN(std::vector<float> values, fetch(rows));
+  if (values.size() != m * static_cast<size_t>(st.dim)) {
+    return Status::Internal(fmt::format("{} values read for the {} rows of split round {}",
+                                        values.size(), m, st.round));
+  }
+  return values;
 }
 
 void set_partial_sums(ClusterSums sums, RoundPartial& out) {
@@ -385,8 +446,10 @@ Result<ClusterSums> merged_sums(const RoundState& st, const std::vector<RoundPar
   return total;
 }
 
-RoundMerge lloyd_merge(const RoundState& st, ClusterSums& total, double objective,
-                       const LloydLoop& loop, bool record, int iter) {
+Result<RoundMerge> lloyd_merge(const RoundState& st, ClusterSums& total, double objective,
+                               const LloydLoop& loop, bool record, int iter,
+                               const std::vector<RoundPartial>& partials,
+                               const IvfRowsFetch& fetch) {
   RoundMerge m;
   std::vector<KMeansIteration> iterations = st.iterations;
   if (record) {
@@ -407,9 +470,41 @@ RoundMerge lloyd_merge(const RoundState& st, ClusterSums& total, double objectiv
   RoundState& next = m.next;
   next = st;
   next.round = st.round + 1;
+  // lloyd_update's steps, with the farthest rows from the workers.
+  const int64_t d = st.dim, k = st.k;
+  std::vector<float> means = st.centroids;
+  centroids_from_sums(total, means.data());
+  const std::vector<int64_t> donors =
+      split_donors(d, k, total.first.data(), total.identical, total.counts, means.data());
+  std::vector<float> toward;
+  if (st.stage == RoundStage::kSplit) {
+    if (donors != st.split_donors) {
+      return Status::FailedPrecondition(fmt::format(
+          "the partials of split round {} of plan {} give other statistics than the round they "
+          "repeat; rerun `ivftrain round` for every worker",
+          st.round, st.plan_id));
+    }
+    IVF_ASSIGN_OR_RETURN(toward, merged_farthest_rows(st, partials, fetch));
+  } else if (!donors.empty()) {
+    // Only the workers see the rows: a round of their own finds the farthest (kSplit). The
+    // state is this round's again (its centroids, generator and records), which the workers
+    // assign again.
+    next.split_after = st.stage;
+    next.stage = RoundStage::kSplit;
+    next.split_donors = donors;
+    next.split_centroids = donor_centroids(d, donors, means.data());
+    next.split_rounds = st.split_rounds + 1;
+    return m;
+  }
+  next.centroids = std::move(means);
   Rng rng = Rng::from_state(st.rng_state);
-  next.split = lloyd_update(total, next.centroids.data(), rng);
+  next.split = split_empty_clusters(d, k, total.first.data(), donors, toward.data(),
+                                    &total.identical, &total.counts, next.centroids.data(), rng);
   next.rng_state = rng.state();
+  next.stage = st.work_stage();
+  next.split_after = RoundStage::kFlat;
+  next.split_donors.clear();
+  next.split_centroids.clear();
   next.prev_objective = objective;
   next.iterations = std::move(iterations);
   return m;
@@ -434,7 +529,7 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
     }
   }
   if (st.stage == RoundStage::kSeed) return merge_seed_round(st, partials, p, fetch);
-  if (st.stage != RoundStage::kFlat) {
+  if (st.work_stage() != RoundStage::kFlat) {
     return merge_hierarchical_round(st, partials, p, num_workers, fetch);
   }
   if (st.grid_step == 0) {
@@ -452,7 +547,7 @@ Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPart
   // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2); round 1 the
   // initial centroids, whose objective is not recorded (r counted from the flat rounds' start).
   const int r = st.lloyd_round();
-  return lloyd_merge(st, total, exact.value(), ivf_loop(p), r > 1, r - 2);
+  return lloyd_merge(st, total, exact.value(), ivf_loop(p), r > 1, r - 2, partials, fetch);
 }
 
 Result<ExactSum> merged_objective(const RoundState& st, const std::vector<RoundPartial>& partials) {

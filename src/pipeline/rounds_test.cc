@@ -125,7 +125,8 @@ class RoundsTest : public ::testing::Test {
             seed = std::move(*back);
             return part;
           }
-          if (state.stage != RoundStage::kTrainGroups && state.stage != RoundStage::kRefine) {
+          if (state.work_stage() != RoundStage::kTrainGroups &&
+              state.work_stage() != RoundStage::kRefine) {
             return compute_round_partial(r, state, params_, nullptr, nullptr, &groups[r.worker]);
           }
           // The rows of the worker's groups, wherever they are.
@@ -145,6 +146,10 @@ class RoundsTest : public ::testing::Test {
         auto parsed = parse_round_partial(serialize_round_partial(*p), "partial");
         EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
         partials.push_back(std::move(*parsed));
+      }
+      if (state.stage == RoundStage::kSplit && !split_state_) {
+        split_state_ = state;
+        split_partials_ = partials;
       }
       auto merged = merge_round(state, partials, params_, workers, fetch_ivf);
       EXPECT_TRUE(merged.ok()) << merged.status().ToString();
@@ -182,6 +187,9 @@ class RoundsTest : public ::testing::Test {
   TrainParams params_;
   std::vector<RoundStage> stages_;  // the stage of every round run_rounds ran
   bool carry_seed_ = true;
+  // The first split round run_rounds ran, and its partials.
+  std::optional<RoundState> split_state_;
+  std::vector<RoundPartial> split_partials_;
 };
 
 TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
@@ -190,6 +198,48 @@ TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
   for (int workers : {1, 3, 5}) {
     SCOPED_TRACE(workers);
     expect_models_equal(run_rounds(sample(workers)), *reference);
+  }
+}
+
+// An update that leaves clusters empty needs the donors' farthest rows, which only the workers
+// see: a split round repeats the round's assignment and each worker offers its farthest row of
+// each donor. A third of the rows one repeated row, 30 partitions: clusters empty early. The
+// model is train_from_samples' for any number of workers; a split round's partial without its
+// farthest rows is refused, naming the worker.
+TEST_F(RoundsTest, SplitRoundsFindTheFarthestRowsAndKeepTheModel) {
+  const std::vector<float> repeated(16, 0.5f);
+  testing::TempDir dir;
+  open_dataset(dir, repeated.data());
+  params_.ivf.num_partitions = 30;
+  auto reference = train_from_samples(sample(1), params_);
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  int64_t updates_split = 0;
+  for (const KMeansIteration& it : reference->stats.ivf_iterations) {
+    updates_split += it.empty_clusters_split > 0 ? 1 : 0;
+  }
+  ASSERT_GT(updates_split, 0) << "the case is meant to split empty clusters";
+  for (int workers : {1, 3, 5}) {
+    SCOPED_TRACE(workers);
+    stages_.clear();
+    split_state_.reset();
+    const std::vector<SampleResult> results = sample(workers);
+    expect_models_equal(run_rounds(results), *reference);
+    EXPECT_EQ(std::count(stages_.begin(), stages_.end(), RoundStage::kSplit), updates_split);
+    ASSERT_TRUE(split_state_.has_value());
+    EXPECT_EQ(split_state_->split_after, RoundStage::kFlat);
+    EXPECT_EQ(split_state_->split_centroids.size(),
+              split_state_->split_donors.size() * static_cast<size_t>(split_state_->dim));
+    if (workers == 1) continue;
+    std::vector<RoundPartial> partials = split_partials_;
+    partials[1].far_rows.clear();
+    auto refused = merge_round(*split_state_, partials, params_, workers,
+                               [](const std::vector<int64_t>&) -> Result<std::vector<float>> {
+                                 return Status::Internal("not read");
+                               });
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("the partial of worker 1 holds no farthest row"),
+              std::string::npos)
+        << refused.status().ToString();
   }
 }
 
@@ -275,10 +325,18 @@ TEST_F(RoundsTest, HierarchicalModelsEqualTrainFromSamplesForAnyWorkerCount) {
                    << workers << " workers, metric " << static_cast<int>(metric));
       stages_.clear();
       expect_models_equal(run_rounds(sample(workers)), *reference);
-      // Groups, capping, training, then one round per recorded objective.
+      // Groups, capping, training, then one round per recorded objective, and a split round
+      // (the farthest rows of the clusters split) before each refinement update that splits:
+      // this data splits in both refinement iterations.
       std::vector<RoundStage> expected = {RoundStage::kGroups, RoundStage::kCap,
                                           RoundStage::kTrainGroups};
       expected.resize(3 + reference->stats.ivf_iterations.size(), RoundStage::kRefine);
+      for (size_t i = expected.size() - 1; i > 3; --i) {
+        if (reference->stats.ivf_iterations[i - 3].empty_clusters_split > 0) {
+          expected.insert(expected.begin() + static_cast<int64_t>(i), RoundStage::kSplit);
+        }
+      }
+      EXPECT_EQ(std::count(expected.begin(), expected.end(), RoundStage::kSplit), 2);
       EXPECT_EQ(stages_, expected);
     }
   }

@@ -22,6 +22,18 @@ for kind in pq sq; do
       || fail "the driver loop of plan-$kind-$w ended with $rc"
   done
 done
+# The sq runs split a cluster (in iteration 2): its farthest row came from a split round, one
+# more round than scan, initial assignment and one per iteration.
+for w in 1 3 5; do
+  "$PY" - local-sq/model.json "plan-sq-$w" <<'PY' && pass "sq, $w workers: a split round" \
+    || fail "sq, $w workers: no split, or not one split round per update that split"
+import glob, json, sys
+s = json.load(open(sys.argv[1]))["stats"]
+splits = sum(1 for v in s["ivf_empty_clusters_split_per_iteration"] if v > 0)
+rounds = len(glob.glob(sys.argv[2] + "/round-*"))
+sys.exit(0 if splits > 0 and rounds == len(s["ivf_objective_per_iteration"]) + 2 + splits else 1)
+PY
+done
 # The final advance reads the results' headers and PQ rows only: their checksums were verified
 # when the rounds began, and they have not changed since. Counted with strace: the bytes read
 # from the result files by the last advance (each run of strace overwrites the log).

@@ -32,11 +32,14 @@ for kind in pq sq; do
       && pass "$kind, $w workers: sharded rounds (groups capped: $moved, as locally), never gathered" \
       || { fail "$kind, $w workers: not the sharded hierarchical rounds"; cat "$log" >&2; }
     # Groups, capping, training, then one round per recorded objective (the groups' centroids
-    # and each refinement iteration).
+    # and each refinement iteration), and a split round (the farthest rows) before each
+    # refinement whose update split clusters: both of them split here.
     rounds=$(find "plan-$kind-$w" -maxdepth 1 -name 'round-*' | wc -l)
-    expected=$("$PY" -c 'import json, sys; m = json.load(open(sys.argv[1]))
-print(3 + len(m["stats"]["ivf_objective_per_iteration"]))' "local-$kind/model.json")
-    [ "$rounds" -eq "$expected" ] && pass "$kind, $w workers: $rounds rounds" \
+    expected=$("$PY" -c 'import json, sys; s = json.load(open(sys.argv[1]))["stats"]
+splits = sum(1 for v in s["ivf_empty_clusters_split_per_iteration"][1:] if v > 0)
+assert splits == 2, splits
+print(3 + len(s["ivf_objective_per_iteration"]) + splits)' "local-$kind/model.json")
+    [ "$rounds" -eq "$expected" ] && pass "$kind, $w workers: $rounds rounds, 2 of them split rounds" \
       || fail "$kind, $w workers: $rounds rounds, not $expected"
   done
 done
