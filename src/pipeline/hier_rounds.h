@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ivftrain/rounds.h"
@@ -31,6 +32,10 @@ RoundPartial partial_header(const RoundState& state, int worker);
 RoundPartial shard_partial_header(const SampleResult& shard, const ShardIvfRows& mine,
                                   const RoundState& state);
 
+// Adds a partial's objective (objective_bins) into `total`; refuses a partial without one, naming
+// the worker.
+Status add_partial_objective(const RoundState& state, int worker, const RoundPartial& partial,
+                             ExactSum& total);
 // The exact sum of the partials' objectives (objective_bins); refuses a partial without one,
 // naming the worker.
 Result<ExactSum> merged_objective(const RoundState& state,
@@ -39,6 +44,10 @@ Result<ExactSum> merged_objective(const RoundState& state,
 // Moves an assignment's statistics into the partial.
 void set_partial_sums(ClusterSums sums, RoundPartial& out);
 
+// A partial's ClusterSums over `clusters` clusters, moved out of it; refuses a partial on another
+// grid or of another shape, naming the worker.
+Result<ClusterSums> partial_sums(const RoundState& state, int worker, int64_t clusters,
+                                 RoundPartial& partial);
 // The merge of the partials' ClusterSums over `clusters` clusters; refuses a partial on another
 // grid or of another shape, naming the worker.
 Result<ClusterSums> merged_sums(const RoundState& state, const std::vector<RoundPartial>& partials,
@@ -58,7 +67,16 @@ Result<RoundPartial> hierarchical_shard_partial(RoundPartial out, const ShardIvf
                                                 const RoundState& state, const TrainParams& params,
                                                 std::vector<int32_t>* groups_out);
 
-// merge_round of the hierarchical stages (partials already checked against the state).
+// "the partial of worker W holds WHAT for round R of plan P; rerun ...".
+Status bad_partial(const RoundState& state, int worker, const std::string& what);
+
+// The merge of a refinement round (kRefine): `total` the merged sums, `objective` the groups'
+// objectives added in group order.
+RoundMerge refine_merge(const RoundState& state, const TrainParams& params, ClusterSums& total,
+                        double objective);
+
+// merge_round of the hierarchical stages but kRefine (partials already checked against the
+// state).
 Result<RoundMerge> merge_hierarchical_round(const RoundState& state,
                                             const std::vector<RoundPartial>& partials,
                                             const TrainParams& params, int num_workers,

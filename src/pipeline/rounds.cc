@@ -354,28 +354,34 @@ void set_partial_sums(ClusterSums sums, RoundPartial& out) {
   out.first_row = std::move(sums.first_row);
 }
 
+Result<ClusterSums> partial_sums(const RoundState& st, int worker, int64_t clusters,
+                                 RoundPartial& part) {
+  const auto c = static_cast<size_t>(clusters), cd = static_cast<size_t>(clusters * st.dim);
+  if (part.grid_step != st.grid_step || part.sums.size() != cd || part.counts.size() != c ||
+      part.identical.size() != c || part.first.size() != cd || part.first_row.size() != c) {
+    return Status::FailedPrecondition(fmt::format(
+        "the partial of worker {} was computed on another grid or shape than round {}'s of "
+        "plan {}; rerun `ivftrain round` for worker {}",
+        worker, st.round, st.plan_id, worker));
+  }
+  ClusterSums s;
+  s.k = clusters;
+  s.d = part.dim;
+  s.grid.step = part.grid_step;
+  s.sums = std::move(part.sums);
+  s.counts = std::move(part.counts);
+  s.identical = std::move(part.identical);
+  s.first = std::move(part.first);
+  s.first_row = std::move(part.first_row);
+  return s;
+}
+
 Result<ClusterSums> merged_sums(const RoundState& st, const std::vector<RoundPartial>& partials,
                                 int64_t clusters) {
   ClusterSums total;
   for (size_t w = 0; w < partials.size(); ++w) {
-    const RoundPartial& part = partials[w];
-    const auto c = static_cast<size_t>(clusters), cd = static_cast<size_t>(clusters * st.dim);
-    if (part.grid_step != st.grid_step || part.sums.size() != cd || part.counts.size() != c ||
-        part.identical.size() != c || part.first.size() != cd || part.first_row.size() != c) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} was computed on another grid or shape than round {}'s of "
-          "plan {}; rerun `ivftrain round` for worker {}",
-          w, st.round, st.plan_id, w));
-    }
-    ClusterSums s;
-    s.k = clusters;
-    s.d = part.dim;
-    s.grid.step = part.grid_step;
-    s.sums = part.sums;
-    s.counts = part.counts;
-    s.identical = part.identical;
-    s.first = part.first;
-    s.first_row = part.first_row;
+    RoundPartial part = partials[w];
+    IVF_ASSIGN_OR_RETURN(ClusterSums s, partial_sums(st, static_cast<int>(w), clusters, part));
     if (w == 0) {
       total = std::move(s);
     } else {
@@ -417,57 +423,132 @@ RoundMerge lloyd_merge(const RoundState& st, ClusterSums& total, double objectiv
 
 Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPartial>& partials,
                                const TrainParams& p, int num_workers, const IvfRowsFetch& fetch) {
-  const uint64_t fingerprint = st.fingerprint();
   if (static_cast<int>(partials.size()) != num_workers) {
     return Status::FailedPrecondition(fmt::format("round {} has {} partials for {} workers",
                                                   st.round, partials.size(), num_workers));
   }
-  for (int w = 0; w < num_workers; ++w) {
-    const RoundPartial& part = partials[static_cast<size_t>(w)];
-    if (part.worker != w || part.plan_id != st.plan_id || part.round != st.round ||
-        part.stage != st.stage || part.centroids_fingerprint != fingerprint || part.k != st.k ||
-        part.dim != st.dim) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} was computed against other centroids than round {}'s of "
-          "plan {}; rerun `ivftrain round` for worker {}",
-          w, st.round, st.plan_id, w));
-    }
+  RoundMerger merger(st, p, num_workers);
+  for (const RoundPartial& part : partials) IVF_RETURN_IF_ERROR(merger.add(part));
+  return merger.finish(fetch);
+}
+
+// The running totals of a streamed round.
+struct RoundMerger::Sums {
+  ClusterSums total;
+  ExactSum objective;
+};
+
+RoundMerger::RoundMerger(const RoundState& st, const TrainParams& p, int num_workers)
+    : state_(st), params_(p), num_workers_(num_workers), fingerprint_(st.fingerprint()),
+      streamed_((st.stage == RoundStage::kFlat && st.grid_step != 0) ||
+                st.stage == RoundStage::kRefine),
+      sums_(std::make_unique<Sums>()) {
+  if (st.stage == RoundStage::kRefine) {
+    owner_ = group_owners(st, num_workers);
+    group_objectives_.assign(owner_.size(), 0.0);
   }
-  if (st.stage == RoundStage::kSeed) return merge_seed_round(st, partials, p, fetch);
-  if (st.stage != RoundStage::kFlat) {
-    return merge_hierarchical_round(st, partials, p, num_workers, fetch);
+}
+
+RoundMerger::~RoundMerger() = default;
+
+Status RoundMerger::add(RoundPartial part) {
+  IVF_RETURN_IF_ERROR(status_);
+  const RoundState& st = state_;
+  const int w = added_;
+  const auto refuse = [&](Status why) {
+    status_ = std::move(why);
+    return status_;
+  };
+  if (w >= num_workers_) {
+    return refuse(Status::FailedPrecondition(
+        fmt::format("round {} has more partials than its {} workers", st.round, num_workers_)));
+  }
+  if (part.worker != w || part.plan_id != st.plan_id || part.round != st.round ||
+      part.stage != st.stage || part.centroids_fingerprint != fingerprint_ || part.k != st.k ||
+      part.dim != st.dim) {
+    return refuse(Status::FailedPrecondition(fmt::format(
+        "the partial of worker {} was computed against other centroids than round {}'s of "
+        "plan {}; rerun `ivftrain round` for worker {}",
+        w, st.round, st.plan_id, w)));
+  }
+  if (!streamed_) {
+    kept_.push_back(std::move(part));
+    ++added_;
+    return Status::OK();
+  }
+  if (st.stage == RoundStage::kRefine) {
+    // Each group's objective comes from its owner, added in group order in finish().
+    if (part.group_objectives.size() != group_objectives_.size()) {
+      return refuse(bad_partial(st, w, "no objective per group"));
+    }
+    for (size_t gi = 0; gi < owner_.size(); ++gi) {
+      if (owner_[gi] == w) group_objectives_[gi] = part.group_objectives[gi];
+    }
+  } else if (Status st_obj = add_partial_objective(st, w, part, sums_->objective); !st_obj.ok()) {
+    return refuse(std::move(st_obj));
+  }
+  Result<ClusterSums> s = partial_sums(st, w, st.k, part);
+  if (!s.ok()) return refuse(s.status());
+  if (w == 0) {
+    sums_->total = std::move(*s);
+  } else {
+    sums_->total.merge(*s);
+  }
+  ++added_;
+  return Status::OK();
+}
+
+Result<RoundMerge> RoundMerger::finish(const IvfRowsFetch& fetch) {
+  IVF_RETURN_IF_ERROR(status_);
+  const RoundState& st = state_;
+  if (added_ != num_workers_) {
+    return Status::FailedPrecondition(
+        fmt::format("round {} has {} partials for {} workers", st.round, added_, num_workers_));
+  }
+  switch (st.stage) {
+    case RoundStage::kSeed: return merge_seed_round(st, kept_, params_, fetch);
+    case RoundStage::kRefine: {
+      double objective = 0;
+      for (double o : group_objectives_) objective += o;
+      return refine_merge(st, params_, sums_->total, objective);
+    }
+    case RoundStage::kFlat: break;
+    default: return merge_hierarchical_round(st, kept_, params_, num_workers_, fetch);
   }
   if (st.grid_step == 0) {
     // The scan: the grid over every worker's IVF rows, as flat_kmeans makes it over its x.
     RoundMerge m;
     double max_abs = 0;
-    for (const RoundPartial& part : partials) max_abs = std::max(max_abs, part.max_abs);
+    for (const RoundPartial& part : kept_) max_abs = std::max(max_abs, part.max_abs);
     m.next = st;
     m.next.round = st.round + 1;
     m.next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
     return m;
   }
-  IVF_ASSIGN_OR_RETURN(ExactSum exact, merged_objective(st, partials));
-  IVF_ASSIGN_OR_RETURN(ClusterSums total, merged_sums(st, partials, st.k));
   // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2); round 1 the
   // initial centroids, whose objective is not recorded (r counted from the flat rounds' start).
   const int r = st.lloyd_round();
-  return lloyd_merge(st, total, exact.value(), ivf_loop(p), r > 1, r - 2);
+  return lloyd_merge(st, sums_->total, sums_->objective.value(), ivf_loop(params_), r > 1, r - 2);
+}
+
+Status add_partial_objective(const RoundState& st, int worker, const RoundPartial& part,
+                             ExactSum& total) {
+  if (part.objective_bins.size() != total.bins.size()) {
+    return Status::FailedPrecondition(fmt::format(
+        "the partial of worker {} holds no objective of round {} of plan {}; rerun `ivftrain "
+        "round` for worker {}",
+        worker, st.round, st.plan_id, worker));
+  }
+  ExactSum e;
+  std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
+  total.merge(e);
+  return Status::OK();
 }
 
 Result<ExactSum> merged_objective(const RoundState& st, const std::vector<RoundPartial>& partials) {
   ExactSum exact;
   for (size_t w = 0; w < partials.size(); ++w) {
-    const RoundPartial& part = partials[w];
-    if (part.objective_bins.size() != exact.bins.size()) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} holds no objective of round {} of plan {}; rerun `ivftrain "
-          "round` for worker {}",
-          w, st.round, st.plan_id, w));
-    }
-    ExactSum e;
-    std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
-    exact.merge(e);
+    IVF_RETURN_IF_ERROR(add_partial_objective(st, static_cast<int>(w), partials[w], exact));
   }
   return exact;
 }
