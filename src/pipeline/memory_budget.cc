@@ -22,7 +22,9 @@ int64_t add(int64_t a, int64_t b) {
 // with their fragment and row) twice while they are read (the reader's buffer, or the result
 // file read whole, then parsed); then the rows and the copy of the IVF rows (8 d), their indices,
 // norms and labels, and the bounds a round continues from, keeps and writes (or k-means||'s
-// state of each row, or MPI's per-row work arrays).
+// state of each row, or MPI's per-row work arrays). The rotated rows of dimension pruning
+// (linalg/pruned.h: 4 p + 9 bytes a row, p <= d / 3 + 32) come after the reader's buffers are
+// gone, within their 4 d.
 int64_t shard_row_bytes(int64_t dim) { return saturating_mul({dim, 8}) + 128; }
 
 int64_t shard_rows(const SampleTask& t) {
