@@ -1090,11 +1090,12 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
       continue;
     }
     ++present;
-    Result<RoundPartial> p = Status::OK();
-    {
+    // The file's bytes are released once parsed.
+    Result<RoundPartial> p = [&]() -> Result<RoundPartial> {
       Result<std::string> bytes = read_file(path);
-      p = bytes.ok() ? parse_round_partial(*bytes, path) : bytes.status();
-    }
+      if (!bytes.ok()) return bytes.status();
+      return parse_round_partial(*bytes, path);
+    }();
     if (!p.ok()) {
       problems.push_back(p.status().message());
       rerun.push_back(w);
