@@ -9,8 +9,9 @@
 #     bench/rounds_hier_memory.sh        # flat k-means with k-means|| in rounds instead
 #
 # Environment: IVF (binary, default build/release/tools/ivftrain), ROWS (400000), DIM (64),
-# PARTITIONS (4096), WORKERS (4), WORK (/tmp/ivftrain-rounds-hier-memory), FLAGS (the training
-# flags; default hierarchical k-means of PARTITIONS partitions).
+# PARTITIONS (4096), WORKERS (4), FRAGMENTS (8; at least WORKERS, so that every worker has rows),
+# WORK (/tmp/ivftrain-rounds-hier-memory), FLAGS (the training flags; default hierarchical
+# k-means of PARTITIONS partitions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IVF="$(realpath "${IVF:-build/release/tools/ivftrain}")"
@@ -20,7 +21,8 @@ PARTITIONS="${PARTITIONS:-4096}"
 W="${WORKERS:-4}"
 WORK="${WORK:-/tmp/ivftrain-rounds-hier-memory}"
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
-fragments=$(/usr/bin/python3 -c "print(','.join([str($ROWS // 8)] * 7 + [str($ROWS - 7 * ($ROWS // 8))]))")
+F="${FRAGMENTS:-8}"
+fragments=$(/usr/bin/python3 -c "print(','.join([str($ROWS // $F)] * ($F - 1) + [str($ROWS - ($F - 1) * ($ROWS // $F))]))")
 "$IVF" -q gen data --rows "$ROWS" --dim "$DIM" --clusters 100 --format fbin \
   --fragment-rows "$fragments"
 flags=(--index-type ivf_flat --num-partitions "$PARTITIONS" --kmeans hierarchical --max-iters 10

@@ -220,8 +220,12 @@ case_ "a negative seed" 'ivftrain train good.npy $T --seed -1'
 case_ "gen: rows x dim overflows 64 bits" 'ivftrain gen gx.npy --rows 4611686018427387904 --dim 4'
 case_ "gen: more clusters than rows" 'ivftrain gen gx.npy --rows 100 --dim 4 --clusters 4611686018427387904'
 case_ "plan: 2000000000 workers" 'ivftrain plan good.npy --workers 2000000000 --out p0 --index-type ivf_flat --num-partitions 8'
-case_ "plan: training needs more than --max-memory" \
+case_ "plan: what advance holds needs more than --max-memory" \
   'ivftrain plan good.npy --workers 2 --out p0 $P --max-memory 100K'
+case_ "plan: a worker's shard needs more than --max-memory" \
+  'ivftrain plan good.npy --workers 1 --out p0 $P --max-memory 33400K'
+case_ "plan: k-means++ gathers the sample: more than --max-memory" \
+  'ivftrain plan good.npy --workers 3 --out p0 $P --init kmeans++ --max-memory 32900K'
 case_ "plan: a --max-memory that is not a size" \
   'ivftrain plan good.npy --workers 2 --out p0 $P --max-memory lots'
 case_ "train: --max-memory without --mpi" 'ivftrain train good.npy $T --max-memory 1G'
@@ -229,9 +233,9 @@ case_ "train: --checkpoint without --mpi" 'ivftrain train good.npy $T --checkpoi
 if command -v mpirun >/dev/null; then
   MPIRUN="mpirun --allow-run-as-root --oversubscribe --mca btl self,vader"
   case_ "MPI: a rank's shard needs more than --max-memory" \
-    '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --max-memory 700K'
+    '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --max-memory 33490K'
   case_ "MPI: one fragment holds more than --max-memory allows a rank" \
-    '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 1M'
+    '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 33685K'
   case_ "MPI: rank 0's fixed part alone needs more than --max-memory" \
     '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 10K'
   mkdir -p bad_ckpt && printf 'IVFCKPT1 cut short' > bad_ckpt/ivf_kmeans.ckpt

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "ivftrain/plan_files.h"
 #include "outputs.h"
+#include "pipeline/memory_budget.h"
 #include "util/checked_math.h"
 #include "util/files.h"
 
@@ -21,40 +22,32 @@ struct PlanCommand {
   std::string max_memory;  // "4G", "512M", bytes; empty: no limit
 };
 
-std::string human_bytes(int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 6) {
-    value /= 1024;
-    ++unit;
-  }
-  return fmt::format("{:.3g} {}", value, units[unit]);
-}
-
-// The memory the training of the plan needs, against --max-memory (refused) or else the
-// machine's memory (a warning: training may run on another machine).
-Status check_memory(const SampleTask& task, const std::string& max_memory) {
-  const int64_t needed = estimated_training_bytes(task);
-  logger().debug("training this plan needs about {} of memory", human_bytes(needed));
+// The memory the training of the plan needs (its largest process: the gathering one, or the
+// largest `round` worker or `advance`), against --max-memory (refused) or else the machine's
+// memory (a warning: training may run on other machines).
+Status check_memory(const std::vector<SampleTask>& tasks, const std::string& max_memory) {
+  const MemoryEstimate e = estimate_training_memory(tasks, ShardedEngine::kRounds);
+  logger().info("training this plan needs about {} of memory in its largest process ({})",
+                human_bytes(e.bytes),
+                e.gathered
+                    ? std::string("the sample gathered by `advance`")
+                    : fmt::format("worker {}'s `round`: {}; `advance`: {}", e.worker,
+                                  human_bytes(e.worker_bytes), human_bytes(e.advance_bytes)));
   if (!max_memory.empty()) {
     auto limit = parse_byte_size(max_memory);
     if (!limit.ok()) return Status::InvalidArgument("--max-memory: " + limit.status().message());
-    if (needed > *limit) {
-      return Status::FailedPrecondition(fmt::format(
-          "training this plan needs about {} of memory ({} sample rows x {} dims), more than "
-          "--max-memory {}; lower --num-partitions or --sample-rate",
-          human_bytes(needed), task.sample_rows_planned, task.dim, max_memory));
-    }
-    return Status::OK();
+    return check_memory_budget(tasks, *limit, max_memory, ShardedEngine::kRounds);
   }
   const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
   if (pages > 0 && page_size > 0 &&
-      needed > saturating_mul({static_cast<int64_t>(pages), static_cast<int64_t>(page_size)})) {
+      e.bytes > saturating_mul({static_cast<int64_t>(pages), static_cast<int64_t>(page_size)})) {
+    const SampleTask& t = tasks.front();
     logger().warn(
-        "training this plan needs about {} of memory ({} sample rows x {} dims), more than this "
-        "machine's {}; train where there is enough, or lower --num-partitions or --sample-rate",
-        human_bytes(needed), task.sample_rows_planned, task.dim,
+        "training this plan needs about {} of memory in its largest process ({} sample rows x {} "
+        "dims{}), more than this machine's {}; train where there is enough, or lower "
+        "--num-partitions or --sample-rate",
+        human_bytes(e.bytes), e.gathered ? t.sample_rows_planned : e.worker_rows, t.dim,
+        e.gathered ? ", gathered" : fmt::format(" in worker {}'s shard", e.worker),
         human_bytes(static_cast<int64_t>(pages) * page_size));
   }
   return Status::OK();
@@ -78,7 +71,7 @@ int run_plan(const PlanCommand& c) {
   }
   auto tasks = create_sample_tasks(*dataset, *params, c.workers, *ids, *assignment);
   if (!tasks.ok()) return fail(tasks.status());
-  if (Status st = check_memory(tasks->front(), c.max_memory); !st.ok()) return fail(st);
+  if (Status st = check_memory(*tasks, c.max_memory); !st.ok()) return fail(st);
   Status st = write_plan_dir(c.out, *tasks, c.dataset, options, c.overwrite);
   if (!st.ok()) return fail(st);
   const SampleTask& t = tasks->front();

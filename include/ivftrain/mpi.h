@@ -34,8 +34,9 @@ struct MpiTrainRequest {
   std::string out_dir;     // the model directory rank 0 writes
   bool overwrite = false;  // replace an existing out_dir
   // Memory per rank, in bytes (0: no limit). Rank 0 refuses a plan whose largest rank would need
-  // more (an estimate: its sample shard, its IVF rows and work arrays, and on rank 0 the PQ rows
-  // and the model) before any rank reads, naming the number of ranks that would fit.
+  // more (an estimate: the program, its sample shard, its IVF rows and work arrays, and on rank 0
+  // the PQ rows and the model; the one `ivftrain plan --max-memory` uses, docs/sharded.md
+  // "Memory budget") before any rank reads, naming the number of ranks that would fit.
   int64_t max_memory = 0;
   // A directory where rank 0 saves the IVF k-means state after every iteration (atomically);
   // when it holds a state of this run, the run resumes from it and gives the same model. Empty:

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -325,6 +326,44 @@ using IvfRowsFetch = std::function<Result<std::vector<float>>(const std::vector<
 Result<RoundMerge> merge_round(const RoundState& state, const std::vector<RoundPartial>& partials,
                                const TrainParams& params, int num_workers,
                                const IvfRowsFetch& fetch = {});
+
+// merge_round one partial at a time, for a caller that reads them one at a time (`advance`): the
+// exact sums, counts, first rows and objective bins of a flat Lloyd round or a refinement round
+// (k x dim each) are added into running totals as each partial arrives and the partial is
+// dropped, so the merge holds O(k d) whatever the number of workers. The reduction is exact and
+// order-free, so the result is merge_round's, bit for bit. The other rounds' partials are small
+// (a scan's largest value, k-means|| offers, group sizes, capping records, a worker's share of
+// the fine centroids) and are kept until finish(). Not thread-safe; `state` must outlive it.
+class RoundMerger {
+ public:
+  RoundMerger(const RoundState& state, const TrainParams& params, int num_workers);
+  ~RoundMerger();
+  RoundMerger(const RoundMerger&) = delete;
+  RoundMerger& operator=(const RoundMerger&) = delete;
+
+  // The partial of worker `added()` (partials come in worker order). Refuses one of another plan,
+  // round, centroids, grid or shape, naming the worker to rerun; after a refusal the merger is
+  // unusable.
+  Status add(RoundPartial partial);
+  int added() const { return added_; }
+
+  // The merge, once every worker's partial was added (else refused, naming the count).
+  Result<RoundMerge> finish(const IvfRowsFetch& fetch = {});
+
+ private:
+  const RoundState& state_;
+  TrainParams params_;
+  int num_workers_ = 0;
+  uint64_t fingerprint_ = 0;  // state_.fingerprint()
+  int added_ = 0;
+  Status status_;          // the first refusal
+  bool streamed_ = false;  // a flat Lloyd round or a refinement round: totals, not partials
+  std::vector<RoundPartial> kept_;
+  std::vector<double> group_objectives_;  // each group's, from its owner (refinement)
+  std::vector<int> owner_;                // each group's worker (refinement)
+  struct Sums;
+  std::unique_ptr<Sums> sums_;  // the merged ClusterSums (kmeans/update.h, internal)
+};
 
 // The models once the IVF k-means is final: PQ trained on `pq_rows` (the rows pq_training_rows
 // named, in order; empty unless ivf_pq), SQ bounds merged from the results' headers, the

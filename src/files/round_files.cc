@@ -1115,8 +1115,13 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
         "again",
         state_path, plan_dir, plan.plan_id));
   }
-  // The round's partials: none yet means the round is still to run.
-  std::vector<RoundPartial> partials;
+  // The round's partials, merged one at a time as they are read (RoundMerger: a flat or
+  // refinement round's k x dim sums are added into running totals, so advance holds one partial
+  // whatever the number of workers). Every worker's file is still checked, so that all the bad
+  // ones are named at once; none yet means the round is still to run.
+  RoundMerger merger(state, params, workers);
+  Status merged_so_far;  // the merger's first refusal
+  double max_norm2 = 0;  // the largest squared norm of any sample row (round 0's check)
   std::vector<std::string> problems;
   std::vector<int> rerun;
   int present = 0;
@@ -1130,8 +1135,12 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
       continue;
     }
     ++present;
-    Result<std::string> bytes = read_file(path);
-    Result<RoundPartial> p = bytes.ok() ? parse_round_partial(*bytes, path) : bytes.status();
+    // The file's bytes are released once parsed.
+    Result<RoundPartial> p = [&]() -> Result<RoundPartial> {
+      Result<std::string> bytes = read_file(path);
+      if (!bytes.ok()) return bytes.status();
+      return parse_round_partial(*bytes, path);
+    }();
     if (!p.ok()) {
       problems.push_back(p.status().message());
       rerun.push_back(w);
@@ -1144,7 +1153,8 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
           fmt::format("{} was computed against other centroids than {}", path, state_path));
       rerun.push_back(w);
     } else {
-      partials.push_back(std::move(*p));
+      max_norm2 = std::max(max_norm2, p->max_norm2);
+      if (problems.empty() && merged_so_far.ok()) merged_so_far = merger.add(std::move(*p));
     }
   }
   if (present == 0) {
@@ -1162,21 +1172,18 @@ Result<AdvanceOutcome> advance_rounds(const std::string& plan_dir, const std::st
         problems.size(), workers, round, fmt::join(problems, "; "), plan_dir,
         fmt::join(rerun, ", ")));
   }
-  if (round == 0) {
-    // Local training refuses values too large for float32 before training: so does this, with
-    // its sentence.
-    for (const RoundPartial& p : partials) {
-      if (!check_largest_norm(p.max_norm2, 0, 0.0f).ok()) {
-        return gather_and_train(plan_dir, model_dir, overwrite, params,
-                                "the sample holds values too large for float32");
-      }
-    }
+  // Local training refuses values too large for float32 before training: so does this, with
+  // its sentence.
+  if (round == 0 && !check_largest_norm(max_norm2, 0, 0.0f).ok()) {
+    return gather_and_train(plan_dir, model_dir, overwrite, params,
+                            "the sample holds values too large for float32");
   }
+  IVF_RETURN_IF_ERROR(merged_so_far);
   // The capping reads the few rows whose candidates were all full.
   const IvfRowsFetch fetch = [&](const std::vector<int64_t>& ivf) {
     return read_ivf_rows(plan_dir, plan, state, params, ivf);
   };
-  IVF_ASSIGN_OR_RETURN(RoundMerge merged, merge_round(state, partials, params, workers, fetch));
+  IVF_ASSIGN_OR_RETURN(RoundMerge merged, merger.finish(fetch));
   if (state.stage == RoundStage::kSeed) {
     IVF_RETURN_IF_ERROR(write_round_state(plan_dir, merged.next));
     out.round = merged.next.round;

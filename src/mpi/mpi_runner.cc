@@ -23,6 +23,7 @@
 #include "mpi/mpi_hier.h"
 #include "mpi/sharded.h"
 #include "mpi/testing.h"
+#include "pipeline/memory_budget.h"
 #include "train/train_on_sample.h"
 #include "util/checked_math.h"
 #include "util/clock.h"
@@ -51,106 +52,6 @@ Status injected_failure(int rank) {
   return Status::OK();
 }
 
-bool sharded_training_applies(const TrainParams& p);
-
-int64_t saturating_add(int64_t a, int64_t b) {
-  int64_t r = 0;
-  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
-}
-
-std::string human_bytes(int64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 6) value /= 1024, ++unit;
-  return fmt::format("{:.3g} {}", value, units[unit]);
-}
-
-// The memory a rank that samples `rows` rows needs in sharded training, estimated: its sample
-// (4 d bytes a row; its IVF rows are compacted in place) and the reader's buffers (as much
-// again, while sampling), per-row indices, norms, labels and bounds (96 bytes), the centroids,
-// sums and first rows with their reduction copies, and the shard's own sums and first rows the
-// Lloyd loop keeps between iterations (44 k d); the rotated rows of dimension pruning
-// (linalg/pruned.h: 4 p + 9 bytes a row, p <= d / 3 + 32) come after the reader's buffers are
-// gone, within their 4 d; rank 0 also the PQ rows twice
-// (received, then placed) and the codebook.
-int64_t sharded_rank_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sample_rows,
-                           bool root) {
-  const int64_t k = p.ivf.num_partitions;
-  int64_t bytes = saturating_mul({rows, 8 * dim + 96});
-  bytes = saturating_add(bytes, saturating_mul({k, dim, 44}));
-  if (p.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical) {
-    // Its rows move to the ranks that own their groups: about as many arrive, received and put
-    // in order (8 d a row), with their indices and groups.
-    bytes = saturating_add(bytes, saturating_mul({rows, 8 * dim + 32}));
-  }
-  if (p.ivf.kmeans.init == KMeansInit::kKMeansParallel) {
-    // k-means|| candidates: about 2k rows a round for 5 rounds, and a round's fetch buffer.
-    bytes = saturating_add(bytes, saturating_mul({k, dim, 48}));
-  }
-  if (root && p.index_type == IndexType::kIvfPq) {
-    const int64_t pq_rows = std::min(sample_rows, quantizer_sample_rows(p));
-    bytes = saturating_add(bytes, saturating_mul({pq_rows, dim, 8}));
-    bytes = saturating_add(bytes, saturating_mul({int64_t{1} << p.pq.num_bits, dim, 12}));
-  }
-  return bytes;
-}
-
-// --max-memory: the largest rank's estimate against the limit, before any rank reads. The
-// sentence names the ranks that would fit (shards shrink with more ranks; rank 0's PQ rows and
-// the model do not), or the sample to lower when no rank count would.
-Status check_rank_memory(const MpiTrainRequest& req, const std::vector<SampleTask>& tasks) {
-  if (req.max_memory <= 0 || tasks.empty()) return Status::OK();
-  const TrainParams& p = req.params;
-  const SampleTask& first = tasks.front();
-  const int64_t dim = first.dim, planned = first.sample_rows_planned;
-  const std::string limit = human_bytes(req.max_memory);
-  if (!sharded_training_applies(p)) {
-    const int64_t needed = estimated_training_bytes(first);
-    if (needed <= req.max_memory) return Status::OK();
-    return Status::FailedPrecondition(fmt::format(
-        "training needs about {} on rank 0 ({} sample rows x {} dims, gathered there for "
-        "k-means++ or balance), more than --max-memory {}; use --init random or "
-        "kmeans-parallel without --balance to shard it, or lower --sample-rate",
-        human_bytes(needed), planned, dim, limit));
-  }
-  int64_t worst = 0, worst_rows = 0;
-  int worst_rank = 0;
-  for (const SampleTask& t : tasks) {
-    int64_t rows = 0;
-    for (const TaskFragment& f : t.fragments) rows += f.quota;
-    const int64_t bytes = sharded_rank_bytes(p, dim, rows, planned, t.worker == 0);
-    if (bytes > worst) worst = bytes, worst_rows = rows, worst_rank = t.worker;
-  }
-  if (worst <= req.max_memory) return Status::OK();
-  // Ranks that would fit if the rows were spread evenly: rank 0's fixed part, then its share.
-  const int64_t fixed = sharded_rank_bytes(p, dim, 0, planned, true);
-  const int64_t per_row = 8 * dim + 96;
-  if (fixed >= req.max_memory) {
-    return Status::FailedPrecondition(fmt::format(
-        "the shard of rank {} needs about {} ({} sample rows x {} dims), more than --max-memory "
-        "{}, and rank 0's part that more ranks do not shrink (centroids, their sums, the PQ rows) "
-        "alone needs {}; lower --num-partitions or --sample-rate",
-        worst_rank, human_bytes(worst), worst_rows, dim, limit, human_bytes(fixed)));
-  }
-  const int64_t fit_rows = (req.max_memory - fixed) / per_row;
-  const int64_t ranks = fit_rows > 0 ? (planned + fit_rows - 1) / fit_rows : planned;
-  if (ranks <= static_cast<int64_t>(tasks.size())) {
-    // Enough ranks, but the rows are not spread evenly: fragments are sampled whole.
-    return Status::FailedPrecondition(fmt::format(
-        "the shard of rank {} needs about {} ({} sample rows x {} dims), more than --max-memory "
-        "{}: its fragments hold more sample rows than an even share; split the dataset into "
-        "more fragments, or lower --sample-rate",
-        worst_rank, human_bytes(worst), worst_rows, dim, limit));
-  }
-  return Status::FailedPrecondition(fmt::format(
-      "the shard of rank {} needs about {} ({} sample rows x {} dims), more than --max-memory {}; "
-      "about {} ranks would fit (fragments are not split, so uneven fragments may need more), or "
-      "lower "
-      "--sample-rate",
-      worst_rank, human_bytes(worst), worst_rows, dim, limit, std::max<int64_t>(ranks, 2)));
-}
-
 // Phase 1, on rank 0: the tasks, as an array of the task JSON texts the file protocol uses.
 // The output is checked first, before any rank reads anything (and again when it is written).
 Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
@@ -163,8 +64,9 @@ Result<std::string> plan_tasks(const MpiTrainRequest& req, int size) {
   IVF_ASSIGN_OR_RETURN(
       std::vector<SampleTask> tasks,
       create_sample_tasks(dataset, req.params, size, req.fragment_ids, req.assignment));
-  IVF_RETURN_IF_ERROR(check_rank_memory(req, tasks));
-  if (!req.checkpoint_dir.empty() && !sharded_training_applies(req.params)) {
+  IVF_RETURN_IF_ERROR(
+      check_memory_budget(tasks, req.max_memory, human_bytes(req.max_memory), ShardedEngine::kMpi));
+  if (!req.checkpoint_dir.empty() && !mpi_shards_training(req.params)) {
     return Status::InvalidArgument(
         "--checkpoint needs sharded training (--init random or kmeans-parallel, no --balance); "
         "k-means++ and balance gather the sample on rank 0 and train without checkpoints");
@@ -348,13 +250,6 @@ void rows_in_subset(const std::vector<int64_t>& sample_index, const std::vector<
     local->push_back(static_cast<int64_t>(i));
     position->push_back(pos);
   }
-}
-
-bool sharded_training_applies(const TrainParams& p) {
-  const KMeansParams& kp = p.ivf.kmeans;
-  // Hierarchical k-means: its coarse k-means is flat_kmeans over a shard, so the same inits.
-  return (kp.init == KMeansInit::kRandom || kp.init == KMeansInit::kKMeansParallel) &&
-         kp.balance == 0;
 }
 
 // ---- Checkpoints of the sharded IVF k-means (one file, written by rank 0): flat k-means' state
@@ -715,7 +610,7 @@ MpiTrainOutcome run(const MpiTrainRequest& req, int rank, int size) {
   MPI_Reduce(bounds.upper.data(), upper.data(), len, MPI_FLOAT, MPI_MAX, 0, MPI_COMM_WORLD);
 
   Status st;
-  if (sharded_training_applies(req.params)) {
+  if (mpi_shards_training(req.params)) {
     if (rank == 0) {
       bounds.lower = std::move(lower);
       bounds.upper = std::move(upper);

@@ -51,14 +51,14 @@ int32_t capped_group(const RoundState& st, int64_t ivf, int32_t group) {
   return st.moved_to[static_cast<size_t>(it - st.moved_rows.begin())];
 }
 
+}  // namespace
+
 Status bad_partial(const RoundState& st, int worker, const std::string& what) {
   return Status::FailedPrecondition(fmt::format(
       "the partial of worker {} holds {} for round {} of plan {}; rerun `ivftrain round` for "
       "worker {}",
       worker, what, st.round, st.plan_id, worker));
 }
-
-}  // namespace
 
 bool hierarchical_rounds(const TrainParams& p) {
   return p.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical &&
@@ -366,32 +366,24 @@ Result<RoundMerge> merge_hierarchical_round(const RoundState& st,
       next.iterations.clear();
       return m;
     }
-    case RoundStage::kRefine: {
-      // The objective: each group's from its owner, added in group order as locally.
-      const std::vector<int> owner = group_owners(st, num_workers);
-      for (int w = 0; w < num_workers; ++w) {
-        if (static_cast<int64_t>(partials[static_cast<size_t>(w)].group_objectives.size()) != g) {
-          return bad_partial(st, w, "no objective per group");
-        }
-      }
-      double objective = 0;
-      for (int64_t gi = 0; gi < g; ++gi) {
-        objective += partials[static_cast<size_t>(owner[gi])].group_objectives[gi];
-      }
-      IVF_ASSIGN_OR_RETURN(ClusterSums total, merged_sums(st, partials, k));
-      LloydLoop loop;
-      loop.max_iters = kHierRefineIters;
-      loop.tolerance = kp.tolerance;
-      // The first kRefine round measures the groups' centroids (recorded, never a stop); round
-      // j > 0 the centroids of refinement iteration j (index j - 1).
-      const int j = static_cast<int>(st.iterations.size());
-      return lloyd_merge(st, total, objective, loop, true, j - 1, partials, fetch);
-    }
+    case RoundStage::kRefine:
     case RoundStage::kFlat:
     case RoundStage::kSeed:
-    case RoundStage::kSplit: break;  // merged by merge_round and merge_seed_round
+    case RoundStage::kSplit: break;  // merged by RoundMerger, refine_merge and merge_seed_round
   }
-  return Status::Internal("merge_hierarchical_round called for a flat round");
+  return Status::Internal("merge_hierarchical_round called for a flat or refinement round");
+}
+
+Result<RoundMerge> refine_merge(const RoundState& st, const TrainParams& p, ClusterSums& total,
+                                double objective, const FarthestRows& far,
+                                const IvfRowsFetch& fetch) {
+  LloydLoop loop;
+  loop.max_iters = kHierRefineIters;
+  loop.tolerance = ivf_kmeans_params(p).tolerance;
+  // The first kRefine round measures the groups' centroids (recorded, never a stop); round
+  // j > 0 the centroids of refinement iteration j (index j - 1).
+  const int j = static_cast<int>(st.iterations.size());
+  return lloyd_merge(st, total, objective, loop, true, j - 1, far, fetch);
 }
 
 }  // namespace ivftrain

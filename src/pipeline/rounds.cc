@@ -364,30 +364,36 @@ void set_partial_farthest(const RoundState& st, int64_t n, const float* x, const
   out.far_dist = std::move(far.distance);
 }
 
-Result<std::vector<float>> merged_farthest_rows(const RoundState& st,
-                                                const std::vector<RoundPartial>& partials,
-                                                const IvfRowsFetch& fetch) {
-  const size_t m = st.split_donors.size();
-  // The workers' offers merged without their values (read below): the farther row, the lower
-  // index on a tie.
+FarthestRows no_farthest_rows(const RoundState& st) {
   FarthestRows far;
   far.d = st.dim;
-  far.distance.assign(m, -1.0);
-  far.row.assign(m, std::numeric_limits<int64_t>::max());
-  for (size_t w = 0; w < partials.size(); ++w) {
-    const RoundPartial& part = partials[w];
-    if (part.far_rows.size() != m || part.far_dist.size() != m) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} holds no farthest row of each of the {} clusters split in "
-          "round {} of plan {}; rerun `ivftrain round` for worker {}",
-          w, m, st.round, st.plan_id, w));
-    }
-    FarthestRows offer;
-    offer.d = st.dim;
-    offer.distance = part.far_dist;
-    offer.row = part.far_rows;
-    far.merge(offer);
+  far.distance.assign(st.split_donors.size(), -1.0);
+  far.row.assign(st.split_donors.size(), std::numeric_limits<int64_t>::max());
+  return far;
+}
+
+Status add_farthest_offer(const RoundState& st, int w, const RoundPartial& part,
+                          FarthestRows& far) {
+  const size_t m = st.split_donors.size();
+  if (part.far_rows.size() != m || part.far_dist.size() != m) {
+    return Status::FailedPrecondition(fmt::format(
+        "the partial of worker {} holds no farthest row of each of the {} clusters split in "
+        "round {} of plan {}; rerun `ivftrain round` for worker {}",
+        w, m, st.round, st.plan_id, w));
   }
+  // Merged without their values (read once the round is merged): the farther row, the lower
+  // index on a tie.
+  FarthestRows offer;
+  offer.d = st.dim;
+  offer.distance = part.far_dist;
+  offer.row = part.far_rows;
+  far.merge(offer);
+  return Status::OK();
+}
+
+Result<std::vector<float>> read_farthest_rows(const RoundState& st, const FarthestRows& far,
+                                              const IvfRowsFetch& fetch) {
+  const size_t m = st.split_donors.size();
   const std::vector<int64_t>& rows = far.row;
   for (size_t i = 0; i < m; ++i) {
     if (rows[i] < 0 || rows[i] >= st.train_rows) {
@@ -415,28 +421,34 @@ void set_partial_sums(ClusterSums sums, RoundPartial& out) {
   out.first_row = std::move(sums.first_row);
 }
 
+Result<ClusterSums> partial_sums(const RoundState& st, int worker, int64_t clusters,
+                                 RoundPartial& part) {
+  const auto c = static_cast<size_t>(clusters), cd = static_cast<size_t>(clusters * st.dim);
+  if (part.grid_step != st.grid_step || part.sums.size() != cd || part.counts.size() != c ||
+      part.identical.size() != c || part.first.size() != cd || part.first_row.size() != c) {
+    return Status::FailedPrecondition(fmt::format(
+        "the partial of worker {} was computed on another grid or shape than round {}'s of "
+        "plan {}; rerun `ivftrain round` for worker {}",
+        worker, st.round, st.plan_id, worker));
+  }
+  ClusterSums s;
+  s.k = clusters;
+  s.d = part.dim;
+  s.grid.step = part.grid_step;
+  s.sums = std::move(part.sums);
+  s.counts = std::move(part.counts);
+  s.identical = std::move(part.identical);
+  s.first = std::move(part.first);
+  s.first_row = std::move(part.first_row);
+  return s;
+}
+
 Result<ClusterSums> merged_sums(const RoundState& st, const std::vector<RoundPartial>& partials,
                                 int64_t clusters) {
   ClusterSums total;
   for (size_t w = 0; w < partials.size(); ++w) {
-    const RoundPartial& part = partials[w];
-    const auto c = static_cast<size_t>(clusters), cd = static_cast<size_t>(clusters * st.dim);
-    if (part.grid_step != st.grid_step || part.sums.size() != cd || part.counts.size() != c ||
-        part.identical.size() != c || part.first.size() != cd || part.first_row.size() != c) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} was computed on another grid or shape than round {}'s of "
-          "plan {}; rerun `ivftrain round` for worker {}",
-          w, st.round, st.plan_id, w));
-    }
-    ClusterSums s;
-    s.k = clusters;
-    s.d = part.dim;
-    s.grid.step = part.grid_step;
-    s.sums = part.sums;
-    s.counts = part.counts;
-    s.identical = part.identical;
-    s.first = part.first;
-    s.first_row = part.first_row;
+    RoundPartial part = partials[w];
+    IVF_ASSIGN_OR_RETURN(ClusterSums s, partial_sums(st, static_cast<int>(w), clusters, part));
     if (w == 0) {
       total = std::move(s);
     } else {
@@ -448,8 +460,7 @@ Result<ClusterSums> merged_sums(const RoundState& st, const std::vector<RoundPar
 
 Result<RoundMerge> lloyd_merge(const RoundState& st, ClusterSums& total, double objective,
                                const LloydLoop& loop, bool record, int iter,
-                               const std::vector<RoundPartial>& partials,
-                               const IvfRowsFetch& fetch) {
+                               const FarthestRows& far, const IvfRowsFetch& fetch) {
   RoundMerge m;
   std::vector<KMeansIteration> iterations = st.iterations;
   if (record) {
@@ -484,7 +495,7 @@ Result<RoundMerge> lloyd_merge(const RoundState& st, ClusterSums& total, double 
           "repeat; rerun `ivftrain round` for every worker",
           st.round, st.plan_id));
     }
-    IVF_ASSIGN_OR_RETURN(toward, merged_farthest_rows(st, partials, fetch));
+    IVF_ASSIGN_OR_RETURN(toward, read_farthest_rows(st, far, fetch));
   } else if (!donors.empty()) {
     // Only the workers see the rows: a round of their own finds the farthest (kSplit). The
     // state is this round's again (its centroids, generator and records), which the workers
@@ -512,57 +523,141 @@ Result<RoundMerge> lloyd_merge(const RoundState& st, ClusterSums& total, double 
 
 Result<RoundMerge> merge_round(const RoundState& st, const std::vector<RoundPartial>& partials,
                                const TrainParams& p, int num_workers, const IvfRowsFetch& fetch) {
-  const uint64_t fingerprint = st.fingerprint();
   if (static_cast<int>(partials.size()) != num_workers) {
     return Status::FailedPrecondition(fmt::format("round {} has {} partials for {} workers",
                                                   st.round, partials.size(), num_workers));
   }
-  for (int w = 0; w < num_workers; ++w) {
-    const RoundPartial& part = partials[static_cast<size_t>(w)];
-    if (part.worker != w || part.plan_id != st.plan_id || part.round != st.round ||
-        part.stage != st.stage || part.centroids_fingerprint != fingerprint || part.k != st.k ||
-        part.dim != st.dim) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} was computed against other centroids than round {}'s of "
-          "plan {}; rerun `ivftrain round` for worker {}",
-          w, st.round, st.plan_id, w));
+  RoundMerger merger(st, p, num_workers);
+  for (const RoundPartial& part : partials) IVF_RETURN_IF_ERROR(merger.add(part));
+  return merger.finish(fetch);
+}
+
+// The running totals of a streamed round.
+struct RoundMerger::Sums {
+  ClusterSums total;
+  ExactSum objective;
+  FarthestRows far;  // a split round's offers (no_farthest_rows otherwise)
+};
+
+// A split round repeats a flat or refinement round (work_stage) and is streamed as it is.
+RoundMerger::RoundMerger(const RoundState& st, const TrainParams& p, int num_workers)
+    : state_(st), params_(p), num_workers_(num_workers), fingerprint_(st.fingerprint()),
+      streamed_((st.work_stage() == RoundStage::kFlat && st.grid_step != 0) ||
+                st.work_stage() == RoundStage::kRefine),
+      sums_(std::make_unique<Sums>()) {
+  sums_->far = no_farthest_rows(st);
+  if (st.work_stage() == RoundStage::kRefine) {
+    owner_ = group_owners(st, num_workers);
+    group_objectives_.assign(owner_.size(), 0.0);
+  }
+}
+
+RoundMerger::~RoundMerger() = default;
+
+Status RoundMerger::add(RoundPartial part) {
+  IVF_RETURN_IF_ERROR(status_);
+  const RoundState& st = state_;
+  const int w = added_;
+  const auto refuse = [&](Status why) {
+    status_ = std::move(why);
+    return status_;
+  };
+  if (w >= num_workers_) {
+    return refuse(Status::FailedPrecondition(
+        fmt::format("round {} has more partials than its {} workers", st.round, num_workers_)));
+  }
+  if (part.worker != w || part.plan_id != st.plan_id || part.round != st.round ||
+      part.stage != st.stage || part.centroids_fingerprint != fingerprint_ || part.k != st.k ||
+      part.dim != st.dim) {
+    return refuse(Status::FailedPrecondition(fmt::format(
+        "the partial of worker {} was computed against other centroids than round {}'s of "
+        "plan {}; rerun `ivftrain round` for worker {}",
+        w, st.round, st.plan_id, w)));
+  }
+  if (!streamed_) {
+    kept_.push_back(std::move(part));
+    ++added_;
+    return Status::OK();
+  }
+  if (st.stage == RoundStage::kSplit) {
+    if (Status offer = add_farthest_offer(st, w, part, sums_->far); !offer.ok()) {
+      return refuse(std::move(offer));
     }
   }
-  if (st.stage == RoundStage::kSeed) return merge_seed_round(st, partials, p, fetch);
-  if (st.work_stage() != RoundStage::kFlat) {
-    return merge_hierarchical_round(st, partials, p, num_workers, fetch);
+  if (st.work_stage() == RoundStage::kRefine) {
+    // Each group's objective comes from its owner, added in group order in finish().
+    if (part.group_objectives.size() != group_objectives_.size()) {
+      return refuse(bad_partial(st, w, "no objective per group"));
+    }
+    for (size_t gi = 0; gi < owner_.size(); ++gi) {
+      if (owner_[gi] == w) group_objectives_[gi] = part.group_objectives[gi];
+    }
+  } else if (Status st_obj = add_partial_objective(st, w, part, sums_->objective); !st_obj.ok()) {
+    return refuse(std::move(st_obj));
+  }
+  Result<ClusterSums> s = partial_sums(st, w, st.k, part);
+  if (!s.ok()) return refuse(s.status());
+  if (w == 0) {
+    sums_->total = std::move(*s);
+  } else {
+    sums_->total.merge(*s);
+  }
+  ++added_;
+  return Status::OK();
+}
+
+Result<RoundMerge> RoundMerger::finish(const IvfRowsFetch& fetch) {
+  IVF_RETURN_IF_ERROR(status_);
+  const RoundState& st = state_;
+  if (added_ != num_workers_) {
+    return Status::FailedPrecondition(
+        fmt::format("round {} has {} partials for {} workers", st.round, added_, num_workers_));
+  }
+  if (st.stage == RoundStage::kSeed) return merge_seed_round(st, kept_, params_, fetch);
+  switch (st.work_stage()) {
+    case RoundStage::kRefine: {
+      double objective = 0;
+      for (double o : group_objectives_) objective += o;
+      return refine_merge(st, params_, sums_->total, objective, sums_->far, fetch);
+    }
+    case RoundStage::kFlat: break;
+    default: return merge_hierarchical_round(st, kept_, params_, num_workers_, fetch);
   }
   if (st.grid_step == 0) {
     // The scan: the grid over every worker's IVF rows, as flat_kmeans makes it over its x.
     RoundMerge m;
     double max_abs = 0;
-    for (const RoundPartial& part : partials) max_abs = std::max(max_abs, part.max_abs);
+    for (const RoundPartial& part : kept_) max_abs = std::max(max_abs, part.max_abs);
     m.next = st;
     m.next.round = st.round + 1;
     m.next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
     return m;
   }
-  IVF_ASSIGN_OR_RETURN(ExactSum exact, merged_objective(st, partials));
-  IVF_ASSIGN_OR_RETURN(ClusterSums total, merged_sums(st, partials, st.k));
   // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2); round 1 the
   // initial centroids, whose objective is not recorded (r counted from the flat rounds' start).
   const int r = st.lloyd_round();
-  return lloyd_merge(st, total, exact.value(), ivf_loop(p), r > 1, r - 2, partials, fetch);
+  return lloyd_merge(st, sums_->total, sums_->objective.value(), ivf_loop(params_), r > 1, r - 2,
+                     sums_->far, fetch);
+}
+
+Status add_partial_objective(const RoundState& st, int worker, const RoundPartial& part,
+                             ExactSum& total) {
+  if (part.objective_bins.size() != total.bins.size()) {
+    return Status::FailedPrecondition(fmt::format(
+        "the partial of worker {} holds no objective of round {} of plan {}; rerun `ivftrain "
+        "round` for worker {}",
+        worker, st.round, st.plan_id, worker));
+  }
+  ExactSum e;
+  std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
+  total.merge(e);
+  return Status::OK();
 }
 
 Result<ExactSum> merged_objective(const RoundState& st, const std::vector<RoundPartial>& partials) {
   ExactSum exact;
   for (size_t w = 0; w < partials.size(); ++w) {
-    const RoundPartial& part = partials[w];
-    if (part.objective_bins.size() != exact.bins.size()) {
-      return Status::FailedPrecondition(fmt::format(
-          "the partial of worker {} holds no objective of round {} of plan {}; rerun `ivftrain "
-          "round` for worker {}",
-          w, st.round, st.plan_id, w));
-    }
-    ExactSum e;
-    std::copy(part.objective_bins.begin(), part.objective_bins.end(), e.bins.begin());
-    exact.merge(e);
+    IVF_RETURN_IF_ERROR(add_partial_objective(st, static_cast<int>(w), partials[w], exact));
   }
   return exact;
 }

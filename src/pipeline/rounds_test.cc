@@ -195,7 +195,8 @@ class RoundsTest : public ::testing::Test {
 TEST_F(RoundsTest, ModelsEqualTrainFromSamplesForAnyWorkerCount) {
   auto reference = train_from_samples(sample(1), params_);
   ASSERT_TRUE(reference.ok()) << reference.status().ToString();
-  for (int workers : {1, 3, 5}) {
+  // 16 workers for 8 fragments: half hold no row, and their partials (k x d zeros) are merged too.
+  for (int workers : {1, 3, 5, 8, 16}) {
     SCOPED_TRACE(workers);
     expect_models_equal(run_rounds(sample(workers)), *reference);
   }
@@ -420,6 +421,55 @@ TEST_F(RoundsTest, PartialAgainstOtherCentroidsIsRefusedNamingTheWorker) {
   ASSERT_FALSE(merged.ok());
   EXPECT_NE(merged.status().message().find("worker 1"), std::string::npos)
       << merged.status().message();
+}
+
+TEST_F(RoundsTest, MergerTakesALloydRoundOnePartialAtATime) {
+  // A Lloyd round of 5 workers merged as `advance` merges it (each partial dropped once added)
+  // gives merge_round's next state, bit for bit; a partial missing or out of turn is refused.
+  auto results = sample(5);
+  auto layout = sample_layout(results);
+  ASSERT_TRUE(layout.ok());
+  const InitialRows init = initial_centroid_rows(params_, layout->rows());
+  std::vector<float> centroids;
+  for (const RowAddress& a : locate_rows(*layout, init.rows)) {
+    const float* r = results[a.worker].vectors.data() + a.row * 16;
+    centroids.insert(centroids.end(), r, r + 16);
+  }
+  RoundState state =
+      first_round(results[0].plan_id, params_, 16, *layout, centroids, init.rng_state);
+  state.round = 1;  // past the scan: a Lloyd round on a grid
+  state.grid_step = 1.0 / 1024;
+  std::vector<RoundPartial> partials;
+  for (const SampleResult& r : results) {
+    auto p = compute_round_partial(r, state, params_);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    partials.push_back(std::move(*p));
+  }
+  auto whole = merge_round(state, partials, params_, 5);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  RoundMerger merger(state, params_, 5);
+  for (int w = 0; w < 5; ++w) {
+    RoundPartial copy = partials[static_cast<size_t>(w)];
+    ASSERT_TRUE(merger.add(std::move(copy)).ok());
+  }
+  auto streamed = merger.finish();
+  ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+  EXPECT_EQ(streamed->next.centroids, whole->next.centroids);
+  EXPECT_EQ(serialize_round_state(streamed->next), serialize_round_state(whole->next));
+
+  RoundMerger short_merger(state, params_, 5);
+  for (int w = 0; w < 4; ++w) ASSERT_TRUE(short_merger.add(partials[static_cast<size_t>(w)]).ok());
+  auto missing = short_merger.finish();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("4 partials for 5 workers"), std::string::npos)
+      << missing.status().message();
+
+  RoundMerger skipping(state, params_, 5);
+  ASSERT_TRUE(skipping.add(partials[0]).ok());
+  const Status out_of_turn = skipping.add(partials[2]);
+  ASSERT_FALSE(out_of_turn.ok());
+  EXPECT_NE(out_of_turn.message().find("worker 1"), std::string::npos) << out_of_turn.message();
+  EXPECT_FALSE(skipping.add(partials[1]).ok()) << "a merger is unusable after a refusal";
 }
 
 TEST(RoundFilesTest, TruncatedOrForeignFilesAreRefused) {

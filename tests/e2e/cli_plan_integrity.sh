@@ -120,4 +120,27 @@ expect_no_crash "--max-memory: '4X' is not a size" \
   "$IVF" plan data --workers 2 --out p8 --max-memory 4X "${flags[@]}"
 "$IVF" -q plan data --workers 2 --out p8 --max-memory 4G "${flags[@]}" \
   && pass "a plan within --max-memory is written"
+# Per process: a plan the rounds shard is estimated per worker (its shard) and for `advance`; one
+# that gathers (k-means++) as the whole sample on one process. Eight sparse files of 500,000 x 128
+# (2 GB that take no blocks: plan reads only their headers and fingerprints), a sample of
+# 1,048,576 rows: 4 workers need about 344 MiB each, gathered about 566 MiB.
+mkdir sparse
+"$PY" - sparse <<'PY'
+import struct, sys
+for i in range(8):
+    with open(f"{sys.argv[1]}/part-{i:05d}.fbin", "wb") as f:
+        f.write(struct.pack("<ii", 500000, 128))
+        f.truncate(8 + 500000 * 128 * 4)
+PY
+big=(--index-type ivf_flat --num-partitions 4096)
+"$IVF" -q plan sparse --workers 4 --out p9 --max-memory 450M "${big[@]}" \
+  && pass "a rounds plan whose workers fit 450M is written" || fail "a rounds plan was refused"
+expect_error "(1048576 sample rows x 128 dims, gathered by \`advance\` for k-means++ initialisation), more than --max-memory 450M" \
+  "$IVF" plan sparse --workers 4 --out p10 --max-memory 450M "${big[@]}" --init kmeans++
+expect_error "the shard of worker 0 needs about 1.18 GiB (1048576 sample rows x 128 dims) in \`ivftrain round\`, more than --max-memory 450M; about 3 workers would fit" \
+  "$IVF" plan sparse --workers 1 --out p10 --max-memory 450M "${big[@]}"
+# 3 workers would fit if the fragments split evenly; 8 fragments over 3 workers do not.
+expect_error "more than --max-memory 450M: its fragments hold more sample rows than an even share" \
+  "$IVF" plan sparse --workers 3 --out p10 --max-memory 450M "${big[@]}"
+test ! -e p10 && pass "the refused plans wrote nothing" || fail "a refused plan was written"
 finish

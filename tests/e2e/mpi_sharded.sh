@@ -95,14 +95,18 @@ cmp -s local-kp-pq/ivf_centroids.npy local-pq/ivf_centroids.npy \
   && fail "k-means|| gave the centroids of random init" || pass "k-means|| starts elsewhere"
 
 # --max-memory per rank: refused before training, naming the ranks that would fit; with them the
-# run fits and the model is the local one.
+# run fits and the model is the local one. The estimate (pipeline/memory_budget.h): the program
+# (32 MiB), rank 0's fixed part (PQ rows and codebook, centroids: 439,296 bytes) and 256 bytes a
+# sample row of its shard. 33490K leaves 300,032 bytes, 1,172 rows: 2 ranks of 1,500 rows do
+# not fit, 3 would, 4 of 750 do.
 "$IVF" -q gen four --rows 3000 --dim 16 --clusters 8 --fragments 4 --format npy
 flags_mem=(--index-type ivf_pq --num-partitions 8 --num-sub-vectors 4)
+limit=33490K
 expect_error "about 3 ranks would fit" timeout 60 "${MPIRUN[@]}" -n 2 "$IVF" train four \
-  --out refused --mpi --threads 1 "${flags_mem[@]}" --max-memory 700K
+  --out refused --mpi --threads 1 "${flags_mem[@]}" --max-memory "$limit"
 test ! -e refused && pass "no model written" || fail "a refused run wrote a model"
 "$IVF" -q train four --out local-mem "${flags_mem[@]}"
 timeout 300 "${MPIRUN[@]}" -n 4 "$IVF" -q train four --out mpi-mem --mpi --threads 1 \
-  "${flags_mem[@]}" --max-memory 700K
+  "${flags_mem[@]}" --max-memory "$limit"
 same_model local-mem mpi-mem
 finish
