@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <limits>
 
 #include "ivftrain/rounds.h"
 #include "kmeans/cap_sizes.h"
@@ -12,11 +11,6 @@
 
 namespace ivftrain {
 namespace {
-
-int64_t add(int64_t a, int64_t b) {
-  int64_t r = 0;
-  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
-}
 
 // Bytes per sample row of a shard, while it is read and while it is assigned: the rows (4 d + 16
 // with their fragment and row) twice while they are read (the reader's buffer, or the result
@@ -37,6 +31,14 @@ int64_t ivf_rows(const TrainParams& p, int64_t sample_rows) {
   return std::min(sample_rows, ivf_sample_rows(p));
 }
 
+// PQ's training, where it runs (MPI's rank 0, or advance): its rows twice (read, then PQ's
+// work copy of the residuals) and the codebook with its sums.
+int64_t pq_training_bytes(const TrainParams& p, int64_t dim, int64_t sample_rows) {
+  const int64_t pq_rows = std::min(sample_rows, quantizer_sample_rows(p));
+  return saturating_add(saturating_mul({pq_rows, dim, 8}),
+                        saturating_mul({int64_t{1} << p.pq.num_bits, dim, 12}));
+}
+
 // A worker (rank) of `num_workers` whose shard holds `rows` of the plan's `sample_rows`, beyond
 // the program: its shard (shard_row_bytes); the centroids, the exact sums and first rows of its
 // partial with their serialised (MPI: reduction) copies, and the centroids its bounds were
@@ -51,10 +53,10 @@ int64_t worker_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sa
                      int num_workers, bool root, ShardedEngine engine) {
   const int64_t k = p.ivf.num_partitions;
   const int64_t shard = saturating_mul({rows, shard_row_bytes(dim)});
-  int64_t bytes = add(shard, saturating_mul({k, dim, 48}));
+  int64_t bytes = saturating_add(shard, saturating_mul({k, dim, 48}));
   if (p.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical) {
     if (engine == ShardedEngine::kMpi) {
-      bytes = add(bytes, saturating_mul({rows, saturating_mul({dim, 8}) + 32}));
+      bytes = saturating_add(bytes, saturating_mul({rows, saturating_mul({dim, 8}) + 32}));
     } else if (hierarchical_rounds(p)) {
       // The rounds that read the shard assign it to the g coarse centroids only; those that
       // hold the rows of the worker's groups hold the k fine centroids.
@@ -62,18 +64,16 @@ int64_t worker_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sa
       const int64_t g = hierarchical_group_count(k);
       const int64_t held = std::min(
           n, (n + num_workers - 1) / num_workers + balance_capacity(n, g, kHierCoarseBalance));
-      bytes = std::max(
-          add(shard, saturating_mul({g, dim, 48})),
-          add(saturating_mul({held, saturating_mul({dim, 4}) + 64}), saturating_mul({k, dim, 48})));
+      bytes = std::max(saturating_add(shard, saturating_mul({g, dim, 48})),
+                       saturating_add(saturating_mul({held, saturating_mul({dim, 4}) + 64}),
+                                      saturating_mul({k, dim, 48})));
     }
   }
   if (p.ivf.kmeans.init == KMeansInit::kKMeansParallel) {
-    bytes = add(bytes, saturating_mul({k, dim, 48}));
+    bytes = saturating_add(bytes, saturating_mul({k, dim, 48}));
   }
   if (engine == ShardedEngine::kMpi && root && p.index_type == IndexType::kIvfPq) {
-    const int64_t pq_rows = std::min(sample_rows, quantizer_sample_rows(p));
-    bytes = add(bytes, saturating_mul({pq_rows, dim, 8}));
-    bytes = add(bytes, saturating_mul({int64_t{1} << p.pq.num_bits, dim, 12}));
+    bytes = saturating_add(bytes, pq_training_bytes(p, dim, sample_rows));
   }
   return bytes;
 }
@@ -88,20 +88,18 @@ int64_t worker_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sa
 int64_t advance_bytes(const TrainParams& p, int64_t dim, int64_t sample_rows, int num_workers) {
   const int64_t k = p.ivf.num_partitions;
   const int64_t n = ivf_rows(p, sample_rows);
-  int64_t bytes = add(saturating_mul({sample_rows, 16}), saturating_mul({n, 8}));
-  bytes = add(bytes, saturating_mul({k, dim, 44}));
+  int64_t bytes = saturating_add(saturating_mul({sample_rows, 16}), saturating_mul({n, 8}));
+  bytes = saturating_add(bytes, saturating_mul({k, dim, 44}));
   if (p.index_type == IndexType::kIvfPq) {
-    const int64_t pq_rows = std::min(sample_rows, quantizer_sample_rows(p));
-    bytes = add(bytes, saturating_mul({pq_rows, dim, 8}));
-    bytes = add(bytes, saturating_mul({int64_t{1} << p.pq.num_bits, dim, 12}));
+    bytes = saturating_add(bytes, pq_training_bytes(p, dim, sample_rows));
   }
   if (hierarchical_rounds(p)) {
     const int64_t g = hierarchical_group_count(k);
-    bytes = add(bytes, saturating_mul({std::min(n, 256 * g), dim, 4}));
-    bytes = add(bytes, saturating_mul({n, 80}));
+    bytes = saturating_add(bytes, saturating_mul({std::min(n, 256 * g), dim, 4}));
+    bytes = saturating_add(bytes, saturating_mul({n, 80}));
   } else if (p.ivf.kmeans.init == KMeansInit::kKMeansParallel) {
-    bytes = add(bytes, saturating_mul({k, dim, 80}));
-    bytes = add(bytes, saturating_mul({k, num_workers, 24}));
+    bytes = saturating_add(bytes, saturating_mul({k, dim, 80}));
+    bytes = saturating_add(bytes, saturating_mul({k, num_workers, 24}));
   }
   return bytes;
 }
@@ -157,7 +155,7 @@ MemoryEstimate estimate_training_memory(const std::vector<SampleTask>& tasks,
   e.gathered = engine == ShardedEngine::kMpi ? !mpi_shards_training(p)
                                              : !rounds_gather_reason(p, planned).empty();
   if (e.gathered) {
-    e.bytes = add(estimated_training_bytes(first), kProgramBytes);
+    e.bytes = saturating_add(estimated_training_bytes(first), kProgramBytes);
     return e;
   }
   const int workers = static_cast<int>(tasks.size());
@@ -166,9 +164,9 @@ MemoryEstimate estimate_training_memory(const std::vector<SampleTask>& tasks,
     const int64_t bytes = worker_bytes(p, first.dim, rows, planned, workers, t.worker == 0, engine);
     if (bytes > e.worker_bytes) e.worker = t.worker, e.worker_rows = rows, e.worker_bytes = bytes;
   }
-  e.worker_bytes = add(e.worker_bytes, kProgramBytes);
+  e.worker_bytes = saturating_add(e.worker_bytes, kProgramBytes);
   if (engine == ShardedEngine::kRounds) {
-    e.advance_bytes = add(advance_bytes(p, first.dim, planned, workers), kProgramBytes);
+    e.advance_bytes = saturating_add(advance_bytes(p, first.dim, planned, workers), kProgramBytes);
   }
   e.bytes = std::max(e.worker_bytes, e.advance_bytes);
   return e;
@@ -213,7 +211,8 @@ Status check_memory_budget(const std::vector<SampleTask>& tasks, int64_t limit,
       "the shard of {} {} needs about {} ({} sample rows x {} dims){}", one, e.worker,
       human_bytes(e.worker_bytes), e.worker_rows, dim, mpi ? "" : " in `ivftrain round`");
   // Workers that would fit if the rows were spread evenly: the fixed part, then a share.
-  const int64_t fixed = add(worker_bytes(p, dim, 0, planned, workers, true, engine), kProgramBytes);
+  const int64_t fixed =
+      saturating_add(worker_bytes(p, dim, 0, planned, workers, true, engine), kProgramBytes);
   if (fixed >= limit) {
     return Status::FailedPrecondition(fmt::format(
         "{}, more than --max-memory {}, and the part that more {} do not shrink ({}) alone "

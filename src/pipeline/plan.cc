@@ -203,18 +203,14 @@ int64_t estimated_training_bytes(const SampleTask& task) {
   const TrainParams& p = task.params;
   const int64_t dim = task.dim;
   const int64_t rows = task.sample_rows_planned;
-  const auto add = [](int64_t a, int64_t b) {
-    int64_t r = 0;
-    return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
-  };
   const int64_t quantizer_rows = std::min(rows, quantizer_sample_rows(p));
   int64_t bytes = saturating_mul({rows, dim, 4});
-  bytes = add(bytes, saturating_mul({quantizer_rows, dim, 4}));
-  bytes = add(bytes, saturating_mul({p.ivf.num_partitions, dim, 4 * 3}));
+  bytes = saturating_add(bytes, saturating_mul({quantizer_rows, dim, 4}));
+  bytes = saturating_add(bytes, saturating_mul({p.ivf.num_partitions, dim, 4 * 3}));
   if (p.index_type == IndexType::kIvfPq) {
-    bytes = add(bytes, saturating_mul({int64_t{1} << p.pq.num_bits, dim, 4 * 3}));
+    bytes = saturating_add(bytes, saturating_mul({int64_t{1} << p.pq.num_bits, dim, 4 * 3}));
   }
-  bytes = add(bytes, saturating_mul({rows, 16}));
+  bytes = saturating_add(bytes, saturating_mul({rows, 16}));
   return bytes;
 }
 

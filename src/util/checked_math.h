@@ -24,4 +24,10 @@ inline int64_t saturating_mul(std::initializer_list<int64_t> factors) {
   return checked_mul(factors).value_or(std::numeric_limits<int64_t>::max());
 }
 
+// The sum, or INT64_MAX when it does not fit (for estimates compared against a limit).
+inline int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+
 }  // namespace ivftrain
