@@ -240,12 +240,21 @@ std::vector<int64_t> split_donors(int64_t d, int64_t k, const float* rows,
   return donors;
 }
 
+namespace {
+
+// Whether the row `row` at `distance` beats `best_row` at `best_distance` as a donor's farthest:
+// farther, or as far and lower (the one order of FarthestRows, within a shard and across).
+bool farther(double distance, int64_t row, double best_distance, int64_t best_row) {
+  return distance > best_distance || (distance == best_distance && row < best_row);
+}
+
+}  // namespace
+
 void FarthestRows::merge(const FarthestRows& other) {
   IVF_DCHECK(other.d == d && other.row.size() == row.size(),
              "merging farthest rows of other donors");
   for (size_t i = 0; i < row.size(); ++i) {
-    if (other.distance[i] > distance[i] ||
-        (other.distance[i] == distance[i] && other.row[i] < row[i])) {
+    if (farther(other.distance[i], other.row[i], distance[i], row[i])) {
       distance[i] = other.distance[i];
       row[i] = other.row[i];
       if (!values.empty()) std::copy_n(other.values.data() + i * d, d, values.data() + i * d);
@@ -275,7 +284,7 @@ FarthestRows farthest_rows(int64_t n, int64_t d, const float* x, const int32_t* 
     const int32_t i = slot[c];
     const double e = split_distance(d, x + r * d, donor_centroids + i * d);
     const int64_t g = global_rows ? global_rows[r] : r;
-    if (e > far.distance[i] || (e == far.distance[i] && g < far.row[i])) {
+    if (farther(e, g, far.distance[i], far.row[i])) {
       far.distance[i] = e;
       far.row[i] = g;
       best[i] = r;
