@@ -16,10 +16,26 @@ constexpr size_t kChunkBytes = size_t{1} << 30;
 }  // namespace
 
 void wait_gently(MPI_Request& request) {
+  using Clock = std::chrono::steady_clock;
+  // A collective progresses only inside MPI calls, one exchange between ranks per test: once
+  // every rank has arrived it needs tests in quick succession, and a fixed 2 ms sleep between
+  // them cost each Lloyd iteration tens of milliseconds with 2 ranks. So the first 200 us test
+  // continuously (yielding the core to any other runnable thread), then the pause between tests
+  // doubles from 20 us up to 2 ms: a rank waiting long for another (rank 0 planning, or a slower
+  // shard) still leaves its core to it.
+  constexpr auto kSpin = std::chrono::microseconds(200);
+  constexpr auto kLongestPause = std::chrono::microseconds(2000);
   int done = 0;
   MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  const auto spin_until = Clock::now() + kSpin;
+  auto pause = std::chrono::microseconds(20);
   while (!done) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (Clock::now() < spin_until) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, kLongestPause);
+    }
     MPI_Test(&request, &done, MPI_STATUS_IGNORE);
   }
 }

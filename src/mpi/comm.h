@@ -11,8 +11,9 @@
 
 namespace ivftrain {
 
-// Waits for a non-blocking operation without spinning: a rank that waits for rank 0 (planning,
-// training) must not take a core from it.
+// Waits for a non-blocking operation, testing it in quick succession for the first 200 us and
+// then with pauses growing to 2 ms: a collective whose ranks have all arrived ends at once, and a
+// rank that waits long for rank 0 (planning, training) does not take a core from it.
 void wait_gently(MPI_Request& request);
 
 void bcast_string(std::string& s, int root);
