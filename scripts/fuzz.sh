@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (the `fuzz` preset) and runs each for SECONDS (default 30) over a
-# copy of its seeds (tests/corpus/valid/NAME and tests/corpus/malformed/NAME: the repository's
-# corpus is never grown) plus the inputs that once crashed it (tests/corpus/regressions/NAME).
-# Prints, per target, the executions and the coverage libFuzzer reports, and exits non-zero when a target crashed, leaked, timed out or
-# broke an invariant (the input that did it is kept in build/fuzz/artifacts/). Usage:
+# Builds the libFuzzer targets it runs (in the `asan` preset's build, build/asan, where
+# scripts/test.sh has built them already beside the sanitized tests) and runs each for SECONDS
+# (default 30) over a copy of its seeds (tests/corpus/valid/NAME and tests/corpus/malformed/NAME:
+# the repository's corpus is never grown) plus the inputs that once crashed it
+# (tests/corpus/regressions/NAME). Prints, per target, the executions and the coverage libFuzzer
+# reports, and exits non-zero when a target crashed, leaked, timed out or broke an invariant (the
+# input that did it is kept in build/asan/fuzz/artifacts/). Usage:
 #   scripts/fuzz.sh [SECONDS] [NAME...]      e.g. scripts/fuzz.sh 60 npy manifest
 # NAME is one of the default list below, or hdf5_raw: fuzz_hdf5 on raw file bytes, which finds
 # crashes inside libhdf5 itself (see fuzz/fuzz_hdf5.cc), hence not in the default list.
@@ -15,14 +17,21 @@ shift || true
 all=(npy fvecs bvecs fbin u8bin hdf5 manifest task_json sample_result npy_header model_dir)
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
-cmake --preset fuzz >/dev/null
+build_targets=()
+for name in "${targets[@]}"; do
+  [[ " ${all[*]} " == *" ${name%_raw} "* ]] || { echo "no fuzz target $name" >&2; exit 2; }
+  build_targets+=("fuzz_${name%_raw}")
+done
+
+cmake --preset asan >/dev/null
 build_rc=0
-build_log="$(cmake --build --preset fuzz -j "${IVFTRAIN_FUZZ_JOBS:-$(nproc)}" 2>&1)" || build_rc=$?
+build_log="$(cmake --build --preset asan -j "${IVFTRAIN_FUZZ_JOBS:-$(nproc)}" \
+  --target "${build_targets[@]}" 2>&1)" || build_rc=$?
 grep -vE '^\[[0-9]+/[0-9]+\]' <<<"$build_log" || true
 [ "$build_rc" -eq 0 ] || { echo "fuzz build failed" >&2; exit "$build_rc"; }
 
-bin_dir="$ROOT/build/fuzz/fuzz"
-artifacts="$ROOT/build/fuzz/artifacts"
+bin_dir="$ROOT/build/asan/fuzz"
+artifacts="$bin_dir/artifacts"
 mkdir -p "$artifacts"
 # Corpus copies and the targets' scratch files (removed even when a target crashed), in memory
 # when /dev/shm is there.
@@ -74,6 +83,6 @@ echo
 echo "target         executions  coverage (libFuzzer cov/ft)"
 printf '%s\n' "${summary[@]}"
 if ((${#failed[@]})); then
-  echo "FAILED: ${failed[*]} (reproduce: build/fuzz/fuzz/fuzz_NAME build/fuzz/artifacts/NAME-crash-...)" >&2
+  echo "FAILED: ${failed[*]} (reproduce: build/asan/fuzz/fuzz_NAME build/asan/fuzz/artifacts/NAME-crash-...)" >&2
   exit 1
 fi

@@ -491,8 +491,9 @@ TEST(KMeansCheckpoints, HierarchicalResumingFromAnyStateGivesTheUninterruptedRun
     KMeansCheckpoints resume;
     resume.resume = &saved[i];
     // The saved records are kept, their times included: a run that trained the groups again
-    // would time them afresh.
-    const auto resumed = [&](const KMeansRun& run) {
+    // would time them afresh. (`whole` is captured by name: clang before 16 cannot capture a
+    // structured binding implicitly.)
+    const auto resumed = [&, &whole = whole](const KMeansRun& run) {
       expect_same_run(run, whole);
       if (run.result.iterations.size() != whole.result.iterations.size()) return;
       for (size_t r = 0; r <= i; ++r) {

@@ -40,6 +40,23 @@ constexpr int kMaxVectors = 16;  // 32 registers
 constexpr int kMaxVectors = 8;  // 16 registers (AVX2, SSE4, SSSE3), or the scalar target
 #endif
 
+// The smallest lane of v, in every lane. Highway 1.0's emulated target (emu128, which clang builds
+// compile where GCC builds compile the scalar one) starts its MinOfLanes from the largest finite
+// float, not +inf: lanes that all hold +inf (a row whose scores were all NaN) would reduce to that
+// float, which no lane equals, and the row's label would be INT32_MAX.
+HWY_INLINE VF MinLane(VF v) {
+#if HWY_TARGET == HWY_EMU128
+  const DF df;
+  HWY_ALIGN float lanes[hn::MaxLanes(df)];
+  hn::Store(v, df, lanes);
+  float m = kInf;
+  for (const float x : lanes) m = x < m ? x : m;
+  return hn::Set(df, m);
+#else
+  return hn::MinOfLanes(DF(), v);
+#endif
+}
+
 // Per lane: the smallest score seen and the first index where it was seen. Strict < against
 // the running value, so NaN never enters and earlier indices win ties.
 struct ArgMin {
@@ -62,7 +79,7 @@ struct ArgMin {
   }
   // The smallest value over the lanes, and the smallest index among the lanes holding it.
   HWY_INLINE void Reduce(float* best, int32_t* label) const {
-    const VF m = hn::MinOfLanes(DF(), value);
+    const VF m = MinLane(value);
     const auto tied = hn::RebindMask(DI(), hn::Eq(value, m));
     const VI idx = hn::MinOfLanes(DI(), hn::IfThenElse(tied, index, hn::Set(DI(), INT32_MAX)));
     *best = hn::GetLane(m);
@@ -98,16 +115,15 @@ struct TwoMin {
   HWY_INLINE void Reduce(float* best, int32_t* label, float* second) const {
     const DF df;
     const DI di;
-    const VF b = hn::MinOfLanes(df, m1);
+    const VF b = MinLane(m1);
     const auto tied = hn::Eq(m1, b);
     *best = hn::GetLane(b);
     *label = hn::GetLane(
         hn::MinOfLanes(di, hn::IfThenElse(hn::RebindMask(di, tied), i1, hn::Set(di, INT32_MAX))));
-    const float sv = hn::GetLane(hn::MinOfLanes(df, m2));
-    const float other =
-        hn::CountTrue(df, tied) >= 2
-            ? *best
-            : hn::GetLane(hn::MinOfLanes(df, hn::IfThenElse(tied, hn::Set(df, kInf), m1)));
+    const float sv = hn::GetLane(MinLane(m2));
+    const float other = hn::CountTrue(df, tied) >= 2
+                            ? *best
+                            : hn::GetLane(MinLane(hn::IfThenElse(tied, hn::Set(df, kInf), m1)));
     *second = other < sv ? other : sv;
   }
 };
