@@ -7,16 +7,18 @@ a split (which donor, along which line) do to the final MSE, next to ivftrain's 
                                        update in double) with other split rules, per start;
                                        --check adds the numpy loop with ivftrain's rule before
                                        issue 15's farthest row (towards the first row); the
-                                       (estimate, far) rule is ivftrain's own since, so its
-                                       figure over ours is 1 when the numpy loop is faithful
+                                       (sse, far) rule is ivftrain's own since (the exact
+                                       error; (estimate, far) before it), so its figure over
+                                       ours is 1 when the numpy loop is faithful
   split_study.py donors SHAPE SEED U   which clusters each loop split in update U: the pairs of
                                        near-identical centroids right after it (refilled, donor)
 
 SHAPE is one of bench/quality.py's; a start is ivftrain's random init of the seed on its same-init
-rows (bench/quality.py --same-init). ivftrain's rule is (estimate, far): the largest estimated
-error size x |first row - centroid|^2, a step of 1/1024 towards the row of the donor's cluster
-farthest from its new centroid (the distance in double, as the library's split_distance); before
-issue 15's change, towards the first row (estimate, first), which the numpy loop reproduced to
+rows (bench/quality.py --same-init). ivftrain's rule is (sse, far): the largest exact squared
+error of a cluster about its new centroid, a step of 1/1024 towards the row of the donor's cluster
+farthest from its new centroid (the distance in double, as the library's split_distance); before,
+(estimate, far): the largest estimated error size x |first row - centroid|^2; before issue 15's
+farthest row, towards the first row (estimate, first), which the numpy loop reproduced to
 kmeans_tool's MSE; with FAISS's direction (1 +/- 1/1024 per component) and the same donor it gives
 FAISS's. Rules: donor = largest estimate or largest exact squared error; direction = FAISS's, or
 towards the row farthest from the new centroid. Run with Debian's python3, from the repository root:

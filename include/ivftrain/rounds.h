@@ -156,6 +156,7 @@ struct RoundPartial {
   std::vector<int64_t> objective_bins;  // that sum, exact (ExactSum's bins: merged by adding)
   double grid_step = 0;
   std::vector<double> sums;        // k x dim: each cluster's exact sum of rows on the grid
+  std::vector<double> norms;       // k: each cluster's exact sum of its rows' |x|^2 (norm grid)
   std::vector<int64_t> counts;     // k
   std::vector<uint8_t> identical;  // k: 1 when all the cluster's rows equal its first
   std::vector<float> first;        // k x dim: the cluster's first row (in canonical order)

@@ -11,7 +11,7 @@
 //   magic "IVFPARTL" | u32 version | char plan_id[16] | i32 worker | i32 round
 //   | u64 centroids_fingerprint | i64 k | i64 dim | i64 rows | f64 max_abs | f64 max_norm2
 //   | f64 objective | i64 bins | i64 objective_bins[bins] | f64 grid_step | i64 clusters (k, or
-//   0 in the scan round) | f64 sums[clusters * dim] | i64 counts[clusters]
+//   0 in the scan round) | f64 sums[clusters * dim] | f64 norms[clusters] | i64 counts[clusters]
 //   | u8 identical[clusters] | f32 first[clusters * dim] | i64 first_row[clusters] | u64 xxh3
 // PLAN/round-NNNN/bounds-WWWW (a worker's own state, read only by the same worker's next round;
 // written when rounds_use_bounds):
@@ -30,7 +30,9 @@
 // k-means|| fields (the state's candidate_rows, seed_ends and init_rounds, the partial's
 // drawn_rows and drawn_dist, at their ends) and version 4's split fields (the state's
 // split_after, split_donors, split_centroids and split_rounds, the partial's far_rows and
-// far_dist, after those): serialize_round_state and serialize_round_partial are the reference.
+// far_dist, after those); version 5 added the partial's norms (each cluster's sum of |x|^2,
+// from which the split's donors are chosen by their squared error): serialize_round_state and
+// serialize_round_partial are the reference.
 // The checksum covers every byte before it; sizes must account for the file exactly.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -70,8 +72,9 @@ constexpr char kSeedMagic[8] = {'I', 'V', 'F', 'S', 'E', 'E', 'D', 'S'};
 // 2: the stage and hierarchical k-means' state; every array of a state or partial is
 // length-prefixed. 3: k-means|| (kSeed): the candidates' rows and batches, init_rounds, the
 // partials' draws; the workers' seed files. 4: the split rounds (kSplit): the state's
-// split_after, donors, their centroids and split_rounds, the partials' farthest rows.
-constexpr uint32_t kVersion = 4;
+// split_after, donors, their centroids and split_rounds, the partials' farthest rows. 5: the
+// partials' norms (the clusters' squared errors choose the split's donors).
+constexpr uint32_t kVersion = 5;
 constexpr size_t kPlanIdBytes = 16;
 
 class Writer {
@@ -836,6 +839,7 @@ std::string serialize_round_partial(const RoundPartial& p) {
   w.put_vec(p.objective_bins);
   w.put(p.grid_step);
   w.put_vec(p.sums);
+  w.put_vec(p.norms);
   w.put_vec(p.counts);
   w.put_vec(p.identical);
   w.put_vec(p.first);
@@ -871,6 +875,7 @@ Result<RoundPartial> parse_round_partial(const std::string& bytes, const std::st
   p.grid_step = in.get<double>();
   // Sizes are checked against the round's state when the partials are merged.
   in.get_vec(p.sums);
+  in.get_vec(p.norms);
   in.get_vec(p.counts);
   in.get_vec(p.identical);
   in.get_vec(p.first);

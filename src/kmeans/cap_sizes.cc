@@ -481,7 +481,7 @@ CapStats cap_cluster_sizes_sharded(int64_t n, int64_t d, const float* x, int64_t
     // The means of the capped clusters, as update_centroids computes them over all the rows.
     ClusterMembers members;
     group_by_label(n, k, labels, &members);
-    const SumGrid grid = SumGrid::make(shard.max_over_shards(max_abs_value(n, d, x)), total);
+    const SumGrid grid = SumGrid::make(shard.max_over_shards(max_abs_value(n, d, x)), total, d);
     ClusterSums sums = cluster_sums(d, x, k, members, grid, num_threads, global);
     shard.combine(sums);
     centroids_from_sums(sums, centroids);

@@ -530,7 +530,7 @@ KMeansRun hierarchical_kmeans(int64_t n, int64_t d, const float* x, int64_t k,
   loop.num_threads = threads;
   loop.step = "refinement";
   const float max_abs = max_abs_value(held.n, d, held.x);
-  loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total);
+  loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total, d);
   if (shard) {
     loop.combine = [shard](ClusterSums& sums) { shard->combine(sums); };
     loop.combine_farthest = [shard](FarthestRows& far) { combine_farthest(*shard, far); };

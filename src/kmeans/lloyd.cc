@@ -72,8 +72,7 @@ std::vector<float> donor_centroids(int64_t d, const std::vector<int64_t>& donors
 int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng, const FarthestFn& farthest) {
   const int64_t d = sums.d, k = sums.k;
   centroids_from_sums(sums, centroids);
-  const std::vector<int64_t> donors =
-      split_donors(d, k, sums.first.data(), sums.identical, sums.counts, centroids);
+  const std::vector<int64_t> donors = split_donors(sums, centroids);
   std::vector<float> toward;
   if (!donors.empty()) toward = farthest(donors, donor_centroids(d, donors, centroids).data());
   return split_empty_clusters(d, k, sums.first.data(), donors, toward.data(), &sums.identical,
@@ -273,7 +272,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   loop.tolerance = params.tolerance;
   loop.num_threads = threads;
   const float max_abs = max_abs_value(n, d, x);
-  loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total);
+  loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total, d);
   if (shard) {
     loop.combine = [shard](ClusterSums& sums) { shard->combine(sums); };
     loop.combine_farthest = [shard](FarthestRows& far) { combine_farthest(*shard, far); };

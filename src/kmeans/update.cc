@@ -12,6 +12,20 @@
 
 namespace ivftrain {
 
+namespace {
+
+// N of SumGrid: 2^N >= rows, at least 4.
+int grid_bits(int64_t rows) {
+  return std::bit_width(static_cast<uint64_t>(std::max<int64_t>(rows, 4) - 1));
+}
+
+// |row|^2 on the norm grid (rounded as add_rows rounds the values).
+double grid_norm2(int64_t d, const float* row, double norm_magic) {
+  return (row_norm2(d, row) + norm_magic) - norm_magic;
+}
+
+}  // namespace
+
 void group_by_label(int64_t n, int64_t k, const int32_t* labels, ClusterMembers* members) {
   std::vector<int64_t>& offsets = members->offsets;
   offsets.assign(static_cast<size_t>(k + 1), 0);
@@ -28,14 +42,33 @@ void group_by_label(int64_t n, int64_t k, const int32_t* labels, ClusterMembers*
   offsets[0] = 0;
 }
 
-SumGrid SumGrid::make(double max_abs, int64_t rows) {
-  SumGrid g;
-  if (!(max_abs > 0) || !std::isfinite(max_abs)) return g;  // all zeros: any grid is exact
+SumGrid SumGrid::make(double max_abs, int64_t rows, int64_t d) {
+  if (!(max_abs > 0) || !std::isfinite(max_abs)) {
+    return of_step(1.0, rows, d);  // all zeros: any grid is exact
+  }
   int e = 0;
   std::frexp(max_abs, &e);  // max_abs < 2^e
-  const int n = std::bit_width(static_cast<uint64_t>(std::max<int64_t>(rows, 4) - 1));
-  g.step = std::ldexp(1.0, e + n - 53);
+  return of_step(std::ldexp(1.0, e + grid_bits(rows) - 53), rows, d);
+}
+
+SumGrid SumGrid::of_step(double step, int64_t rows, int64_t d) {
+  // step = 2^(E + N - 53), so norm_step = 2^(2E + D + N - 53) = step^2 2^(53 - N + D).
+  const int n = grid_bits(rows);
+  const int dim_bits = std::bit_width(static_cast<uint64_t>(std::max<int64_t>(d, 1) - 1));
+  SumGrid g;
+  g.step = step;
+  g.norm_step = std::ldexp(step * step, 53 - n + dim_bits);
   return g;
+}
+
+double row_norm2(int64_t d, const float* row) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= d; j += 8) {
+    for (int l = 0; l < 8; ++l) a[l] += static_cast<double>(row[j + l]) * row[j + l];
+  }
+  for (int l = 0; j + l < d; ++l) a[l] += static_cast<double>(row[j + l]) * row[j + l];
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
 float max_abs_value(int64_t n, int64_t d, const float* x) {
@@ -68,6 +101,7 @@ void ClusterSums::merge(const ClusterSums& other) {
       }
     }
     counts[c] += oc;
+    norms[c] += other.norms[c];
     for (int64_t j = 0; j < d; ++j) sums[c * d + j] += other.sums[c * d + j];
   }
 }
@@ -99,11 +133,12 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
   s.d = d;
   s.grid = grid;
   s.sums.assign(static_cast<size_t>(k * d), 0.0);
+  s.norms.assign(static_cast<size_t>(k), 0.0);
   s.counts.assign(static_cast<size_t>(k), 0);
   s.identical.assign(static_cast<size_t>(k), 0);
   s.first.assign(static_cast<size_t>(k * d), 0.0f);
   s.first_row.assign(static_cast<size_t>(k), std::numeric_limits<int64_t>::max());
-  const double magic = grid.magic();
+  const double magic = grid.magic(), norm_magic = grid.norm_magic();
   // Clusters are handed out 4 at a time; small updates are not worth waking threads for (the
   // result is the same either way).
   constexpr int64_t kClustersPerBlock = 4;
@@ -114,6 +149,11 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
                       if (begin == end) continue;
                       kernels::add_rows(d, x, m.rows.data() + begin, end - begin, magic,
                                         s.sums.data() + c * d);
+                      double q = 0;
+                      for (int64_t r = begin; r < end; ++r) {
+                        q += grid_norm2(d, x + m.rows[r] * d, norm_magic);
+                      }
+                      s.norms[c] = q;
                       describe_cluster(c, d, x, m, global_rows, s);
                     }
                   });
@@ -136,9 +176,12 @@ bool update_cluster_sums(int64_t n, int64_t d, const float* x, int64_t k, const 
     *s = cluster_sums(d, x, k, *members, grid, num_threads, global_rows);
     return false;
   }
-  const double magic = grid.magic();
+  const double magic = grid.magic(), norm_magic = grid.norm_magic();
   for (const int64_t i : moved) {
     const float* row = x + i * d;
+    const double norm = grid_norm2(d, row, norm_magic);
+    s->norms[previous[i]] -= norm;
+    s->norms[labels[i]] += norm;
     double* from = s->sums.data() + previous[i] * d;
     double* to = s->sums.data() + labels[i] * d;
     for (int64_t j = 0; j < d; ++j) {
@@ -173,6 +216,7 @@ bool update_cluster_sums(int64_t n, int64_t d, const float* x, int64_t k, const 
     }
     // Empty: as cluster_sums leaves it (the exact sum of no rows is 0).
     std::fill_n(s->sums.data() + c * d, d, 0.0);
+    s->norms[c] = 0.0;
     std::fill_n(s->first.data() + c * d, d, 0.0f);
     s->identical[c] = 0;
     s->first_row[c] = std::numeric_limits<int64_t>::max();
@@ -194,7 +238,7 @@ void centroids_from_sums(const ClusterSums& s, float* centroids) {
 void update_centroids(int64_t d, const float* x, int64_t k, ClusterMembers* members,
                       float* centroids, int num_threads) {
   const int64_t n = members->offsets[k];
-  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x), n);
+  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x), n, d);
   ClusterSums sums = cluster_sums(d, x, k, *members, grid, num_threads);
   centroids_from_sums(sums, centroids);
   members->identical = std::move(sums.identical);
@@ -209,35 +253,61 @@ double split_distance(int64_t d, const float* row, const float* centroid) {
   return e;
 }
 
-std::vector<int64_t> split_donors(int64_t d, int64_t k, const float* rows,
+std::vector<double> cluster_errors(const ClusterSums& s, const float* centroids) {
+  const int64_t d = s.d;
+  std::vector<double> errors(static_cast<size_t>(s.k), 0.0);
+  for (int64_t c = 0; c < s.k; ++c) {
+    if (s.counts[c] == 0) continue;
+    // sum |x - c|^2 = Q - 2 c.S + n |c|^2 = Q + sum_j c_j (n c_j - 2 S_j).
+    const auto n = static_cast<double>(s.counts[c]);
+    const double* sum = s.sums.data() + c * d;
+    const float* centroid = centroids + c * d;
+    double e = 0;
+    for (int64_t j = 0; j < d; ++j) {
+      const double v = centroid[j];
+      e += v * (n * v - 2 * sum[j]);
+    }
+    errors[c] = s.norms[c] + e;
+  }
+  return errors;
+}
+
+std::vector<int64_t> split_donors(const std::vector<double>& errors,
                                   const std::vector<uint8_t>& identical,
-                                  const std::vector<int64_t>& sizes, const float* centroids) {
-  // Each cluster's squared error estimated from one of its rows: size x |row - centroid|^2
-  // (the expected squared distance of a row to the mean, times the rows). A cluster that
-  // covers two separate groups of rows has an error many times that of one that covers one
-  // group, which its size alone does not show (issue 15). Clusters of identical rows, and
-  // clusters already split in this update, weigh 0: their halves would be equidistant from
-  // every row, or the next assignment must first show whether the halves need splitting again.
+                                  const std::vector<int64_t>& sizes) {
+  // Each cluster's squared error, exact (issue 15): a cluster that covers two separate groups of
+  // rows has an error many times that of one that covers one group, which its size alone does
+  // not show. Clusters of identical rows, and clusters already split in this update, weigh 0:
+  // their halves would be equidistant from every row, or the next assignment must first show
+  // whether the halves need splitting again.
+  const auto k = static_cast<int64_t>(sizes.size());
   std::vector<double> weight(static_cast<size_t>(k), 0.0);
   for (int64_t c = 0; c < k; ++c) {
-    if (sizes[c] < 2 || identical[c]) continue;
-    weight[c] = static_cast<double>(sizes[c]) * split_distance(d, rows + c * d, centroids + c * d);
+    if (sizes[c] < 2 || identical[c] || !(errors[c] > 0)) continue;
+    weight[c] = errors[c];
   }
   std::vector<int64_t> donors;
   for (int64_t empty = 0; empty < k; ++empty) {
     if (sizes[empty] != 0) continue;
-    // The cluster with the largest estimate (the lower index on a tie): a deterministic choice
-    // (issue 15). Drawn in proportion to the estimates, as before, which donor the draws hit
+    // The cluster with the largest error (the lower index on a tie): a deterministic choice
+    // (issue 15). Drawn in proportion to an estimate, as before, which donor the draws hit
     // decided the result from one start to the next (and FAISS's draws were sometimes luckier).
     int64_t chosen = k;
     for (int64_t c = 0; c < k; ++c) {
       if (weight[c] > 0 && (chosen == k || weight[c] > weight[chosen])) chosen = c;
     }
-    if (chosen == k) break;  // the estimates ran out: split_empty_clusters draws the rest
+    if (chosen == k) break;  // the errors ran out: split_empty_clusters draws the rest
     donors.push_back(chosen);
     weight[chosen] = 0;
   }
   return donors;
+}
+
+std::vector<int64_t> split_donors(const ClusterSums& sums, const float* centroids) {
+  if (std::none_of(sums.counts.begin(), sums.counts.end(), [](int64_t c) { return c == 0; })) {
+    return {};
+  }
+  return split_donors(cluster_errors(sums, centroids), sums.identical, sums.counts);
 }
 
 namespace {

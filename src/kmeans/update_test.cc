@@ -49,7 +49,9 @@ TEST(ClusterSums, ShardsMergeIntoTheSumsOfAllRows) {
   merged.merge(sums_of(n - cut, d, x.data() + cut * d, k, labels.data() + cut, cut));
   EXPECT_EQ(merged.counts, all.counts);
   EXPECT_EQ(merged.sums, all.sums);
+  EXPECT_EQ(merged.norms, all.norms);
   EXPECT_EQ(merged.identical, all.identical);
+  EXPECT_EQ(all.norms[6], 3 * 5 * 9.0);
   EXPECT_EQ(all.identical[6], 1);
   EXPECT_EQ(all.identical[0], 0);
 }
@@ -101,6 +103,8 @@ ClusterSums shard_sums(int64_t n, int64_t d, const std::vector<float>& x, int64_
 void expect_same_bits(const ClusterSums& a, const ClusterSums& b) {
   ASSERT_EQ(a.sums.size(), b.sums.size());
   EXPECT_EQ(std::memcmp(a.sums.data(), b.sums.data(), a.sums.size() * sizeof(double)), 0);
+  ASSERT_EQ(a.norms.size(), b.norms.size());
+  EXPECT_EQ(std::memcmp(a.norms.data(), b.norms.data(), a.norms.size() * sizeof(double)), 0);
   EXPECT_EQ(a.counts, b.counts);
   EXPECT_EQ(a.identical, b.identical);
   EXPECT_EQ(a.first_row, b.first_row);
@@ -114,7 +118,7 @@ TEST(ClusterSums, AnySplitMergedInAnyOrderGivesTheSameBits) {
   Rng rng(5);
   std::vector<int32_t> labels(n);
   for (auto& l : labels) l = static_cast<int32_t>(rng.uniform(k));
-  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x.data()), n);
+  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x.data()), n, d);
   const std::vector<int> one_shard(n, 0);
   const ClusterSums all = shard_sums(n, d, x, k, labels, one_shard, 0, grid);
   // The exact sums are the plain ones up to the grid's rounding (n steps at most).
@@ -124,6 +128,10 @@ TEST(ClusterSums, AnySplitMergedInAnyOrderGivesTheSameBits) {
       for (int64_t i = 0; i < n; ++i) plain += labels[i] == c ? x[i * d + j] : 0.0;
       EXPECT_NEAR(all.sums[c * d + j], plain, n * grid.step) << c << " " << j;
     }
+    // The norms likewise, to n norm steps (and the plain sum's own rounding).
+    double plain = 0;
+    for (int64_t i = 0; i < n; ++i) plain += labels[i] == c ? row_norm2(d, &x[i * d]) : 0.0;
+    EXPECT_NEAR(all.norms[c], plain, n * grid.norm_step + 1e-12 * plain) << c;
   }
   for (const int shards : {2, 3, 7}) {
     for (int trial = 0; trial < 3; ++trial) {
@@ -148,8 +156,9 @@ TEST(ClusterSums, ValuesFarBelowTheLargestAreRoundedToTheGrid) {
   const int64_t d = 1, k = 1;
   const std::vector<float> x = {1e4f, 0x1p-40f, 0x1p-20f, -1e4f};
   const std::vector<int32_t> labels = {0, 0, 0, 0};
-  const SumGrid grid = SumGrid::make(1e4, 4);
+  const SumGrid grid = SumGrid::make(1e4, 4, d);
   EXPECT_EQ(grid.step, std::ldexp(1.0, 14 + 2 - 53));
+  EXPECT_EQ(grid.norm_step, std::ldexp(1.0, 2 * 14 + 0 + 2 - 53));
   const ClusterSums s = sums_of(4, d, x.data(), k, labels.data(), 0, grid);
   EXPECT_EQ(s.sums[0], 0x1p-20);
 }
@@ -175,12 +184,18 @@ TEST(ClusterSums, EmptyClustersKeepTheirCentroid) {
 }
 
 // split_empty_clusters with each donor's first row as the row it splits towards (the rule
-// before issue 15's farthest rows): the tests of which cluster is split.
+// before issue 15's farthest rows), each cluster's squared error taken as size x |first row -
+// centroid|^2 (the estimate before the exact error): the tests of which cluster is split, given
+// the errors.
 int64_t split_towards_first(int64_t d, int64_t k, const std::vector<float>& rows,
                             std::vector<uint8_t>* identical, std::vector<int64_t>* sizes,
                             float* centroids, Rng& rng) {
-  const std::vector<int64_t> donors =
-      split_donors(d, k, rows.data(), *identical, *sizes, centroids);
+  std::vector<double> errors(static_cast<size_t>(k));
+  for (int64_t c = 0; c < k; ++c) {
+    errors[c] = static_cast<double>((*sizes)[c]) *
+                split_distance(d, rows.data() + c * d, centroids + c * d);
+  }
+  const std::vector<int64_t> donors = split_donors(errors, *identical, *sizes);
   std::vector<float> toward;
   for (int64_t c : donors)
     toward.insert(toward.end(), rows.begin() + c * d, rows.begin() + (c + 1) * d);
@@ -229,7 +244,7 @@ TEST(SplitEmptyClusters, TakesTheClusterWhoseRowsSpreadFarthest) {
   EXPECT_GE(cluster1, 95);
 }
 
-TEST(SplitEmptyClusters, TakesTheLargestEstimatedErrorWhateverTheSeed) {
+TEST(SplitEmptyClusters, TakesTheLargestErrorWhateverTheSeed) {
   // Cluster 0: 100 rows, its first row 1 from the centroid: estimated squared error 100 x 1.
   // Cluster 1: 90 rows, 1 from the centroid: 90 x 1. Drawn in proportion to the estimates,
   // cluster 1 would be split for about 47 % of the seeds, and which one is split would decide
@@ -248,7 +263,7 @@ TEST(SplitEmptyClusters, TakesTheLargestEstimatedErrorWhateverTheSeed) {
   }
 }
 
-TEST(SplitEmptyClusters, SeveralEmptyClustersTakeTheLargestEstimatesInTurn) {
+TEST(SplitEmptyClusters, SeveralEmptyClustersTakeTheLargestErrorsInTurn) {
   // Estimated errors 30 x 1, 32 x 1 and 31 x 1: the two empty clusters split cluster 1, then
   // cluster 2 (a cluster split once is not split again in the same update). Drawn in
   // proportion, that order would come about one seed in six.
@@ -374,6 +389,65 @@ TEST(LloydUpdate, SplitsTowardsTheFarthestRowNotTheFirst) {
   EXPECT_EQ(next, (std::vector<int32_t>{0, 0, 1, 0}));
 }
 
+TEST(LloydUpdate, TheDonorHasTheLargestExactErrorNotTheLargestEstimate) {
+  // Cluster 0: rows -3, 1, 1, 1 (mean 0, squared error 12); its first row -3 makes the estimate
+  // of the rule before (size x |first row - centroid|^2) 4 x 9 = 36. Cluster 1: rows 101, 99,
+  // 105, 95 (mean 100, squared error 52); its first row 101 makes the estimate 4 x 1 = 4. The
+  // estimate would split cluster 0; the exact error splits cluster 1 (issue 15).
+  const int64_t n = 8, d = 1, k = 3;
+  const std::vector<float> x = {-3, 1, 1, 1, 101, 99, 105, 95};
+  const std::vector<int32_t> labels = {0, 0, 0, 0, 1, 1, 1, 1};
+  ClusterMembers members;
+  group_by_label(n, k, labels.data(), &members);
+  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x.data()), n, d);
+  ClusterSums sums = cluster_sums(d, x.data(), k, members, grid, 1);
+  std::vector<float> centroids = {7, 7, 9};
+  centroids_from_sums(sums, centroids.data());
+  ASSERT_EQ(centroids, (std::vector<float>{0, 100, 9}));
+  EXPECT_EQ(cluster_errors(sums, centroids.data()), (std::vector<double>{12, 52, 0}));
+  ASSERT_GT(4 * split_distance(d, &x[0], &centroids[0]),
+            4 * split_distance(d, &x[4], &centroids[1]));  // the estimates rank them the other way
+  Rng rng(3);
+  std::vector<int64_t> asked;
+  const int64_t split = lloyd_update(
+      sums, centroids.data(), rng, [&](const std::vector<int64_t>& donors, const float* c) {
+        asked = donors;
+        return farthest_rows(n, d, x.data(), labels.data(), nullptr, donors, c).values;
+      });
+  EXPECT_EQ(split, 1);
+  EXPECT_EQ(asked, (std::vector<int64_t>{1}));
+  // Cluster 1 split towards its farthest row (105 and 95 tie at 25: the lower row, 105).
+  EXPECT_EQ(centroids[0], 0.0f);
+  EXPECT_LT(centroids[1], 100.0f);
+  EXPECT_GT(centroids[2], 100.0f);
+  EXPECT_EQ(sums.counts, (std::vector<int64_t>{4, 2, 2}));
+}
+
+TEST(ClusterErrors, AreTheSquaredDistancesOfTheRowsToTheCentroids) {
+  // Rows away from the origin (the formula subtracts large terms), on a grid that rounds.
+  const int64_t n = 2000, d = 7, k = 5;
+  Rng rng(11);
+  std::vector<float> x(static_cast<size_t>(n * d));
+  for (float& v : x) v = static_cast<float>(30 + rng.normal());
+  std::vector<int32_t> labels(n);
+  for (int32_t& l : labels) l = static_cast<int32_t>(rng.uniform(k));
+  ClusterMembers members;
+  group_by_label(n, k, labels.data(), &members);
+  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x.data()), n, d);
+  const ClusterSums sums = cluster_sums(d, x.data(), k, members, grid, 2);
+  std::vector<float> centroids(static_cast<size_t>(k * d));
+  centroids_from_sums(sums, centroids.data());
+  centroids[3] += 0.5f;  // any centroid, not only the mean
+  const std::vector<double> errors = cluster_errors(sums, centroids.data());
+  for (int64_t c = 0; c < k; ++c) {
+    double direct = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (labels[i] == c) direct += split_distance(d, &x[i * d], &centroids[c * d]);
+    }
+    EXPECT_NEAR(errors[c], direct, 1e-9 * direct) << c;
+  }
+}
+
 // Moving only the rows whose label changed gives the bits of summing afresh, on a grid that
 // rounds (random floats of every magnitude), with clusters emptied, refilled and made identical.
 TEST(ClusterSums, MovingChangedRowsGivesTheSumsAfresh) {
@@ -385,7 +459,7 @@ TEST(ClusterSums, MovingChangedRowsGivesTheSumsAfresh) {
         std::ldexp(1.0f, static_cast<int>(rng.uniform(20)));
   }
   for (int64_t i : {5, 17, 3001}) std::fill_n(x.data() + i * d, d, 2.5f);
-  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x.data()), n);
+  const SumGrid grid = SumGrid::make(max_abs_value(n, d, x.data()), n, d);
   std::vector<int64_t> global(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) global[i] = 100 + 3 * i;
   std::vector<int32_t> labels(n), previous;
@@ -401,6 +475,7 @@ TEST(ClusterSums, MovingChangedRowsGivesTheSumsAfresh) {
     EXPECT_EQ(incremental, step != 0 && step != 4) << "step " << step;
     const ClusterSums afresh = cluster_sums(d, x.data(), k, m, grid, 2, global.data());
     ASSERT_EQ(moved.sums, afresh.sums) << "step " << step;
+    ASSERT_EQ(moved.norms, afresh.norms) << "step " << step;
     ASSERT_EQ(moved.counts, afresh.counts);
     ASSERT_EQ(moved.first, afresh.first);
     ASSERT_EQ(moved.first_row, afresh.first_row);

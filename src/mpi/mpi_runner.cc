@@ -163,9 +163,10 @@ class MpiShard final : public KMeansShard {
     allreduce(s.sums.data(), k * d, MPI_DOUBLE, MPI_SUM);
     const std::vector<int64_t> local_counts = s.counts, local_first_row = s.first_row;
     allreduce(s.counts.data(), k, MPI_INT64_T, MPI_SUM);
-    // The first rows and identical flags are read only by the split of empty clusters: with no
-    // empty cluster (the usual iteration) they are left as they are, saving 4 k d bytes.
+    // The norms, first rows and identical flags are read only by the split of empty clusters:
+    // with no empty cluster (the usual iteration) they are left as they are, saving 4 k d bytes.
     if (std::none_of(s.counts.begin(), s.counts.end(), [](int64_t c) { return c == 0; })) return;
+    allreduce(s.norms.data(), k, MPI_DOUBLE, MPI_SUM);  // exact on the norm grid, as the sums
     allreduce(s.first_row.data(), k, MPI_INT64_T, MPI_MIN);
     // The first row comes from the rank that holds it; the others contribute zero bits.
     const std::vector<float> local_first = s.first;

@@ -189,8 +189,7 @@ Result<RoundPartial> compute_held_partial(const RoundState& st, const TrainParam
   }
   RoundPartial out = partial_header(st, worker);
   out.rows = n;
-  SumGrid grid;
-  grid.step = st.grid_step;
+  const SumGrid grid = round_grid(st);
   if (st.work_stage() == RoundStage::kTrainGroups) {
     KMeansLog log_as;
     log_as.label = "ivf";
@@ -293,7 +292,7 @@ Result<RoundMerge> merge_hierarchical_round(const RoundState& st,
       }
       next = st;
       next.round = st.round + 1;
-      next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
+      next.grid_step = SumGrid::make(max_abs, st.train_rows, st.dim).step;
       next.capacity = balance_capacity(st.train_rows, g, kHierCoarseBalance);
       next.stage = *std::max_element(sizes.begin(), sizes.end()) > next.capacity
                        ? RoundStage::kCap

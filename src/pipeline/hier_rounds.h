@@ -44,6 +44,9 @@ Result<ExactSum> merged_objective(const RoundState& state,
 // Moves an assignment's statistics into the partial.
 void set_partial_sums(ClusterSums sums, RoundPartial& out);
 
+// The grids of the round's exact sums (SumGrid::of_step of its grid_step, train_rows and dim).
+SumGrid round_grid(const RoundState& state);
+
 // A partial's ClusterSums over `clusters` clusters, moved out of it; refuses a partial on another
 // grid or of another shape, naming the worker.
 Result<ClusterSums> partial_sums(const RoundState& state, int worker, int64_t clusters,

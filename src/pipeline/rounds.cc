@@ -348,9 +348,8 @@ Result<RoundPartial> compute_round_partial(const SampleResult& shard, const Roun
   out.objective_bins.assign(objective.bins.begin(), objective.bins.end());
   ClusterMembers members;
   group_by_label(out.rows, k, labels.data(), &members);
-  SumGrid grid;
-  grid.step = st.grid_step;
-  set_partial_sums(cluster_sums(d, x.data(), k, members, grid, threads, mine_in_train.data()), out);
+  set_partial_sums(
+      cluster_sums(d, x.data(), k, members, round_grid(st), threads, mine_in_train.data()), out);
   set_partial_farthest(st, out.rows, x.data(), labels.data(), mine_in_train.data(), out);
   return out;
 }
@@ -412,9 +411,14 @@ Result<std::vector<float>> read_farthest_rows(const RoundState& st, const Farthe
   return values;
 }
 
+SumGrid round_grid(const RoundState& st) {
+  return SumGrid::of_step(st.grid_step, st.train_rows, st.dim);
+}
+
 void set_partial_sums(ClusterSums sums, RoundPartial& out) {
   out.grid_step = sums.grid.step;
   out.sums = std::move(sums.sums);
+  out.norms = std::move(sums.norms);
   out.counts = std::move(sums.counts);
   out.identical = std::move(sums.identical);
   out.first = std::move(sums.first);
@@ -424,8 +428,9 @@ void set_partial_sums(ClusterSums sums, RoundPartial& out) {
 Result<ClusterSums> partial_sums(const RoundState& st, int worker, int64_t clusters,
                                  RoundPartial& part) {
   const auto c = static_cast<size_t>(clusters), cd = static_cast<size_t>(clusters * st.dim);
-  if (part.grid_step != st.grid_step || part.sums.size() != cd || part.counts.size() != c ||
-      part.identical.size() != c || part.first.size() != cd || part.first_row.size() != c) {
+  if (part.grid_step != st.grid_step || part.sums.size() != cd || part.norms.size() != c ||
+      part.counts.size() != c || part.identical.size() != c || part.first.size() != cd ||
+      part.first_row.size() != c) {
     return Status::FailedPrecondition(fmt::format(
         "the partial of worker {} was computed on another grid or shape than round {}'s of "
         "plan {}; rerun `ivftrain round` for worker {}",
@@ -434,8 +439,9 @@ Result<ClusterSums> partial_sums(const RoundState& st, int worker, int64_t clust
   ClusterSums s;
   s.k = clusters;
   s.d = part.dim;
-  s.grid.step = part.grid_step;
+  s.grid = round_grid(st);
   s.sums = std::move(part.sums);
+  s.norms = std::move(part.norms);
   s.counts = std::move(part.counts);
   s.identical = std::move(part.identical);
   s.first = std::move(part.first);
@@ -485,8 +491,7 @@ Result<RoundMerge> lloyd_merge(const RoundState& st, ClusterSums& total, double 
   const int64_t d = st.dim, k = st.k;
   std::vector<float> means = st.centroids;
   centroids_from_sums(total, means.data());
-  const std::vector<int64_t> donors =
-      split_donors(d, k, total.first.data(), total.identical, total.counts, means.data());
+  const std::vector<int64_t> donors = split_donors(total, means.data());
   std::vector<float> toward;
   if (st.stage == RoundStage::kSplit) {
     if (donors != st.split_donors) {
@@ -630,7 +635,7 @@ Result<RoundMerge> RoundMerger::finish(const IvfRowsFetch& fetch) {
     for (const RoundPartial& part : kept_) max_abs = std::max(max_abs, part.max_abs);
     m.next = st;
     m.next.round = st.round + 1;
-    m.next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
+    m.next.grid_step = SumGrid::make(max_abs, st.train_rows, st.dim).step;
     return m;
   }
   // Round r > 1 measures the centroids of Lloyd iteration r - 1 (index r - 2); round 1 the

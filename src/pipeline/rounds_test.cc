@@ -481,6 +481,7 @@ TEST(RoundFilesTest, TruncatedOrForeignFilesAreRefused) {
   p.dim = 3;
   p.objective_bins.assign(259, 0);
   p.sums.assign(6, 1.0);
+  p.norms = {3.0, 12.5};
   p.counts = {1, 2};
   p.identical = {1, 0};
   p.first.assign(6, 2.0f);
@@ -489,6 +490,7 @@ TEST(RoundFilesTest, TruncatedOrForeignFilesAreRefused) {
   auto back = parse_round_partial(bytes, "part");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->sums, p.sums);
+  EXPECT_EQ(back->norms, p.norms);
   EXPECT_EQ(back->first_row, p.first_row);
   EXPECT_EQ(back->plan_id, p.plan_id);
   for (size_t cut : {size_t{4}, size_t{40}, bytes.size() - 1}) {
@@ -497,6 +499,15 @@ TEST(RoundFilesTest, TruncatedOrForeignFilesAreRefused) {
     EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
     EXPECT_NE(bad.status().message().find("part is not a usable round partial"), std::string::npos);
   }
+  // A partial of version 4 (before the norms) is refused, not misread.
+  std::string older = bytes;
+  older[8] = 4;
+  auto old_version = parse_round_partial(older, "part");
+  ASSERT_FALSE(old_version.ok());
+  EXPECT_NE(old_version.status().message().find(
+                "part is not a usable round partial: format version 4, this build reads 5"),
+            std::string::npos)
+      << old_version.status().message();
   RoundState s;
   s.k = 2;
   s.dim = 3;

@@ -136,7 +136,7 @@ Result<RoundMerge> merge_seed_round(const RoundState& st, const std::vector<Roun
     // The scan, as flat_kmeans makes the grid over its x.
     double max_abs = 0;
     for (const RoundPartial& part : partials) max_abs = std::max(max_abs, part.max_abs);
-    next.grid_step = SumGrid::make(max_abs, st.train_rows).step;
+    next.grid_step = SumGrid::make(max_abs, st.train_rows, st.dim).step;
   }
   const double phi = phi_sum.value();
   if (o < kKMeansParallelRounds && phi > 0) {
