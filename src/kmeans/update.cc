@@ -303,10 +303,12 @@ std::vector<int64_t> split_donors(const std::vector<double>& errors,
   return donors;
 }
 
+bool has_empty_cluster(const ClusterSums& sums) {
+  return std::any_of(sums.counts.begin(), sums.counts.end(), [](int64_t c) { return c == 0; });
+}
+
 std::vector<int64_t> split_donors(const ClusterSums& sums, const float* centroids) {
-  if (std::none_of(sums.counts.begin(), sums.counts.end(), [](int64_t c) { return c == 0; })) {
-    return {};
-  }
+  if (!has_empty_cluster(sums)) return {};
   return split_donors(cluster_errors(sums, centroids), sums.identical, sums.counts);
 }
 

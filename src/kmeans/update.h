@@ -169,6 +169,9 @@ std::vector<double> cluster_errors(const ClusterSums& sums, const float* centroi
 std::vector<int64_t> split_donors(const std::vector<double>& errors,
                                   const std::vector<uint8_t>& identical,
                                   const std::vector<int64_t>& sizes);
+// Whether some cluster of `sums` has no row: the only updates that split, and the only ones that
+// read the norms, first rows and identical flags.
+bool has_empty_cluster(const ClusterSums& sums);
 // split_donors by cluster_errors of the combined statistics `sums` about the new `centroids`
 // (computed only when a cluster is empty).
 std::vector<int64_t> split_donors(const ClusterSums& sums, const float* centroids);

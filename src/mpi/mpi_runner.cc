@@ -165,7 +165,7 @@ class MpiShard final : public KMeansShard {
     allreduce(s.counts.data(), k, MPI_INT64_T, MPI_SUM);
     // The norms, first rows and identical flags are read only by the split of empty clusters:
     // with no empty cluster (the usual iteration) they are left as they are, saving 4 k d bytes.
-    if (std::none_of(s.counts.begin(), s.counts.end(), [](int64_t c) { return c == 0; })) return;
+    if (!has_empty_cluster(s)) return;
     allreduce(s.norms.data(), k, MPI_DOUBLE, MPI_SUM);  // exact on the norm grid, as the sums
     allreduce(s.first_row.data(), k, MPI_INT64_T, MPI_MIN);
     // The first row comes from the rank that holds it; the others contribute zero bits.
