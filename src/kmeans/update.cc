@@ -148,12 +148,7 @@ ClusterSums cluster_sums(int64_t d, const float* x, int64_t k, const ClusterMemb
                       const int64_t begin = m.offsets[c], end = m.offsets[c + 1];
                       if (begin == end) continue;
                       kernels::add_rows(d, x, m.rows.data() + begin, end - begin, magic,
-                                        s.sums.data() + c * d);
-                      double q = 0;
-                      for (int64_t r = begin; r < end; ++r) {
-                        q += grid_norm2(d, x + m.rows[r] * d, norm_magic);
-                      }
-                      s.norms[c] = q;
+                                        s.sums.data() + c * d, norm_magic, &s.norms[c]);
                       describe_cluster(c, d, x, m, global_rows, s);
                     }
                   });

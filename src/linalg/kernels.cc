@@ -342,21 +342,43 @@ void TileTopT(int64_t rows, const float* dots, int64_t ld, const float* bias, in
   }
 }
 
+// With `norm`, each row's |x|^2 as well, summed in row_norm2's order (kmeans/update.h: element e
+// into running sum e mod 8, exact squares, then ((0+1)+(2+3))+((4+5)+(6+7))), rounded to the
+// norm grid with norm_magic, and added to *norm: the same bits as the scalar function, from the
+// values this loop has loaded anyway (a second pass over the rows cost 16 ms of W1's update).
 void AddRows(int64_t d, const float* x, const int64_t* rows, int64_t count, double magic,
-             double* sum) {
+             double* sum, double norm_magic, double* norm) {
   const hn::ScalableTag<double> dd;
   const hn::Rebind<float, decltype(dd)> df;  // as many floats as doubles in a vector
-  const int64_t n = static_cast<int64_t>(hn::Lanes(dd));
+  using VD = hn::Vec<decltype(dd)>;
+  constexpr int64_t kN = static_cast<int64_t>(hn::MaxLanes(dd));
+  static_assert(8 % kN == 0, "row_norm2's eight running sums span whole vectors");
+  constexpr int64_t kV = 8 / kN;  // vectors per eight elements
   const auto vmagic = hn::Set(dd, magic);
   for (int64_t r = 0; r < count; ++r) {
     const float* HWY_RESTRICT row = x + rows[r] * d;
+    VD acc[kV];
+    for (int64_t b = 0; b < kV; ++b) acc[b] = hn::Zero(dd);
     int64_t j = 0;
-    for (; j + n <= d; j += n) {
-      const auto v = hn::PromoteTo(dd, hn::LoadU(df, row + j));
-      const auto q = hn::Sub(hn::Add(v, vmagic), vmagic);  // v rounded to the grid
-      hn::StoreU(hn::Add(hn::LoadU(dd, sum + j), q), dd, sum + j);
+    for (; j + 8 <= d; j += 8) {
+      for (int64_t b = 0; b < kV; ++b) {
+        const auto v = hn::PromoteTo(dd, hn::LoadU(df, row + j + b * kN));
+        const auto q = hn::Sub(hn::Add(v, vmagic), vmagic);  // v rounded to the grid
+        hn::StoreU(hn::Add(hn::LoadU(dd, sum + j + b * kN), q), dd, sum + j + b * kN);
+        if (norm) acc[b] = hn::MulAdd(v, v, acc[b]);  // v^2 is exact: fused or not, the same
+      }
     }
-    for (; j < d; ++j) sum[j] += (static_cast<double>(row[j]) + magic) - magic;
+    HWY_ALIGN double a[8];
+    for (int64_t b = 0; b < kV; ++b) hn::Store(acc[b], dd, a + b * kN);
+    for (int64_t l = 0; j + l < d; ++l) {
+      const double v = row[j + l];
+      sum[j + l] += (v + magic) - magic;
+      a[l] += v * v;
+    }
+    if (norm) {
+      const double q = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+      *norm += (q + norm_magic) - norm_magic;
+    }
   }
 }
 
@@ -439,8 +461,8 @@ void tile_top_t(int64_t rows, const float* dots, int64_t ld, const float* bias, 
   HWY_DYNAMIC_DISPATCH(TileTopT)(rows, dots, ld, bias, size, base, t, vals, idx);
 }
 void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double magic,
-              double* sum) {
-  HWY_DYNAMIC_DISPATCH(AddRows)(d, x, rows, count, magic, sum);
+              double* sum, double norm_magic, double* norm) {
+  HWY_DYNAMIC_DISPATCH(AddRows)(d, x, rows, count, magic, sum, norm_magic, norm);
 }
 void l2_sqr_many(const float* x, const float* c, int64_t k, int64_t d, float* out) {
   HWY_DYNAMIC_DISPATCH(L2SqrMany)(x, c, k, d, out);

@@ -62,8 +62,10 @@ inline void insert_sorted(float v, int32_t j, int64_t t, float* vals, int32_t* i
 // double, for r < count in order and every j < d. With magic = 1.5 x 2^52 x step, each value is
 // rounded to a multiple of step (ties to even), and when the sums stay below 2^53 steps every
 // addition is exact (kmeans/update.h, SumGrid): the same bits as the scalar loop, in any order.
+// With `norm` (may be null), each row's |x|^2 too, as kmeans/update.h's row_norm2 sums it (bit
+// for bit), rounded to its grid ((q + norm_magic) - norm_magic) and added to *norm row by row.
 void add_rows(int64_t d, const float* x, const int64_t* rows, int64_t count, double magic,
-              double* sum);
+              double* sum, double norm_magic = 0.0, double* norm = nullptr);
 
 // out[i] = l2_sqr(x, c + i d, d) for i < k (linalg/distances.h), the same bits at every
 // level, several centroids at a time.

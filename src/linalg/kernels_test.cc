@@ -172,27 +172,43 @@ TEST(KernelsTest, TileSelectorsMatchTheScalarReferencesAtEveryLevel) {
   }
 }
 
-TEST(KernelsTest, AddRowsMatchesTheScalarSumsAtEveryLevel) {
-  for (const int64_t d : {1, 3, 8, 17, 128}) {
+TEST(KernelsTest, AddRowsMatchesTheScalarSumsAndNormsAtEveryLevel) {
+  for (const int64_t d : {1, 3, 8, 12, 17, 128, 131}) {
     SCOPED_TRACE(::testing::Message() << "d=" << d);
     const int64_t n = 50;
     const auto x = testing::random_matrix(7, n, d, 1000.0);
     const std::vector<int64_t> rows = {4, 0, 49, 4, 17, 33, 2};
     // A grid of 1/64: the values (up to 1000) are rounded to it, as the scalar loop rounds them.
     const double magic = 1.5 * 0x1p52 / 64;
+    // The norms on a grid of 1/16 (|x|^2 up to 131 x 10^6 keeps 2^-4 steps below 2^51).
+    const double norm_magic = 1.5 * 0x1p52 / 16;
     std::vector<double> want(static_cast<size_t>(d), 0.5);
+    double want_norm = 0.25;
     for (const int64_t r : rows) {
+      // row_norm2's order (kmeans/update.h): element j into running sum j mod 8, then the tree.
+      double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       for (int64_t j = 0; j < d; ++j) {
-        const double q = std::nearbyint(double(x[r * d + j]) * 64) / 64;
-        ASSERT_EQ(q, (double(x[r * d + j]) + magic) - magic);
+        const double v = x[r * d + j];
+        const double q = std::nearbyint(v * 64) / 64;
+        ASSERT_EQ(q, (v + magic) - magic);
         want[j] += q;
+        a[j % 8] += v * v;
       }
+      const double norm = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+      want_norm += std::nearbyint(norm * 16) / 16;
     }
     for_each_level([&] {
       std::vector<double> sum(static_cast<size_t>(d), 0.5);
+      double norm = 0.25;
       kernels::add_rows(d, x.data(), rows.data(), static_cast<int64_t>(rows.size()), magic,
-                        sum.data());
+                        sum.data(), norm_magic, &norm);
       for (int64_t j = 0; j < d; ++j) ASSERT_EQ(sum[j], want[j]) << "j=" << j;
+      ASSERT_EQ(norm, want_norm);
+      // Without a norm the sums are the same.
+      std::vector<double> alone(static_cast<size_t>(d), 0.5);
+      kernels::add_rows(d, x.data(), rows.data(), static_cast<int64_t>(rows.size()), magic,
+                        alone.data());
+      ASSERT_EQ(alone, sum);
     });
   }
 }
