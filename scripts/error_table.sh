@@ -247,7 +247,7 @@ if command -v mpirun >/dev/null; then
     '$MPIRUN -n 3 $IVF train four.npy $T --mpi --threads 1 --seed 5 --checkpoint ck3'
   case_ "MPI: --checkpoint with k-means++ (not sharded)" \
     '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --init kmeans++ --checkpoint ck2'
-  case_ "MPI: --checkpoint with hierarchical k-means (sharded, but no checkpoints)" \
+  case_ "MPI: a flat run's checkpoint given to a hierarchical run (another algorithm)" \
     '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --kmeans hierarchical --checkpoint ck3'
   case_ "MPI: k-means++ gathers the sample: more than --max-memory on rank 0" \
     '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --init kmeans++ --max-memory 300K'
