@@ -21,6 +21,9 @@
 #   4. with IVFTRAIN_AARCH64=1 only: the library and unit tests cross-built for aarch64, and the
 #      kernel and k-means unit tests run under qemu-user (scripts/cross-aarch64.sh; 5 to 7 minutes
 #      on the 2-core development machine, which would take the whole run past 30 minutes).
+# Stages 1 and 2 compile with precompiled headers and the CLI as one translation unit (IVFTRAIN_PCH,
+# IVFTRAIN_UNITY_CLI: README.md); stage 4 without, so it is the build that catches a missing
+# #include of a standard or third-party header.
 # Before building, two checks of the source: every #include points down the floors of the flow
 # (scripts/check_layers.py) and every .cc/.h file is formatted (scripts/format.sh --check).
 # `.ci/run` calls this script. Set IVFTRAIN_SKIP_RELEASE=1 (stage 1 and the install),
