@@ -9,7 +9,8 @@
 #      `asan` preset: the library, also instrumented for the fuzzers' coverage, the tests, the CLI
 #      and the libFuzzer targets of stage 3, so the library is compiled with sanitizers once;
 #      OpenMP through LLVM's libomp), run with leak detection, abort on error and UBSan halting on
-#      the first error (MPI tests excluded: OpenMPI's own allocations are reported as leaks; the
+#      the first error (MPI tests excluded: OpenMPI's own allocations are reported as leaks, so
+#      the preset does not build the MPI runner, IVFTRAIN_WITH_MPI=OFF; the
 #      FAISS interop tests too: they exercise FAISS's reader, and the CLI code they call runs
 #      under the sanitizers in the CLI tests; cli_simd too: it trains six models at every SIMD
 #      level, 2.8 minutes under GCC's sanitizers, and the levels' kernels run in stage 1 at every
