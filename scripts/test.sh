@@ -9,7 +9,8 @@
 #      `asan` preset: the library, also instrumented for the fuzzers' coverage, the tests, the CLI
 #      and the libFuzzer targets of stage 3, so the library is compiled with sanitizers once;
 #      OpenMP through LLVM's libomp), run with leak detection, abort on error and UBSan halting on
-#      the first error (MPI tests excluded: OpenMPI's own allocations are reported as leaks; the
+#      the first error (MPI tests excluded: OpenMPI's own allocations are reported as leaks, so
+#      the preset does not build the MPI runner, IVFTRAIN_WITH_MPI=OFF; the
 #      FAISS interop tests too: they exercise FAISS's reader, and the CLI code they call runs
 #      under the sanitizers in the CLI tests; cli_simd too: it trains six models at every SIMD
 #      level, 2.8 minutes under GCC's sanitizers, and the levels' kernels run in stage 1 at every
@@ -21,6 +22,9 @@
 #   4. with IVFTRAIN_AARCH64=1 only: the library and unit tests cross-built for aarch64, and the
 #      kernel and k-means unit tests run under qemu-user (scripts/cross-aarch64.sh; 5 to 7 minutes
 #      on the 2-core development machine, which would take the whole run past 30 minutes).
+# Stages 1 and 2 compile with precompiled headers and the CLI as one translation unit (IVFTRAIN_PCH,
+# IVFTRAIN_UNITY_CLI: README.md); stage 4 without, so it is the build that catches a missing
+# #include of a standard or third-party header.
 # Before building, two checks of the source: every #include points down the floors of the flow
 # (scripts/check_layers.py) and every .cc/.h file is formatted (scripts/format.sh --check).
 # `.ci/run` calls this script. Set IVFTRAIN_SKIP_RELEASE=1 (stage 1 and the install),
