@@ -229,7 +229,7 @@ int64_t prune_dims(int64_t n, int64_t d, int64_t k) {
 }
 
 PrunedSearch::PrunedSearch(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t p)
-    : n_(n), d_(d), p_(p), x_(x), x_norms_(x_norms) {
+    : d_(d), p_(p), x_(x), x_norms_(x_norms) {
   IVF_DCHECK(p >= 1 && p < d && n >= 1, "1 <= p < d rotated dimensions of at least one row");
   // The fit: the mean and covariance of rows taken at a fixed stride.
   const int64_t m = std::min(n, kFitRows);

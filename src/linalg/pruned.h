@@ -69,7 +69,7 @@ class PrunedSearch {
   // Rotates the rows of `rows` not yet rotated.
   void rotate(int64_t count, const int64_t* rows, int num_threads);
 
-  int64_t n_, d_, p_;
+  int64_t d_, p_;
   const float* x_;
   const float* x_norms_;
   std::vector<float> mean_;    // d
