@@ -3,8 +3,9 @@
 // that a change which makes the compiler spill vectors to the stack fails CI instead of shipping.
 //
 //   kernel_tool levels                  the SIMD levels this CPU (as seen) supports, best first
-//   kernel_tool run KERNEL ROWS         KERNEL: direct (d = 8, k = 256: a PQ sub-space), argmin,
-//                                       two_min or top_t (one 512-centroid tile of the GEMM path)
+//   kernel_tool run KERNEL ROWS         KERNEL: direct or direct_two_min (d = 8, k = 256: a PQ
+//                                       sub-space), argmin, two_min or top_t (one 512-centroid
+//                                       tile of the GEMM path)
 // IVFTRAIN_SIMD forces the level, as for the CLI.
 #include <cstdint>
 #include <cstdio>
@@ -30,12 +31,18 @@ int run(const std::string& kernel, int64_t rows) {
   using namespace ivftrain::kernels;
   std::vector<int32_t> labels(static_cast<size_t>(rows * 16), 0);
   std::vector<float> best(static_cast<size_t>(rows * 16), INFINITY), second(best);
-  if (kernel == "direct") {
+  if (kernel == "direct" || kernel == "direct_two_min") {
     const int64_t d = 8, k = 256;
     const auto x = normal(static_cast<size_t>(rows * d), 1);
     const auto ct = normal(static_cast<size_t>(d * k), 2);
     const auto init = normal(static_cast<size_t>(k), 3);
-    direct_argmin(rows, d, x.data(), k, ct.data(), init.data(), -2.0f, best.data(), labels.data());
+    if (kernel == "direct") {
+      direct_argmin(rows, d, x.data(), k, ct.data(), init.data(), -2.0f, best.data(),
+                    labels.data());
+    } else {
+      direct_two_min(rows, d, x.data(), nullptr, k, ct.data(), init.data(), -2.0f, best.data(),
+                     labels.data(), second.data());
+    }
   } else {
     const int64_t size = 512;
     const auto dots = normal(static_cast<size_t>(rows * size), 4);

@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -89,6 +90,15 @@ TwoNearest brute_two_nearest(const float* row, const float* centroids, int64_t k
     }
   }
   return out;
+}
+
+void for_each_simd_level(const std::function<void()>& body) {
+  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(::testing::Message() << "level " << simd_target());
+    body();
+  }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
 }  // namespace ivftrain::testing

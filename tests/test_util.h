@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,9 @@ struct TwoNearest {
   double best = 0, second = 0;
 };
 TwoNearest brute_two_nearest(const float* row, const float* centroids, int64_t k, int64_t d);
+
+// Runs `body` once for every SIMD level this binary has and this CPU supports, each time with
+// the dispatch forced to it (and the level named in any failure), then restores the dispatch.
+void for_each_simd_level(const std::function<void()>& body);
 
 }  // namespace ivftrain::testing

@@ -3,7 +3,8 @@
 // from its second-nearest centroid when it was last assigned in full and lowered by the largest
 // distance any other centroid has moved since. A row whose exact distance to its (moved) own
 // centroid is below that bound keeps its label; the others are gathered into fixed blocks and
-// assigned by SGEMM over all k (two_nearest), which also renews their bound.
+// assigned over all k by the shape's kernel (two_nearest: SGEMM, or the direct kernel for few,
+// short centroids such as PQ's sub-spaces), which also renews their bound.
 //
 // A few centroids that jump far (splits of empty clusters, early iterations) would lower every
 // bound by their jump. So the m centroids that moved most (the movers) are left out of the
@@ -14,9 +15,10 @@
 // 364,310 rows in full instead of 917,062 with a fixed m = 16.
 //
 // The skipped rows are exactly those the bound covers (with a margin for float rounding of the
-// SGEMM distances), so labels are those of a full assignment, and which rows skip depends only
-// on the data and the centroids, never on the thread count. A skipped row's distance, needed
-// for the objective, is its exact squared distance to its centroid (d flops).
+// kernel's distances), so labels are those of a full assignment, and which rows skip depends
+// only on the data and the centroids, never on the thread count. A skipped row's distance,
+// needed for the objective, is its distance to its centroid computed as the full assignment
+// computes it (l2_sqr beside SGEMM, the direct kernel's score on its shapes; d flops).
 #pragma once
 
 #include <cstdint>
@@ -47,8 +49,13 @@ class BoundedAssigner final : public Assigner {
   int64_t rows_pruned() const override { return rows_pruned_; }
   const ExactSum* exact_objective() const override { return &sum_; }
 
-  // True when bounds pay off for this shape (the SGEMM kernel, enough centroids).
+  // True when bounds pay off for this shape on every CPU (the SGEMM kernel, enough centroids):
+  // what the file protocol's workers, whose rounds may run on different machines, agree on.
   static bool worthwhile(int64_t k, int64_t d);
+  // True when they pay off for this shape with the kernels in use: also the direct kernel's
+  // shapes with many centroids (PQ's sub-spaces), below AVX-512. Labels and objective are those
+  // of the full assignment either way, bit for bit.
+  static bool pays_here(int64_t k, int64_t d);
 
   // What a later call continues from (with the labels the last call wrote): the last call's
   // centroids and each row's bound and distance. A worker of the file protocol, whose process
@@ -80,9 +87,9 @@ class BoundedAssigner final : public Assigner {
   std::vector<uint8_t> skip_;
   std::vector<float> slack_;  // per row: the largest move of others its bound can take
   int64_t choose_movers(const std::vector<double>& drift, const std::vector<int64_t>& order,
-                        int64_t most) const;
-  std::vector<int64_t> rows_;
-  ExactSum sum_;  // the last call's objective
+                        int64_t most, double mover_cost) const;
+  std::vector<int64_t> rows_, checked_;  // kept: their capacity serves every call
+  ExactSum sum_;                         // the last call's objective
   int64_t prune_dims_;
   std::optional<PrunedSearch> pruned_;  // fitted when rows are first computed
 };

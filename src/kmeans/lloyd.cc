@@ -243,11 +243,11 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
     x_norms.resize(static_cast<size_t>(n));
     row_norms_sqr(n, d, x, x_norms.data());
   }
-  // Bounds skip the rows whose centroid cannot have changed (l2 and large k only: with few or
-  // short centroids a full assignment is cheaper than the bookkeeping).
+  // Bounds skip the rows whose centroid cannot have changed (l2 and many centroids only, where
+  // they pay with the kernels in use: BoundedAssigner::pays_here).
   std::optional<BoundedAssigner> bounded;
   std::optional<FullAssigner> full;
-  if (params.metric == Metric::kL2 && BoundedAssigner::worthwhile(k, d)) {
+  if (params.metric == Metric::kL2 && BoundedAssigner::pays_here(k, d)) {
     bounded.emplace(n, d, x, x_norms.data(), k, threads);
   } else {
     full.emplace(n, d, x, x_norms.empty() ? nullptr : x_norms.data(), k, params.metric, threads);

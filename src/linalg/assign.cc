@@ -1,11 +1,10 @@
 #include "linalg/assign.h"
 
-#include <hwy/aligned_allocator.h>
-
 #include <algorithm>
 #include <limits>
 #include <vector>
 
+#include "linalg/direct.h"
 #include "linalg/distances.h"
 #include "linalg/gemm_tiles.h"
 #include "linalg/kernels.h"
@@ -146,31 +145,13 @@ double assign_nearest_direct(int64_t n, int64_t d, const float* x, const float* 
   if (k > kDirectMaxK) {
     return assign_nearest_gemm(n, d, x, x_norms, k, centroids, metric, out, num_threads);
   }
-  // The transposed centroids, padded to whole vectors of the widest target.
-  constexpr int64_t W = kernels::kColumnPad;
-  const int64_t kp = (k + W - 1) / W * W;
-  // Both start on a cache line, so that no vector load of the kernel splits one (malloc aligns
-  // to 16 bytes: half the AVX2 loads, all the AVX-512 ones, straddled two lines; PQ training
-  // at AVX-512 took 1.3 times as long).
-  const auto ct_store = hwy::AllocateAligned<float>(static_cast<size_t>(d * kp));
-  const auto init_store = hwy::AllocateAligned<float>(static_cast<size_t>(kp));
-  float* ct = ct_store.get();
-  float* init = init_store.get();
-  std::fill_n(ct, d * kp, 0.0f);
-  for (int64_t c = 0; c < k; ++c) {
-    for (int64_t j = 0; j < d; ++j) ct[j * kp + c] = centroids[c * d + j];
-  }
-  const std::vector<float> bias = tiles::centroid_bias(metric, k, d, centroids);
-  std::fill_n(init, kp, kInf);
-  std::copy(bias.begin(), bias.end(), init);
-  const float alpha = gemm_alpha(metric);
-  return parallel_blocks(n, kAssignBlockRows, num_threads,
-                         Work{n * 2 * k * d, tiles::kMinFlopsPerThread}, make_scratch,
-                         [&](BlockScratch& s, int64_t, int64_t begin, int64_t end) {
-                           kernels::direct_argmin(end - begin, d, x + begin * d, kp, ct, init,
-                                                  alpha, s.best.data(), out.labels + begin);
-                           return finish_block(metric, x_norms, d, x, begin, end, s, out);
-                         });
+  const DirectCentroids direct(metric, k, d, centroids);
+  return parallel_blocks(
+      n, kAssignBlockRows, num_threads, Work{n * 2 * k * d, tiles::kMinFlopsPerThread},
+      make_scratch, [&](BlockScratch& s, int64_t, int64_t begin, int64_t end) {
+        direct.argmin(end - begin, x + begin * d, s.best.data(), out.labels + begin);
+        return finish_block(metric, x_norms, d, x, begin, end, s, out);
+      });
 }
 
 double assign_nearest(int64_t n, int64_t d, const float* x, const float* x_norms, int64_t k,

@@ -28,6 +28,20 @@ inline constexpr int64_t kDirectMaxD = 64;
 void direct_argmin(int64_t rows, int64_t d, const float* x, int64_t kp, const float* ct,
                    const float* init, float alpha, float* best, int32_t* labels);
 
+// As direct_argmin for rows ids[r] of x (r < rows; x's rows themselves when ids is null), the
+// results at r, also writing second[r], the row's second smallest score (the smallest again
+// when two columns reach it). NaN scores never enter; padding columns (init = +inf) give +inf.
+void direct_two_min(int64_t rows, int64_t d, const float* x, const int64_t* ids, int64_t kp,
+                    const float* ct, const float* init, float alpha, float* best, int32_t* labels,
+                    float* second);
+
+// The direct kernel's score of each row against one column, bit for bit as direct_argmin and
+// direct_two_min compute it at the level in use: out[i] = the score of row i (x: d floats a row)
+// against column columns[i], whose centroid is c + columns[i] d (row-major: the same values as
+// the column of ct) and whose init is init[columns[i]].
+void direct_scores(int64_t rows, int64_t d, const float* x, const int32_t* columns, const float* c,
+                   const float* init, float alpha, float* out);
+
 // One tile of the GEMM path: scores s(r, j) = dots[r ld + j] + bias[j] for j < size. Row r's
 // smallest score, if strictly below best[r], replaces it, with label base + (first such j).
 void tile_argmin(int64_t rows, const float* dots, int64_t ld, const float* bias, int64_t size,
@@ -73,5 +87,9 @@ void l2_sqr_many(const float* x, const float* c, int64_t k, int64_t d, float* ou
 
 // Whether the kernels in use fuse the multiply-add of direct_argmin (one rounding).
 bool uses_fma();
+
+// Floats per vector of the kernels in use (16 at AVX-512, 8 at AVX2, 4 at SSE4 and NEON, 1 for
+// the scalar target).
+int64_t float_lanes();
 
 }  // namespace ivftrain::kernels

@@ -1,7 +1,6 @@
 #include "linalg/kernels.h"
 
 #include <gtest/gtest.h>
-#include <hwy/targets.h>
 
 #include <cmath>
 #include <cstring>
@@ -18,17 +17,7 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::nanf("");
 
-// Runs `body` once for every SIMD level this binary has and this CPU supports, each time with
-// the dispatch forced to it, and restores the dispatch afterwards.
-template <typename Body>
-void for_each_level(Body body) {
-  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(::testing::Message() << "level " << simd_target());
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
+using testing::for_each_simd_level;
 
 // Bitwise float equality (so +0/-0 and NaN payloads count), with a readable failure.
 ::testing::AssertionResult same_bits(float a, float b) {
@@ -36,11 +25,13 @@ void for_each_level(Body body) {
   return ::testing::AssertionFailure() << a << " != " << b;
 }
 
-// The scalar reference of direct_argmin: each score accumulated in j order, fused or not.
+// The scalar reference of direct_argmin and direct_two_min: each score accumulated in j order,
+// fused or not; the second smallest counts a value reached twice twice, and NaN never enters.
 void direct_ref(int64_t rows, int64_t d, const float* x, int64_t kp, const float* ct,
-                const float* init, float alpha, bool fma, float* best, int32_t* labels) {
+                const float* init, float alpha, bool fma, float* best, int32_t* labels,
+                float* second) {
   for (int64_t i = 0; i < rows; ++i) {
-    best[i] = kInf;
+    best[i] = second[i] = kInf;
     labels[i] = 0;
     for (int64_t c = 0; c < kp; ++c) {
       float s = init[c];
@@ -49,14 +40,17 @@ void direct_ref(int64_t rows, int64_t d, const float* x, int64_t kp, const float
         s = fma ? std::fma(a, ct[j * kp + c], s) : a * ct[j * kp + c] + s;
       }
       if (s < best[i]) {
+        second[i] = best[i];
         best[i] = s;
         labels[i] = static_cast<int32_t>(c);
+      } else if (s < second[i]) {
+        second[i] = s;
       }
     }
   }
 }
 
-TEST(KernelsTest, DirectArgminMatchesTheScalarReferenceAtEveryLevel) {
+TEST(KernelsTest, DirectSelectorsMatchTheScalarReferenceAtEveryLevel) {
   for (const int64_t d : {1, 3, 8, 17, 64}) {
     for (const int64_t k : {1, 5, 16, 24, 100, 200, 256}) {
       SCOPED_TRACE(::testing::Message() << "d=" << d << " k=" << k);
@@ -76,19 +70,44 @@ TEST(KernelsTest, DirectArgminMatchesTheScalarReferenceAtEveryLevel) {
         }
         init[j] = norm;
       }
-      for_each_level([&] {
-        std::vector<float> best(rows), want_best(rows);
-        std::vector<int32_t> labels(rows, -1), want(rows);
+      for_each_simd_level([&] {
+        std::vector<float> best(rows), want_best(rows), best2(rows), second(rows),
+            want_second(rows);
+        std::vector<int32_t> labels(rows, -1), labels2(rows, -1), want(rows);
         kernels::direct_argmin(rows, d, x.data(), kp, ct.data(), init.data(), -2.0f, best.data(),
                                labels.data());
+        kernels::direct_two_min(rows, d, x.data(), nullptr, kp, ct.data(), init.data(), -2.0f,
+                                best2.data(), labels2.data(), second.data());
         direct_ref(rows, d, x.data(), kp, ct.data(), init.data(), -2.0f, kernels::uses_fma(),
-                   want_best.data(), want.data());
+                   want_best.data(), want.data(), want_second.data());
         for (int64_t i = 0; i < rows; ++i) {
           ASSERT_EQ(labels[i], want[i]) << "row " << i;
           ASSERT_TRUE(same_bits(best[i], want_best[i])) << "row " << i;
+          ASSERT_EQ(labels2[i], want[i]) << "row " << i;
+          ASSERT_TRUE(same_bits(best2[i], want_best[i])) << "row " << i;
+          // The value, not the bits: which of two equal scores of opposite zero signs counts
+          // second may differ by lane order.
+          ASSERT_EQ(second[i], want_second[i]) << "row " << i;
         }
         EXPECT_EQ(labels[5], 0);  // NaN scores never win
         EXPECT_EQ(best[5], kInf);
+        EXPECT_EQ(second[5], kInf);
+        // Rows picked by index, in another order and repeated: each result at its place.
+        std::vector<int64_t> ids;
+        for (int64_t i = rows - 1; i >= 0; i -= 3) ids.push_back(i);
+        ids.push_back(0);
+        ids.push_back(0);
+        const auto m = static_cast<int64_t>(ids.size());
+        std::vector<float> pb(m), ps(m);
+        std::vector<int32_t> pl(m);
+        kernels::direct_two_min(m, d, x.data(), ids.data(), kp, ct.data(), init.data(), -2.0f,
+                                pb.data(), pl.data(), ps.data());
+        for (int64_t r = 0; r < m; ++r) {
+          const int64_t i = ids[r];
+          ASSERT_EQ(pl[r], want[i]) << "place " << r;
+          ASSERT_TRUE(same_bits(pb[r], want_best[i])) << "place " << r;
+          ASSERT_EQ(ps[r], want_second[i]) << "place " << r;
+        }
       });
     }
   }
@@ -119,7 +138,7 @@ TEST(KernelsTest, TileSelectorsMatchTheScalarReferencesAtEveryLevel) {
     const int32_t base = 1024;
     // Two tiles in a row, as the tile loop hands them out, the second with the higher base.
     const TileData a(rows, size, 10), b(rows, size, 20);
-    for_each_level([&] {
+    for_each_simd_level([&] {
       // argmin, starting from values some rows already beat
       std::vector<float> best(rows), want_best(rows);
       std::vector<int32_t> labels(rows, 7), want(rows, 7);
@@ -197,7 +216,7 @@ TEST(KernelsTest, AddRowsMatchesTheScalarSumsAndNormsAtEveryLevel) {
       const double norm = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
       want_norm += std::nearbyint(norm * 16) / 16;
     }
-    for_each_level([&] {
+    for_each_simd_level([&] {
       std::vector<double> sum(static_cast<size_t>(d), 0.5);
       double norm = 0.25;
       kernels::add_rows(d, x.data(), rows.data(), static_cast<int64_t>(rows.size()), magic,
@@ -219,7 +238,7 @@ TEST(KernelsTest, L2SqrManyIsL2SqrBitForBitAtEveryLevel) {
     for (const int64_t k : {1, 3, 4, 7, 33}) {
       const auto x = testing::random_matrix(11, 1, d, 30.0);
       const auto c = testing::random_matrix(12, k, d, 30.0);
-      for_each_level([&] {
+      for_each_simd_level([&] {
         std::vector<float> out(static_cast<size_t>(k), -1.0f);
         kernels::l2_sqr_many(x.data(), c.data(), k, d, out.data());
         for (int64_t i = 0; i < k; ++i) {

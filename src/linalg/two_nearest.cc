@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <vector>
 
+#include "linalg/direct.h"
 #include "linalg/distances.h"
 #include "linalg/gemm_tiles.h"
 #include "linalg/kernels.h"
 #include "linalg/metric.h"
 #include "linalg/near_ties.h"
 #include "util/status_macros.h"
+#include "util/threads.h"
 
 namespace ivftrain {
 namespace {
@@ -102,6 +104,35 @@ void two_nearest(int64_t d, const float* x, const float* x_norms, int64_t count,
       d, k, centroids, max_norm_sqr(k, d, centroids), x_norms, rows, labels, best, second};
   tiles::run_tiles(Metric::kL2, tiles::RowSource{d, x, rows}, count, kBlockRows, k, centroids,
                    selector, num_threads);
+}
+
+void two_nearest_direct(int64_t d, const float* x, const float* x_norms, int64_t count,
+                        const int64_t* rows, int64_t k, const float* centroids, int32_t* labels,
+                        float* best, float* second, int num_threads) {
+  IVF_DCHECK(x_norms != nullptr || count <= 0, "two_nearest_direct needs the row norms");
+  if (count <= 0 || k <= 0) return;
+  const DirectCentroids direct(Metric::kL2, k, d, centroids);
+  struct Scratch {
+    std::vector<float> best, second;
+    std::vector<int32_t> labels;
+  };
+  const auto n = static_cast<size_t>(kBlockRows);
+  parallel_blocks(
+      count, kBlockRows, num_threads, Work{count * 2 * k * d, tiles::kMinFlopsPerThread},
+      [&] {
+        return Scratch{std::vector<float>(n), std::vector<float>(n), std::vector<int32_t>(n)};
+      },
+      [&](Scratch& s, int64_t, int64_t begin, int64_t end) {
+        direct.two_min(end - begin, x, rows + begin, s.best.data(), s.labels.data(),
+                       s.second.data());
+        for (int64_t r = begin; r < end; ++r) {
+          const auto u = static_cast<size_t>(r - begin);
+          const int64_t i = rows[r];
+          labels[i] = s.labels[u];
+          best[i] = score_to_distance(Metric::kL2, x_norms[i], s.best[u]);
+          second[i] = score_to_distance(Metric::kL2, x_norms[i], s.second[u]);
+        }
+      });
 }
 
 }  // namespace ivftrain

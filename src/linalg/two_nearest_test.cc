@@ -5,8 +5,10 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 #include <vector>
 
+#include "linalg/assign.h"
 #include "linalg/distances.h"
 #include "test_util.h"
 
@@ -73,23 +75,51 @@ TEST(TwoNearest, TiesGoToTheSmallestIndex) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(best[i], second[i]) << i;  // the duplicate is second
 }
 
+// Labels and best as assign_nearest gives them, with the kernel it uses for the shape (the
+// bounds of k-means mix rows from both calls in one objective).
+TEST(TwoNearest, LabelsAndBestAreAssignNearests) {
+  for (const auto& [k, d] : {std::pair<int64_t, int64_t>{256, 8}, {100, 3}, {700, 33}}) {
+    SCOPED_TRACE(::testing::Message() << "k=" << k << " d=" << d);
+    const int64_t n = 3000;
+    const auto x = testing::gaussian_mixture(n, d, 40, 4);
+    const auto c = testing::random_matrix(6, k, d, 4.0);
+    std::vector<float> norms(n);
+    row_norms_sqr(n, d, x.data(), norms.data());
+    std::vector<int64_t> rows(n);
+    std::iota(rows.begin(), rows.end(), 0);
+    std::vector<int32_t> labels(n), want(n);
+    std::vector<float> best(n), second(n), want_best(n);
+    const auto nearest = assign_uses_direct_kernel(k, d) ? two_nearest_direct : two_nearest;
+    nearest(d, x.data(), norms.data(), n, rows.data(), k, c.data(), labels.data(), best.data(),
+            second.data(), 2);
+    assign_nearest(n, d, x.data(), norms.data(), k, c.data(), Metric::kL2,
+                   AssignOutput{want.data(), want_best.data()}, 2);
+    EXPECT_EQ(labels, want);
+    EXPECT_EQ(best, want_best);
+    for (int64_t i = 0; i < n; ++i) ASSERT_LE(best[i], second[i]) << i;
+  }
+}
+
 TEST(TwoNearest, BitIdenticalWhateverTheThreadCount) {
-  const int64_t n = 4000, k = 700, d = 33;
-  const auto x = testing::gaussian_mixture(n, d, 40, 2);
-  const auto c = testing::random_matrix(3, k, d, 4.0);
-  std::vector<float> norms(n);
-  row_norms_sqr(n, d, x.data(), norms.data());
-  std::vector<int64_t> rows(n);
-  std::iota(rows.begin(), rows.end(), 0);
-  std::vector<int32_t> l1(n), l3(n);
-  std::vector<float> b1(n), b3(n), s1(n), s3(n);
-  two_nearest(d, x.data(), norms.data(), n, rows.data(), k, c.data(), l1.data(), b1.data(),
-              s1.data(), 1);
-  two_nearest(d, x.data(), norms.data(), n, rows.data(), k, c.data(), l3.data(), b3.data(),
-              s3.data(), 3);
-  EXPECT_EQ(l1, l3);
-  EXPECT_EQ(b1, b3);
-  EXPECT_EQ(s1, s3);
+  for (const auto& [k, d] : {std::pair<int64_t, int64_t>{700, 33}, {256, 8}}) {
+    const auto nearest = assign_uses_direct_kernel(k, d) ? two_nearest_direct : two_nearest;
+    const int64_t n = 4000;
+    const auto x = testing::gaussian_mixture(n, d, 40, 2);
+    const auto c = testing::random_matrix(3, k, d, 4.0);
+    std::vector<float> norms(n);
+    row_norms_sqr(n, d, x.data(), norms.data());
+    std::vector<int64_t> rows(n);
+    std::iota(rows.begin(), rows.end(), 0);
+    std::vector<int32_t> l1(n), l3(n);
+    std::vector<float> b1(n), b3(n), s1(n), s3(n);
+    nearest(d, x.data(), norms.data(), n, rows.data(), k, c.data(), l1.data(), b1.data(), s1.data(),
+            1);
+    nearest(d, x.data(), norms.data(), n, rows.data(), k, c.data(), l3.data(), b3.data(), s3.data(),
+            3);
+    EXPECT_EQ(l1, l3);
+    EXPECT_EQ(b1, b3);
+    EXPECT_EQ(s1, s3);
+  }
 }
 
 }  // namespace
