@@ -25,8 +25,9 @@ constexpr int64_t kBlockRows = 4096;
 constexpr double kMarginPerDim = 0x1p-22;
 // The direct kernel's scores (PQ sub-spaces: few dimensions) round once per dimension into a sum
 // that can reach ||x||^2 + 2 ||c||^2, and its init ||c||^2 carries a rounding of its own: in all,
-// under about 3 (d + 1) 2^-24 (||x||^2 + ||c||^2) per distance. The margin covers four such
-// errors (two distances compared, each against a bound computed in an earlier call).
+// under about 3 (d + 1) 2^-24 (||x||^2 + ||c||^2) per distance. The margin, 2^-20 max(d, 4)
+// (||x||^2 + max ||c||^2), covers four such errors for any d (max(d, 4) for d <= 3): two
+// distances compared, each against a bound computed in an earlier call.
 constexpr double kDirectMarginPerDim = 0x1p-20;
 // The fewest centroids for which bounds pay with the direct kernel, whose full assignment of a
 // row is cheap (256 x 8 multiply-adds for PQ's sub-spaces), and the widest vectors: at AVX-512
@@ -50,7 +51,7 @@ constexpr int64_t kMoverBlock = 512;
 
 // The selector (linalg/gemm_tiles.h) that checks rows whose bound holds against every centroid
 // but the movers: a row keeps its label when every mover other than its own centroid is
-// further than its own by more than the margin and the SGEMM score's rounding (both within
+// further than its own by more than the margin and the kernel score's rounding (both within
 // `margin`), and its bound becomes the nearest mover's distance less that rounding, if lower.
 struct MoverCheck {
   const int64_t* rows;
@@ -129,7 +130,11 @@ BoundedAssigner::BoundedAssigner(int64_t n, int64_t d, const float* x, const flo
     : n_(n), d_(d), k_(k), x_(x), x_norms_(x_norms), threads_(resolve_threads(num_threads)),
       lower_(static_cast<size_t>(n)), dist_(static_cast<size_t>(n)),
       second_(static_cast<size_t>(n)), skip_(static_cast<size_t>(n)),
-      prune_dims_(prune < 0 ? prune_dims(n, d, k) : prune) {}
+      // The pruned search is SGEMM's (its labels and l2_sqr distances): none on the direct
+      // kernel's shapes, whose labels and distances are that kernel's.
+      prune_dims_(assign_uses_direct_kernel(k, d) ? 0
+                  : prune < 0                     ? prune_dims(n, d, k)
+                                                  : prune) {}
 
 int64_t BoundedAssigner::choose_movers(const std::vector<double>& drift,
                                        const std::vector<int64_t>& order, int64_t most,
@@ -214,12 +219,18 @@ double BoundedAssigner::assign(const float* centroids, int32_t* labels) {
     // By value: a closure's references are reloaded after every byte store.
     parallel_blocks(
         n, kBlockRows, threads_, Work{}, [=, &direct](int64_t, int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) {
+            IVF_DCHECK(labels[i] >= 0 && labels[i] < k, "labels are those the previous call wrote");
+          }
           if (direct) direct->scores(end - begin, x + begin * d, labels + begin, dist + begin);
           for (int64_t i = begin; i < end; ++i) {
             const int32_t a = labels[i];
-            IVF_DCHECK(a >= 0 && a < k, "labels are those the previous call wrote");
-            const float e = direct ? score_to_distance(Metric::kL2, x_norms[i], dist[i])
-                                   : l2_sqr(x + i * d, centroids + a * d, d);
+            // A score that is not a number (a row or centroid of NaN or inf) never settles: the
+            // full kernel's NaN never wins, and clamping it would give a distance of 0.
+            const bool finite = !direct || (std::isfinite(dist[i]) && std::isfinite(x_norms[i]));
+            const float e = !finite  ? std::numeric_limits<float>::infinity()
+                            : direct ? score_to_distance(Metric::kL2, x_norms[i], dist[i])
+                                     : l2_sqr(x + i * d, centroids + a * d, d);
             const double margin = row_margin(i), lower = lower_of[i];
             const double at_once = lower - (a == first_mover ? second : top);
             // Without branches (here and in the two loops below): which rows settle follows no

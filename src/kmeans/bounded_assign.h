@@ -8,11 +8,11 @@
 //
 // A few centroids that jump far (splits of empty clusters, early iterations) would lower every
 // bound by their jump. So the m centroids that moved most (the movers) are left out of the
-// lowering and measured instead, by one SGEMM of the rows whose bound the other centroids leave
-// standing against the movers alone. m (16 to k/4) is chosen at each call to minimise the
-// estimated SGEMM work (rows left for the full assignment x k + rows measured x m), counted
-// from the rows' own bounds. On W1 (262,144 x 128, k = 1,024, 10 iterations) this computed
-// 364,310 rows in full instead of 917,062 with a fixed m = 16.
+// lowering and measured instead, by the shape's kernel on the rows whose bound the other
+// centroids leave standing against the movers alone. m (16 to k/4) is chosen at each call to
+// minimise the estimated work (rows left for the full assignment x k + rows measured x m x a
+// mover score's cost), counted from the rows' own bounds. On W1 (262,144 x 128, k = 1,024, 10
+// iterations) this computed 364,310 rows in full instead of 917,062 with a fixed m = 16.
 //
 // The skipped rows are exactly those the bound covers (with a margin for float rounding of the
 // kernel's distances), so labels are those of a full assignment, and which rows skip depends
@@ -44,7 +44,7 @@ class BoundedAssigner final : public Assigner {
   // must pass the labels the previous call wrote, and skip what the bounds allow.
   double assign(const float* centroids, int32_t* labels) override;
 
-  // Rows assigned through SGEMM by the last call.
+  // Rows the last call assigned against all k centroids (the others were settled by bounds).
   int64_t rows_computed() const override { return rows_computed_; }
   int64_t rows_pruned() const override { return rows_pruned_; }
   const ExactSum* exact_objective() const override { return &sum_; }
@@ -53,7 +53,8 @@ class BoundedAssigner final : public Assigner {
   // what the file protocol's workers, whose rounds may run on different machines, agree on.
   static bool worthwhile(int64_t k, int64_t d);
   // True when they pay off for this shape with the kernels in use: also the direct kernel's
-  // shapes with many centroids (PQ's sub-spaces), below AVX-512. Labels and objective are those
+  // shapes with many centroids (PQ's sub-spaces) when vectors hold 8 floats or fewer (AVX2
+  // measured; SSE4, NEON and scalar not, their kernels are slower). Labels and objective are those
   // of the full assignment either way, bit for bit.
   static bool pays_here(int64_t k, int64_t d);
 

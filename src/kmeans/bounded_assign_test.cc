@@ -4,12 +4,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kmeans/lloyd.h"
 #include "kmeans/update.h"
 #include "linalg/assign.h"
 #include "linalg/distances.h"
+#include "linalg/kernels.h"
 #include "test_util.h"
 #include "util/rng.h"
 
@@ -67,35 +69,50 @@ TEST(BoundedAssigner, MatchesBruteForceAcrossLloydIterations) {
 // On the direct kernel's shapes (PQ's sub-spaces) the bounds give the full assignment's labels
 // and objective bit for bit, at every SIMD level: ties between duplicate centroids included.
 TEST(BoundedAssigner, OnTheDirectKernelGivesTheFullAssignmentBitForBit) {
-  const int64_t n = 8000, d = 8, k = 256;
-  ASSERT_TRUE(assign_uses_direct_kernel(k, d));
-  auto x = testing::gaussian_mixture(n, d, 300, 17);
-  for (float& v : x) v = std::round(v * 4) / 4;  // duplicate rows, so duplicate centroids
-  std::vector<float> norms(n);
-  row_norms_sqr(n, d, x.data(), norms.data());
-  testing::for_each_simd_level([&] {
-    std::vector<float> centroids(x.begin(), x.begin() + k * d);
-    std::vector<int32_t> labels(n), want(n);
-    BoundedAssigner bounded(n, d, x.data(), norms.data(), k, 2);
-    FullAssigner full(n, d, x.data(), norms.data(), k, Metric::kL2, 2);
-    ClusterMembers members;
-    Rng rng(3);
-    int64_t skipped = 0;
-    for (int iter = 0; iter < 10; ++iter) {
-      SCOPED_TRACE(::testing::Message() << "iteration " << iter);
-      const double objective = bounded.assign(centroids.data(), labels.data());
-      const double expected = full.assign(centroids.data(), want.data());
-      ASSERT_EQ(labels, want);
-      ASSERT_EQ(objective, expected);
-      skipped += n - bounded.rows_computed();
-      group_by_label(n, k, labels.data(), &members);
-      ClusterSums sums = cluster_sums(d, x.data(), k, members, SumGrid{}, 1);
-      lloyd_update(sums, centroids.data(), rng,
-                   [&](const std::vector<int64_t>& donors, const float* c) {
-                     return farthest_rows(n, d, x.data(), labels.data(), nullptr, donors, c).values;
-                   });
-    }
-    EXPECT_GT(skipped, n * 3);  // over the nine iterations after the first
+  for (const auto& [k, d] : {std::pair<int64_t, int64_t>{256, 8}, {200, 5}}) {  // 200: a part pass
+    SCOPED_TRACE(::testing::Message() << "k=" << k << " d=" << d);
+    const int64_t n = 8003;  // blocks of 4096 and 3907 rows: direct_scores' tail too
+    ASSERT_TRUE(assign_uses_direct_kernel(k, d));
+    auto x = testing::gaussian_mixture(n, d, 300, 17);
+    for (float& v : x) v = std::round(v * 4) / 4;  // duplicate rows, so duplicate centroids
+    std::vector<float> norms(n);
+    row_norms_sqr(n, d, x.data(), norms.data());
+    testing::for_each_simd_level([&] {
+      std::vector<float> centroids(x.begin(), x.begin() + k * d);
+      std::vector<int32_t> labels(n), want(n);
+      BoundedAssigner bounded(n, d, x.data(), norms.data(), k, 2);
+      FullAssigner full(n, d, x.data(), norms.data(), k, Metric::kL2, 2);
+      ClusterMembers members;
+      Rng rng(3);
+      int64_t skipped = 0;
+      for (int iter = 0; iter < 10; ++iter) {
+        SCOPED_TRACE(::testing::Message() << "iteration " << iter);
+        const double objective = bounded.assign(centroids.data(), labels.data());
+        const double expected = full.assign(centroids.data(), want.data());
+        ASSERT_EQ(labels, want);
+        ASSERT_EQ(objective, expected);
+        skipped += n - bounded.rows_computed();
+        group_by_label(n, k, labels.data(), &members);
+        ClusterSums sums = cluster_sums(d, x.data(), k, members, SumGrid{}, 1);
+        lloyd_update(
+            sums, centroids.data(), rng, [&](const std::vector<int64_t>& donors, const float* c) {
+              return farthest_rows(n, d, x.data(), labels.data(), nullptr, donors, c).values;
+            });
+      }
+      EXPECT_GT(skipped, n * 3);  // over the nine iterations after the first
+    });
+  }
+}
+
+// Bounds on the direct kernel's shapes where vectors hold 8 floats or fewer (not at AVX-512,
+// where the kernel is as fast as the bookkeeping), always on SGEMM's, never with few centroids.
+TEST(BoundedAssigner, PaysOnTheDirectKernelBelowSixteenLanes) {
+  testing::for_each_simd_level([] {
+    EXPECT_EQ(BoundedAssigner::pays_here(256, 8), kernels::float_lanes() <= 8);
+    EXPECT_FALSE(BoundedAssigner::worthwhile(256, 8));  // the file protocol's: on any CPU
+    EXPECT_TRUE(BoundedAssigner::pays_here(1024, 128));
+    EXPECT_FALSE(BoundedAssigner::pays_here(100, 8));
+    EXPECT_FALSE(BoundedAssigner::pays_here(32, 128));
   });
 }
 
