@@ -69,7 +69,8 @@ TEST(BoundedAssigner, MatchesBruteForceAcrossLloydIterations) {
 // On the direct kernel's shapes (PQ's sub-spaces) the bounds give the full assignment's labels
 // and objective bit for bit, at every SIMD level: ties between duplicate centroids included.
 TEST(BoundedAssigner, OnTheDirectKernelGivesTheFullAssignmentBitForBit) {
-  for (const auto& [k, d] : {std::pair<int64_t, int64_t>{256, 8}, {200, 5}}) {  // 200: a part pass
+  for (const auto& shape : {std::pair<int64_t, int64_t>{256, 8}, {200, 5}}) {  // 200: a part pass
+    const int64_t k = shape.first, d = shape.second;  // named, for the lambda below (clang 14)
     SCOPED_TRACE(::testing::Message() << "k=" << k << " d=" << d);
     const int64_t n = 8003;  // blocks of 4096 and 3907 rows: direct_scores' tail too
     ASSERT_TRUE(assign_uses_direct_kernel(k, d));
