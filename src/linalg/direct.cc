@@ -10,7 +10,7 @@
 namespace ivftrain {
 
 DirectCentroids::DirectCentroids(Metric metric, int64_t k, int64_t d, const float* centroids)
-    : k_(k), d_(d), kp_((k + kernels::kColumnPad - 1) / kernels::kColumnPad * kernels::kColumnPad),
+    : d_(d), kp_((k + kernels::kColumnPad - 1) / kernels::kColumnPad * kernels::kColumnPad),
       alpha_(gemm_alpha(metric)), centroids_(centroids),
       ct_(hwy::AllocateAligned<float>(static_cast<size_t>(d * kp_))),
       init_(hwy::AllocateAligned<float>(static_cast<size_t>(kp_))) {

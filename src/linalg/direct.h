@@ -16,8 +16,6 @@ class DirectCentroids {
   // k centroids of d floats (row-major); they must outlive this object.
   DirectCentroids(Metric metric, int64_t k, int64_t d, const float* centroids);
 
-  int64_t k() const { return k_; }
-
   // For each of `rows` contiguous rows of x: the smallest score, and the first centroid that
   // reaches it (kernels::direct_argmin).
   void argmin(int64_t rows, const float* x, float* best, int32_t* labels) const;
@@ -30,7 +28,7 @@ class DirectCentroids {
   void scores(int64_t rows, const float* x, const int32_t* labels, float* out) const;
 
  private:
-  int64_t k_, d_, kp_;
+  int64_t d_, kp_;
   float alpha_;
   const float* centroids_;
   // Both start on a cache line, so that no vector load of the kernel splits one (malloc aligns
