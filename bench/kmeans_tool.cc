@@ -4,8 +4,9 @@
 //
 //   kmeans_tool kmeans IN.npy OUT.npy --k K [--iters N] [--seed S] [--algorithm flat|hierarchical]
 //                      [--balance B] [--threads T] [--tolerance TOL] [--init random|kmeans++]
+//                      [--relocate on|off]
 //   kmeans_tool pq IN.npy OUT.npy [--m M] [--bits B] [--iters N] [--seed S] [--threads T]
-//                  [--tolerance TOL]
+//                  [--tolerance TOL] [--relocate on|off]
 //
 // OUT.npy holds the centroids (k, d) or the codebook (M, 2^bits, d / M). The JSON on stdout has
 // load_seconds, train_seconds (the call alone), objective and the per-iteration statistics. On
@@ -85,6 +86,7 @@ json run_kmeans(int64_t n, int64_t d, const float* x, const std::string& out_pat
   p.seed = std::stoull(flag(flags, "seed", "42"));
   p.num_threads = std::stoi(flag(flags, "threads", "0"));
   p.balance = std::stod(flag(flags, "balance", "0"));
+  p.relocate = flag(flags, "relocate", "on") == "on";
   auto algorithm = ivftrain::parse_kmeans_algorithm(flag(flags, "algorithm", "flat"));
   fail_if_error(algorithm.status());
   p.algorithm = *algorithm;
@@ -116,6 +118,7 @@ json run_pq(int64_t n, int64_t d, const float* x, const std::string& out_path,
   p.kmeans.tolerance = std::stod(flag(flags, "tolerance", "0"));
   p.kmeans.seed = std::stoull(flag(flags, "seed", "42"));
   p.kmeans.num_threads = std::stoi(flag(flags, "threads", "0"));
+  p.kmeans.relocate = flag(flags, "relocate", "on") == "on";
 
   const auto t0 = std::chrono::steady_clock::now();
   auto cb = ivftrain::pq_train(n, d, x, p);

@@ -104,6 +104,7 @@ TrainParams params_from(const py::dict& kw) {
   p.ivf.kmeans.init = unwrap(parse_kmeans_init(get<std::string>(kw, "init", "random")));
   p.ivf.kmeans.algorithm = unwrap(parse_kmeans_algorithm(get<std::string>(kw, "kmeans", "flat")));
   p.ivf.kmeans.balance = get<double>(kw, "balance", p.ivf.kmeans.balance);
+  p.ivf.kmeans.relocate = get<bool>(kw, "relocate", p.ivf.kmeans.relocate);
   p.sq.bounds = unwrap(parse_sq_bounds_mode(get<std::string>(kw, "sq_bounds", "global")));
   const int64_t seed = get<int64_t>(kw, "seed", static_cast<int64_t>(p.seed));
   if (seed < 0) check(Status::InvalidArgument(fmt::format("seed must not be negative ({})", seed)));
@@ -112,6 +113,7 @@ TrainParams params_from(const py::dict& kw) {
   // One flag each for what IVF, PQ and SQ share.
   p.pq.kmeans.max_iters = p.ivf.kmeans.max_iters;
   p.pq.kmeans.tolerance = p.ivf.kmeans.tolerance;
+  p.pq.kmeans.relocate = p.ivf.kmeans.relocate;
   p.pq.sample_rate = p.sq.sample_rate = p.ivf.sample_rate;
   p.sq.num_bits = p.pq.num_bits;
   check(validate(p, 0));
@@ -148,6 +150,7 @@ py::dict defaults() {
   d["init"] = std::string(to_string(p.ivf.kmeans.init));
   d["kmeans"] = std::string(to_string(p.ivf.kmeans.algorithm));
   d["balance"] = p.ivf.kmeans.balance;
+  d["relocate"] = p.ivf.kmeans.relocate;
   d["sq_bounds"] = std::string(to_string(p.sq.bounds));
   d["seed"] = p.seed;
   d["threads"] = p.num_threads;

@@ -79,6 +79,10 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
                  "keep every partition within this many times the mean size (nearest-centroid "
                  "partitions of the sample; l2 and cosine); 0 is off")
       ->capture_default_str();
+  app.add_option("--relocate", p.ivf.kmeans.relocate,
+                 "between k-means updates, move centroids that are worth less than splitting a "
+                 "large cluster (IVF and PQ); off runs Lloyd's iterations alone, as FAISS")
+      ->capture_default_str();
   app.add_option("--sq-bounds", f.sq_bounds, "SQ bounds: global or per-dim")->capture_default_str();
   app.add_option("--fragments", f.fragments, "train on these fragment ids only, e.g. 0,3,7-9");
   app.add_option("--rows-per-fragment", f.dataset.rows_per_fragment,
@@ -118,6 +122,7 @@ Result<TrainParams> params_from_flags(const TrainFlags& f) {
   // One flag each for what IVF, PQ and SQ share.
   p.pq.kmeans.max_iters = p.ivf.kmeans.max_iters;
   p.pq.kmeans.tolerance = p.ivf.kmeans.tolerance;
+  p.pq.kmeans.relocate = p.ivf.kmeans.relocate;
   p.pq.sample_rate = p.sq.sample_rate = p.ivf.sample_rate;
   p.sq.num_bits = p.pq.num_bits;
   Status st = validate(p, 0);

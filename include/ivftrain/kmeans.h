@@ -48,6 +48,12 @@ struct KMeansParams {
   // (l2 only). KMeansResult::objective is then that of the balanced centroids' assignment.
   double balance = 0;
   Metric metric = Metric::kL2;
+  // Between Lloyd's updates, move a centroid whose rows would cost little on a neighbour's to
+  // split a cluster whose error is large, as an empty cluster is refilled (l2 only; flat k-means
+  // and the groups of hierarchical k-means; see plan_splits in src/kmeans/update.h). From a
+  // random start this ends far below Lloyd's objective (README, "Quality"). false: Lloyd's
+  // iterations alone, as FAISS, scikit-learn and Lance run them.
+  bool relocate = true;
   // Seeds the initial centroids and the empty-cluster splits.
   uint64_t seed = 42;
   // Threads; 0 uses all cores. The result does not depend on it.
@@ -57,8 +63,9 @@ struct KMeansParams {
 struct KMeansIteration {
   double objective = 0;  // sum of squared distances (l2) or of -inner products (dot)
   double seconds = 0;
-  double assign_seconds = 0;         // the part of `seconds` spent assigning rows to centroids
-  int64_t empty_clusters_split = 0;  // empty clusters refilled after this iteration's update
+  double assign_seconds = 0;  // the part of `seconds` spent assigning rows to centroids
+  // Clusters refilled after this iteration's update: the empty ones and the relocated ones.
+  int64_t empty_clusters_split = 0;
   // Rows whose distances to every candidate centroid the assignment computed; the bounds
   // of flat k-means settle the others from the second iteration on without computing them.
   int64_t rows_computed = 0;

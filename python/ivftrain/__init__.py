@@ -286,14 +286,15 @@ def load(path: Union[str, os.PathLike]) -> Model:
 # ---- Training ------------------------------------------------------------------------------------
 
 def _params(num_partitions, index_type, num_sub_vectors, num_bits, distance_type, max_iters,
-            tolerance, sample_rate, init, kmeans, balance, sq_bounds, seed, threads,
+            tolerance, sample_rate, init, kmeans, balance, relocate, sq_bounds, seed, threads,
             rows_per_fragment, hdf5_dataset, fragments) -> dict:
     if fragments is not None and not isinstance(fragments, str):
         fragments = [int(f) for f in fragments]
     return dict(num_partitions=num_partitions, index_type=index_type,
                 num_sub_vectors=num_sub_vectors, num_bits=num_bits, distance_type=distance_type,
                 max_iters=max_iters, tolerance=tolerance, sample_rate=sample_rate, init=init,
-                kmeans=kmeans, balance=balance, sq_bounds=sq_bounds, seed=seed, threads=threads,
+                kmeans=kmeans, balance=balance, relocate=relocate, sq_bounds=sq_bounds, seed=seed,
+                threads=threads,
                 rows_per_fragment=rows_per_fragment, hdf5_dataset=hdf5_dataset,
                 fragments=fragments)
 
@@ -306,7 +307,8 @@ def train(x: np.ndarray, *, num_partitions: int, index_type: str = _D["index_typ
           distance_type: str = _D["distance_type"], max_iters: int = _D["max_iters"],
           tolerance: float = _D["tolerance"], sample_rate: int = _D["sample_rate"],
           init: str = _D["init"], kmeans: str = _D["kmeans"], balance: float = _D["balance"],
-          sq_bounds: str = _D["sq_bounds"], seed: int = _D["seed"], threads: int = _D["threads"],
+          relocate: bool = _D["relocate"], sq_bounds: str = _D["sq_bounds"],
+          seed: int = _D["seed"], threads: int = _D["threads"],
           rows_per_fragment: int = _D["rows_per_fragment"], fragments: Fragments = None,
           progress: Optional[ProgressCallback] = None) -> Model:
     """Trains a model on the rows of a 2-D array (float32, float16, float64, uint8 or int8).
@@ -324,8 +326,8 @@ def train(x: np.ndarray, *, num_partitions: int, index_type: str = _D["index_typ
     if x.ndim == 2 and not (x.flags.c_contiguous and x.dtype.isnative):
         x = np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
     kw = _params(num_partitions, index_type, num_sub_vectors, num_bits, distance_type,
-                 max_iters, tolerance, sample_rate, init, kmeans, balance, sq_bounds, seed,
-                 threads, rows_per_fragment, "train", fragments)
+                 max_iters, tolerance, sample_rate, init, kmeans, balance, relocate, sq_bounds,
+                 seed, threads, rows_per_fragment, "train", fragments)
     _sync_log_level()
     with _errors():
         return Model(_core.train_array(x, kw, progress))
@@ -337,7 +339,8 @@ def train_dataset(path: Union[str, os.PathLike], *, num_partitions: int,
                   distance_type: str = _D["distance_type"], max_iters: int = _D["max_iters"],
                   tolerance: float = _D["tolerance"], sample_rate: int = _D["sample_rate"],
                   init: str = _D["init"], kmeans: str = _D["kmeans"],
-                  balance: float = _D["balance"], sq_bounds: str = _D["sq_bounds"],
+                  balance: float = _D["balance"], relocate: bool = _D["relocate"],
+                  sq_bounds: str = _D["sq_bounds"],
                   seed: int = _D["seed"], threads: int = _D["threads"],
                   rows_per_fragment: int = _D["rows_per_fragment"],
                   hdf5_dataset: str = _D["hdf5_dataset"], fragments: Fragments = None,
@@ -346,8 +349,8 @@ def train_dataset(path: Union[str, os.PathLike], *, num_partitions: int,
     as ``ivftrain train DATASET`` does. ``fragments`` selects fragment ids ("0,3,7-9" or a
     list)."""
     kw = _params(num_partitions, index_type, num_sub_vectors, num_bits, distance_type,
-                 max_iters, tolerance, sample_rate, init, kmeans, balance, sq_bounds, seed,
-                 threads, rows_per_fragment, hdf5_dataset, fragments)
+                 max_iters, tolerance, sample_rate, init, kmeans, balance, relocate, sq_bounds,
+                 seed, threads, rows_per_fragment, hdf5_dataset, fragments)
     _sync_log_level()
     with _errors():
         return Model(_core.train_dataset(os.fspath(path), kw, progress))
@@ -383,7 +386,8 @@ def create_sample_tasks(path: Union[str, os.PathLike], num_workers: int, *,
                         max_iters: int = _D["max_iters"], tolerance: float = _D["tolerance"],
                         sample_rate: int = _D["sample_rate"], init: str = _D["init"],
                         kmeans: str = _D["kmeans"], balance: float = _D["balance"],
-                        sq_bounds: str = _D["sq_bounds"], seed: int = _D["seed"],
+                        relocate: bool = _D["relocate"], sq_bounds: str = _D["sq_bounds"],
+                        seed: int = _D["seed"],
                         threads: int = _D["threads"],
                         rows_per_fragment: int = _D["rows_per_fragment"],
                         hdf5_dataset: str = _D["hdf5_dataset"], fragments: Fragments = None,
@@ -391,8 +395,8 @@ def create_sample_tasks(path: Union[str, os.PathLike], num_workers: int, *,
     """Phase 1: plans which worker samples which fragments of the dataset at ``path``.
     Returns ``num_workers`` SampleTask values (as ``ivftrain plan`` writes task files)."""
     kw = _params(num_partitions, index_type, num_sub_vectors, num_bits, distance_type,
-                 max_iters, tolerance, sample_rate, init, kmeans, balance, sq_bounds, seed,
-                 threads, rows_per_fragment, hdf5_dataset, fragments)
+                 max_iters, tolerance, sample_rate, init, kmeans, balance, relocate, sq_bounds,
+                 seed, threads, rows_per_fragment, hdf5_dataset, fragments)
     with _errors():
         path = os.path.abspath(os.fspath(path))
         return [SampleTask(t) for t in _core.create_sample_tasks(path, kw, num_workers, assign)]

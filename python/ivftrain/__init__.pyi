@@ -66,13 +66,15 @@ def load(path: _Path) -> Model: ...
 def train(x: np.ndarray, *, num_partitions: int, index_type: str = ..., num_sub_vectors: int = ...,
           num_bits: int = ..., distance_type: str = ..., max_iters: int = ...,
           tolerance: float = ..., sample_rate: int = ..., init: str = ..., kmeans: str = ...,
-          balance: float = ..., sq_bounds: str = ..., seed: int = ..., threads: int = ...,
+          balance: float = ..., relocate: bool = ..., sq_bounds: str = ..., seed: int = ...,
+          threads: int = ...,
           rows_per_fragment: int = ..., fragments: _Fragments = ...,
           progress: Optional[ProgressCallback] = ...) -> Model: ...
 def train_dataset(path: _Path, *, num_partitions: int, index_type: str = ...,
                   num_sub_vectors: int = ..., num_bits: int = ..., distance_type: str = ...,
                   max_iters: int = ..., tolerance: float = ..., sample_rate: int = ...,
-                  init: str = ..., kmeans: str = ..., balance: float = ..., sq_bounds: str = ...,
+                  init: str = ..., kmeans: str = ..., balance: float = ..., relocate: bool = ...,
+                  sq_bounds: str = ...,
                   seed: int = ..., threads: int = ..., rows_per_fragment: int = ...,
                   hdf5_dataset: str = ..., fragments: _Fragments = ...,
                   progress: Optional[ProgressCallback] = ...) -> Model: ...
@@ -80,7 +82,8 @@ def create_sample_tasks(path: _Path, num_workers: int, *, num_partitions: int,
                         index_type: str = ..., num_sub_vectors: int = ..., num_bits: int = ...,
                         distance_type: str = ..., max_iters: int = ..., tolerance: float = ...,
                         sample_rate: int = ..., init: str = ..., kmeans: str = ...,
-                        balance: float = ..., sq_bounds: str = ..., seed: int = ...,
+                        balance: float = ..., relocate: bool = ..., sq_bounds: str = ...,
+                        seed: int = ...,
                         threads: int = ..., rows_per_fragment: int = ..., hdf5_dataset: str = ...,
                         fragments: _Fragments = ..., assign: str = ...) -> list[SampleTask]: ...
 def execute_sample_task(path: Optional[_Path], task: Union[SampleTask, str]) -> bytes: ...

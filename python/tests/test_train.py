@@ -65,6 +65,7 @@ def test_shapes_and_dtypes_of_every_array():
          sample_rate=64, rows_per_fragment=2500),
     dict(index_type="ivf_flat", num_partitions=64, kmeans="hierarchical", balance=2,
          sample_rate=64, fragments="0,2", rows_per_fragment=2000),
+    dict(index_type="ivf_pq", num_partitions=16, num_sub_vectors=8, max_iters=6, relocate=False),
 ])
 def test_python_model_equals_the_cli_model_byte_for_byte(cli, tmp_path, flags):
     x = clustered(6000, 32, seed=3)
@@ -78,6 +79,16 @@ def test_python_model_equals_the_cli_model_byte_for_byte(cli, tmp_path, flags):
     # And the file path of the module reads the same rows.
     ivftrain.train_dataset(tmp_path / "x.npy", **flags).save(tmp_path / "py_file")
     assert model_files(tmp_path / "py_file") == model_files(tmp_path / "cli")
+
+
+def test_relocate_off_is_lloyds_loop_and_is_recorded():
+    x = clustered(6000, 16, seed=4)
+    kw = dict(index_type="ivf_flat", num_partitions=48, max_iters=12, tolerance=0)
+    assert ivftrain.DEFAULTS["relocate"] is True
+    on, off = ivftrain.train(x, **kw), ivftrain.train(x, relocate=False, **kw)
+    assert on.ivf_centroids.tobytes() != off.ivf_centroids.tobytes()
+    assert off.info["params"]["ivf"]["relocate"] is False
+    assert "relocate" not in on.info["params"]["ivf"]
 
 
 def test_non_contiguous_arrays_are_copied_not_refused():

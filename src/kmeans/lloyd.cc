@@ -69,10 +69,11 @@ std::vector<float> donor_centroids(int64_t d, const std::vector<int64_t>& donors
   return out;
 }
 
-int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng, const FarthestFn& farthest) {
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng, const FarthestFn& farthest,
+                     bool relocate, int num_threads) {
   const int64_t d = sums.d, k = sums.k;
   centroids_from_sums(sums, centroids);
-  const std::vector<int64_t> donors = split_donors(sums, centroids);
+  const std::vector<int64_t> donors = plan_splits(sums, centroids, relocate, num_threads);
   std::vector<float> toward;
   if (!donors.empty()) toward = farthest(donors, donor_centroids(d, donors, centroids).data());
   return split_empty_clusters(d, k, sums.first.data(), donors, toward.data(), &sums.identical,
@@ -104,6 +105,11 @@ void combine_farthest(KMeansShard& shard, FarthestRows& far) {
   }
 }
 
+bool lloyd_relocates(const LloydLoop& loop, int iter, const std::vector<KMeansIteration>& records) {
+  if (!loop.relocate || iter + kRelocationLead >= loop.max_iters) return false;
+  return records.empty() || records.back().empty_clusters_split > 0;
+}
+
 bool lloyd_stops(const LloydLoop& loop, int iter, int64_t split, double prev, double objective) {
   if (iter + 1 >= loop.max_iters) return true;
   return loop.tolerance > 0 && split == 0 && converged(prev, objective, loop.tolerance);
@@ -126,12 +132,14 @@ double run_lloyd(int64_t n, int64_t d, const float* x, int64_t k, const LloydLoo
     ClusterSums sums = own;  // the update and the split change their copy
     if (loop.combine) loop.combine(sums);
     IVF_DCHECK(sums.k == k && sums.d == d, "the combined statistics must keep their shape");
-    const int64_t split =
-        lloyd_update(sums, centroids, rng, [&](const std::vector<int64_t>& donors, const float* c) {
+    const int64_t split = lloyd_update(
+        sums, centroids, rng,
+        [&](const std::vector<int64_t>& donors, const float* c) {
           FarthestRows far = farthest_rows(n, d, x, labels, loop.global_rows, donors, c);
           if (loop.combine_farthest) loop.combine_farthest(far);
           return std::move(far.values);
-        });
+        },
+        lloyd_relocates(loop, iter, *iterations), loop.num_threads);
     const double prev = objective;
     const auto t_assign = Clock::now();
     objective = assigner.assign(centroids, labels);
@@ -271,6 +279,7 @@ KMeansRun flat_kmeans(int64_t n, int64_t d, const float* x, int64_t k, const KMe
   loop.max_iters = params.max_iters;
   loop.tolerance = params.tolerance;
   loop.num_threads = threads;
+  loop.relocate = params.relocate && params.metric == Metric::kL2;
   const float max_abs = max_abs_value(n, d, x);
   loop.grid = SumGrid::make(shard ? shard->max_over_shards(max_abs) : max_abs, total, d);
   if (shard) {

@@ -80,7 +80,23 @@ struct LloydLoop {
   // Combines these rows' farthest rows of the split donors with those of the other workers'
   // rows (combine_farthest below), when an update splits a cluster. Not set: all the rows.
   std::function<void(FarthestRows&)> combine_farthest;
+  // Whether updates may relocate centroids (plan_splits, lloyd_relocates): flat k-means, not the
+  // refinement of hierarchical k-means, whose k^2 d merge costs would weigh on its many
+  // centroids and whose groups were trained with relocation.
+  bool relocate = false;
 };
+
+// Relocation needs this many iterations after the update that relocates, for the split halves
+// to move apart and settle: an update later in the run only refills empty clusters.
+inline constexpr int kRelocationLead = 3;
+
+// Whether the update of iteration `iter` (0-based, of loop.max_iters) relocates centroids: when
+// the loop relocates, kRelocationLead iterations follow, and it is the run's first update or the
+// one before split a cluster (`records`: the run's iterations so far; their splits count the
+// relocated centroids): once an update finds nothing worth moving, the k^2 d merge costs are not
+// computed again unless a cluster empties. A function of the iteration and the records, so a
+// resumed run and the file protocol's rounds decide as the uninterrupted loop.
+bool lloyd_relocates(const LloydLoop& loop, int iter, const std::vector<KMeansIteration>& records);
 
 // Merges every shard's `far` (FarthestRows::merge), on every shard: one all_gather of each
 // shard's candidates (their distances, rows and values), so that it also serves rows that
@@ -98,11 +114,12 @@ using FarthestFn = std::function<std::vector<float>(const std::vector<int64_t>& 
 bool converged(double prev, double objective, double tolerance);
 
 // The update of one Lloyd iteration from the statistics of an assignment: the means, then empty
-// clusters split (split_donors; `farthest` asked for the donors' farthest rows, only when there
-// are donors; drawing from `rng`). Returns the number of clusters split. The loop below and the
-// file protocol's rounds (pipeline/rounds.cc, which ask the workers for the farthest rows in a
-// round of their own) decide alike.
-int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng, const FarthestFn& farthest);
+// clusters split and, with `relocate`, centroids relocated (plan_splits; `farthest` asked for the
+// donors' farthest rows, only when there are donors; drawing from `rng`). Returns the number of
+// clusters split. The loop below and the file protocol's rounds (pipeline/rounds.cc, which ask the
+// workers for the farthest rows in a round of their own) decide alike.
+int64_t lloyd_update(ClusterSums& sums, float* centroids, Rng& rng, const FarthestFn& farthest,
+                     bool relocate = false, int num_threads = 1);
 
 // The donors' centroids, donors.size() x d, out of the k x d `centroids`.
 std::vector<float> donor_centroids(int64_t d, const std::vector<int64_t>& donors,

@@ -255,6 +255,7 @@ class Balancer {
             seed_, kSeedBalanceCut,
             static_cast<uint64_t>(round) * static_cast<uint64_t>(k_) + static_cast<uint64_t>(c));
         p.num_threads = 1;
+        p.relocate = false;  // pieces of one cluster: Lloyd's cut, not a search for structure
         KMeansLog log_as;
         log_as.label = "balance";
         log_as.warn_few_rows = false;

@@ -43,8 +43,9 @@ class KMeansShard {
   // The largest of every shard's `local` value.
   virtual float max_over_shards(float local) = 0;
   // Replaces this shard's statistics by those of all the shards (ClusterSums::merge of all).
-  // norms, first, first_row and identical, which only the split of empty clusters reads, may be
-  // left uncombined when no cluster is empty over all the shards.
+  // first, first_row and identical, which only the split of empty clusters reads, may be left
+  // uncombined when no cluster is empty over all the shards; the norms may not (relocation reads
+  // the clusters' errors every update: plan_splits).
   virtual void combine(ClusterSums& sums) = 0;
   // Replaces this shard's part of the objective by the sum over all the shards.
   virtual void combine(ExactSum& objective) = 0;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "linalg/distances.h"
+#include "linalg/gemm_tiles.h"
 #include "linalg/kernels.h"
 #include "util/status_macros.h"
 #include "util/threads.h"
@@ -305,6 +307,170 @@ bool has_empty_cluster(const ClusterSums& sums) {
 std::vector<int64_t> split_donors(const ClusterSums& sums, const float* centroids) {
   if (!has_empty_cluster(sums)) return {};
   return split_donors(cluster_errors(sums, centroids), sums.identical, sums.counts);
+}
+
+namespace {
+
+// The merge costs' search (plan_splits): for each centroid a (a row of the block), the
+// neighbour b minimising Ward's cost w_ab |c_a - c_b|^2 with w_ab = n_a n_b / (n_a + n_b), over
+// the non-empty clusters b != a. SGEMM's scores (of the centroids less their mean: smaller
+// values, smaller rounding) only choose which pairs to price: each price is l2_sqr of the
+// centroids themselves, a function of the two centroids alone, and every pair whose score
+// cannot rule it out (margin below) is priced, so the minimum and its neighbour (the lower index
+// on a tie) are the ones a scan of every pair with l2_sqr would find, on any CPU and SIMD level.
+struct MergeCostSelector {
+  int64_t d;
+  const float* centroids;       // k x d, as they are
+  const float* centered_norms;  // k: |c - mean|^2 of the centered copy SGEMM reads
+  const int64_t* counts;
+  double* cost;
+  int64_t* partner;
+
+  // The distance from SGEMM's score is within margin x (|a'|^2 + |b'|^2 + the distance) of
+  // l2_sqr's: 2^-20 max(d, 4) is 16 times the worst rounding of a d-term dot product in float
+  // (d 2^-24) and covers the centering's and l2_sqr's own, which are smaller.
+  double margin() const { return 0x1p-20 * static_cast<double>(std::max<int64_t>(d, 4)); }
+
+  struct State {
+    std::vector<double> weight;
+    int64_t begin = 0;  // the block's first centroid
+  };
+  State make_state() const { return {}; }
+  void start(State& st, int64_t begin, int64_t) const { st.begin = begin; }
+  void select(State& st, int64_t rows, const tiles::Tile& t) const {
+    st.weight.resize(static_cast<size_t>(t.size));
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t a = st.begin + r;
+      if (counts[a] == 0) continue;
+      const auto na = static_cast<double>(counts[a]);
+      const float* ca = centroids + a * d;
+      // The cheapest pair by the scores, priced.
+      int64_t best = -1;
+      double best_score = std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j < t.size; ++j) {
+        const int64_t b = t.base + j;
+        const auto nb = static_cast<double>(counts[b]);
+        st.weight[j] = b == a || counts[b] == 0 ? 0.0 : na * nb / (na + nb);
+        if (st.weight[j] == 0) continue;
+        const double score =
+            st.weight[j] * std::max(0.0, double(centered_norms[a]) + double(t.score(r, j)));
+        if (score < best_score) {
+          best_score = score;
+          best = b;
+        }
+      }
+      if (best < 0) continue;
+      double price = st.weight[best - t.base] * l2_sqr(ca, centroids + best * d, d);
+      // Every other pair whose score, less its margin, is not above that price.
+      for (int64_t j = 0; j < t.size; ++j) {
+        const int64_t b = t.base + j;
+        if (st.weight[j] == 0 || b == best) continue;
+        const double dist = double(centered_norms[a]) + double(t.score(r, j));
+        const double low =
+            dist - margin() * (double(centered_norms[a]) + centered_norms[b] + std::abs(dist));
+        if (st.weight[j] * low > price) continue;
+        const double p = st.weight[j] * l2_sqr(ca, centroids + b * d, d);
+        if (p < price || (p == price && b < best)) {
+          price = p;
+          best = b;
+        }
+      }
+      cost[a] = price;
+      partner[a] = best;
+    }
+  }
+  double finish(State&, int64_t, int64_t, const float*) const { return 0; }
+};
+
+}  // namespace
+
+void merge_costs(const ClusterSums& s, const float* centroids, int num_threads,
+                 std::vector<double>* cost, std::vector<int64_t>* partner) {
+  const int64_t k = s.k, d = s.d;
+  cost->assign(static_cast<size_t>(k), std::numeric_limits<double>::infinity());
+  partner->assign(static_cast<size_t>(k), -1);
+  // The centroids less their mean, for SGEMM (the mean in double, in index order).
+  std::vector<double> mean(static_cast<size_t>(d), 0.0);
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < d; ++j) mean[j] += centroids[c * d + j];
+  }
+  std::vector<float> centered(static_cast<size_t>(k * d));
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < d; ++j) {
+      centered[c * d + j] = static_cast<float>(centroids[c * d + j] - mean[j] / k);
+    }
+  }
+  std::vector<float> norms(static_cast<size_t>(k));
+  row_norms_sqr(k, d, centered.data(), norms.data());
+  const MergeCostSelector selector{
+      d, centroids, norms.data(), s.counts.data(), cost->data(), partner->data()};
+  // All of a centroid's scores in one tile: its cheapest pair is priced before the others.
+  tiles::run_tiles(Metric::kL2, tiles::RowSource{d, centered.data()}, k, 16, k, centered.data(),
+                   selector, num_threads, k);
+}
+
+std::vector<int64_t> plan_splits(ClusterSums& sums, const float* centroids, bool relocate,
+                                 int num_threads) {
+  std::vector<int64_t> donors = split_donors(sums, centroids);
+  if (!relocate) return donors;
+  const int64_t k = sums.k;
+  const auto empty = std::count(sums.counts.begin(), sums.counts.end(), int64_t{0});
+  if (static_cast<int64_t>(donors.size()) < empty) return donors;  // no cluster left to split
+  const std::vector<double> errors = cluster_errors(sums, centroids);
+  std::vector<double> cost;
+  std::vector<int64_t> partner;
+  merge_costs(sums, centroids, num_threads, &cost, &partner);
+  // Candidates: centroids by merge cost (cheapest first), clusters by error (largest first).
+  std::vector<int64_t> movers, splits;
+  for (int64_t c = 0; c < k; ++c) {
+    if (partner[c] >= 0) movers.push_back(c);
+    if (sums.counts[c] >= 2 && errors[c] > 0) splits.push_back(c);
+  }
+  std::sort(movers.begin(), movers.end(), [&](int64_t a, int64_t b) {
+    return cost[a] < cost[b] || (cost[a] == cost[b] && a < b);
+  });
+  std::sort(splits.begin(), splits.end(), [&](int64_t a, int64_t b) {
+    return errors[a] > errors[b] || (errors[a] == errors[b] && a < b);
+  });
+  enum : uint8_t { kMoved = 1, kSplit = 2, kAbsorbs = 4 };
+  std::vector<uint8_t> role(static_cast<size_t>(k), 0);
+  for (int64_t c = 0; c < k; ++c) role[c] = sums.counts[c] == 0 ? kMoved : 0;
+  for (int64_t c : donors) role[c] |= kSplit;
+  const double gain = kRelocationGain / static_cast<double>(std::max<int64_t>(sums.d, 1));
+  std::vector<int64_t> donor_of(static_cast<size_t>(k), -1);
+  int64_t moved = 0;
+  for (size_t a = 0, b = 0; a < movers.size() && b < splits.size();) {
+    const int64_t m = movers[a], c = splits[b];
+    if (role[c] & (kMoved | kSplit)) {
+      ++b;
+    } else if (m == c || role[m] != 0 || (role[partner[m]] & kMoved)) {
+      ++a;  // it splits, absorbs a moved centroid's rows, or its rows' neighbour moved
+    } else if (cost[m] < gain * errors[c]) {
+      role[m] = kMoved;
+      role[c] |= kSplit;
+      role[partner[m]] |= kAbsorbs;
+      donor_of[m] = c;
+      ++moved;
+      ++a;
+      ++b;
+    } else {
+      break;  // the cheapest centroid left is worth more than the largest split left
+    }
+  }
+  if (moved == 0) return donors;
+  // split_empty_clusters refills the empty clusters in index order: the moved ones among them.
+  std::vector<int64_t> all;
+  all.reserve(donors.size() + static_cast<size_t>(moved));
+  size_t next = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    if (sums.counts[c] == 0) {
+      all.push_back(donors[next++]);
+    } else if (donor_of[c] >= 0) {
+      all.push_back(donor_of[c]);
+      sums.counts[c] = 0;
+    }
+  }
+  return all;
 }
 
 namespace {

@@ -176,6 +176,45 @@ bool has_empty_cluster(const ClusterSums& sums);
 // (computed only when a cluster is empty).
 std::vector<int64_t> split_donors(const ClusterSums& sums, const float* centroids);
 
+// Relocation (issue 15): Lloyd's iterations only move each centroid to the mean of its rows, so
+// a random start that puts two centroids in one group of rows and none in another keeps them
+// there: the two share the group, and the other centroid nearby spans two groups. An update may
+// therefore also move a centroid whose rows would cost little on a neighbour's to split a
+// cluster whose error is large, as it refills an empty cluster (split_empty_clusters): it is
+// treated as empty.
+//
+// What a centroid is worth: the merge cost of its cluster with its cheapest neighbour (Ward's:
+// n_a n_b / (n_a + n_b) |c_a - c_b|^2, the rise of the error when the two clusters' rows share
+// one centroid at their mean; removing the centroid and letting Lloyd's next update settle costs
+// at most that). What a split gains: kRelocationGain E / d for a cluster of error E in d
+// dimensions (a Gaussian cut through its mean across a principal axis of variance v saves
+// (2 / pi) v per row, and the axes' variance is E / (n d) on average: more for a cluster that
+// spans two groups, whose largest axis holds the distance between them). The clusters are paired
+// greedily, the cheapest centroid with the largest gain, while the cost is below the gain; a
+// centroid moves, splits or absorbs a moved one's rows at most once per update, and a
+// cluster that donates to an empty one neither moves nor donates again.
+//
+// Every figure comes from the combined statistics (counts, sums, norms: the norms' sum is the
+// only one the sharded reductions now make every update) and the centroids, computed in a fixed
+// order (l2_sqr), so every shard, worker and thread count decides alike; the clusters' identical
+// flags, which sharded training combines only when a cluster is empty, are not read.
+inline constexpr double kRelocationGain = 0.63661977236758134;  // 2 / pi
+
+// Each non-empty cluster's merge cost with its cheapest non-empty neighbour (Ward's, with
+// l2_sqr's distance; the lower index on a tie) and that neighbour; infinite cost and -1 when it
+// has none. The same values as a scan of every pair (SGEMM only chooses which pairs to price),
+// so the same on every CPU; the same for any thread count.
+void merge_costs(const ClusterSums& sums, const float* centroids, int num_threads,
+                 std::vector<double>* cost, std::vector<int64_t>* partner);
+
+// The donors of this update's splits, in the order split_empty_clusters takes them: those of the
+// empty clusters (split_donors) and, with `relocate`, those of the centroids relocated, whose
+// counts are set to 0 in `sums` so that split_empty_clusters refills them. No centroid moves when
+// the empty clusters already take every cluster with an error. The merge costs take k^2 d
+// operations (on `num_threads` threads; the same result for any count).
+std::vector<int64_t> plan_splits(ClusterSums& sums, const float* centroids, bool relocate,
+                                 int num_threads);
+
 // For each donor, the row of its cluster farthest from its centroid (split_distance; ties to
 // the lowest global row index), as a value that merges over shards: the row found over all
 // shards is the one found over all the rows, whatever the split.

@@ -163,10 +163,11 @@ class MpiShard final : public KMeansShard {
     allreduce(s.sums.data(), k * d, MPI_DOUBLE, MPI_SUM);
     const std::vector<int64_t> local_counts = s.counts, local_first_row = s.first_row;
     allreduce(s.counts.data(), k, MPI_INT64_T, MPI_SUM);
-    // The norms, first rows and identical flags are read only by the split of empty clusters:
-    // with no empty cluster (the usual iteration) they are left as they are, saving 4 k d bytes.
-    if (!has_empty_cluster(s)) return;
+    // The norms give the clusters' errors, which relocation reads every update (plan_splits).
     allreduce(s.norms.data(), k, MPI_DOUBLE, MPI_SUM);  // exact on the norm grid, as the sums
+    // The first rows and identical flags are read only by the split of empty clusters: with no
+    // empty cluster (the usual iteration) they are left as they are, saving 4 k d bytes.
+    if (!has_empty_cluster(s)) return;
     allreduce(s.first_row.data(), k, MPI_INT64_T, MPI_MIN);
     // The first row comes from the rank that holds it; the others contribute zero bits.
     const std::vector<float> local_first = s.first;

@@ -51,6 +51,7 @@ LloydLoop ivf_loop(const TrainParams& params) {
   loop.max_iters = kp.max_iters;
   loop.tolerance = kp.tolerance;
   loop.num_threads = resolve_threads(kp.num_threads);
+  loop.relocate = kp.relocate && kp.metric == Metric::kL2;  // as flat_kmeans
   return loop;
 }
 
@@ -491,7 +492,8 @@ Result<RoundMerge> lloyd_merge(const RoundState& st, ClusterSums& total, double 
   const int64_t d = st.dim, k = st.k;
   std::vector<float> means = st.centroids;
   centroids_from_sums(total, means.data());
-  const std::vector<int64_t> donors = split_donors(total, means.data());
+  const std::vector<int64_t> donors = plan_splits(
+      total, means.data(), lloyd_relocates(loop, iter + 1, iterations), loop.num_threads);
   std::vector<float> toward;
   if (st.stage == RoundStage::kSplit) {
     if (donors != st.split_donors) {

@@ -19,6 +19,9 @@ ordered_json params_to_json(const TrainParams& p) {
               {"init", std::string(to_string(p.ivf.kmeans.init))},
               {"algorithm", std::string(to_string(p.ivf.kmeans.algorithm))},
               {"balance", p.ivf.kmeans.balance}};
+  // Written only when off, so that files of the default stay as they were (and files without
+  // it read as the default).
+  if (!p.ivf.kmeans.relocate) j["ivf"]["relocate"] = false;
   if (p.index_type == IndexType::kIvfPq) {
     j["pq"] = {{"num_sub_vectors", p.pq.num_sub_vectors},
                {"num_bits", p.pq.num_bits},
@@ -114,6 +117,13 @@ Result<TrainParams> parse(const nlohmann::json& j, const std::string& source) {
   IVF_ASSIGN_OR_RETURN(std::string algorithm, json_string(ivf, "algorithm", source));
   IVF_ASSIGN_OR_RETURN(p.ivf.kmeans.algorithm, parse_kmeans_algorithm(algorithm));
   IVF_ASSIGN_OR_RETURN(p.ivf.kmeans.balance, json_number(ivf, "balance", source));
+  if (ivf.contains("relocate")) {
+    if (!ivf["relocate"].is_boolean()) {
+      return Status::Corruption(fmt::format("{}: 'ivf.relocate' must be true or false", source));
+    }
+    p.ivf.kmeans.relocate = ivf["relocate"].get<bool>();
+  }
+  p.pq.kmeans.relocate = p.ivf.kmeans.relocate;  // one setting for both, as on the command line
   if (p.index_type == IndexType::kIvfPq) {
     if (!j.contains("pq")) return Status::Corruption(fmt::format("{}: 'pq' is missing", source));
     const auto& pq = j["pq"];

@@ -51,6 +51,23 @@ TEST(ParamsJson, PqInitIsWrittenOnlyWhenNotTheDefault) {
   EXPECT_NE(params_fingerprint(p), params_fingerprint(pq_params()));
 }
 
+TEST(ParamsJson, RelocateIsWrittenOnlyWhenOffAndSetsIvfAndPq) {
+  TrainParams p = pq_params();
+  EXPECT_FALSE(params_to_json(p)["ivf"].contains("relocate"));
+  p.ivf.kmeans.relocate = p.pq.kmeans.relocate = false;
+  auto j = params_to_json(p);
+  ASSERT_EQ(j["ivf"]["relocate"], false);
+  auto back = params_from_json(j, "test.json");
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->ivf.kmeans.relocate);
+  EXPECT_FALSE(back->pq.kmeans.relocate);
+  EXPECT_NE(params_fingerprint(p), params_fingerprint(pq_params()));
+  j["ivf"]["relocate"] = "no";
+  back = params_from_json(j, "plan.json");
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().message(), "plan.json: 'ivf.relocate' must be true or false");
+}
+
 TEST(ParamsJson, InvalidParametersAreRefusedNamingTheFile) {
   TrainParams p = pq_params();
   auto j = params_to_json(p);
