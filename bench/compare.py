@@ -208,6 +208,20 @@ def resolve_path(path, what):
 # ---------------------------------------------------------------------------------------------
 # An older build of ivftrain run beside this one (--baseline-tool); never counted as a peer.
 BASELINE = "baseline"
+# ivftrain with --relocate off (--lloyd): Lloyd's iterations alone, the peers' algorithm; not a
+# peer either.
+LLOYD = "ivftrain-lloyd"
+OURS_EXTRA = (BASELINE, LLOYD)
+
+
+def lloyd_line(s, best_peer_q):
+    """The like-for-like figure: ivftrain's Lloyd loop alone against FAISS."""
+    if LLOYD not in s:
+        return []
+    lloyd = s[LLOYD]
+    return [f"ivftrain --relocate off (Lloyd's iterations alone, as the peers): "
+            f"{s['faiss']['median_seconds'] / lloyd['median_seconds']:.2f}x FAISS's speed, "
+            f"quality {lloyd['median_quality'] / best_peer_q:.4f} of the better peer's"]
 
 
 def check_kernels(report):
@@ -228,22 +242,23 @@ check_kernels.seen = None
 # The systems. Each returns {"seconds": ..., "centroids" or "codebook": ..., ...}.
 
 def ours_kmeans(env, data_path, k, iters, seed, algorithm="flat", balance=0.0, timeout=None,
-                tool=None):
+                tool=None, relocate="on"):
     out = os.path.join(env.scratch, "centroids.npy")
     wall, stdout = timed(run, [tool or env.tool, "kmeans", data_path, out, "--k", k, "--iters", iters,
                                "--seed", seed, "--tolerance", 0, "--algorithm", algorithm,
-                               "--balance", balance, "--threads", 0], timeout=timeout)
+                               "--balance", balance, "--threads", 0, "--relocate", relocate],
+                         timeout=timeout)
     report = json.loads(stdout)
     check_kernels(report)
     return {"seconds": report["train_seconds"], "wall_seconds": wall,
             "centroids": np.load(out), "iterations": report["iterations"]}
 
 
-def ours_pq(env, data_path, m, bits, iters, seed, tool=None):
+def ours_pq(env, data_path, m, bits, iters, seed, tool=None, relocate="on"):
     out = os.path.join(env.scratch, "codebook.npy")
     wall, stdout = timed(run, [tool or env.tool, "pq", data_path, out, "--m", m, "--bits", bits,
                                "--iters", iters, "--seed", seed, "--tolerance", 0,
-                               "--threads", 0])
+                               "--threads", 0, "--relocate", relocate])
     report = json.loads(stdout)
     check_kernels(report)
     return {"seconds": report["train_seconds"], "wall_seconds": wall, "codebook": np.load(out),
@@ -396,9 +411,12 @@ def kmeans_comparison(env, wid, title, rows, dim, k, iters, with_sklearn):
     runners = {"ivftrain": lambda s: ours_kmeans(env, path, k, iters, s),
                "faiss": lambda s: faiss_kmeans(x, k, iters, s),
                "sklearn": lambda s: sklearn_kmeans(x, k, iters, s),
-               BASELINE: lambda s: ours_kmeans(env, path, k, iters, s, tool=env.args.baseline_tool)}
+               BASELINE: lambda s: ours_kmeans(env, path, k, iters, s, tool=env.args.baseline_tool),
+               LLOYD: lambda s: ours_kmeans(env, path, k, iters, s, relocate="off")}
     if env.args.baseline_tool:
         systems[BASELINE] = []
+    if env.args.lloyd:
+        systems[LLOYD] = []
     computed, pruned = [], []
     for rep, seed in enumerate(env.seeds(env.reps)):
         for name in systems:
@@ -424,13 +442,14 @@ def kmeans_comparison(env, wid, title, rows, dim, k, iters, with_sklearn):
         w["notes"].append(f"sklearn stopped early on unchanged labels: iterations run {sk_iters}")
     s = w["systems"]
     ours_t, ours_q = s["ivftrain"]["median_seconds"], s["ivftrain"]["median_quality"]
-    best_peer_q = min(s[p]["median_quality"] for p in s if p not in ("ivftrain", BASELINE))
+    best_peer_q = min(s[p]["median_quality"] for p in s if p not in ("ivftrain",) + OURS_EXTRA)
     faiss_speedup = s["faiss"]["median_seconds"] / ours_t
     w["rows_computed_per_iteration"] = computed
     w["rows_pruned_per_iteration"] = pruned
     if computed and all(c is not None for c in computed[0]):
         shares = [c / rows for c in computed[0]]
-        w["lines"] = [f"ivftrain rows computed in full per iteration (the bounds settle the "
+        w["lines"] = lloyd_line(s, best_peer_q) + [
+                      f"ivftrain rows computed in full per iteration (the bounds settle the "
                       f"rest), rep 1: {' '.join(f'{100 * f:.0f}%' for f in shares)}"]
         if pruned and all(p is not None for p in pruned[0]) and any(pruned[0]):
             w["lines"].append("of them searched with exact dimension pruning, rep 1: " + " ".join(
@@ -487,9 +506,12 @@ def workload_3(env):
     runners = {"ivftrain": lambda s: ours_pq(env, path, m, bits, iters, s),
                "faiss": lambda s: faiss_pq(x, m, bits, iters, s),
                BASELINE: lambda s: ours_pq(env, path, m, bits, iters, s,
-                                           tool=env.args.baseline_tool)}
+                                           tool=env.args.baseline_tool),
+               LLOYD: lambda s: ours_pq(env, path, m, bits, iters, s, relocate="off")}
     if env.args.baseline_tool:
         systems[BASELINE] = []
+    if env.args.lloyd:
+        systems[LLOYD] = []
     for rep, seed in enumerate(env.seeds(env.reps)):
         for name in systems:
             log(f"workload 3: rep {rep + 1}/{env.reps} {name} (seed {seed})")
@@ -507,6 +529,7 @@ def workload_3(env):
     s = w["systems"]
     speedup = s["faiss"]["median_seconds"] / s["ivftrain"]["median_seconds"]
     q_ratio = s["ivftrain"]["median_quality"] / s["faiss"]["median_quality"]
+    w["lines"] = lloyd_line(s, s["faiss"]["median_quality"])
     w["checks"] = [check("speed vs FAISS (faiss s / ivftrain s)", speedup, ">= 20x",
                          speedup >= 20),
                    check("error / FAISS error", q_ratio, "<= 1.01", q_ratio <= 1.01)]
@@ -759,6 +782,9 @@ def main():
     ap.add_argument("--baseline-tool", help="another build's bench/kmeans_tool, run as one more "
                     "system ('baseline') in workloads 1-3, alternating with the others: before "
                     "and after a change, side by side")
+    ap.add_argument("--lloyd", action="store_true",
+                    help="also run ivftrain with --relocate off (Lloyd's iterations alone, the "
+                         "peers' algorithm) in workloads 1-3: the like-for-like speed")
     ap.add_argument("--cache-dir", default="/tmp/ivftrain-bench")
     ap.add_argument("--seed", type=int, default=1, help="seed of repetition 0 (then +1, ...)")
     ap.add_argument("--with-sklearn-768", action=argparse.BooleanOptionalAction, default=True,

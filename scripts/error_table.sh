@@ -201,6 +201,7 @@ case_ "unknown distance type" 'ivftrain train good.npy $T --distance-type manhat
 case_ "unknown index type" 'ivftrain train good.npy --out model --index-type hnsw --num-partitions 8'
 case_ "unknown k-means init" 'ivftrain train good.npy $T --init kmeans--'
 case_ "unknown SQ bounds" 'ivftrain train good.npy --out model --index-type ivf_sq --num-partitions 8 --sq-bounds local'
+case_ "relocate neither on nor off" 'ivftrain train good.npy $T --relocate maybe'
 case_ "max_iters 0" 'ivftrain train good.npy $T --max-iters 0'
 case_ "sample_rate 0" 'ivftrain train good.npy $T --sample-rate 0'
 case_ "negative tolerance" 'ivftrain train good.npy $T --tolerance -1'

@@ -79,9 +79,10 @@ void add_train_flags(CLI::App& app, TrainFlags& f, bool partitions_required) {
                  "keep every partition within this many times the mean size (nearest-centroid "
                  "partitions of the sample; l2 and cosine); 0 is off")
       ->capture_default_str();
-  app.add_option("--relocate", p.ivf.kmeans.relocate,
-                 "between k-means updates, move centroids that are worth less than splitting a "
-                 "large cluster (IVF and PQ); off runs Lloyd's iterations alone, as FAISS")
+  app.add_option("--relocate", f.relocate,
+                 "on or off: between k-means updates, move centroids that are worth less than "
+                 "splitting a large cluster (IVF and PQ); off runs Lloyd's iterations alone, as "
+                 "FAISS")
       ->capture_default_str();
   app.add_option("--sq-bounds", f.sq_bounds, "SQ bounds: global or per-dim")->capture_default_str();
   app.add_option("--fragments", f.fragments, "train on these fragment ids only, e.g. 0,3,7-9");
@@ -116,6 +117,11 @@ Result<TrainParams> params_from_flags(const TrainFlags& f) {
   auto algorithm = parse_kmeans_algorithm(f.kmeans);
   if (!algorithm.ok()) return algorithm.status();
   p.ivf.kmeans.algorithm = *algorithm;
+  if (f.relocate != "on" && f.relocate != "off") {
+    return Status::InvalidArgument(
+        fmt::format("unknown --relocate '{}' (expected on or off)", f.relocate));
+  }
+  p.ivf.kmeans.relocate = f.relocate == "on";
   auto bounds = parse_sq_bounds_mode(f.sq_bounds);
   if (!bounds.ok()) return bounds.status();
   p.sq.bounds = *bounds;

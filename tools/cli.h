@@ -27,6 +27,7 @@ struct TrainFlags {
   std::string distance_type{to_string(params.distance_type)};
   std::string init{to_string(params.ivf.kmeans.init)};
   std::string kmeans{to_string(params.ivf.kmeans.algorithm)};
+  std::string relocate{params.ivf.kmeans.relocate ? "on" : "off"};
   std::string sq_bounds{to_string(params.sq.bounds)};
   std::string fragments;  // "0,3,7-9"
   std::string assign = "balanced";

@@ -72,6 +72,8 @@ def test_python_model_equals_the_cli_model_byte_for_byte(cli, tmp_path, flags):
     np.save(tmp_path / "x.npy", x)
     args = []
     for k, v in flags.items():
+        if isinstance(v, bool):
+            v = "on" if v else "off"
         args += [f"--{k.replace('_', '-')}", v]
     run_cli(cli, "train", tmp_path / "x.npy", "--out", tmp_path / "cli", "--quiet", *args)
     ivftrain.train(x, **flags).save(tmp_path / "py")

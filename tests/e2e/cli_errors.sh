@@ -31,6 +31,8 @@ expect_error "--num-partitions 5000" "$IVF" train good.npy --out m --index-type 
 expect_error "distance type 'manhattan'" "$IVF" train good.npy --out m "${T[@]}" \
   --distance-type manhattan
 expect_error "--balance must be" "$IVF" train good.npy --out m "${T[@]}" --balance 1
+expect_error "unknown --relocate 'maybe' (expected on or off)" "$IVF" train good.npy --out m \
+  "${T[@]}" --relocate maybe
 expect_error "--balance needs --distance-type l2 or cosine" "$IVF" train good.npy --out m "${T[@]}" \
   --balance 2 --distance-type dot
 expect_error "index type 'hnsw'" "$IVF" train good.npy --out m --index-type hnsw --num-partitions 8
