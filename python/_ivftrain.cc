@@ -84,6 +84,7 @@ T get(const py::dict& kw, const char* key, T fallback) {
   } catch (const py::cast_error&) {
     raise(Status::InvalidArgument(fmt::format("{} must be {} (got {})", key,
                                               std::is_same_v<T, std::string> ? "a string"
+                                              : std::is_same_v<T, bool>      ? "True or False"
                                               : std::is_floating_point_v<T>  ? "a number"
                                                                              : "an integer",
                                               py::repr(kw[key]).cast<std::string>())));

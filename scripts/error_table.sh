@@ -239,9 +239,12 @@ if command -v mpirun >/dev/null; then
     '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 33685K'
   case_ "MPI: rank 0's fixed part alone needs more than --max-memory" \
     '$MPIRUN -n 2 $IVF train good.npy $T --mpi --threads 1 --max-memory 10K'
-  mkdir -p bad_ckpt && printf 'IVFCKPT1 cut short' > bad_ckpt/ivf_kmeans.ckpt
+  mkdir -p bad_ckpt && printf 'IVFCKPT2 cut short' > bad_ckpt/ivf_kmeans.ckpt
   case_ "MPI: a checkpoint cut short" \
     '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --checkpoint bad_ckpt'
+  mkdir -p old_ckpt && printf 'IVFCKPT1 of a build before relocation' > old_ckpt/ivf_kmeans.ckpt
+  case_ "MPI: a checkpoint of an earlier build (before relocation)" \
+    '$MPIRUN -n 2 $IVF train four.npy $T --mpi --threads 1 --checkpoint old_ckpt'
   $MPIRUN -n 2 $IVF -q train four.npy --out ck3_model --index-type ivf_pq --num-partitions 8 \
     --num-sub-vectors 4 --mpi --threads 1 --checkpoint ck3
   case_ "MPI: a checkpoint of another run (another seed)" \

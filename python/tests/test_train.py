@@ -91,6 +91,8 @@ def test_relocate_off_is_lloyds_loop_and_is_recorded():
     assert on.ivf_centroids.tobytes() != off.ivf_centroids.tobytes()
     assert off.info["params"]["ivf"]["relocate"] is False
     assert "relocate" not in on.info["params"]["ivf"]
+    with pytest.raises(ivftrain.InvalidArgumentError, match="relocate must be True or False"):
+        ivftrain.train(x, relocate="off", **kw)
 
 
 def test_non_contiguous_arrays_are_copied_not_refused():

@@ -73,8 +73,10 @@ constexpr char kSeedMagic[8] = {'I', 'V', 'F', 'S', 'E', 'E', 'D', 'S'};
 // length-prefixed. 3: k-means|| (kSeed): the candidates' rows and batches, init_rounds, the
 // partials' draws; the workers' seed files. 4: the split rounds (kSplit): the state's
 // split_after, donors, their centroids and split_rounds, the partials' farthest rows. 5: the
-// partials' norms (the clusters' squared errors choose the split's donors).
-constexpr uint32_t kVersion = 5;
+// partials' norms (the clusters' squared errors choose the split's donors). 6: no new field, but
+// the update relocates centroids (issue 15): a state of an earlier build continued here would
+// end in a model neither build's uninterrupted run gives.
+constexpr uint32_t kVersion = 6;
 constexpr size_t kPlanIdBytes = 16;
 
 class Writer {

@@ -129,36 +129,45 @@ void scan_merge_costs(const ClusterSums& s, const float* centroids, std::vector<
 }
 
 TEST(Relocation, MergeCostsEqualAScanOfEveryPairForAnyThreadCount) {
-  for (const int64_t d : {1, 7, 64, 130}) {
-    SCOPED_TRACE(::testing::Message() << "d " << d);
-    const int64_t k = 300;
-    Rng rng(d);
-    ClusterSums s;
-    s.k = k;
-    s.d = d;
-    s.counts.resize(k);
-    std::vector<float> c(k * d);
-    // Centroids far from the origin relative to their spacing (SGEMM's scores lose digits
-    // there), some exact duplicates, some pairs at equal distances, some empty clusters.
-    for (int64_t i = 0; i < k; ++i) {
-      s.counts[i] = i % 17 == 0 ? 0 : 1 + static_cast<int64_t>(rng.uniform(50));
-      for (int64_t j = 0; j < d; ++j) {
-        c[i * d + j] = 1000.0f + static_cast<float>(rng.normal()) * (i % 3 == 0 ? 0.01f : 1.0f);
+  for (const bool lattice : {false, true}) {
+    for (const int64_t d : {1, 7, 64, 130}) {
+      SCOPED_TRACE(::testing::Message() << "d " << d << (lattice ? " lattice" : " offset"));
+      const int64_t k = 300;
+      Rng rng(d);
+      ClusterSums s;
+      s.k = k;
+      s.d = d;
+      s.counts.resize(k);
+      std::vector<float> c(k * d);
+      for (int64_t i = 0; i < k; ++i) {
+        s.counts[i] = i % 17 == 0 ? 0 : 1 + static_cast<int64_t>(rng.uniform(50));
+        for (int64_t j = 0; j < d; ++j) {
+          if (lattice) {
+            // Small integers, some moved by one ulp: many pairs at equal or nearly equal
+            // distances, which SGEMM's rounding orders at random (the margin must price them all).
+            float v = static_cast<float>(rng.uniform(4));
+            if (rng.uniform(3) == 0) v = std::nextafter(v, 10.0f);
+            c[i * d + j] = v;
+          } else {
+            // Far from the origin relative to their spacing (SGEMM's scores lose digits there).
+            c[i * d + j] = 1000.0f + static_cast<float>(rng.normal()) * (i % 3 == 0 ? 0.01f : 1.0f);
+          }
+        }
       }
+      for (int64_t i = 5; i + 1 < k; i += 29) {
+        std::copy_n(c.begin() + i * d, d, c.begin() + (i + 1) * d);
+        s.counts[i + 1] = s.counts[i];
+      }
+      std::vector<double> expected_cost, one_cost, three_cost;
+      std::vector<int64_t> expected_partner, one_partner, three_partner;
+      scan_merge_costs(s, c.data(), &expected_cost, &expected_partner);
+      merge_costs(s, c.data(), 1, &one_cost, &one_partner);
+      merge_costs(s, c.data(), 3, &three_cost, &three_partner);
+      EXPECT_EQ(one_cost, expected_cost);
+      EXPECT_EQ(one_partner, expected_partner);
+      EXPECT_EQ(three_cost, expected_cost);
+      EXPECT_EQ(three_partner, expected_partner);
     }
-    for (int64_t i = 5; i + 1 < k; i += 29) {
-      std::copy_n(c.begin() + i * d, d, c.begin() + (i + 1) * d);
-      s.counts[i + 1] = s.counts[i];
-    }
-    std::vector<double> expected_cost, one_cost, three_cost;
-    std::vector<int64_t> expected_partner, one_partner, three_partner;
-    scan_merge_costs(s, c.data(), &expected_cost, &expected_partner);
-    merge_costs(s, c.data(), 1, &one_cost, &one_partner);
-    merge_costs(s, c.data(), 3, &three_cost, &three_partner);
-    EXPECT_EQ(one_cost, expected_cost);
-    EXPECT_EQ(one_partner, expected_partner);
-    EXPECT_EQ(three_cost, expected_cost);
-    EXPECT_EQ(three_partner, expected_partner);
   }
 }
 

@@ -411,20 +411,35 @@ void merge_costs(const ClusterSums& s, const float* centroids, int num_threads,
 
 std::vector<int64_t> plan_splits(ClusterSums& sums, const float* centroids, bool relocate,
                                  int num_threads) {
-  std::vector<int64_t> donors = split_donors(sums, centroids);
-  if (!relocate) return donors;
-  const int64_t k = sums.k;
+  if (!relocate) return split_donors(sums, centroids);
+  const int64_t k = sums.k, d = sums.d;
+  const std::vector<double> errors = cluster_errors(sums, centroids);
+  std::vector<int64_t> donors;
+  if (has_empty_cluster(sums)) donors = split_donors(errors, sums.identical, sums.counts);
   const auto empty = std::count(sums.counts.begin(), sums.counts.end(), int64_t{0});
   if (static_cast<int64_t>(donors.size()) < empty) return donors;  // no cluster left to split
-  const std::vector<double> errors = cluster_errors(sums, centroids);
+  // Clusters worth a split: two rows or more, and an error above what the rounding of the exact
+  // statistics makes of identical rows (whose flags a sharded run combines only when a cluster
+  // is empty, so they are not read): each row's |x|^2 on the norm grid, each sum's rounding on
+  // the grid times 2 |c_j|, and the formula's cancellation.
+  std::vector<int64_t> splits;
+  for (int64_t c = 0; c < k; ++c) {
+    if (sums.counts[c] < 2) continue;
+    double abs_sum = 0;
+    for (int64_t j = 0; j < d; ++j) abs_sum += std::abs(double(centroids[c * d + j]));
+    const double n = static_cast<double>(sums.counts[c]);
+    const double rounding =
+        n * (sums.grid.norm_step + sums.grid.step * abs_sum) + 0x1p-50 * sums.norms[c];
+    if (errors[c] > rounding) splits.push_back(c);
+  }
+  if (splits.empty()) return donors;
   std::vector<double> cost;
   std::vector<int64_t> partner;
   merge_costs(sums, centroids, num_threads, &cost, &partner);
   // Candidates: centroids by merge cost (cheapest first), clusters by error (largest first).
-  std::vector<int64_t> movers, splits;
+  std::vector<int64_t> movers;
   for (int64_t c = 0; c < k; ++c) {
     if (partner[c] >= 0) movers.push_back(c);
-    if (sums.counts[c] >= 2 && errors[c] > 0) splits.push_back(c);
   }
   std::sort(movers.begin(), movers.end(), [&](int64_t a, int64_t b) {
     return cost[a] < cost[b] || (cost[a] == cost[b] && a < b);
@@ -436,7 +451,7 @@ std::vector<int64_t> plan_splits(ClusterSums& sums, const float* centroids, bool
   std::vector<uint8_t> role(static_cast<size_t>(k), 0);
   for (int64_t c = 0; c < k; ++c) role[c] = sums.counts[c] == 0 ? kMoved : 0;
   for (int64_t c : donors) role[c] |= kSplit;
-  const double gain = kRelocationGain / static_cast<double>(std::max<int64_t>(sums.d, 1));
+  const double gain = kRelocationGain / static_cast<double>(std::max<int64_t>(d, 1));
   std::vector<int64_t> donor_of(static_cast<size_t>(k), -1);
   int64_t moved = 0;
   for (size_t a = 0, b = 0; a < movers.size() && b < splits.size();) {

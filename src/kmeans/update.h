@@ -191,8 +191,10 @@ std::vector<int64_t> split_donors(const ClusterSums& sums, const float* centroid
 // (2 / pi) v per row, and the axes' variance is E / (n d) on average: more for a cluster that
 // spans two groups, whose largest axis holds the distance between them). The clusters are paired
 // greedily, the cheapest centroid with the largest gain, while the cost is below the gain; a
-// centroid moves, splits or absorbs a moved one's rows at most once per update, and a
-// cluster that donates to an empty one neither moves nor donates again.
+// centroid moves or splits at most once per update, one whose rows a moved centroid's go to
+// (its cheapest neighbour) does not move, and a cluster that donates to an empty one neither
+// moves nor donates again. A cluster counts for a split only when its error is above what the
+// statistics' rounding can give identical rows.
 //
 // Every figure comes from the combined statistics (counts, sums, norms: the norms' sum is the
 // only one the sharded reductions now make every update) and the centroids, computed in a fixed

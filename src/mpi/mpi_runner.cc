@@ -258,7 +258,9 @@ void rows_in_subset(const std::vector<int64_t>& sample_index, const std::vector<
 // after every iteration, or hierarchical k-means' after its groups and every refinement
 // iteration (the same KMeansState; the run identity tells the algorithms apart). ----
 
-constexpr char kCheckpointMagic[8] = {'I', 'V', 'F', 'C', 'K', 'P', 'T', '1'};
+// '2': the update relocates centroids (issue 15); a '1' file is an earlier build's, whose
+// iterations did not, and continuing it would end in a model neither build's run gives.
+constexpr char kCheckpointMagic[8] = {'I', 'V', 'F', 'C', 'K', 'P', 'T', '2'};
 
 template <typename T>
 void put(std::string& out, const T& v) {
@@ -304,6 +306,11 @@ Result<KMeansState> parse_state(const std::string& bytes, const std::string& pat
     std::memcpy(&v, bytes.data() + at, sizeof v);
     at += sizeof v;
   };
+  if (bytes.size() >= sizeof kCheckpointMagic &&
+      std::memcmp(bytes.data(), kCheckpointMagic, sizeof kCheckpointMagic - 1) == 0 &&
+      bytes[sizeof kCheckpointMagic - 1] == '1') {
+    return bad("was written by an earlier ivftrain, whose k-means did not relocate centroids");
+  }
   if (bytes.size() < sizeof kCheckpointMagic + 8 ||
       std::memcmp(bytes.data(), kCheckpointMagic, sizeof kCheckpointMagic) != 0) {
     return bad("is not an ivftrain checkpoint");

@@ -42,7 +42,9 @@ int64_t pq_training_bytes(const TrainParams& p, int64_t dim, int64_t sample_rows
 // A worker (rank) of `num_workers` whose shard holds `rows` of the plan's `sample_rows`, beyond
 // the program: its shard (shard_row_bytes); the centroids, the exact sums and first rows of its
 // partial with their serialised (MPI: reduction) copies, and the centroids its bounds were
-// computed against, read and written (48 k d). Hierarchical k-means: under MPI the rows that
+// computed against, read and written (48 k d); under MPI, where each rank runs the update, also
+// the centred copy of the centroids relocation prices the merges with (4 k d; its scratch, 72 k
+// bytes a thread, is left out). Hierarchical k-means: under MPI the rows that
 // arrive at the all-to-all, put in order (8 d + 32 a row); over files, the larger of the rounds
 // that read its shard (against the g coarse centroids) and those that train and refine groups
 // (the rows of its groups, 4 d + 64 a row with their indices and addresses: about an even share,
@@ -53,7 +55,8 @@ int64_t worker_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sa
                      int num_workers, bool root, ShardedEngine engine) {
   const int64_t k = p.ivf.num_partitions;
   const int64_t shard = saturating_mul({rows, shard_row_bytes(dim)});
-  int64_t bytes = saturating_add(shard, saturating_mul({k, dim, 48}));
+  const int64_t per_centroid_value = engine == ShardedEngine::kMpi ? 52 : 48;
+  int64_t bytes = saturating_add(shard, saturating_mul({k, dim, per_centroid_value}));
   if (p.ivf.kmeans.algorithm == KMeansAlgorithm::kHierarchical) {
     if (engine == ShardedEngine::kMpi) {
       bytes = saturating_add(bytes, saturating_mul({rows, saturating_mul({dim, 8}) + 32}));
@@ -80,7 +83,8 @@ int64_t worker_bytes(const TrainParams& p, int64_t dim, int64_t rows, int64_t sa
 
 // `advance` over files, beyond the program: every result's index (16 bytes a sample row) and the
 // IVF row list (8 bytes an IVF row); the centroids of the state it reads and of the next, the
-// running sums and first rows, one partial as read and parsed (44 k d); at the end the PQ rows
+// running sums and first rows, one partial as read and parsed, the centred centroids of
+// relocation (48 k d); at the end the PQ rows
 // (twice: read, then PQ's work copy) and the codebook. k-means||: the candidates (about 10 k
 // rows) in the state and the next, and a round's offers (about 2 k rows a worker, 12 bytes each).
 // Hierarchical k-means: the coarse sample (256 g rows) and the capping records (80 bytes a row
@@ -89,7 +93,7 @@ int64_t advance_bytes(const TrainParams& p, int64_t dim, int64_t sample_rows, in
   const int64_t k = p.ivf.num_partitions;
   const int64_t n = ivf_rows(p, sample_rows);
   int64_t bytes = saturating_add(saturating_mul({sample_rows, 16}), saturating_mul({n, 8}));
-  bytes = saturating_add(bytes, saturating_mul({k, dim, 44}));
+  bytes = saturating_add(bytes, saturating_mul({k, dim, 48}));
   if (p.index_type == IndexType::kIvfPq) {
     bytes = saturating_add(bytes, pq_training_bytes(p, dim, sample_rows));
   }

@@ -32,6 +32,7 @@ ordered_json params_to_json(const TrainParams& p) {
     if (p.pq.kmeans.init != KMeansInit::kRandom) {
       j["pq"]["init"] = std::string(to_string(p.pq.kmeans.init));
     }
+    if (!p.pq.kmeans.relocate) j["pq"]["relocate"] = false;
   }
   if (p.index_type == IndexType::kIvfSq) {
     j["sq"] = {{"num_bits", p.sq.num_bits},
@@ -90,6 +91,18 @@ Status check_json_format(const nlohmann::json& j, const char* format, int versio
 
 namespace {
 
+// `section`'s "relocate" into *out: absent (files of earlier builds and of the default) is true.
+Status read_relocate(const nlohmann::json& j, const char* section, const std::string& source,
+                     bool* out) {
+  if (!j.contains("relocate")) return Status::OK();
+  if (!j["relocate"].is_boolean()) {
+    return Status::Corruption(
+        fmt::format("{}: '{}.relocate' must be true or false", source, section));
+  }
+  *out = j["relocate"].get<bool>();
+  return Status::OK();
+}
+
 Result<uint64_t> json_uint(const nlohmann::json& j, const char* key, const std::string& source) {
   if (!j.is_object() || !j.contains(key) || !j[key].is_number_unsigned()) {
     return Status::Corruption(
@@ -117,13 +130,7 @@ Result<TrainParams> parse(const nlohmann::json& j, const std::string& source) {
   IVF_ASSIGN_OR_RETURN(std::string algorithm, json_string(ivf, "algorithm", source));
   IVF_ASSIGN_OR_RETURN(p.ivf.kmeans.algorithm, parse_kmeans_algorithm(algorithm));
   IVF_ASSIGN_OR_RETURN(p.ivf.kmeans.balance, json_number(ivf, "balance", source));
-  if (ivf.contains("relocate")) {
-    if (!ivf["relocate"].is_boolean()) {
-      return Status::Corruption(fmt::format("{}: 'ivf.relocate' must be true or false", source));
-    }
-    p.ivf.kmeans.relocate = ivf["relocate"].get<bool>();
-  }
-  p.pq.kmeans.relocate = p.ivf.kmeans.relocate;  // one setting for both, as on the command line
+  IVF_RETURN_IF_ERROR(read_relocate(ivf, "ivf", source, &p.ivf.kmeans.relocate));
   if (p.index_type == IndexType::kIvfPq) {
     if (!j.contains("pq")) return Status::Corruption(fmt::format("{}: 'pq' is missing", source));
     const auto& pq = j["pq"];
@@ -138,6 +145,7 @@ Result<TrainParams> parse(const nlohmann::json& j, const std::string& source) {
       IVF_ASSIGN_OR_RETURN(std::string pq_init, json_string(pq, "init", source));
       IVF_ASSIGN_OR_RETURN(p.pq.kmeans.init, parse_kmeans_init(pq_init));
     }
+    IVF_RETURN_IF_ERROR(read_relocate(pq, "pq", source, &p.pq.kmeans.relocate));
   }
   if (p.index_type == IndexType::kIvfSq) {
     if (!j.contains("sq")) return Status::Corruption(fmt::format("{}: 'sq' is missing", source));

@@ -51,7 +51,7 @@ TEST(ParamsJson, PqInitIsWrittenOnlyWhenNotTheDefault) {
   EXPECT_NE(params_fingerprint(p), params_fingerprint(pq_params()));
 }
 
-TEST(ParamsJson, RelocateIsWrittenOnlyWhenOffAndSetsIvfAndPq) {
+TEST(ParamsJson, RelocateIsWrittenOnlyWhenOffForIvfAndForPq) {
   TrainParams p = pq_params();
   EXPECT_FALSE(params_to_json(p)["ivf"].contains("relocate"));
   p.ivf.kmeans.relocate = p.pq.kmeans.relocate = false;
@@ -61,6 +61,13 @@ TEST(ParamsJson, RelocateIsWrittenOnlyWhenOffAndSetsIvfAndPq) {
   ASSERT_TRUE(back.ok());
   EXPECT_FALSE(back->ivf.kmeans.relocate);
   EXPECT_FALSE(back->pq.kmeans.relocate);
+  // Each is its own: a C++ caller may relocate in IVF and not in PQ.
+  p.ivf.kmeans.relocate = true;
+  back = params_from_json(params_to_json(p), "test.json");
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->ivf.kmeans.relocate);
+  EXPECT_FALSE(back->pq.kmeans.relocate);
+  p.ivf.kmeans.relocate = false;
   EXPECT_NE(params_fingerprint(p), params_fingerprint(pq_params()));
   j["ivf"]["relocate"] = "no";
   back = params_from_json(j, "plan.json");

@@ -34,6 +34,11 @@ expect_error "is truncated or corrupted" timeout 60 "${MPIRUN[@]}" -n 3 "$IVF" t
   --out m2 --mpi --threads 1 "${flags[@]}" --checkpoint cut
 expect_error "belongs to another run" timeout 60 "${MPIRUN[@]}" -n 3 "$IVF" train data \
   --out m2 --mpi --threads 1 "${flags[@]}" --seed 7 --checkpoint ckpt
+# A checkpoint of a build before relocation (magic IVFCKPT1): its iterations did not relocate.
+mkdir -p old && { printf 'IVFCKPT1'; tail -c +9 ckpt/ivf_kmeans.ckpt; } > old/ivf_kmeans.ckpt
+expect_error "was written by an earlier ivftrain, whose k-means did not relocate centroids" \
+  timeout 60 "${MPIRUN[@]}" -n 3 "$IVF" train data --out m2 --mpi --threads 1 "${flags[@]}" \
+  --checkpoint old
 test ! -e m2 && pass "no model from a refused checkpoint" || fail "a model was written"
 expect_error "--checkpoint saves the state of a run under --mpi" "$IVF" train data --out m3 \
   "${flags[@]}" --checkpoint ckpt
